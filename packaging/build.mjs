@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// Bundles the tool into ONE CommonJS file that runs with no node_modules.
+// usage: node packaging/build.mjs [--upgrades DIR] [--package-version V] [--out FILE]
+// (--upgrades builds a bundle around another set of steps: the tests use it for failure cases.)
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+import { generateRegistry } from './generate-registry.mjs';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const { values } = parseArgs({
+  options: { upgrades: { type: 'string' }, 'package-version': { type: 'string' }, out: { type: 'string' } },
+});
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+const upgrades = path.resolve(values.upgrades ?? path.join(root, 'upgrades'));
+const { out: registry } = generateRegistry(upgrades, values['package-version'] ?? pkg.version);
+const outfile = path.resolve(values.out ?? path.join(root, 'dist/pki-db-upgrade.js'));
+
+await build({
+  entryPoints: [path.join(root, 'src/cli/main.ts')],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs', // esm crashes at run time on the libraries' dynamic require
+  target: 'node20',
+  minify: true,
+  sourcemap: false,
+  legalComments: 'none',
+  outfile,
+  banner: { js: '#!/usr/bin/env node' },
+  logLevel: 'warning',
+  plugins: [
+    {
+      name: 'registry',
+      setup(b) {
+        // The CLI imports upgrades/registry.generated; point it at the chosen upgrades folder.
+        b.onResolve({ filter: /registry\.generated$/ }, () => ({ path: registry }));
+      },
+    },
+  ],
+});
+console.log(`${path.relative(process.cwd(), outfile)} built from ${path.relative(process.cwd(), upgrades) || '.'}`);

@@ -1,0 +1,109 @@
+/** Command line of pki-db-upgrade: parsed strictly, so a typo is an error (exit 2), never ignored. */
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../core/errors';
+
+export const COMMANDS = ['run', 'status', 'history', 'dry-run'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+export interface CliArgs {
+  command: Command;
+  help: boolean;
+  version: boolean;
+  json: boolean;
+  verbose: boolean;
+  url?: string;
+  bindDN: string;
+  passwordFile?: string;
+  baseDN?: string;
+  backend?: string;
+  serverId?: string;
+  connectTimeoutSec: number;
+  logFile?: string;
+}
+
+export const USAGE = `Usage: pki-db-upgrade [COMMAND] [OPTIONS]
+
+Upgrades the database of a PKI server (389 Directory Server) to the version of the installed
+package, one recorded step at a time.
+
+Commands:
+  run        apply the pending upgrade steps (default)
+  status     show the database version, the pending steps and the last result
+  history    list every recorded step (when, where, how long, outcome)
+  dry-run    print the LDIF the pending steps would apply; change nothing
+
+Connection:
+  --url URL              ldap://host:port, ldaps://host:port or ldapi://%2Frun%2Fslapd-X.socket
+  --base-dn DN           the PKI subsystem database, e.g. o=pki-tomcat-CA
+  --bind-dn DN           default: cn=Directory Manager
+  --password-file FILE   file whose first line is the bind password (never pass it as an argument)
+  --backend NAME         389 DS backend of the base DN (default: looked up in cn=config)
+  --server-id ID         name of this server in the history (default: host:port from cn=config)
+  --connect-timeout SEC  give up connecting after SEC seconds (default 10)
+
+Output:
+  --json                 machine-readable output (status, history)
+  --log-file FILE        also write the full log to FILE
+  -v, --verbose          debug lines on the console
+  -h, --help             this text
+  --version              the package version and the database version it upgrades to
+
+Exit codes:
+  0  upgraded, or nothing to do
+  1  an upgrade step failed (the database stays at the last completed version; rerun to resume)
+  2  usage or configuration error, bad tracking entries, or a database newer than this package
+  3  another run holds the lock
+  4  the 389 DS could not be reached
+`;
+
+export function parseCli(argv: string[]): CliArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+        json: { type: 'boolean' },
+        verbose: { type: 'boolean', short: 'v' },
+        url: { type: 'string' },
+        'bind-dn': { type: 'string' },
+        'password-file': { type: 'string' },
+        'base-dn': { type: 'string' },
+        backend: { type: 'string' },
+        'server-id': { type: 'string' },
+        'connect-timeout': { type: 'string' },
+        'log-file': { type: 'string' },
+      },
+    });
+  } catch (err) {
+    throw new ConfigError((err as Error).message, 'see pki-db-upgrade --help');
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length > 1) throw new ConfigError(`unexpected argument "${positionals[1]}"`, 'see pki-db-upgrade --help');
+  const command = (positionals[0] ?? 'run') as Command;
+  if (!COMMANDS.includes(command)) {
+    throw new ConfigError(`unknown command "${command}"`, `use one of: ${COMMANDS.join(', ')} (see --help)`);
+  }
+  const timeout = values['connect-timeout'] === undefined ? 10 : Number(values['connect-timeout']);
+  if (!Number.isFinite(timeout) || timeout <= 0) {
+    throw new ConfigError(`--connect-timeout must be a positive number of seconds, not "${values['connect-timeout']}"`);
+  }
+  return {
+    command,
+    help: values.help ?? false,
+    version: values.version ?? false,
+    json: values.json ?? false,
+    verbose: values.verbose ?? false,
+    url: values.url,
+    bindDN: values['bind-dn'] ?? 'cn=Directory Manager',
+    passwordFile: values['password-file'],
+    baseDN: values['base-dn'],
+    backend: values.backend,
+    serverId: values['server-id'],
+    connectTimeoutSec: timeout,
+    logFile: values['log-file'],
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * Wires one target into the engine: the LDAP session (real or dry-run), the history store, the
+ * server identity and the context each step runs with.
+ */
+import type { Clock } from '../core/clock';
+import type { LdapSession } from '../core/directory';
+import { UpgradeEngine } from '../core/engine';
+import type { Logger } from '../core/logger';
+import type { Plan } from '../core/planner';
+import type { RegisteredStep, StepContext } from '../core/step';
+import type { HistoryState } from '../core/history-store';
+import { LdapIndexHelper } from '../directory/index-helper';
+import { LdapSchemaHelper } from '../directory/schema-helper';
+import { findBackend } from '../ldap/backend';
+import { DryRunSession } from '../ldap/dry-run-session';
+import { LdapHistoryStore } from '../ldap/ldap-history-store';
+import { LdaptsSession } from '../ldap/ldapts-session';
+import { identifyServer } from '../ldap/server-identity';
+import type { Target } from './target';
+
+export interface Registry {
+  steps: RegisteredStep[];
+  packageVersion: string;
+}
+
+export interface OpenDatabase {
+  session: LdaptsSession;
+  serverId: string;
+  backend: string;
+  engine(options: {
+    dryRun: boolean;
+    logger: Logger;
+    clock: Clock;
+    /** Receives LDIF in dry-run. */
+    ldif?: (text: string) => void;
+    admit?: (plan: Plan, state: HistoryState) => Promise<Plan>;
+  }): UpgradeEngine;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(target: Target, registry: Registry, connectTimeoutSec: number): Promise<OpenDatabase> {
+  const session = await LdaptsSession.open({
+    url: target.url,
+    credentials: target.credentials,
+    connectTimeoutMs: connectTimeoutSec * 1000,
+    startHint: target.startHint,
+  });
+  try {
+    const serverId = target.serverId ?? (await identifyServer(session));
+    const backend = target.backend ?? (await findBackend(session, target.suffix));
+    return {
+      session,
+      serverId,
+      backend,
+      engine({ dryRun, logger, clock, ldif, admit }) {
+        const recorder = dryRun ? new DryRunSession(session, ldif ?? (() => undefined)) : undefined;
+        const ldap: LdapSession = recorder ?? session;
+        const contextFor = (step: RegisteredStep): StepContext => {
+          recorder?.comment(`step ${step.id} (${step.scope}): ${step.description}`);
+          return {
+            ldap,
+            schema: new LdapSchemaHelper(ldap),
+            indexes: new LdapIndexHelper(ldap, { backend, dryRun }),
+            database: { suffix: target.suffix, backend },
+            logger,
+            dryRun,
+          };
+        };
+        return new UpgradeEngine({
+          steps: registry.steps,
+          packageVersion: registry.packageVersion,
+          serverId,
+          store: new LdapHistoryStore(session, target.suffix),
+          logger,
+          clock,
+          contextFor,
+          dryRun,
+          admit,
+        });
+      },
+      close: () => session.close(),
+    };
+  } catch (err) {
+    await session.close();
+    throw err;
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * pki-db-upgrade: the command line edge. Everything here is argv, streams and exit codes; the
+ * decisions are made by the engine (src/core).
+ */
+import { systemClock } from '../core/clock';
+import { errorMessage, ExitCode, PkiDbUpgradeError } from '../core/errors';
+import { orderRegistry } from '../core/registry';
+import { createRunLogger, type RunLogger } from '../logging/run-logger';
+import { packageVersion, steps } from '../../upgrades/registry.generated';
+import { parseCli, USAGE, type CliArgs } from './args';
+import { openDatabase, type Registry } from './database';
+import { allRecords, formatHistory, formatStatus, recordJson, statusReport } from './report';
+import { targetFromArgs } from './target';
+
+export interface Io {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+const defaultIo: Io = { stdout: process.stdout, stderr: process.stderr };
+
+export async function main(argv: string[], io: Io = defaultIo, registry: Registry = { steps, packageVersion }): Promise<number> {
+  let args: CliArgs;
+  try {
+    args = parseCli(argv);
+  } catch (err) {
+    io.stderr.write(`pki-db-upgrade: ${errorMessage(err)}\n`);
+    return ExitCode.UsageOrConfig;
+  }
+  if (args.help) {
+    io.stdout.write(USAGE);
+    return ExitCode.Ok;
+  }
+  const ordered = { steps: orderRegistry(registry.steps, registry.packageVersion), packageVersion: registry.packageVersion };
+  if (args.version) {
+    const last = ordered.steps[ordered.steps.length - 1];
+    io.stdout.write(`pki-db-upgrade ${registry.packageVersion} (${ordered.steps.length} steps, last ${last?.id ?? 'none'})\n`);
+    return ExitCode.Ok;
+  }
+
+  const logger = createRunLogger({
+    consoleLevel: args.verbose ? 'debug' : args.json ? 'warn' : 'info',
+    logFile: args.logFile,
+    stderr: io.stderr,
+  });
+  try {
+    return await dispatch(args, ordered, logger, io);
+  } catch (err) {
+    const code = err instanceof PkiDbUpgradeError ? err.exitCode : ExitCode.UpgradeFailed;
+    logger.error(errorMessage(err));
+    if (!(err instanceof PkiDbUpgradeError)) logger.debug((err as Error).stack ?? String(err));
+    return code;
+  } finally {
+    await logger.close();
+  }
+}
+
+async function dispatch(args: CliArgs, registry: Registry, logger: RunLogger, io: Io): Promise<number> {
+  const target = targetFromArgs(args);
+  const db = await openDatabase(target, registry, args.connectTimeoutSec);
+  try {
+    const dryRun = args.command === 'dry-run';
+    const engine = db.engine({ dryRun, logger, clock: systemClock, ldif: (text) => io.stdout.write(text) });
+
+    if (args.command === 'status' || args.command === 'history') {
+      const { plan, state } = await engine.plan();
+      if (args.command === 'status') {
+        const report = statusReport(target.label, plan, state);
+        io.stdout.write(args.json ? JSON.stringify(report, null, 2) + '\n' : formatStatus(report));
+      } else {
+        const records = allRecords(state);
+        io.stdout.write(args.json ? JSON.stringify(records.map(recordJson), null, 2) + '\n' : formatHistory(records));
+      }
+      return ExitCode.Ok;
+    }
+
+    const started = Date.now();
+    const result = await engine.run();
+    const elapsed = ((Date.now() - started) / 1000).toFixed(2);
+    if (result.failure) {
+      logger.error(result.failure.describe());
+      return result.failure.exitCode;
+    }
+    if (dryRun) {
+      const n = result.results.length;
+      logger.info(n === 0 ? 'dry-run: nothing to do' : `dry-run: ${n} step(s) would be applied; nothing was changed`);
+    } else if (result.results.length === 0) {
+      logger.info(`${target.label}: up to date at version ${result.databaseVersion} (${elapsed} s)`);
+    } else {
+      logger.info(
+        `${target.label}: upgraded from ${result.plan.databaseVersion ?? '(untracked)'} to ${result.databaseVersion}, ` +
+          `${result.results.length} step(s) in ${elapsed} s`,
+      );
+    }
+    return ExitCode.Ok;
+  } finally {
+    await db.close();
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`pki-db-upgrade: internal error: ${(err as Error).stack ?? err}\n`);
+      process.exitCode = ExitCode.UpgradeFailed;
+    },
+  );
+}

@@ -1,0 +1,114 @@
+/** What status and history print, as text for people and JSON for scripts. */
+import type { HistoryState, StepRecord } from '../core/history-store';
+import type { Plan } from '../core/planner';
+
+export interface StatusReport {
+  target: string;
+  server: string;
+  databaseVersion: string | null;
+  packageVersion: string;
+  upToDate: boolean;
+  pending: { id: string; scope: string; reason: string; description: string }[];
+  lastResult: RecordJson | null;
+  warnings: string[];
+}
+
+export interface RecordJson {
+  step: string;
+  version: string;
+  scope: string;
+  outcome: string;
+  server: string;
+  packageVersion: string;
+  description: string;
+  startTime: string;
+  endTime: string | null;
+  durationMs: number | null;
+  error: string | null;
+  checksum: string;
+}
+
+export function recordJson(r: StepRecord): RecordJson {
+  return {
+    step: r.stepId,
+    version: r.version,
+    scope: r.scope,
+    outcome: r.outcome,
+    server: r.server,
+    packageVersion: r.packageVersion,
+    description: r.description,
+    startTime: r.startTime.toISOString(),
+    endTime: r.endTime?.toISOString() ?? null,
+    durationMs: r.durationMs ?? null,
+    error: r.error ?? null,
+    checksum: r.checksum,
+  };
+}
+
+/** Every record, oldest first (cluster ones and each server's). */
+export function allRecords(state: HistoryState): StepRecord[] {
+  const records = [...state.cluster.values()];
+  for (const perServer of state.servers.values()) records.push(...perServer.values());
+  return records.sort((a, b) => a.startTime.getTime() - b.startTime.getTime() || a.stepId.localeCompare(b.stepId));
+}
+
+export function statusReport(target: string, plan: Plan, state: HistoryState): StatusReport {
+  const mine = allRecords(state).filter((r) => r.scope === 'cluster' || r.server === plan.serverId);
+  const last = mine.reduce<StepRecord | undefined>(
+    (latest, r) => (!latest || (r.endTime ?? r.startTime) >= (latest.endTime ?? latest.startTime) ? r : latest),
+    undefined,
+  );
+  return {
+    target,
+    server: plan.serverId,
+    databaseVersion: plan.databaseVersion ?? null,
+    packageVersion: plan.packageVersion,
+    upToDate: plan.pending.length === 0 && !plan.needsBookkeeping,
+    pending: plan.pending.map((p) => ({ id: p.step.id, scope: p.step.scope, reason: p.reason, description: p.step.description })),
+    lastResult: last ? recordJson(last) : null,
+    warnings: plan.warnings,
+  };
+}
+
+export function formatStatus(s: StatusReport): string {
+  const lines = [
+    `Database:    ${s.target}`,
+    `Server:      ${s.server}`,
+    `Version:     ${s.databaseVersion ?? '(never upgraded by pki-db-upgrade)'}; package ${s.packageVersion}`,
+  ];
+  if (s.pending.length === 0) {
+    lines.push(s.upToDate ? 'Pending:     none, the database is up to date' : 'Pending:     no step; the version record will be updated by the next run');
+  } else {
+    lines.push(`Pending:     ${s.pending.length} step(s), run "pki-db-upgrade" to apply`);
+    for (const p of s.pending) lines.push(`  ${p.id.padEnd(36)} ${p.scope.padEnd(8)} ${p.reason.padEnd(12)} ${p.description}`);
+  }
+  if (s.lastResult) {
+    const r = s.lastResult;
+    lines.push(
+      `Last result: ${r.outcome} ${r.step} on ${r.server} at ${r.endTime ?? r.startTime}` +
+        (r.durationMs !== null ? ` (${(r.durationMs / 1000).toFixed(2)} s)` : '') +
+        (r.error ? `\n             error: ${r.error}` : ''),
+    );
+  } else {
+    lines.push('Last result: none');
+  }
+  for (const w of s.warnings) lines.push(`Warning:     ${w}`);
+  return lines.join('\n') + '\n';
+}
+
+export function formatHistory(records: StepRecord[]): string {
+  if (records.length === 0) return 'No upgrade step has been recorded in this database.\n';
+  const rows = records.map((r) => [
+    r.startTime.toISOString().replace('T', ' ').slice(0, 19),
+    r.outcome,
+    r.stepId,
+    r.scope,
+    r.server,
+    r.durationMs !== undefined ? `${(r.durationMs / 1000).toFixed(2)} s` : '-',
+    r.error ?? '',
+  ]);
+  const header = ['STARTED (UTC)', 'OUTCOME', 'STEP', 'SCOPE', 'SERVER', 'DURATION', 'ERROR'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const fmt = (row: string[]) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [fmt(header), ...rows.map(fmt)].join('\n') + '\n';
+}

@@ -1,0 +1,190 @@
+/**
+ * Applies a plan: one step at a time, in order, each recorded `started` before it runs and `done`
+ * or `failed` after, stopping at the first failure with the database version not advanced past it.
+ * It knows nothing of files, argv or ldapts: everything comes through the injected ports.
+ */
+import type { Clock } from './clock';
+import { errorMessage, StepFailedError, TrackingStateError } from './errors';
+import type { HistoryState, HistoryStore, StepRecord } from './history-store';
+import type { Logger } from './logger';
+import { planUpgrade, reachedVersion, recordFor, type Plan, type PlannedStep } from './planner';
+import type { RegisteredStep, StepContext } from './step';
+import { compareVersions } from './version';
+
+export interface EngineOptions {
+  steps: RegisteredStep[]; // ordered (see orderRegistry)
+  packageVersion: string;
+  serverId: string;
+  store: HistoryStore;
+  logger: Logger;
+  clock: Clock;
+  /** Builds the context a step runs with (the dry-run one records instead of writing). */
+  contextFor(step: RegisteredStep): StepContext;
+  dryRun: boolean;
+  /**
+   * Called with the plan before anything is written; may narrow it (e.g. cluster safety checks
+   * hold back cluster steps) or throw to refuse the run.
+   */
+  admit?(plan: Plan, state: HistoryState): Promise<Plan>;
+}
+
+export interface StepResult {
+  step: RegisteredStep;
+  outcome: 'done' | 'failed' | 'planned';
+  durationMs: number;
+  error?: string;
+}
+
+export interface RunResult {
+  plan: Plan;
+  results: StepResult[];
+  /** Database version after the run (unchanged in dry-run). */
+  databaseVersion?: string;
+  dryRun: boolean;
+  failure?: StepFailedError;
+}
+
+export class UpgradeEngine {
+  constructor(private readonly options: EngineOptions) {}
+
+  async plan(): Promise<{ plan: Plan; state: HistoryState }> {
+    const { steps, packageVersion, serverId, store } = this.options;
+    const state = await store.load();
+    return { plan: planUpgrade({ steps, state, packageVersion, serverId }), state };
+  }
+
+  async run(): Promise<RunResult> {
+    const { logger, admit, dryRun } = this.options;
+    let { plan, state } = await this.plan();
+    for (const warning of plan.warnings) logger.warn(warning);
+    if (admit) plan = await admit(plan, state);
+
+    if (plan.pending.length === 0 && !plan.needsBookkeeping) {
+      logger.info(`nothing to do: database at ${plan.databaseVersion}, package ${plan.packageVersion}`);
+      return { plan, results: [], databaseVersion: plan.databaseVersion, dryRun };
+    }
+    return dryRun ? this.rehearse(plan) : this.apply(plan, state);
+  }
+
+  /** Dry-run: each step runs against a recording session; no history is written. */
+  private async rehearse(plan: Plan): Promise<RunResult> {
+    const { logger, contextFor, clock } = this.options;
+    const results: StepResult[] = [];
+    for (const { step } of plan.pending) {
+      const started = clock.now().getTime();
+      logger.info(`would apply ${step.id} (${step.scope}): ${step.description}`);
+      try {
+        await step.upgrade(contextFor(step));
+      } catch (err) {
+        const failure = new StepFailedError(
+          step.id,
+          `dry-run of step ${step.id} failed: ${errorMessage(err)}`,
+          'fix the cause above; nothing was written',
+          { cause: err },
+        );
+        results.push({ step, outcome: 'failed', durationMs: clock.now().getTime() - started, error: failure.message });
+        return { plan, results, databaseVersion: plan.databaseVersion, dryRun: true, failure };
+      }
+      results.push({ step, outcome: 'planned', durationMs: clock.now().getTime() - started });
+    }
+    return { plan, results, databaseVersion: plan.databaseVersion, dryRun: true };
+  }
+
+  private async apply(plan: Plan, state: HistoryState): Promise<RunResult> {
+    const { store, logger, clock, contextFor, serverId, packageVersion, steps } = this.options;
+    const results: StepResult[] = [];
+    let ready = state.ready;
+    let version = state.databaseVersion;
+    const done = new Set(
+      steps.filter((s) => recordFor(state, s, serverId)?.outcome === 'done').map((s) => s.id),
+    );
+
+    for (const { step, reason } of plan.pending) {
+      if (!ready && !step.installsTracking) {
+        throw new TrackingStateError(
+          `the tracking entries are missing, but step ${step.id} is not the one that creates them`,
+          'the tracking schema step must run first: check that the database is a PKI database and rerun',
+        );
+      }
+      const record: StepRecord = {
+        stepId: step.id,
+        version: step.version,
+        scope: step.scope,
+        description: step.description,
+        checksum: step.checksum,
+        server: serverId,
+        packageVersion,
+        startTime: clock.now(),
+        outcome: 'started',
+      };
+      logger.info(`applying ${step.id} (${step.scope}${reason === 'new' ? '' : `, ${reason} before`}): ${step.description}`, {
+        step: step.id,
+      });
+      // Before the tracking schema exists there is nowhere to write `started`; that step is
+      // idempotent, so a crash during it just means it runs again.
+      if (ready) await store.write(record);
+
+      try {
+        await step.upgrade(contextFor(step));
+      } catch (err) {
+        const end = clock.now();
+        const message = errorMessage(err);
+        const failed: StepRecord = { ...record, endTime: end, durationMs: end.getTime() - record.startTime.getTime(), outcome: 'failed', error: message };
+        results.push({ step, outcome: 'failed', durationMs: failed.durationMs!, error: message });
+        logger.error(`step ${step.id} failed after ${seconds(failed.durationMs!)}: ${message}`, { step: step.id });
+        if (ready) await store.write(failed);
+        return {
+          plan,
+          results,
+          databaseVersion: version,
+          dryRun: false,
+          failure: new StepFailedError(
+            step.id,
+            `step ${step.id} failed: ${message}`,
+            `the database stays at version ${version ?? '(none)'}; fix the cause and run pki-db-upgrade again: it resumes at this step`,
+            { cause: err },
+          ),
+        };
+      }
+
+      const end = clock.now();
+      const finished: StepRecord = { ...record, endTime: end, durationMs: end.getTime() - record.startTime.getTime(), outcome: 'done' };
+      if (!ready) {
+        await store.initialize();
+        ready = true;
+      }
+      await store.write(finished);
+      done.add(step.id);
+      results.push({ step, outcome: 'done', durationMs: finished.durationMs! });
+      logger.info(`done ${step.id} in ${seconds(finished.durationMs!)}`, { step: step.id, durationMs: finished.durationMs });
+
+      // The cluster version moves only once every cluster step of a release is done, so a crash
+      // or failure between two steps of a release never claims that release.
+      const reached = reachedVersion(steps, (s) => done.has(s.id), packageVersion, version);
+      if (step.scope === 'cluster' && reached !== undefined && (version === undefined || compareVersions(reached, version) > 0)) {
+        await store.setDatabaseVersion(reached);
+        version = reached;
+      }
+    }
+
+    if (!ready) {
+      // Nothing was pending yet tracking is missing: the registry is empty. Nothing to record.
+      return { plan, results, databaseVersion: version, dryRun: false };
+    }
+    const final = reachedVersion(steps, (s) => done.has(s.id), packageVersion, version);
+    if (final !== undefined && (version === undefined || compareVersions(final, version) !== 0)) {
+      await store.setDatabaseVersion(final);
+      version = final;
+    }
+    const serverInfo = state.serverInfo.get(serverId);
+    if (serverInfo?.packageVersion !== packageVersion || results.length > 0) {
+      await store.writeServer({ server: serverId, packageVersion, lastRun: clock.now() });
+    }
+    logger.info(`database at version ${version}: ${results.length} step(s) applied`);
+    return { plan, results, databaseVersion: version, dryRun: false };
+  }
+}
+
+export function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
+}

@@ -1,0 +1,78 @@
+/**
+ * Typed errors. Every error the tool reports says what happened and what to do next, and carries
+ * the process exit code documented in the README, so the CLI never has to guess.
+ */
+export const ExitCode = {
+  Ok: 0,
+  UpgradeFailed: 1,
+  UsageOrConfig: 2,
+  LockHeld: 3,
+  ServerUnreachable: 4,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export abstract class PkiDbUpgradeError extends Error {
+  abstract readonly exitCode: ExitCodeValue;
+  /** What the administrator should do next; printed after the message. */
+  readonly hint?: string;
+
+  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.hint = hint;
+  }
+
+  /** One text for consoles and logs: the fact, then the next step. */
+  describe(): string {
+    return this.hint ? `${this.message}\n  → ${this.hint}` : this.message;
+  }
+}
+
+/** Bad command line, configuration or input file. */
+export class ConfigError extends PkiDbUpgradeError {
+  readonly exitCode = ExitCode.UsageOrConfig;
+}
+
+/** The database is at a version this package does not know: never touch it. */
+export class DowngradeError extends PkiDbUpgradeError {
+  readonly exitCode = ExitCode.UsageOrConfig;
+}
+
+/** The tracking entries in the database are not in a state this tool wrote. */
+export class TrackingStateError extends PkiDbUpgradeError {
+  readonly exitCode = ExitCode.UsageOrConfig;
+}
+
+/** An upgrade step failed; the history records it and the version is not advanced past it. */
+export class StepFailedError extends PkiDbUpgradeError {
+  readonly exitCode = ExitCode.UpgradeFailed;
+  constructor(
+    readonly stepId: string,
+    message: string,
+    hint?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, hint, options);
+  }
+}
+
+/** The directory answered, but refused or failed an operation the tool needs outside a step. */
+export class DirectoryError extends PkiDbUpgradeError {
+  readonly exitCode = ExitCode.UpgradeFailed;
+}
+
+/** Another run holds the lock. */
+export class LockHeldError extends PkiDbUpgradeError {
+  readonly exitCode = ExitCode.LockHeld;
+}
+
+/** The 389 DS could not be reached (refused, timed out, DNS). */
+export class ServerUnreachableError extends PkiDbUpgradeError {
+  readonly exitCode = ExitCode.ServerUnreachable;
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof PkiDbUpgradeError) return err.describe();
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,58 @@
+/**
+ * Where the engine records what it did. The LDAP implementation keeps it under the PKI suffix so
+ * it replicates; tests may use an in-memory one.
+ */
+import type { StepScope } from './step';
+
+export type Outcome = 'started' | 'done' | 'failed';
+
+export interface StepRecord {
+  stepId: string;
+  version: string;
+  scope: StepScope;
+  description: string;
+  checksum: string;
+  /** Server that applied it (host:port of the 389 DS). */
+  server: string;
+  /** Package version of the tool that applied it. */
+  packageVersion: string;
+  startTime: Date;
+  endTime?: Date;
+  durationMs?: number;
+  outcome: Outcome;
+  /** Failure message (never a secret). */
+  error?: string;
+}
+
+export interface ServerRecord {
+  server: string;
+  packageVersion?: string;
+  lastRun?: Date;
+}
+
+export interface HistoryState {
+  /** False until the tracking schema and containers exist (a database never upgraded by this tool). */
+  ready: boolean;
+  /** Cluster-wide database version; undefined for a database never upgraded by this tool. */
+  databaseVersion?: string;
+  /** Cluster-scope records, by step id. */
+  cluster: Map<string, StepRecord>;
+  /** Server-scope records of every server, by server then step id. */
+  servers: Map<string, Map<string, StepRecord>>;
+  /** Per-server bookkeeping (installed package version), by server. */
+  serverInfo: Map<string, ServerRecord>;
+}
+
+export interface HistoryStore {
+  load(): Promise<HistoryState>;
+  /** Creates the containers; called once the tracking schema exists. Idempotent. */
+  initialize(): Promise<void>;
+  /** Writes or overwrites the record of one step (cluster or server scope by record.scope). */
+  write(record: StepRecord): Promise<void>;
+  setDatabaseVersion(version: string): Promise<void>;
+  writeServer(record: ServerRecord): Promise<void>;
+}
+
+export function emptyHistory(): HistoryState {
+  return { ready: false, cluster: new Map(), servers: new Map(), serverInfo: new Map() };
+}

@@ -1,0 +1,132 @@
+/**
+ * Decides what a run has to do, from the registry and the recorded history alone: pure, so that
+ * `status`, `dry-run` and `run` agree on the plan and tests can state the rules directly.
+ */
+import { DowngradeError } from './errors';
+import type { HistoryState, StepRecord } from './history-store';
+import type { RegisteredStep } from './step';
+import { compareVersions } from './version';
+
+export type PendingReason = 'new' | 'failed' | 'interrupted';
+
+export interface PlannedStep {
+  step: RegisteredStep;
+  reason: PendingReason;
+  /** The record that makes it pending again (failed or interrupted), if any. */
+  previous?: StepRecord;
+}
+
+export interface Plan {
+  packageVersion: string;
+  databaseVersion?: string;
+  serverId: string;
+  pending: PlannedStep[];
+  /** Things an administrator should know that do not stop the run (edited scripts, unknown steps). */
+  warnings: string[];
+  /** The cluster version to record once every pending step is done. */
+  targetVersion: string;
+  /** True when the run has bookkeeping to write even with no step pending. */
+  needsBookkeeping: boolean;
+}
+
+export interface PlanInput {
+  steps: RegisteredStep[]; // ordered (see orderRegistry)
+  state: HistoryState;
+  packageVersion: string;
+  serverId: string;
+}
+
+export function recordFor(state: HistoryState, step: RegisteredStep, serverId: string): StepRecord | undefined {
+  return step.scope === 'cluster' ? state.cluster.get(step.id) : state.servers.get(serverId)?.get(step.id);
+}
+
+export function planUpgrade({ steps, state, packageVersion, serverId }: PlanInput): Plan {
+  refuseDowngrade(state, packageVersion);
+
+  const warnings: string[] = [];
+  const pending: PlannedStep[] = [];
+  for (const step of steps) {
+    const previous = recordFor(state, step, serverId);
+    if (!previous) {
+      pending.push({ step, reason: 'new' });
+    } else if (previous.outcome === 'failed') {
+      pending.push({ step, reason: 'failed', previous });
+    } else if (previous.outcome === 'started') {
+      pending.push({ step, reason: 'interrupted', previous });
+    } else if (previous.checksum !== step.checksum) {
+      warnings.push(
+        `step ${step.id} was applied (on ${previous.server}) from a script whose checksum was ${short(previous.checksum)}; ` +
+          `this package ships ${short(step.checksum)}: the script was edited after it ran and will not run again`,
+      );
+    }
+  }
+
+  const known = new Set(steps.map((s) => s.id));
+  const recorded = [...state.cluster.values(), ...(state.servers.get(serverId)?.values() ?? [])];
+  for (const record of recorded) {
+    if (!known.has(record.stepId) && record.outcome === 'done') {
+      warnings.push(`step ${record.stepId} is recorded as applied but this package does not ship it`);
+    }
+  }
+
+  const server = state.serverInfo.get(serverId);
+  const needsBookkeeping =
+    !state.ready ||
+    state.databaseVersion === undefined ||
+    compareVersions(state.databaseVersion, packageVersion) !== 0 ||
+    server?.packageVersion !== packageVersion;
+
+  return {
+    packageVersion,
+    databaseVersion: state.databaseVersion,
+    serverId,
+    pending,
+    warnings,
+    targetVersion: packageVersion,
+    needsBookkeeping,
+  };
+}
+
+function refuseDowngrade(state: HistoryState, packageVersion: string): void {
+  const db = state.databaseVersion;
+  if (db !== undefined && compareVersions(db, packageVersion) > 0) {
+    throw new DowngradeError(
+      `the database is at version ${db}, newer than this package (${packageVersion}); refusing to touch it`,
+      'a server with a newer PKI package upgraded it: update the packages on this server (dnf update pki-*) instead of downgrading',
+    );
+  }
+  for (const record of state.cluster.values()) {
+    if (record.outcome === 'done' && compareVersions(record.version, packageVersion) > 0) {
+      throw new DowngradeError(
+        `step ${record.stepId} (version ${record.version}) was applied by ${record.server}, newer than this package (${packageVersion}); refusing to touch the database`,
+        'update the packages on this server to the version the other servers run',
+      );
+    }
+  }
+}
+
+/**
+ * The cluster version once `done` holds: the highest release whose cluster steps, and those of every
+ * earlier release, are all done. A failed step therefore keeps the version below its release.
+ */
+export function reachedVersion(
+  steps: RegisteredStep[],
+  isDone: (step: RegisteredStep) => boolean,
+  packageVersion: string,
+  current?: string,
+): string | undefined {
+  let reached = current;
+  const versions = [...new Set(steps.filter((s) => s.scope === 'cluster').map((s) => s.version))].sort(compareVersions);
+  for (const version of versions) {
+    const complete = steps.filter((s) => s.scope === 'cluster' && s.version === version).every(isDone);
+    if (!complete) return reached;
+    if (reached === undefined || compareVersions(version, reached) > 0) reached = version;
+  }
+  // Every cluster step is done: the database is at the package's release, even when the last
+  // releases shipped no cluster step.
+  return packageVersion;
+}
+
+function short(checksum: string): string {
+  return checksum.slice(0, 12);
+}

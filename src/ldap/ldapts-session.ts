@@ -1,0 +1,221 @@
+/**
+ * LdapSession over ldapts: one connection, paged searches, errors mapped to LdapResultError (the
+ * server answered) or ServerUnreachableError (it did not).
+ */
+import net from 'node:net';
+import type tls from 'node:tls';
+import { Attribute, Change, Client } from 'ldapts';
+import {
+  DirectoryEntry,
+  LdapResultError,
+  type AttributeMap,
+  type AttributeValue,
+  type LdapSession,
+  type Modification,
+  type SearchOptions,
+} from '../core/directory';
+import { ConfigError, ServerUnreachableError } from '../core/errors';
+
+export type Credentials =
+  | { kind: 'simple'; bindDN: string; password: string }
+  /** SASL EXTERNAL: autobind over LDAPI as the process's uid (root → Directory Manager). */
+  | { kind: 'external' }
+  | { kind: 'anonymous' };
+
+export interface ConnectOptions {
+  /** ldap://host:port, ldaps://host:port or ldapi://%2Fpath%2Fto%2Fsocket */
+  url: string;
+  credentials: Credentials;
+  connectTimeoutMs?: number;
+  /** Per-operation timeout; 0 = none (long index tasks are polled, not waited on). */
+  operationTimeoutMs?: number;
+  tlsOptions?: tls.ConnectionOptions;
+  /** Used in messages, e.g. "start it with systemctl start dirsrv@pki-tomcat". */
+  startHint?: string;
+}
+
+const DEFAULT_PAGE_SIZE = 500;
+
+export class LdaptsSession implements LdapSession {
+  private constructor(
+    private readonly client: Client,
+    readonly url: string,
+  ) {}
+
+  static async open(options: ConnectOptions): Promise<LdaptsSession> {
+    const { client, display } = createClient(options);
+    const session = new LdaptsSession(client, display);
+    try {
+      const c = options.credentials;
+      if (c.kind === 'simple') await client.bind(c.bindDN, c.password);
+      else if (c.kind === 'external') await client.bind('EXTERNAL');
+    } catch (err) {
+      await client.unbind().catch(() => undefined);
+      throw connectionError(err, display, options);
+    }
+    return session;
+  }
+
+  async close(): Promise<void> {
+    await this.client.unbind().catch(() => undefined);
+  }
+
+  async search(base: string, options: SearchOptions = {}): Promise<DirectoryEntry[]> {
+    const entries: DirectoryEntry[] = [];
+    for await (const entry of this.searchStream(base, options)) entries.push(entry);
+    return entries;
+  }
+
+  async *searchStream(base: string, options: SearchOptions = {}): AsyncIterable<DirectoryEntry> {
+    const scope = options.scope ?? 'sub';
+    const request = {
+      scope,
+      filter: options.filter ?? '(objectClass=*)',
+      attributes: options.attributes,
+      explicitBufferAttributes: options.binaryAttributes,
+      sizeLimit: options.sizeLimit,
+      // A base search is one entry: the paged control only costs a round trip there.
+      paged: scope === 'base' ? false : { pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE },
+    };
+    try {
+      if (scope === 'base') {
+        const result = await this.client.search(base, request);
+        for (const entry of result.searchEntries) yield toEntry(entry);
+        return;
+      }
+      for await (const page of this.client.searchPaginated(base, request)) {
+        for (const entry of page.searchEntries) yield toEntry(entry);
+      }
+    } catch (err) {
+      throw this.mapError(err, 'search', base);
+    }
+  }
+
+  async read(dn: string, attributes?: string[], binaryAttributes?: string[]): Promise<DirectoryEntry | undefined> {
+    try {
+      const result = await this.client.search(dn, {
+        scope: 'base',
+        filter: '(objectClass=*)',
+        attributes,
+        explicitBufferAttributes: binaryAttributes,
+      });
+      const entry = result.searchEntries[0];
+      return entry ? toEntry(entry) : undefined;
+    } catch (err) {
+      const mapped = this.mapError(err, 'read', dn);
+      if (mapped instanceof LdapResultError && mapped.code === 32) return undefined;
+      throw mapped;
+    }
+  }
+
+  async add(dn: string, attributes: AttributeMap): Promise<void> {
+    const attrs = Object.entries(attributes).map(([type, value]) => new Attribute({ type, values: asValues(value) }));
+    await this.call('add', dn, () => this.client.add(dn, attrs));
+  }
+
+  async modify(dn: string, changes: Modification[]): Promise<void> {
+    const ldapChanges = changes.map(
+      (c) =>
+        new Change({
+          operation: c.operation,
+          modification: new Attribute({ type: c.attribute, values: asValues(c.values ?? []) }),
+        }),
+    );
+    await this.call('modify', dn, () => this.client.modify(dn, ldapChanges));
+  }
+
+  async delete(dn: string): Promise<void> {
+    await this.call('delete', dn, () => this.client.del(dn));
+  }
+
+  async modifyDN(dn: string, newRdn: string, newSuperior?: string): Promise<void> {
+    const parent = newSuperior ?? dn.slice(dn.search(/(?<!\\),/) + 1);
+    await this.call('modrdn', dn, () => this.client.modifyDN(dn, `${newRdn},${parent}`));
+  }
+
+  private async call(operation: string, dn: string, send: () => Promise<void>): Promise<void> {
+    try {
+      await send();
+    } catch (err) {
+      throw this.mapError(err, operation, dn);
+    }
+  }
+
+  private mapError(err: unknown, operation: string, dn: string): Error {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'number') {
+      return new LdapResultError(code, operation, dn, (err as Error).message);
+    }
+    return new ServerUnreachableError(
+      `lost the connection to 389 DS at ${this.url} during ${operation} ${dn}: ${(err as Error).message}`,
+      'check that the server is running, then run pki-db-upgrade again: it resumes where it stopped',
+      { cause: err },
+    );
+  }
+}
+
+function createClient(options: ConnectOptions): { client: Client; display: string } {
+  const common = {
+    connectTimeout: options.connectTimeoutMs ?? 10_000,
+    timeout: options.operationTimeoutMs ?? 0,
+    // A server restart mid-run must not leave us silently unauthenticated.
+    autoRebind: true,
+    strictDN: false,
+  };
+  if (options.url.startsWith('ldapi://')) {
+    const socketPath = decodeURIComponent(options.url.slice('ldapi://'.length).replace(/\/$/, ''));
+    if (!socketPath.startsWith('/')) throw new ConfigError(`LDAPI URL ${options.url} does not name a socket path`);
+    const client = new Client({
+      ...common,
+      url: 'ldap://localhost',
+      createConnection: (() => net.connect({ path: socketPath })) as unknown as typeof net.connect,
+    });
+    return { client, display: options.url };
+  }
+  if (!/^ldaps?:\/\//.test(options.url)) {
+    throw new ConfigError(`"${options.url}" is not an LDAP URL`, 'use ldap://host:port, ldaps://host:port or ldapi://%2Frun%2Fslapd-NAME.socket');
+  }
+  return { client: new Client({ ...common, url: options.url, tlsOptions: options.tlsOptions }), display: options.url };
+}
+
+function connectionError(err: unknown, url: string, options: ConnectOptions): Error {
+  const code = (err as { code?: unknown }).code;
+  const message = (err as Error).message ?? String(err);
+  const start = options.startHint ?? 'start the 389 DS instance (systemctl start dirsrv@INSTANCE)';
+  if (code === 49) {
+    const who = options.credentials.kind === 'simple' ? options.credentials.bindDN : 'the client';
+    return new ConfigError(
+      `389 DS at ${url} rejected the credentials of ${who} (invalid credentials)`,
+      'check the password source (password.conf internaldb=, keyring or --password-file) and the bind DN in CS.cfg',
+    );
+  }
+  if (typeof code === 'number') {
+    return new LdapResultError(code, 'bind', options.credentials.kind === 'simple' ? options.credentials.bindDN : '', message);
+  }
+  if (code === 'ECONNREFUSED' || code === 'ENOENT') {
+    return new ServerUnreachableError(`389 DS at ${url} refused the connection`, `${start}, then run pki-db-upgrade again`, { cause: err });
+  }
+  if (/timeout/i.test(message)) {
+    return new ServerUnreachableError(
+      `389 DS at ${url} did not answer within ${(options.connectTimeoutMs ?? 10_000) / 1000} s`,
+      `check that the server is running and not hung (${start}), then run pki-db-upgrade again`,
+      { cause: err },
+    );
+  }
+  return new ServerUnreachableError(`cannot reach 389 DS at ${url}: ${message}`, `${start}, then run pki-db-upgrade again`, { cause: err });
+}
+
+function asValues(value: AttributeValue | AttributeValue[]): string[] | Buffer[] {
+  const list = Array.isArray(value) ? value : [value];
+  if (list.some((v) => Buffer.isBuffer(v))) return list.map((v) => (Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8')));
+  return list as string[];
+}
+
+function toEntry(raw: { dn: string; [name: string]: unknown }): DirectoryEntry {
+  const attributes: AttributeMap = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (name === 'dn') continue;
+    attributes[name] = value as AttributeValue | AttributeValue[];
+  }
+  return new DirectoryEntry(raw.dn, attributes);
+}
