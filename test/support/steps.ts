@@ -1,0 +1,28 @@
+/** Builders of registered steps for tests that need a registry of their own. */
+import type { RegisteredStep, StepContext, StepScope } from '../../src/core/step';
+
+export function step(
+  id: string,
+  options: { scope?: StepScope; upgrade?: (ctx: StepContext) => Promise<void>; checksum?: string; installsTracking?: boolean; backwardCompatible?: boolean } = {},
+): RegisteredStep {
+  const [version, file] = id.split('/');
+  const m = /^(\d+)-(\w+)$/.exec(file);
+  if (!m) throw new Error(`bad test step id ${id}`);
+  return {
+    id,
+    version,
+    index: Number(m[1]),
+    name: m[2],
+    description: `test step ${m[2]}`,
+    scope: options.scope ?? 'cluster',
+    installsTracking: options.installsTracking,
+    backwardCompatible: options.backwardCompatible,
+    checksum: options.checksum ?? `sum-${id}`,
+    upgrade: options.upgrade ?? (async () => undefined),
+  };
+}
+
+/** A registry starting with the tracking step, as the real one must. */
+export function registry(...rest: RegisteredStep[]): RegisteredStep[] {
+  return [step('1.0.0/01-Tracking', { installsTracking: true }), ...rest];
+}

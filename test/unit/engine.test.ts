@@ -1,0 +1,107 @@
+import { UpgradeEngine } from '../../src/core/engine';
+import { silentLogger } from '../../src/core/logger';
+import type { RegisteredStep, StepContext } from '../../src/core/step';
+import { orderRegistry } from '../../src/core/registry';
+import { MemoryHistoryStore } from '../support/memory-history-store';
+import { registry, step } from '../support/steps';
+
+const SERVER = 'ds1:389';
+let tick = 0;
+const clock = { now: () => new Date(1_700_000_000_000 + 1000 * tick++) };
+
+function engine(store: MemoryHistoryStore, steps: RegisteredStep[], dryRun = false) {
+  return new UpgradeEngine({
+    steps: orderRegistry(steps, '2.0.0'),
+    packageVersion: '2.0.0',
+    serverId: SERVER,
+    store,
+    logger: silentLogger,
+    clock,
+    contextFor: () => ({ dryRun }) as unknown as StepContext,
+    dryRun,
+  });
+}
+
+describe('the engine', () => {
+  it('records each step started before it runs and done after', async () => {
+    const store = new MemoryHistoryStore();
+    const seen: string[] = [];
+    const steps = registry(
+      step('1.1.0/01-A', { upgrade: async () => void seen.push(`A ran; history had ${[...store.state.cluster.keys()].join(',')}`) }),
+    );
+    const result = await engine(store, steps).run();
+    expect(result.failure).toBeUndefined();
+    // Tracking: no history before it, so it is recorded once done.
+    expect(store.writes).toEqual(['initialize', '1.0.0/01-Tracking:done', 'version:1.0.0', '1.1.0/01-A:started', '1.1.0/01-A:done', 'version:2.0.0', `server:${SERVER}`]);
+    expect(seen).toEqual(['A ran; history had 1.0.0/01-Tracking,1.1.0/01-A']);
+    const a = store.state.cluster.get('1.1.0/01-A')!;
+    expect(a.outcome).toBe('done');
+    expect(a.durationMs).toBe(a.endTime!.getTime() - a.startTime.getTime());
+  });
+
+  it('writes nothing on a second run', async () => {
+    const store = new MemoryHistoryStore();
+    const steps = registry(step('1.1.0/01-A'), step('1.1.0/02-I', { scope: 'server' }));
+    await engine(store, steps).run();
+    store.writes = [];
+    const second = await engine(store, steps).run();
+    expect(second.results).toEqual([]);
+    expect(store.writes).toEqual([]);
+  });
+
+  it('stops at a failing step, records it failed and keeps the version below its release', async () => {
+    const store = new MemoryHistoryStore();
+    let bRan = false;
+    const steps = registry(
+      step('1.1.0/01-A'),
+      step('1.2.0/01-Boom', { upgrade: async () => { throw new Error('disk on fire'); } }),
+      step('1.2.0/02-B', { upgrade: async () => void (bRan = true) }),
+    );
+    const result = await engine(store, steps).run();
+    expect(result.failure?.stepId).toBe('1.2.0/01-Boom');
+    expect(result.failure?.exitCode).toBe(1);
+    expect(bRan).toBe(false);
+    expect(store.state.cluster.get('1.2.0/01-Boom')).toMatchObject({ outcome: 'failed', error: 'disk on fire' });
+    expect(store.state.databaseVersion).toBe('1.1.0');
+  });
+
+  it('resumes at the failed step on the next run', async () => {
+    const store = new MemoryHistoryStore();
+    let fail = true;
+    const ran: string[] = [];
+    const steps = registry(
+      step('1.1.0/01-A', { upgrade: async () => void ran.push('A') }),
+      step('1.2.0/01-Flaky', { upgrade: async () => { ran.push('Flaky'); if (fail) throw new Error('busy'); } }),
+    );
+    await engine(store, steps).run();
+    fail = false;
+    ran.length = 0;
+    const second = await engine(store, steps).run();
+    expect(ran).toEqual(['Flaky']);
+    expect(second.databaseVersion).toBe('2.0.0');
+    expect(store.state.cluster.get('1.2.0/01-Flaky')).toMatchObject({ outcome: 'done' });
+    expect(store.state.cluster.get('1.2.0/01-Flaky')?.error).toBeUndefined();
+  });
+
+  it('in dry-run runs the steps against the recording context and writes no history', async () => {
+    const store = new MemoryHistoryStore();
+    const contexts: boolean[] = [];
+    const steps = registry(step('1.1.0/01-A', { upgrade: async (ctx) => void contexts.push(ctx.dryRun) }));
+    const result = await engine(store, steps, true).run();
+    expect(result.results.map((r) => r.outcome)).toEqual(['planned', 'planned']);
+    expect(contexts).toEqual([true]);
+    expect(store.writes).toEqual([]);
+  });
+
+  it('lets admit() hold steps back or refuse the run', async () => {
+    const store = new MemoryHistoryStore();
+    const steps = registry(step('1.1.0/01-A'));
+    const e = new UpgradeEngine({
+      steps: orderRegistry(steps, '2.0.0'), packageVersion: '2.0.0', serverId: SERVER, store, logger: silentLogger, clock,
+      contextFor: () => ({}) as StepContext, dryRun: false,
+      admit: async () => { throw new Error('replication is not converged'); },
+    });
+    await expect(e.run()).rejects.toThrow(/not converged/);
+    expect(store.writes).toEqual([]);
+  });
+});

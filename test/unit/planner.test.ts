@@ -1,0 +1,114 @@
+import { emptyHistory, type HistoryState, type StepRecord } from '../../src/core/history-store';
+import { DowngradeError } from '../../src/core/errors';
+import { planUpgrade, reachedVersion } from '../../src/core/planner';
+import { orderRegistry } from '../../src/core/registry';
+import { registry, step } from '../support/steps';
+
+const SERVER = 'ds1:389';
+
+function record(id: string, outcome: StepRecord['outcome'], extra: Partial<StepRecord> = {}): StepRecord {
+  const [version] = id.split('/');
+  return {
+    stepId: id, version, scope: 'cluster', description: '', checksum: `sum-${id}`, server: SERVER,
+    packageVersion: '2.0.0', startTime: new Date(0), endTime: new Date(1), durationMs: 1, outcome, ...extra,
+  };
+}
+
+function state(records: StepRecord[], version?: string): HistoryState {
+  const s = emptyHistory();
+  s.ready = true;
+  s.databaseVersion = version;
+  for (const r of records) {
+    if (r.scope === 'cluster') s.cluster.set(r.stepId, r);
+    else s.servers.set(r.server, new Map([...(s.servers.get(r.server) ?? []), [r.stepId, r]]));
+  }
+  s.serverInfo.set(SERVER, { server: SERVER, packageVersion: '2.0.0' });
+  return s;
+}
+
+const steps = registry(step('1.1.0/01-A'), step('1.1.0/02-Index', { scope: 'server' }), step('2.0.0/01-B'));
+
+describe('the planner', () => {
+  it('plans every step, in order, on a database never upgraded', () => {
+    const plan = planUpgrade({ steps, state: emptyHistory(), packageVersion: '2.0.0', serverId: SERVER });
+    expect(plan.pending.map((p) => p.step.id)).toEqual(['1.0.0/01-Tracking', '1.1.0/01-A', '1.1.0/02-Index', '2.0.0/01-B']);
+    expect(plan.pending.every((p) => p.reason === 'new')).toBe(true);
+  });
+
+  it('plans nothing and no bookkeeping once everything is done', () => {
+    const s = state(
+      [record('1.0.0/01-Tracking', 'done'), record('1.1.0/01-A', 'done'), record('1.1.0/02-Index', 'done', { scope: 'server' }), record('2.0.0/01-B', 'done')],
+      '2.0.0',
+    );
+    const plan = planUpgrade({ steps, state: s, packageVersion: '2.0.0', serverId: SERVER });
+    expect(plan.pending).toEqual([]);
+    expect(plan.needsBookkeeping).toBe(false);
+  });
+
+  it('re-plans a failed step and one left started by a crash, saying why', () => {
+    const s = state([record('1.0.0/01-Tracking', 'done'), record('1.1.0/01-A', 'failed'), record('1.1.0/02-Index', 'started', { scope: 'server' })], '1.0.0');
+    const plan = planUpgrade({ steps, state: s, packageVersion: '2.0.0', serverId: SERVER });
+    expect(plan.pending.map((p) => [p.step.id, p.reason])).toEqual([
+      ['1.1.0/01-A', 'failed'],
+      ['1.1.0/02-Index', 'interrupted'],
+      ['2.0.0/01-B', 'new'],
+    ]);
+  });
+
+  it('runs server-scope steps on a server that has not applied them, even when the cluster steps are done', () => {
+    const s = state(
+      [record('1.0.0/01-Tracking', 'done'), record('1.1.0/01-A', 'done'), record('2.0.0/01-B', 'done'), record('1.1.0/02-Index', 'done', { scope: 'server', server: 'other:389' })],
+      '2.0.0',
+    );
+    const plan = planUpgrade({ steps, state: s, packageVersion: '2.0.0', serverId: SERVER });
+    expect(plan.pending.map((p) => p.step.id)).toEqual(['1.1.0/02-Index']);
+  });
+
+  it('refuses a database newer than the package', () => {
+    const s = state([record('1.0.0/01-Tracking', 'done')], '3.0.0');
+    expect(() => planUpgrade({ steps, state: s, packageVersion: '2.0.0', serverId: SERVER })).toThrow(DowngradeError);
+    expect(() => planUpgrade({ steps, state: s, packageVersion: '2.0.0', serverId: SERVER })).toThrow(/newer than this package \(2\.0\.0\)/);
+  });
+
+  it('refuses when a newer package applied a step this one does not know', () => {
+    const s = state([record('1.0.0/01-Tracking', 'done'), record('2.1.0/01-Future', 'done')], '2.0.0');
+    expect(() => planUpgrade({ steps, state: s, packageVersion: '2.0.0', serverId: SERVER })).toThrow(/2\.1\.0\/01-Future/);
+  });
+
+  it('warns, without re-running, when an applied script was edited', () => {
+    const s = state([record('1.0.0/01-Tracking', 'done'), record('1.1.0/01-A', 'done', { checksum: 'old' })], '1.1.0');
+    const plan = planUpgrade({ steps, state: s, packageVersion: '2.0.0', serverId: SERVER });
+    expect(plan.pending.map((p) => p.step.id)).not.toContain('1.1.0/01-A');
+    expect(plan.warnings.join('\n')).toMatch(/1\.1\.0\/01-A .*edited/);
+  });
+});
+
+describe('the database version', () => {
+  const ordered = orderRegistry(steps, '2.0.0');
+  it('stays below a release whose cluster steps are not all done', () => {
+    const done = new Set(['1.0.0/01-Tracking']);
+    expect(reachedVersion(ordered, (s) => done.has(s.id), '2.0.0')).toBe('1.0.0');
+  });
+  it('ignores server-scope steps', () => {
+    const done = new Set(['1.0.0/01-Tracking', '1.1.0/01-A']);
+    expect(reachedVersion(ordered, (s) => done.has(s.id), '2.0.0')).toBe('1.1.0');
+  });
+  it('is the package version once every cluster step is done', () => {
+    const done = new Set(['1.0.0/01-Tracking', '1.1.0/01-A', '2.0.0/01-B']);
+    expect(reachedVersion(ordered, (s) => done.has(s.id), '2.3.0')).toBe('2.3.0');
+  });
+});
+
+describe('the registry', () => {
+  it('orders steps by version then index', () => {
+    const ordered = orderRegistry([step('1.10.0/01-Z'), step('1.9.0/02-Y'), step('1.9.0/01-X'), step('1.0.0/01-T', { installsTracking: true })], '2.0.0');
+    expect(ordered.map((s) => s.id)).toEqual(['1.0.0/01-T', '1.9.0/01-X', '1.9.0/02-Y', '1.10.0/01-Z']);
+  });
+  it('rejects a step newer than the package and a duplicate index', () => {
+    expect(() => orderRegistry(registry(step('3.0.0/01-X')), '2.0.0')).toThrow(/newer than the package/);
+    expect(() => orderRegistry(registry(step('1.5.0/01-X'), step('1.5.0/01-Y')), '2.0.0')).toThrow(/share version/);
+  });
+  it('requires the tracking step first', () => {
+    expect(() => orderRegistry([step('1.0.0/01-X'), step('1.1.0/01-T', { installsTracking: true })], '2.0.0')).toThrow(/first step must install/);
+  });
+});
