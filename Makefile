@@ -1,0 +1,42 @@
+# pki-db-upgrade: the two set-up commands are `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+JEST_RESULTS := $(or $(TMPDIR),/tmp)/pki-db-upgrade-jest.json
+
+.PHONY: deps build typecheck test demo bench clean
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+deps: node_modules/.installed
+	@bash test/install-system-deps.sh
+
+dist/pki-db-upgrade.js: node_modules/.installed $(shell find src upgrades packaging -name '*.ts' -o -name '*.mjs' 2>/dev/null | grep -v registry.generated)
+	node packaging/build.mjs
+
+dist/harness.js: node_modules/.installed $(shell find test/harness -name '*.ts' 2>/dev/null)
+	npx esbuild test/harness/cli.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --outfile=$@
+
+build: dist/pki-db-upgrade.js
+
+typecheck: node_modules/.installed
+	node packaging/generate-registry.mjs >/dev/null
+	npx tsc --noEmit -p .
+
+# The whole suite against real 389 DS instances; ends with "N passed, N failed".
+test: deps build dist/harness.js typecheck
+	@rm -f $(JEST_RESULTS); status=0; \
+	npx jest --ci --json --outputFile=$(JEST_RESULTS) $(JEST_ARGS) || status=$$?; \
+	node test/summarize.js $(JEST_RESULTS) || status=1; \
+	exit $$status
+
+# A throw-away 389 DS with a PKI database at an old version, upgraded with the bundled file.
+demo: deps build dist/harness.js
+	@bash test/demo.sh
+
+bench: deps build dist/harness.js
+	@bash test/bench/run.sh
+
+clean:
+	rm -rf dist upgrades/registry.generated.ts

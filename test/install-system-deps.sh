@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the system packages the demo and the tests use, only when missing, without prompts:
+# 389 DS and the OpenLDAP clients (the real server the tests run against), rpm/rpmbuild and
+# rpmlint (packaging tests), keyutils (kernel keyring password source), procps (ps).
+set -euo pipefail
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+if [ -r /etc/os-release ]; then . /etc/os-release; fi
+family="${ID_LIKE:-} ${ID:-}"
+
+if [[ "$family" == *debian* || "$family" == *ubuntu* ]]; then
+  have ns-slapd   || need+=(389-ds-base)
+  have ldapmodify || need+=(ldap-utils)
+  have rpmbuild   || need+=(rpm)
+  have rpmlint    || need+=(rpmlint)
+  have keyctl     || need+=(keyutils)
+  have ps         || need+=(procps)
+  have timeout    || need+=(coreutils)
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "installing: ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq </dev/null
+    apt-get install -y -qq --no-install-recommends "${need[@]}" </dev/null >/dev/null
+  fi
+elif [[ "$family" == *fedora* || "$family" == *rhel* ]]; then
+  have ns-slapd   || need+=(389-ds-base)
+  have ldapmodify || need+=(openldap-clients)
+  have rpmbuild   || need+=(rpm-build)
+  have rpmlint    || need+=(rpmlint)
+  have keyctl     || need+=(keyutils)
+  have ps         || need+=(procps-ng)
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "installing: ${need[*]}"
+    dnf install -y -q "${need[@]}" </dev/null
+  fi
+else
+  echo "unsupported OS ($family): install 389-ds-base, ldap-utils, rpm, rpmlint, keyutils by hand" >&2
+fi
