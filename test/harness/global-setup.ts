@@ -1,0 +1,48 @@
+/**
+ * jest globalSetup: one standalone 389 DS instance per test run (the replicated pair is created
+ * lazily by the first test file that asks for it; PKI_TEST_PAIR=eager creates it here instead).
+ *
+ * Robust on a bare CI machine: installs 389 DS if missing, never reads stdin, kills servers a
+ * previous run left on our ports (found by the instance file in their roots), and starts from an
+ * empty run root.
+ */
+import { promises as fsp } from 'node:fs';
+import { createInstance, findInstances, killInstance, killStaleInstances } from './dirsrv';
+import { ensureDirsrvInstalled } from './packages';
+import { DsRunInfo, INFO_ENV, infoPath, pairLayout, portBase, runPorts, runRootFor, writeJsonAtomic } from './run-info';
+import { ensurePair } from './shared-pair';
+
+export default async function globalSetup(): Promise<void> {
+  const started = Date.now();
+  const base = portBase();
+  const runRoot = runRootFor(base);
+  await ensureDirsrvInstalled();
+  await killStaleInstances(runPorts(base), [runRoot]);
+  await fsp.rm(runRoot, { recursive: true, force: true });
+  await fsp.mkdir(runRoot, { recursive: true, mode: 0o755 });
+  await fsp.chmod(runRoot, 0o755);
+
+  const layout = pairLayout(runRoot, base);
+  const eagerPair = process.env.PKI_TEST_PAIR === 'eager';
+  // Creating both at once overlaps their waits (dscreate start/stop) on a small machine.
+  let standalone;
+  try {
+    [standalone] = await Promise.all([
+      createInstance({ name: 'sa', port: base, securePort: base + 1, root: `${runRoot}/sa` }),
+      eagerPair ? ensurePair(layout) : Promise.resolve(undefined),
+    ]);
+  } catch (err) {
+    // jest skips globalTeardown when globalSetup throws: clean up here.
+    const leftovers = await findInstances(runRoot, 2);
+    await Promise.all(leftovers.map((ds) => killInstance(ds).catch(() => undefined)));
+    throw err;
+  }
+
+  const info: DsRunInfo = { runRoot, portBase: base, standalone, pair: layout };
+  const file = infoPath(runRoot);
+  await writeJsonAtomic(file, info);
+  process.env[INFO_ENV] = file;
+  if (process.env.PKI_TEST_VERBOSE) {
+    process.stderr.write(`\n[harness] 389 DS ready in ${Date.now() - started} ms: ${standalone.url} (root ${runRoot})\n`);
+  }
+}
