@@ -9,6 +9,7 @@ import { createRunLogger, type RunLogger } from '../logging/run-logger';
 import { packageVersion, steps } from '../../upgrades/registry.generated';
 import { parseCli, USAGE, type CliArgs } from './args';
 import { openDatabase, type Registry } from './database';
+import { clusterCommand, runWithClusterSafety } from './cluster-command';
 import { allRecords, formatHistory, formatStatus, recordJson, statusReport } from './report';
 import { targetFromArgs } from './target';
 
@@ -56,6 +57,7 @@ export async function main(argv: string[], io: Io = defaultIo, registry: Registr
 }
 
 async function dispatch(args: CliArgs, registry: Registry, logger: RunLogger, io: Io): Promise<number> {
+  if (args.command === 'cluster') return clusterCommand(args, registry, logger, io);
   const target = targetFromArgs(args);
   const db = await openDatabase(target, registry, args.connectTimeoutSec);
   try {
@@ -75,7 +77,8 @@ async function dispatch(args: CliArgs, registry: Registry, logger: RunLogger, io
     }
 
     const started = Date.now();
-    const result = await engine.run();
+    // A replicated database gets the automated mode's cluster safety (src/cluster/coordinator.ts).
+    const result = dryRun ? await engine.run() : await runWithClusterSafety(db, target, args, registry, logger);
     const elapsed = ((Date.now() - started) / 1000).toFixed(2);
     if (result.failure) {
       logger.error(result.failure.describe());
