@@ -101,7 +101,7 @@ const commands: Record<string, (v: Values) => Promise<void>> = {
   async 'create-standalone'(v) {
     const port = int(v, 'port');
     const ds = await createInstance({
-      name: v.name ?? 'standalone',
+      name: v.name ?? `ds${port}`,
       root: required(v, 'root'),
       port,
       securePort: int(v, 'secure-port', port + 1),
