@@ -169,7 +169,7 @@ export async function describeLags(pending: Expectation[], last: Map<Expectation
 
 export function formatLag(lag: Lag): string {
   const via = lag.agreements.length ? ` [${lag.agreements.join('; ')}]` : '';
-  return `${lag.member.id}${lag.member.local ? ' (this server)' : ''} ${lag.detail}${via}`;
+  return `${lag.member.id}${lag.member.local ? ' (this server)' : ''}: ${lag.detail}${via}`;
 }
 
 function replicaName(topology: Topology, rid: number): string {
