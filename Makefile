@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := build
 JEST_RESULTS := $(or $(TMPDIR),/tmp)/pki-db-upgrade-jest.json
 
-.PHONY: deps build typecheck test demo bench clean
+.PHONY: deps build typecheck test demo bench bench-convergence clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -37,6 +37,13 @@ demo: deps build dist/harness.js
 
 bench: deps build dist/harness.js
 	@bash test/bench/run.sh
+
+# Cluster: time from the last local write to detected convergence vs actual arrival (ratio).
+dist/bench-convergence.js: node_modules/.installed $(shell find src test/harness test/bench -name '*.ts' 2>/dev/null)
+	npx esbuild test/bench/convergence.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --outfile=$@
+
+bench-convergence: deps dist/bench-convergence.js
+	@node dist/bench-convergence.js
 
 clean:
 	rm -rf dist upgrades/registry.generated.ts

@@ -38,8 +38,12 @@ describe('automated runs on a replicated database', () => {
 
     // A waited for B: B's copy already says 2.0.0, and B has only its index left.
     const statusB = JSON.parse((await tool(db.args(b, 'status', '--json'), registry)).stdout);
-    expect(statusB.databaseVersion).toBe('2.0.0');
-    expect(statusB.pending.map((p: { id: string }) => p.id)).toEqual(['1.1.0/02-Index']);
+    // (A's log in the failure message: what its wait saw.)
+    expect({ databaseVersion: statusB.databaseVersion, pending: statusB.pending.map((p: { id: string }) => p.id), logOfA: onA.stderr }).toEqual({
+      databaseVersion: '2.0.0',
+      pending: ['1.1.0/02-Index'],
+      logOfA: expect.any(String),
+    });
 
     const onB = await tool(db.args(b, 'run'), registry);
     expect(onB.code).toBe(0);

@@ -29,8 +29,8 @@ export interface Agreement {
   status: string;
   updateInProgress: boolean;
   lastUpdateEnd?: string;
-  /** When the last successful total update (initialization) of the receiver through this agreement began. */
-  lastInitStart?: Date;
+  /** When the last successful total update (initialization) of the receiver through this agreement ended. */
+  lastInitEnd?: Date;
 }
 
 export const AGREEMENT_ATTRIBUTES = [
@@ -45,7 +45,7 @@ export const AGREEMENT_ATTRIBUTES = [
   'nsds5replicaUpdateInProgress',
   'nsds5replicaLastUpdateEnd',
   'nsds5BeginReplicaRefresh',
-  'nsds5replicaLastInitStart',
+  'nsds5replicaLastInitEnd',
   'nsds5replicaLastInitStatus',
 ];
 
@@ -75,8 +75,8 @@ export function parseAgreement(entry: DirectoryEntry): Agreement {
     status,
     updateInProgress: (entry.first('nsds5replicaUpdateInProgress') ?? '').toUpperCase() === 'TRUE',
     lastUpdateEnd: entry.first('nsds5replicaLastUpdateEnd'),
-    lastInitStart: /Total update succeeded/i.test(entry.first('nsds5replicaLastInitStatus') ?? '')
-      ? parseGeneralizedTime(entry.first('nsds5replicaLastInitStart') ?? '')
+    lastInitEnd: /Total update succeeded/i.test(entry.first('nsds5replicaLastInitStatus') ?? '')
+      ? parseGeneralizedTime(entry.first('nsds5replicaLastInitEnd') ?? '')
       : undefined,
   };
 }

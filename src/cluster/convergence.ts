@@ -29,16 +29,16 @@ function satisfies(e: Expectation, ruv: Ruv, topology: Topology): boolean {
 /**
  * After a total update the receiving server lists the sender's replica without a CSN, although it
  * holds all its data, and keeps it so until the sender's next change arrives. A change of replica
- * `rid` made before the origin of `rid` last initialized `member` (by the origin's own clock, in
- * whole seconds: the same second counts, the initialization creates the keep-alive entry in it) is
- * therefore there. Without this, a check after a fresh
+ * `rid` made no later than the end of the last initialization of `member` by the origin of `rid`
+ * (origin's clock, whole seconds) is therefore there: sent with the data, or replayed right after
+ * it, which would have given the replica a CSN. Without this, a check after a fresh
  * initialization would wait for a write that may never come.
  */
 export function coveredByInit(topology: Topology, member: ClusterMember, ruv: Ruv, rid: number, csn: string): boolean {
   const element = ruv.elements.get(rid);
   if (!element || element.maxCsn) return false;
   const origin = topology.members.find((m) => m.replica?.replicaId === rid && m.replica.role === 'supplier');
-  const init = origin?.agreements.find((a) => topology.target(a) === member && a.lastInitStart)?.lastInitStart;
+  const init = origin?.agreements.find((a) => topology.target(a) === member && a.lastInitEnd)?.lastInitEnd;
   return init !== undefined && csnTime(csn).getTime() <= Math.floor(init.getTime() / 1000) * 1000;
 }
 
@@ -226,10 +226,10 @@ export async function waitUntilInSync(options: WaitOptions): Promise<void> {
 }
 
 /** Every other server has applied this server's changes up to `csn`. */
-export async function waitForLocalChanges(csn: string, options: WaitOptions): Promise<void> {
+export async function waitForLocalChanges(csn: string, options: WaitOptions, members?: ClusterMember[]): Promise<void> {
   const { topology } = options;
   const rid = topology.local.replica!.replicaId;
-  const expectations = topology.members.filter((m) => !m.local).map((member) => ({ member, reach: new Map([[rid, csn]]) }));
+  const expectations = (members ?? topology.members).filter((m) => !m.local).map((member) => ({ member, reach: new Map([[rid, csn]]) }));
   await waitUntilReached(expectations, options);
 }
 

@@ -18,17 +18,17 @@ import os from 'node:os';
 import type { Clock } from '../core/clock';
 import type { LdapSession } from '../core/directory';
 import type { RunResult, UpgradeEngine } from '../core/engine';
-import { ClusterNotReadyError, errorMessage } from '../core/errors';
+import { ClusterNotReadyError, DirectoryError, errorMessage } from '../core/errors';
 import type { HistoryState } from '../core/history-store';
 import type { Logger } from '../core/logger';
 import type { Plan } from '../core/planner';
 import { describeBehind, holdIncompatible, interruptedElsewhere, knownServers, pendingClusterSteps, serverStepsOnly, type Narrowed } from './admission';
-import { blockingProblem } from './agreements';
+import { blockingProblem, readAgreements } from './agreements';
 import { ClusterClaim, claimIsLive, describeClaim, processIsAlive, readClaims } from './claim';
 import { localRuv, waitForLocalChanges, waitUntilExchanged, waitUntilInSync, type WaitOptions } from './convergence';
-import { applyFreeze, freezeLdif, planFreeze, readNode, thaw, type FreezeTarget } from './freeze';
+import { applyFreeze, freezeLdif, planFreeze, poke, readFreezeState, thaw, type FreezeTarget } from './freeze';
 import { maxCsn } from './ruv';
-import { discoverTopology, suppliers, type Connect, type Topology } from './topology';
+import { agreementsTo, discoverTopology, suppliers, type Connect, type Topology } from './topology';
 
 export interface ClusterTiming {
   /** Bound on every replication wait: in sync before, the claim exchange, delivery after. */
@@ -40,6 +40,8 @@ export interface ClusterTiming {
   heartbeatMs: number;
   pollMs: number;
   progressMs: number;
+  /** An agreement in error is poked and given this long to succeed before the run refuses. */
+  agreementRecheckMs: number;
 }
 
 export const DEFAULT_TIMING: ClusterTiming = {
@@ -49,6 +51,7 @@ export const DEFAULT_TIMING: ClusterTiming = {
   heartbeatMs: 30_000,
   pollMs: 100,
   progressMs: 5_000,
+  agreementRecheckMs: 5_000,
 };
 
 export type Admit = (plan: Plan, state: HistoryState) => Promise<Plan>;
@@ -118,6 +121,7 @@ class ClusterRun {
   private topology?: Topology;
   private claim?: ClusterClaim;
   private frozen: FreezeTarget[] = [];
+  private thawed: string[] = [];
   private heldBack: string[] = [];
   private cleaning?: Promise<void>;
 
@@ -148,7 +152,7 @@ class ClusterRun {
         ctx.logger.warn(`${ctx.serverId} is a read-only ${topology.local.replica!.role} of ${ctx.suffix}: the suppliers apply the cluster-scope steps`);
         return this.result(await ctx.makeEngine((p) => this.withoutClaim(p, 'this server is a read-only replica')).run(), 'backed off');
       }
-      this.refuseBrokenAgreements(topology);
+      await this.refuseBrokenAgreements(topology);
       await waitUntilInSync(this.waitOptions('the servers to be in sync before the upgrade'));
 
       const claim = new ClusterClaim({
@@ -191,22 +195,21 @@ class ClusterRun {
     try {
       const targets: FreezeTarget[] = [];
       if (topology) {
-        const freezer = await this.freezer(topology);
-        for (const member of this.freezable(topology)) targets.push(await planFreeze(member, freezer, ctx.suffix));
+        for (const member of this.freezable(topology)) targets.push(await planFreeze(member, this.freezer(), ctx.suffix, agreementsTo(topology, member)));
         const problems = this.agreementProblems(topology);
         for (const p of problems) ctx.logger.warn(`the real run would refuse: ${p}`);
         emit(`# cluster upgrade of ${ctx.suffix} from ${ctx.serverId} (dry-run: nothing is changed)\n`);
         emit(`# servers: ${topology.members.map((m) => `${m.id} (${m.replica?.role ?? m.error ?? 'unknown'})`).join(', ')}\n#\n`);
-        emit(`# (a) freeze: client writes refused with a referral, replication still applied\n`);
-        for (const t of targets) emit(`# on ${t.member.id} (${t.member.url}):\n${freezeLdif(t).freeze}\n`);
+        emit(`# (a) freeze: the suffix's backend read-only on every other supplier (client writes refused)\n`);
+        for (const t of targets) emit(`${freezeLdif(t).freeze}\n`);
         if (targets.length === 0) emit('# no other supplier to freeze\n\n');
         emit(`# (b) upgrade on ${ctx.serverId}:\n`);
       }
       const result = await ctx.makeEngine().run();
       if (topology) {
-        emit(`# (c) wait until every server has applied the changes of replica ${topology.local.replica!.replicaId}\n#\n`);
-        emit(`# (d) thaw: previous state restored\n`);
-        for (const t of targets) emit(`# on ${t.member.id} (${t.member.url}):\n${freezeLdif(t).thaw}\n`);
+        emit(`# (c) thaw: writable again (read-only also refuses replicated changes), agreements poked\n`);
+        for (const t of targets) emit(`${freezeLdif(t).thaw}\n`);
+        emit(`# (d) wait until every server has applied the changes of replica ${topology.local.replica!.replicaId}\n`);
       }
       return result;
     } finally {
@@ -221,10 +224,21 @@ class ClusterRun {
   }
 
   private async doCleanUp(): Promise<void> {
+    await this.thawAll();
+    try {
+      await this.claim?.release();
+    } catch (err) {
+      this.ctx.logger.warn(`could not remove the cluster claim (it expires by itself): ${errorMessage(err)}`);
+    }
+  }
+
+  /** Thaws every server this run froze; a failure is reported with the LDIF to apply by hand. */
+  private async thawAll(): Promise<string[]> {
     const failures: string[] = [];
-    for (const target of this.frozen) {
+    for (const target of this.frozen.splice(0)) {
       try {
-        await thaw(target.member.session!, target.node.dn);
+        await thaw(target.member, this.ctx.suffix, target.feeders);
+        this.thawed.push(target.member.id);
         this.ctx.logger.info(`${target.member.id} accepts writes again`);
       } catch (err) {
         failures.push(`${target.member.id}: ${errorMessage(err)}\n${freezeLdif(target).thaw}`);
@@ -235,11 +249,7 @@ class ClusterRun {
         `could not make these servers writable again (the next pki-db-upgrade cluster upgrade lifts it; or apply the LDIF with ldapmodify as Directory Manager):\n${failures.join('\n')}`,
       );
     }
-    try {
-      await this.claim?.release();
-    } catch (err) {
-      this.ctx.logger.warn(`could not remove the cluster claim (it expires by itself): ${errorMessage(err)}`);
-    }
+    return failures;
   }
 
   private async upgradeHoldingClaim(topology: Topology): Promise<ClusterRunResult> {
@@ -250,12 +260,20 @@ class ClusterRun {
     const before = maxCsn(await localRuv(topology), rid);
     const result = await ctx.makeEngine((plan, state) => this.holdingClaim(plan, state, topology)).run();
     const after = maxCsn(await localRuv(topology), rid);
+    // Read-only refuses replicated changes too: the others are thawed (their feeding agreements
+    // poked) before waiting for the upgrade to reach them. Also after a failure.
+    const stillFrozen = await this.thawAll();
+    if (stillFrozen.length > 0 && !result.failure) {
+      throw new DirectoryError(
+        `the upgrade is applied on ${ctx.serverId}, but ${stillFrozen.length} server(s) could not be made writable again (see above)`,
+        'run pki-db-upgrade cluster upgrade again: it lifts a freeze left behind; or apply the LDIF above with ldapmodify',
+      );
+    }
     // A failed run is reported as such; its partial changes replicate like any others.
     if (!result.failure && after && after !== before) {
-      const wait = this.waitOptions("this run's changes to reach every server");
       const started = ctx.clock.now().getTime();
       try {
-        await waitForLocalChanges(after, wait);
+        await waitForLocalChanges(after, this.waitOptions("this run's changes to reach every server"));
       } catch (err) {
         if (!(err instanceof ClusterNotReadyError)) throw err;
         throw new ClusterNotReadyError(
@@ -330,7 +348,25 @@ class ClusterRun {
     return problems;
   }
 
-  private refuseBrokenAgreements(topology: Topology): void {
+  /**
+   * Paused, initializing or unreachable: refuse. In error: the status may be stale (a peer that
+   * restarted, a freeze just lifted), so poke the agreement and give it a few seconds first.
+   */
+  private async refuseBrokenAgreements(topology: Topology): Promise<void> {
+    const inError = topology.members.flatMap((from) => from.agreements.filter((a) => a.state === 'error').map((agreement) => ({ from, agreement })));
+    if (inError.length > 0) {
+      await poke(inError);
+      const deadline = this.ctx.clock.now().getTime() + this.timing.agreementRecheckMs;
+      const senders = [...new Set(inError.map((e) => e.from))];
+      const poked = new Set(inError.map((e) => e.agreement.dn));
+      for (;;) {
+        await Promise.all(senders.map(async (m) => (m.agreements = m.session ? await readAgreements(m.session, this.ctx.suffix) : m.agreements)));
+        // Right after the poke the status says "agreement disabled" or similar: wait for a session.
+        const succeeded = senders.every((m) => m.agreements.every((a) => !poked.has(a.dn) || /succeeded/i.test(a.status)));
+        if (succeeded || this.ctx.clock.now().getTime() >= deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, this.timing.pollMs * 2));
+      }
+    }
     const problems = this.agreementProblems(topology);
     if (problems.length === 0) return;
     throw new ClusterNotReadyError(
@@ -343,23 +379,19 @@ class ClusterRun {
     return suppliers(topology).filter((m) => !m.local && m.session && m.replica);
   }
 
-  /** Who freezes, and the URL frozen servers refer writes to: the one this server gives itself in its RUV. */
-  private async freezer(topology: Topology) {
-    const own = (await localRuv(topology)).elements.get(topology.local.replica!.replicaId)?.url;
-    const url = own ?? (topology.local.url.startsWith('ldapi') ? `ldap://${this.ctx.serverId}` : topology.local.url);
-    return { server: this.ctx.serverId, run: this.runId, url, at: this.ctx.clock.now() };
+  private freezer() {
+    return { server: this.ctx.serverId, run: this.runId, at: this.ctx.clock.now() };
   }
 
   private async freezeOthers(topology: Topology): Promise<void> {
     const { ctx } = this;
-    const freezer = await this.freezer(topology);
     for (const member of this.freezable(topology)) {
       if (this.cleaning) throw new ClusterNotReadyError('the run was interrupted while freezing the other servers');
-      const target = await planFreeze(member, freezer, ctx.suffix);
-      // Recorded before the write: an interrupted modify must still be undone on the way out.
+      const target = await planFreeze(member, this.freezer(), ctx.suffix, agreementsTo(topology, member));
+      // Recorded before the writes: a freeze interrupted half-way must still be undone on the way out.
       this.frozen.push(target);
       await applyFreeze(target);
-      ctx.logger.info(`${member.id}: client writes to ${ctx.suffix} now get a referral to ${target.referral} (replication still applies)`);
+      ctx.logger.info(`${member.id}: frozen (${ctx.suffix} read-only there: client writes are refused until the upgrade is applied)`);
     }
   }
 
@@ -375,14 +407,14 @@ class ClusterRun {
     const live = new Set((await readClaims(ctx.local, ctx.suffix)).filter((c) => claimIsLive(c, liveness)).map((c) => c.run));
     for (const member of topology.members) {
       if (!member.session || !member.replica) continue;
-      const node = await readNode(member.session, member.replica.mappingTreeDN);
-      if (!node.marker) continue;
-      if (live.has(node.marker.run)) {
-        ctx.logger.warn(`${member.id} is frozen by the running upgrade of ${node.marker.by} (run ${node.marker.run})`);
+      const { marker } = await readFreezeState(member.session, ctx.suffix);
+      if (!marker) continue;
+      if (live.has(marker.run)) {
+        ctx.logger.warn(`${member.id} is frozen by the running upgrade of ${marker.by} (run ${marker.run})`);
         continue;
       }
-      await thaw(member.session, member.replica.mappingTreeDN);
-      ctx.logger.warn(`${member.id} was left frozen by run ${node.marker.run} of ${node.marker.by} (${node.marker.at}), which is gone: writes are allowed again`);
+      await thaw(member, ctx.suffix, agreementsTo(topology, member));
+      ctx.logger.warn(`${member.id} was left frozen by run ${marker.run} of ${marker.by} (${marker.at}), which is gone: it accepts writes again`);
     }
   }
 
@@ -399,6 +431,6 @@ class ClusterRun {
   }
 
   private result(result: RunResult, claim: ClaimState): ClusterRunResult {
-    return { ...result, claim, heldBack: this.heldBack, frozen: this.frozen.map((t) => t.member.id) };
+    return { ...result, claim, heldBack: this.heldBack, frozen: [...this.thawed] };
   }
 }

@@ -8,7 +8,7 @@ import type { HistoryState } from '../core/history-store';
 import { errorMessage } from '../core/errors';
 import { trackingDNs } from '../ldap/tracking-schema';
 import { claimIsLive, processIsAlive, readClaims } from './claim';
-import { readNode } from './freeze';
+import { readFreezeState } from './freeze';
 import { converged, csnTime, gaps, lagSeconds, type Ruv } from './ruv';
 import { readRuv, type Topology } from './topology';
 
@@ -80,8 +80,8 @@ export async function clusterStatus(options: {
         const root = await member.session.read(trackingDNs(suffix).root, ['pkiDbUpgradeVersion']);
         databaseVersion = root?.first('pkiDbUpgradeVersion') ?? null;
         if (member.replica) {
-          const node = await readNode(member.session, member.replica.mappingTreeDN);
-          if (node.marker) frozen = { by: node.marker.by, run: node.marker.run, at: node.marker.at, leftover: !liveRuns.has(node.marker.run) };
+          const { marker } = await readFreezeState(member.session, suffix);
+          if (marker) frozen = { by: marker.by, run: marker.run, at: marker.at, leftover: !liveRuns.has(marker.run) };
         }
       } catch (err) {
         error = errorMessage(err);
@@ -147,7 +147,10 @@ export function formatClusterStatus(report: ClusterStatusReport): string {
       lines.push(`  converged with ${report.local}: ${c}`);
     }
     if (s.frozen) {
-      lines.push(`  FROZEN (writes refused with a referral) by ${s.frozen.by}, run ${s.frozen.run}, since ${s.frozen.at}${s.frozen.leftover ? ' - left by a run that is gone: the next cluster upgrade lifts it' : ''}`);
+      lines.push(
+        `  FROZEN (read-only: client writes refused) by ${s.frozen.by}, run ${s.frozen.run}, since ${s.frozen.at}` +
+          (s.frozen.leftover ? ' - left by a run that is gone: the next pki-db-upgrade cluster upgrade lifts it' : ''),
+      );
     }
     if (s.error) lines.push(`  error: ${s.error}`);
     for (const e of s.ruv) lines.push(`  RUV replica ${e.replicaId}: ${e.maxCsn ? `${e.maxCsn} (${e.time})` : 'no change yet'}`);

@@ -51,10 +51,10 @@ describe('an agreement', () => {
     expect(agreement({ nsds5BeginReplicaRefresh: 'start', nsds5replicaLastUpdateStatus: HEALTHY }).state).toBe('initializing');
   });
 
-  it('remembers when its last successful initialization began', () => {
-    const a = agreement({ nsds5replicaLastInitStart: '20261125080716Z', nsds5replicaLastInitStatus: 'Error (0) Total update succeeded' });
-    expect(a.lastInitStart?.toISOString()).toBe('2026-11-25T08:07:16.000Z');
-    expect(agreement({ nsds5replicaLastInitStart: '20261125080716Z', nsds5replicaLastInitStatus: 'Error (-1) connection error' }).lastInitStart).toBeUndefined();
+  it('remembers when its last successful initialization ended', () => {
+    const a = agreement({ nsds5replicaLastInitEnd: '20261125080718Z', nsds5replicaLastInitStatus: 'Error (0) Total update succeeded' });
+    expect(a.lastInitEnd?.toISOString()).toBe('2026-11-25T08:07:18.000Z');
+    expect(agreement({ nsds5replicaLastInitEnd: '20261125080718Z', nsds5replicaLastInitStatus: 'Error (-1) connection error' }).lastInitEnd).toBeUndefined();
   });
 
   it('uses LDAPS for an SSL agreement', () => {

@@ -31,7 +31,7 @@ const A_AGREEMENT = {
   nsDS5ReplicaPort: '39352',
   nsds5replicaLastUpdateStatus: 'Error (0) Replica acquired successfully: agreement disabled',
   nsds5ReplicaEnabled: 'off',
-  nsds5replicaLastInitStart: '20261125080716Z',
+  nsds5replicaLastInitEnd: '20261125080716Z',
   nsds5replicaLastInitStatus: 'Error (0) Total update succeeded',
 };
 
