@@ -92,7 +92,7 @@ export async function runAutomated(ctx: ClusterContext): Promise<ClusterRunResul
   return new ClusterRun(ctx, 'automated', false).run();
 }
 
-/** `cluster upgrade`: freeze, upgrade, wait, thaw. Call abort() from a signal handler. */
+/** `cluster upgrade`: freeze, upgrade, thaw, wait for convergence. Call abort() from a signal handler. */
 export class ClusterUpgrade {
   private readonly inner: ClusterRun;
 
@@ -137,10 +137,9 @@ class ClusterRun {
   async run(): Promise<ClusterRunResult> {
     const { ctx } = this;
     const { plan } = await ctx.makeEngine().plan();
-    if (this.mode === 'automated' && pendingClusterSteps(plan).length === 0) {
-      // Nothing replicated to change: server-scope steps are local and need no coordination.
-      return this.result(await ctx.makeEngine().run(), 'not needed');
-    }
+    // Nothing replicated to change: server-scope steps are local and need no coordination.
+    const clusterSteps = pendingClusterSteps(plan).length > 0;
+    if (this.mode === 'automated' && !clusterSteps) return this.result(await ctx.makeEngine().run(), 'not needed');
     const topology = await this.discover();
     if (!topology) {
       if (this.mode === 'manual') ctx.logger.warn(`${ctx.suffix} is not replicated on ${ctx.serverId}: upgrading it as a standalone database`);
@@ -148,6 +147,10 @@ class ClusterRun {
     }
     try {
       await this.liftLeftoverFreezes(topology);
+      if (!clusterSteps) {
+        ctx.logger.info('no cluster-scope step is pending: the other servers are not frozen');
+        return this.result(await ctx.makeEngine().run(), 'not needed');
+      }
       if (topology.local.replica!.role !== 'supplier') {
         ctx.logger.warn(`${ctx.serverId} is a read-only ${topology.local.replica!.role} of ${ctx.suffix}: the suppliers apply the cluster-scope steps`);
         return this.result(await ctx.makeEngine((p) => this.withoutClaim(p, 'this server is a read-only replica')).run(), 'backed off');
@@ -171,6 +174,8 @@ class ClusterRun {
         staleAfterMs: this.timing.staleClaimMs,
         heartbeatMs: this.timing.heartbeatMs,
       });
+      // Known before it is taken: an interrupt while acquiring must withdraw it too.
+      this.claim = claim;
       const outcome = await claim.acquire();
       if (!outcome.held) {
         const who = describeClaim(outcome.holder);
@@ -180,7 +185,6 @@ class ClusterRun {
         ctx.logger.warn(`${who} is upgrading the cluster database: this run applies only the server-scope steps that do not wait for it`);
         return this.result(await ctx.makeEngine((p) => this.withoutClaim(p, `${outcome.holder.server} holds the cluster claim`)).run(), 'backed off');
       }
-      this.claim = claim;
       return await this.upgradeHoldingClaim(topology);
     } finally {
       await this.cleanUp();
