@@ -45,10 +45,15 @@ export class LdaptsSession implements LdapSession {
   static async open(options: ConnectOptions): Promise<LdaptsSession> {
     const { client, display } = createClient(options);
     const session = new LdaptsSession(client, display);
+    // The bind belongs to connecting: a server that accepts the connection but never answers
+    // (hung, overloaded) must fail within the connect timeout, not hang the run (and dnf with it).
+    const timeouts = (client as unknown as { clientOptions: { timeout?: number } }).clientOptions;
+    timeouts.timeout = options.connectTimeoutMs ?? 10_000;
     try {
       const c = options.credentials;
       if (c.kind === 'simple') await client.bind(c.bindDN, c.password);
       else if (c.kind === 'external') await client.bind('EXTERNAL');
+      timeouts.timeout = options.operationTimeoutMs ?? 0;
     } catch (err) {
       await client.unbind().catch(() => undefined);
       throw connectionError(err, display, options);
@@ -195,7 +200,7 @@ function connectionError(err: unknown, url: string, options: ConnectOptions): Er
   if (code === 'ECONNREFUSED' || code === 'ENOENT') {
     return new ServerUnreachableError(`389 DS at ${url} refused the connection`, `${start}, then run pki-db-upgrade again`, { cause: err });
   }
-  if (/timeout/i.test(message)) {
+  if (/time(d ?)?out/i.test(message)) {
     return new ServerUnreachableError(
       `389 DS at ${url} did not answer within ${(options.connectTimeoutMs ?? 10_000) / 1000} s`,
       `check that the server is running and not hung (${start}), then run pki-db-upgrade again`,

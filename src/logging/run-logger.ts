@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import winston from 'winston';
 import type { Logger } from '../core/logger';
+import { makeDirs } from '../config/paths';
 
 export interface RunLoggerOptions {
   /** Console verbosity: 'debug', 'info', 'warn', or 'silent'. */
@@ -131,7 +132,7 @@ function redactor(secrets: (() => readonly string[]) | undefined) {
 /** Creates the file (and its folder) with the right mode; returns why it cannot be written, if so. */
 function prepareLogFile(file: string, mode: number): string | undefined {
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
+    makeDirs(path.dirname(file), 0o750);
     const existed = fs.existsSync(file);
     const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, mode);
     // A new file gets exactly `mode` whatever the umask; an existing one keeps what the admin chose.

@@ -156,7 +156,7 @@ export async function runInstance(paths: SystemPaths, instance: PkiInstance, arg
           });
           writeStatusFile(stateDir, { lastRun: status, pending: readStatusFile(stateDir)?.pending });
         }
-        removeLeftoverPasswordConf(stateDir, logger);
+        removeLeftoverPasswordConf(stateDir, paths.passwordConf(instance.name), logger);
         status.databases = await upgradeDatabases(ctx, registry, dryRun, io);
       } finally {
         setSignalNotice(undefined);

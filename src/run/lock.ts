@@ -11,6 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeDirs } from '../config/paths';
 import lockfile from 'proper-lockfile';
 import { LockHeldError } from '../core/errors';
 import type { Logger } from '../core/logger';
@@ -54,7 +55,7 @@ export function isAlive(pid: number): boolean {
 }
 
 export async function acquireInstanceLock(options: LockOptions): Promise<InstanceLock> {
-  fs.mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+  makeDirs(options.stateDir, 0o700);
   const deadline = Date.now() + options.waitSec * 1000;
   let announced = false;
   for (;;) {

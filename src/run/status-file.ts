@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeDirs } from '../config/paths';
 
 export type RunResult = 'upgraded' | 'up-to-date' | 'failed' | 'skipped' | 'server-down' | 'interrupted' | 'config-error';
 
@@ -56,7 +57,7 @@ export function readStatusFile(stateDir: string): StatusFile | undefined {
 
 /** Synchronous (it is also called from a signal handler) and atomic (temporary file + rename). */
 export function writeStatusFile(stateDir: string, status: StatusFile): void {
-  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  makeDirs(stateDir, 0o700);
   const file = statusFilePath(stateDir);
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(status, null, 2) + '\n', { mode: 0o644 });

@@ -1,0 +1,348 @@
+/**
+ * The fully automated local run (RPM %posttrans) and its manual form, end to end: the bundled file
+ * is spawned against the harness's real 389 DS, with a fake /etc/pki tree (--root) whose CS.cfg
+ * points at a database of the test's own.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createBackend } from './harness/dirsrv';
+import { readRunInfo } from './harness/run-info';
+import { standalone, uniqueSuffix } from './harness/test-env';
+import {
+  createFakePki,
+  readStatus,
+  runTool,
+  startTool,
+  waitForFile,
+  writeToolConfig,
+  type CsCfgOptions,
+  type FakePki,
+} from './support/fake-pki';
+
+const repo = path.resolve(__dirname, '..');
+let work: string;
+let bundle: string; // the real upgrades
+let controlled: string; // tracking schema + a step the test steers (sleep, fail)
+
+beforeAll(() => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'pkidbu-lr-'));
+  bundle = path.join(work, 'pki-db-upgrade.js');
+  controlled = path.join(work, 'controlled.js');
+  execFileSync(process.execPath, ['packaging/build.mjs', '--out', bundle], { cwd: repo });
+  execFileSync(process.execPath, ['packaging/build.mjs', '--upgrades', 'test/fixtures/upgrades/local-run', '--out', controlled], { cwd: repo });
+});
+
+afterAll(() => {
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+const ds = () => standalone();
+
+/** A fake instance whose CA database is a fresh backend on the standalone server. */
+async function instanceWithDatabase(extra: Partial<CsCfgOptions> = {}): Promise<FakePki> {
+  const { suffix, backendName } = uniqueSuffix('lr');
+  await createBackend(ds(), suffix, backendName);
+  return createFakePki({ port: ds().port, baseDN: suffix, ...extra });
+}
+
+/** A root-only file with the database password, named in db-upgrade.conf (no LDAPI socket). */
+function passwordFromConfigFile(pki: FakePki, more: Record<string, string | number | boolean> = {}): string {
+  const file = path.join(pki.root, 'root-only.pass');
+  fs.writeFileSync(file, `internaldb=${ds().rootPassword}\n`, { mode: 0o600 });
+  writeToolConfig(pki, { password_file: file, ldapi_socket: '/nonexistent/slapd.socket', use_keyring: false, ...more });
+  return file;
+}
+
+const posttrans = (pki: FakePki, ...more: string[]) => ['--root', pki.root, '--mode', 'posttrans', ...more];
+
+function mode(file: string): number {
+  return fs.statSync(file).mode & 0o777;
+}
+
+describe('password.conf restored for the run', () => {
+  it('exists with mode 0600 and the PKI user as owner while the upgrade runs, never in ps, and is removed after success', async () => {
+    const pki = await instanceWithDatabase();
+    passwordFromConfigFile(pki);
+    fs.chownSync(pki.instanceDir, 4321, 4322); // the PKI user owns the instance folder
+    const started = path.join(pki.root, 'step-started');
+    const run = startTool(controlled, posttrans(pki), { PKI_TEST_STEP_STARTED_FILE: started, PKI_TEST_STEP_SLEEP_MS: '1500' });
+    await waitForFile(started);
+
+    const st = fs.statSync(pki.passwordConf);
+    expect(st.mode & 0o777).toBe(0o600);
+    expect([st.uid, st.gid]).toEqual([4321, 4322]);
+    expect(fs.readFileSync(pki.passwordConf, 'utf8')).toBe(`internaldb=${ds().rootPassword}\n`);
+    const ps = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
+    expect(ps).toContain(`${run.child.pid} ${process.execPath} ${controlled}`);
+    expect(ps).not.toContain(ds().rootPassword);
+
+    const result = await run.done;
+    expect(result.code).toBe(0);
+    expect(fs.existsSync(pki.passwordConf)).toBe(false);
+    expect(fs.readdirSync(pki.instanceDir).filter((f) => f.includes('password'))).toEqual([]);
+    // posttrans: exactly one line for dnf
+    expect((result.stdout + result.stderr).trim().split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`^pki-db-upgrade: ${pki.name}: ca upgraded from \\(untracked\\) to 11\\.6\\.0 \\(2 step\\(s\\)`)),
+    ]);
+
+    const log = fs.readFileSync(pki.logFile, 'utf8');
+    expect(mode(pki.logFile)).toBe(0o640);
+    expect(log).not.toContain(ds().rootPassword);
+    expect(log).toMatch(new RegExp(`==== pki-db-upgrade 11\\.6\\.0 run: instance ${pki.name}, mode posttrans, host .+, pid ${run.child.pid}`));
+    expect(log).toContain(`restored ${pki.passwordConf} for this run (mode 0600, owner 4321:4322)`);
+    expect(log).toMatch(/done 11\.6\.0\/01-ControlledStep in 1\.\d\d s/);
+    expect(log).toMatch(/==== finished in [\d.]+ s: ca upgraded from \(untracked\) to 11\.6\.0/);
+
+    const status = readStatus(pki);
+    expect(status.lastRun).toMatchObject({ result: 'upgraded', exitCode: 0, mode: 'posttrans', logFile: pki.logFile });
+    expect(status.lastRun.databases[0].steps.map((s: { id: string }) => s.id)).toEqual(['10.0.0/01-TrackingSchema', '11.6.0/01-ControlledStep']);
+    expect(status.pending).toBeUndefined();
+  });
+
+  it('is removed after a failed step, and the failure is in the status file and the one console line', async () => {
+    const pki = await instanceWithDatabase();
+    passwordFromConfigFile(pki);
+    const result = await runTool(controlled, posttrans(pki), { PKI_TEST_STEP_FAIL: '1' });
+    expect(result.code).toBe(1);
+    expect(fs.existsSync(pki.passwordConf)).toBe(false);
+    const lines = (result.stdout + result.stderr).trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('database upgrade did not complete: ca: step 11.6.0/01-ControlledStep failed: the test asked this step to fail');
+    expect(lines[0]).toContain(`see ${pki.logFile}`);
+    expect(fs.readFileSync(pki.logFile, 'utf8')).toContain('removed the restored');
+    const status = readStatus(pki);
+    expect(status.lastRun.result).toBe('failed');
+    expect(status.pending.reason).toContain('11.6.0/01-ControlledStep failed');
+  });
+
+  it('is removed when the run is stopped by SIGTERM, and the status file says interrupted', async () => {
+    const pki = await instanceWithDatabase();
+    passwordFromConfigFile(pki);
+    const started = path.join(pki.root, 'step-started');
+    const run = startTool(controlled, posttrans(pki), { PKI_TEST_STEP_STARTED_FILE: started, PKI_TEST_STEP_SLEEP_MS: '20000' });
+    await waitForFile(started);
+    expect(fs.existsSync(pki.passwordConf)).toBe(true);
+    run.child.kill('SIGTERM');
+    const result = await run.done;
+    expect(result.code).toBe(143);
+    expect(result.ms).toBeLessThan(15000);
+    expect(fs.existsSync(pki.passwordConf)).toBe(false);
+    expect(fs.existsSync(path.join(pki.stateDir, 'password-conf.marker.json'))).toBe(false);
+    expect(fs.readFileSync(pki.logFile, 'utf8')).toContain('interrupted by SIGTERM');
+    expect(readStatus(pki).lastRun).toMatchObject({ result: 'interrupted', exitCode: 143 });
+    // the lock went with it: the next run starts at once
+    const again = await runTool(controlled, posttrans(pki));
+    expect(again.code).toBe(0);
+  });
+
+  it('an existing password.conf is used and never modified (bytes, mode, owner, mtime)', async () => {
+    const pki = await instanceWithDatabase();
+    writeToolConfig(pki, { ldapi_socket: '/nonexistent/slapd.socket' });
+    const content = `internal=nss-db-password\ninternaldb=${ds().rootPassword}\nreplicationdb=12345\n`;
+    fs.writeFileSync(pki.passwordConf, content, { mode: 0o640 });
+    fs.chmodSync(pki.passwordConf, 0o640);
+    fs.chownSync(pki.passwordConf, 4321, 4322);
+    const old = new Date('2020-01-02T03:04:05Z');
+    fs.utimesSync(pki.passwordConf, old, old);
+    const before = fs.statSync(pki.passwordConf);
+
+    const result = await runTool(bundle, ['--root', pki.root]);
+    expect(result.code).toBe(0);
+    const after = fs.statSync(pki.passwordConf);
+    expect(fs.readFileSync(pki.passwordConf, 'utf8')).toBe(content);
+    expect([after.mode, after.uid, after.gid, after.mtimeMs, after.ino]).toEqual([before.mode, before.uid, before.gid, before.mtimeMs, before.ino]);
+    expect(fs.readFileSync(pki.logFile, 'utf8')).toContain(`database password "internaldb" read from ${pki.passwordConf}`);
+    // interactive: one line per step on the console
+    expect(result.stderr).toMatch(/applying 10\.0\.0\/01-TrackingSchema/);
+    expect(result.stderr).toMatch(/done 10\.3\.0\/01-CertProfileSchema in/);
+  });
+});
+
+describe('password sources', () => {
+  it('reads the nuxwdog keyring tag <instanceId>/internaldb (keyctl), restoring password.conf only for the run', async () => {
+    const instanceId = `pkidbu-${randomBytes(4).toString('hex')}`;
+    const pki = await instanceWithDatabase({ instanceId });
+    writeToolConfig(pki, { ldapi_socket: '/nonexistent/slapd.socket' });
+    const add = spawnSync('keyctl', ['padd', 'user', `${instanceId}/internaldb`, '@u'], { input: ds().rootPassword, encoding: 'utf8' });
+    expect(add.status).toBe(0);
+    try {
+      const result = await runTool(bundle, posttrans(pki));
+      expect(result.code).toBe(0);
+      const log = fs.readFileSync(pki.logFile, 'utf8');
+      expect(log).toContain(`database password "internaldb" taken from the keyring (${instanceId}/internaldb)`);
+      expect(log).not.toContain(ds().rootPassword);
+      expect(fs.existsSync(pki.passwordConf)).toBe(false);
+    } finally {
+      spawnSync('keyctl', ['purge', 'user', `${instanceId}/internaldb`]);
+    }
+  });
+
+  it('--password-file is used; without any source posttrans fails with exit 2 and never prompts', async () => {
+    const pki = await instanceWithDatabase();
+    writeToolConfig(pki, { ldapi_socket: '/nonexistent/slapd.socket', use_keyring: false });
+    const none = await runTool(bundle, posttrans(pki));
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no database password "internaldb"');
+    expect(none.stderr).toContain('terminal prompt: not interactive');
+
+    const file = path.join(pki.root, 'pw');
+    fs.writeFileSync(file, `${ds().rootPassword}\n`, { mode: 0o600 });
+    const ok = await runTool(bundle, ['--root', pki.root, '--password-file', file]);
+    expect(ok.code).toBe(0);
+    expect(fs.readFileSync(pki.logFile, 'utf8')).toContain(`taken from the password-file option (${file})`);
+  });
+
+  it('refuses a configured password_file readable by others', async () => {
+    const pki = await instanceWithDatabase();
+    passwordFromConfigFile(pki);
+    fs.chmodSync(path.join(pki.root, 'root-only.pass'), 0o644);
+    const result = await runTool(bundle, posttrans(pki));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('is accessible by group or others (mode 0644)');
+  });
+});
+
+describe('authentication order', () => {
+  it('uses LDAPI with SASL EXTERNAL as root when the socket exists: no password needed, none restored', async () => {
+    const pki = await instanceWithDatabase({ authType: 'SslClientAuth', host: 'localhost' });
+    writeToolConfig(pki, { ldapi_socket: ds().ldapiPath, use_keyring: false });
+    const result = await runTool(bundle, ['--root', pki.root, '--verbose']);
+    expect(result.code).toBe(0);
+    const log = fs.readFileSync(pki.logFile, 'utf8');
+    expect(log).toContain(`connected by LDAPI ${ds().ldapiPath} (SASL EXTERNAL as root)`);
+    expect(log).not.toContain('database password');
+    expect(readStatus(pki).lastRun.databases[0].url).toMatch(/^ldapi:\/\//);
+  });
+});
+
+describe('lock', () => {
+  it('two concurrent runs: one upgrades, the other exits 3 naming the holder pid; --wait waits for it', async () => {
+    const pki = await instanceWithDatabase();
+    passwordFromConfigFile(pki);
+    const started = path.join(pki.root, 'step-started');
+    const first = startTool(controlled, posttrans(pki), { PKI_TEST_STEP_STARTED_FILE: started, PKI_TEST_STEP_SLEEP_MS: '2500' });
+    await waitForFile(started);
+    const second = await runTool(controlled, posttrans(pki));
+    expect(second.code).toBe(3);
+    expect(second.stderr).toContain(`another pki-db-upgrade run holds the lock of instance ${pki.name}: pid ${first.child.pid} (posttrans run since`);
+    const waiting = await runTool(controlled, ['--root', pki.root, '--wait', '30']);
+    expect((await first.done).code).toBe(0);
+    expect(waiting.code).toBe(0);
+    expect(waiting.stderr).toContain(`waiting up to 30 s for pid ${first.child.pid}`);
+    expect(waiting.stderr).toContain('up to date at 11.6.0');
+  });
+
+  it('after kill -9 the next run takes the lock over at once and removes the leftover password.conf', async () => {
+    const pki = await instanceWithDatabase();
+    passwordFromConfigFile(pki);
+    const started = path.join(pki.root, 'step-started');
+    const victim = startTool(controlled, posttrans(pki), { PKI_TEST_STEP_STARTED_FILE: started, PKI_TEST_STEP_SLEEP_MS: '20000' });
+    await waitForFile(started);
+    victim.child.kill('SIGKILL');
+    await victim.done;
+    expect(fs.existsSync(pki.passwordConf)).toBe(true); // SIGKILL cannot be cleaned up after...
+    expect(fs.existsSync(path.join(pki.stateDir, 'run.lock'))).toBe(true);
+
+    const next = await runTool(controlled, posttrans(pki));
+    expect(next.code).toBe(0);
+    expect(next.ms).toBeLessThan(10000);
+    expect(fs.existsSync(pki.passwordConf)).toBe(false); // ...but the next run removes it
+    const log = fs.readFileSync(pki.logFile, 'utf8');
+    expect(log).toContain(`taking over the lock left by pid ${victim.child.pid}`);
+    expect(log).toContain(`removed ${pki.passwordConf} left behind by an interrupted run (pid ${victim.child.pid}`);
+  });
+
+  it('a leftover marker never removes a password.conf the administrator put back', async () => {
+    const pki = await instanceWithDatabase();
+    passwordFromConfigFile(pki);
+    const started = path.join(pki.root, 'step-started');
+    const victim = startTool(controlled, posttrans(pki), { PKI_TEST_STEP_STARTED_FILE: started, PKI_TEST_STEP_SLEEP_MS: '20000' });
+    await waitForFile(started);
+    victim.child.kill('SIGKILL');
+    await victim.done;
+    fs.rmSync(pki.passwordConf);
+    fs.writeFileSync(pki.passwordConf, `internaldb=${ds().rootPassword}\n`, { mode: 0o600 }); // the admin's own
+    const next = await runTool(controlled, posttrans(pki));
+    expect(next.code).toBe(0);
+    expect(fs.readFileSync(pki.passwordConf, 'utf8')).toBe(`internaldb=${ds().rootPassword}\n`);
+  });
+});
+
+describe('389 DS not running during %posttrans', () => {
+  it('exits 4 within the connect timeout with one clear line, records a pending upgrade that status shows', async () => {
+    const closedPort = readRunInfo().portBase + 90; // inside this run's port range, never listened on
+    const pki = createFakePki({ port: closedPort, baseDN: 'o=nowhere' });
+    passwordFromConfigFile(pki, { connect_timeout: 3 });
+    const result = await runTool(bundle, posttrans(pki));
+    expect(result.code).toBe(4);
+    expect(result.ms).toBeLessThan(3000 + 2000);
+    const lines = (result.stdout + result.stderr).trim().split('\n');
+    expect(lines).toEqual([expect.stringContaining(`389 DS at ldap://127.0.0.1:${closedPort} refused the connection`)]);
+    expect(lines[0]).toContain('upgrade pending');
+    expect(fs.existsSync(pki.passwordConf)).toBe(false);
+
+    const status = await runTool(bundle, ['status', '--root', pki.root]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/Last run: +\S+ server-down \(posttrans, package 11\.6\.0, exit 4\)/);
+    expect(status.stdout).toMatch(/Upgrade: +PENDING since \S+ \(package 11\.6\.0\): ca: 389 DS at ldap:\/\/127\.0\.0\.1:\d+ refused/);
+    expect(status.stdout).toContain('live state unavailable');
+    expect(status.stdout).toContain(`Log:         ${pki.logFile}`);
+  });
+
+  it('exits 4 within the connect timeout when the server accepts but never answers', async () => {
+    const silent = net.createServer(() => undefined); // accepts, never replies
+    const port = readRunInfo().portBase + 91;
+    await new Promise<void>((r) => silent.listen(port, '127.0.0.1', r));
+    try {
+      const pki = createFakePki({ port, baseDN: 'o=nowhere' });
+      passwordFromConfigFile(pki, { connect_timeout: 2 });
+      const result = await runTool(bundle, posttrans(pki));
+      expect(result.code).toBe(4);
+      expect(result.ms).toBeLessThan(2000 + 2500);
+      expect(result.stderr).toContain('did not answer within 2 s');
+    } finally {
+      silent.close();
+    }
+  });
+});
+
+describe('db-upgrade.conf', () => {
+  it('auto_upgrade = false: the posttrans run skips and logs why; a manual run still upgrades', async () => {
+    const pki = await instanceWithDatabase();
+    passwordFromConfigFile(pki, { auto_upgrade: false });
+    const skipped = await runTool(bundle, posttrans(pki));
+    expect(skipped.code).toBe(0);
+    expect(skipped.stdout.trim()).toBe(
+      `pki-db-upgrade: ${pki.name}: skipped: auto_upgrade = false in ${pki.toolConfig}; run "pki-db-upgrade --instance ${pki.name}" to upgrade`,
+    );
+    expect(fs.readFileSync(pki.logFile, 'utf8')).toContain(`skipped: auto_upgrade = false in ${pki.toolConfig}`);
+    expect(readStatus(pki)).toMatchObject({ lastRun: { result: 'skipped' }, pending: { reason: expect.stringContaining('auto_upgrade = false') } });
+
+    const manual = await runTool(bundle, ['--root', pki.root, '--instance', pki.name]);
+    expect(manual.code).toBe(0);
+    expect(readStatus(pki).lastRun.result).toBe('upgraded');
+    expect(readStatus(pki).pending).toBeUndefined();
+  });
+
+  it('an unwritable log path falls back to stderr and the run still completes', async () => {
+    const pki = await instanceWithDatabase();
+    passwordFromConfigFile(pki, { log_file: '/proc/pki-db-upgrade-test/db-upgrade.log' });
+    const result = await runTool(bundle, posttrans(pki));
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('warning: cannot write the log file /proc/pki-db-upgrade-test/db-upgrade.log');
+    expect(result.stderr).toContain('==== pki-db-upgrade 11.6.0 run');
+    expect(result.stderr).not.toContain(ds().rootPassword);
+  });
+
+  it('a bad value is a configuration error (exit 2) naming the key', async () => {
+    const pki = await instanceWithDatabase();
+    writeToolConfig(pki, { auto_upgrade: 'maybe' });
+    const result = await runTool(bundle, posttrans(pki));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${pki.toolConfig}: auto_upgrade = maybe is not true or false`);
+  });
+});
