@@ -123,7 +123,13 @@ function redactor(secrets: (() => readonly string[]) | undefined) {
     for (const key of Object.keys(info)) {
       const value = info[key];
       if (typeof value === 'string') info[key] = redactText(value, list);
-      else if (value !== null && typeof value === 'object') info[key] = JSON.parse(redactText(JSON.stringify(value), list));
+      else if (value !== null && typeof value === 'object') {
+        try {
+          info[key] = JSON.parse(redactText(JSON.stringify(value), list));
+        } catch {
+          info[key] = '[redacted]'; // the secret spanned JSON syntax: drop the whole field
+        }
+      }
     }
     return info;
   });
