@@ -1,7 +1,6 @@
 # pki-db-upgrade: the two set-up commands are `make demo` and `make test` (see README.md).
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
-JEST_RESULTS := $(or $(TMPDIR),/tmp)/pki-db-upgrade-jest.json
 
 .PHONY: deps build typecheck test demo bench clean
 
@@ -26,10 +25,10 @@ typecheck: node_modules/.installed
 
 # The whole suite against real 389 DS instances; ends with "N passed, N failed".
 test: deps build dist/harness.js typecheck
-	@rm -f $(JEST_RESULTS); status=0; \
-	npx jest --ci --json --outputFile=$(JEST_RESULTS) $(JEST_ARGS) || status=$$?; \
-	node test/summarize.js $(JEST_RESULTS) || status=1; \
-	exit $$status
+	@results=$$(mktemp -t pki-db-upgrade-jest.XXXXXX.json); status=0; \
+	npx jest --ci --json --outputFile=$$results $(JEST_ARGS) || status=$$?; \
+	node test/summarize.js $$results || status=1; \
+	rm -f $$results; exit $$status
 
 # A throw-away 389 DS with a PKI database at an old version, upgraded with the bundled file.
 demo: deps build dist/harness.js
