@@ -12,33 +12,28 @@ import path from 'node:path';
 import { createBackend } from './harness/dirsrv';
 import { readRunInfo } from './harness/run-info';
 import { standalone, uniqueSuffix } from './harness/test-env';
-import {
-  createFakePki,
-  readStatus,
-  runTool,
-  startTool,
-  waitForFile,
-  writeToolConfig,
-  type CsCfgOptions,
-  type FakePki,
-} from './support/fake-pki';
+import { collect, fixtureBundle, MAIN_BUNDLE, runCli, startCli } from './support/bundle';
+import { createFakePki, readStatus, waitForFile, writeToolConfig, type CsCfgOptions, type FakePki } from './support/fake-pki';
 
-const repo = path.resolve(__dirname, '..');
-let work: string;
-let bundle: string; // the real upgrades
-let controlled: string; // tracking schema + a step the test steers (sleep, fail)
+const bundle = MAIN_BUNDLE; // the real upgrades, package 11.6.0
+let controlled: string; // package 2.0.0: tracking schema + a step the test steers (sleep, fail)
 
 beforeAll(() => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'pkidbu-lr-'));
-  bundle = path.join(work, 'pki-db-upgrade.js');
-  controlled = path.join(work, 'controlled.js');
-  execFileSync(process.execPath, ['packaging/build.mjs', '--out', bundle], { cwd: repo });
-  execFileSync(process.execPath, ['packaging/build.mjs', '--upgrades', 'test/fixtures/upgrades/local-run', '--out', controlled], { cwd: repo });
+  controlled = fixtureBundle('local-run');
 });
 
-afterAll(() => {
-  fs.rmSync(work, { recursive: true, force: true });
-});
+/** Runs the bundled file; `ms` is how long it took. A run still going after 40 s is killed. */
+async function runTool(file: string, args: string[], env: Record<string, string> = {}) {
+  const started = Date.now();
+  const result = await runCli(file, args, { env, timeoutMs: 40_000 });
+  return { ...result, ms: Date.now() - started };
+}
+
+function startTool(file: string, args: string[], env: Record<string, string> = {}) {
+  const started = Date.now();
+  const child = startCli(file, args, env);
+  return { child, done: collect(child, 40_000).then((r) => ({ ...r, ms: Date.now() - started })) };
+}
 
 const ds = () => standalone();
 
@@ -86,20 +81,20 @@ describe('password.conf restored for the run', () => {
     expect(fs.readdirSync(pki.instanceDir).filter((f) => f.includes('password'))).toEqual([]);
     // posttrans: exactly one line for dnf
     expect((result.stdout + result.stderr).trim().split('\n')).toEqual([
-      expect.stringMatching(new RegExp(`^pki-db-upgrade: ${pki.name}: ca upgraded from \\(untracked\\) to 11\\.6\\.0 \\(2 step\\(s\\)`)),
+      expect.stringMatching(new RegExp(`^pki-db-upgrade: ${pki.name}: ca upgraded from \\(untracked\\) to 2\\.0\\.0 \\(2 step\\(s\\)`)),
     ]);
 
     const log = fs.readFileSync(pki.logFile, 'utf8');
     expect(mode(pki.logFile)).toBe(0o640);
     expect(log).not.toContain(ds().rootPassword);
-    expect(log).toMatch(new RegExp(`==== pki-db-upgrade 11\\.6\\.0 run: instance ${pki.name}, mode posttrans, host .+, pid ${run.child.pid}`));
+    expect(log).toMatch(new RegExp(`==== pki-db-upgrade 2\\.0\\.0 run: instance ${pki.name}, mode posttrans, host .+, pid ${run.child.pid}`));
     expect(log).toContain(`restored ${pki.passwordConf} for this run (mode 0600, owner 4321:4322)`);
-    expect(log).toMatch(/done 11\.6\.0\/01-ControlledStep in 1\.\d\d s/);
-    expect(log).toMatch(/==== finished in [\d.]+ s: ca upgraded from \(untracked\) to 11\.6\.0/);
+    expect(log).toMatch(/done 2\.0\.0\/01-ControlledStep in 1\.\d\d s/);
+    expect(log).toMatch(/==== finished in [\d.]+ s: ca upgraded from \(untracked\) to 2\.0\.0/);
 
     const status = readStatus(pki);
     expect(status.lastRun).toMatchObject({ result: 'upgraded', exitCode: 0, mode: 'posttrans', logFile: pki.logFile });
-    expect(status.lastRun.databases[0].steps.map((s: { id: string }) => s.id)).toEqual(['10.0.0/01-TrackingSchema', '11.6.0/01-ControlledStep']);
+    expect(status.lastRun.databases[0].steps.map((s: { id: string }) => s.id)).toEqual(['1.0.0/01-TrackingSchema', '2.0.0/01-ControlledStep']);
     expect(status.pending).toBeUndefined();
   });
 
@@ -111,12 +106,12 @@ describe('password.conf restored for the run', () => {
     expect(fs.existsSync(pki.passwordConf)).toBe(false);
     const lines = (result.stdout + result.stderr).trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain('database upgrade did not complete: ca: step 11.6.0/01-ControlledStep failed: the test asked this step to fail');
+    expect(lines[0]).toContain('database upgrade did not complete: ca: step 2.0.0/01-ControlledStep failed: the test asked this step to fail');
     expect(lines[0]).toContain(`see ${pki.logFile}`);
     expect(fs.readFileSync(pki.logFile, 'utf8')).toContain('removed the restored');
     const status = readStatus(pki);
     expect(status.lastRun.result).toBe('failed');
-    expect(status.pending.reason).toContain('11.6.0/01-ControlledStep failed');
+    expect(status.pending.reason).toContain('2.0.0/01-ControlledStep failed');
   });
 
   it('is removed when the run is stopped by SIGTERM, and the status file says interrupted', async () => {
@@ -233,7 +228,7 @@ describe('lock', () => {
     expect((await first.done).code).toBe(0);
     expect(waiting.code).toBe(0);
     expect(waiting.stderr).toContain(`waiting up to 30 s for pid ${first.child.pid}`);
-    expect(waiting.stderr).toContain('up to date at 11.6.0');
+    expect(waiting.stderr).toContain('up to date at 2.0.0');
   });
 
   it('after kill -9 the next run takes the lock over at once and removes the leftover password.conf', async () => {

@@ -1,9 +1,7 @@
 /**
  * A fake PKI installation in a temporary folder, for the instance-mode tests: <root>/etc/pki/<name>
- * with a subsystem CS.cfg pointing at a real 389 DS, optional password.conf and db-upgrade.conf,
- * and helpers to run the bundled tool against it.
+ * with a subsystem CS.cfg pointing at a real 389 DS, optional password.conf and db-upgrade.conf.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -75,47 +73,6 @@ export function writeToolConfig(pki: FakePki, lines: Record<string, string | num
 
 export function readStatus(pki: FakePki): any {
   return JSON.parse(fs.readFileSync(pki.statusFile, 'utf8'));
-}
-
-export interface RunningTool {
-  child: ChildProcess;
-  done: Promise<ToolResult>;
-}
-
-export interface ToolResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/**
- * Starts `node <bundle> ARGS` with stdin closed (as under dnf); never through a shell. A run still
- * going after `killAfterMs` is killed, so a hang fails the test instead of outliving it.
- */
-export function startTool(bundle: string, args: string[], env: Record<string, string> = {}, killAfterMs = 40_000): RunningTool {
-  const started = Date.now();
-  const child = spawn(process.execPath, [bundle, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-  const done = new Promise<ToolResult>((resolve) =>
-    child.on('close', (code, signal) => {
-      clearTimeout(killer);
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
-    }),
-  );
-  return { child, done };
-}
-
-export function runTool(bundle: string, args: string[], env: Record<string, string> = {}): Promise<ToolResult> {
-  return startTool(bundle, args, env).done;
 }
 
 /** Resolves once `file` exists (the controlled step writes it when it starts). */
