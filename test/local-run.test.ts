@@ -7,7 +7,6 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { createBackend } from './harness/dirsrv';
 import { readRunInfo } from './harness/run-info';
