@@ -44,7 +44,10 @@ export function createRunLogger(options: RunLoggerOptions): RunLogger {
       new winston.transports.Stream({
         stream: stderr,
         level: options.consoleLevel,
-        format: winston.format.printf(({ level, message }) => (level === 'info' ? `${message}` : `${level}: ${message}`)),
+        format: winston.format.combine(
+          fileOnly(),
+          winston.format.printf(({ level, message }) => (level === 'info' ? `${message}` : `${level}: ${message}`)),
+        ),
       }),
     );
   }
@@ -100,10 +103,13 @@ export function createRunLogger(options: RunLoggerOptions): RunLogger {
   };
 }
 
+/** Lines logged with the field `fileOnly: true` (e.g. the run header) stay off the console. */
+const fileOnly = winston.format((info) => (info.fileOnly === true ? false : info));
+
 function fileFormat() {
   return winston.format.combine(
     winston.format.timestamp(),
-    winston.format.printf(({ timestamp, level, message, ...fields }) => {
+    winston.format.printf(({ timestamp, level, message, fileOnly: _, ...fields }) => {
       const extra = Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : '';
       return `${timestamp} ${level.toUpperCase().padEnd(5)} ${message}${extra}`;
     }),

@@ -126,7 +126,7 @@ export async function runInstance(paths: SystemPaths, instance: PkiInstance, arg
   logger.info(
     `==== pki-db-upgrade ${registry.packageVersion} ${args.command}: instance ${instance.name}, mode ${args.mode}, ` +
       `host ${os.hostname()}, pid ${process.pid}, uid ${process.getuid?.() ?? '?'}`,
-    { root: paths.root, config: config.file ?? '(none: defaults)', subsystems: instance.subsystems.map((s) => s.name) },
+    { root: paths.root, config: config.file ?? '(none: defaults)', subsystems: instance.subsystems.map((s) => s.name), fileOnly: true },
   );
   for (const w of config.warnings) logger.warn(w);
 
