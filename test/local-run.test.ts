@@ -7,12 +7,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { createBackend } from './harness/dirsrv';
 import { readRunInfo } from './harness/run-info';
 import { standalone, uniqueSuffix } from './harness/test-env';
 import { collect, fixtureBundle, MAIN_BUNDLE, runCli, startCli } from './support/bundle';
-import { createFakePki, readStatus, waitForFile, writeToolConfig, type CsCfgOptions, type FakePki } from './support/fake-pki';
+import { addSubsystem, createFakePki, readStatus, waitForFile, writeToolConfig, type CsCfgOptions, type FakePki } from './support/fake-pki';
 
 const bundle = MAIN_BUNDLE; // the real upgrades, package 11.6.0
 let controlled: string; // package 2.0.0: tracking schema + a step the test steers (sleep, fail)
@@ -41,6 +43,11 @@ async function instanceWithDatabase(extra: Partial<CsCfgOptions> = {}): Promise<
   const { suffix, backendName } = uniqueSuffix('lr');
   await createBackend(ds(), suffix, backendName);
   return createFakePki({ port: ds().port, baseDN: suffix, ...extra });
+}
+
+/** The CA subsystem's base DN, from its CS.cfg. */
+function caBaseDN(pki: FakePki): string {
+  return /^internaldb.basedn=(.*)$/m.exec(fs.readFileSync(path.join(pki.instanceDir, 'ca/CS.cfg'), 'utf8'))![1];
 }
 
 /** A root-only file with the database password, named in db-upgrade.conf (no LDAPI socket). */
@@ -113,21 +120,25 @@ describe('password.conf restored for the run', () => {
     expect(status.pending.reason).toContain('2.0.0/01-ControlledStep failed');
   });
 
-  it('is removed when the run is stopped by SIGTERM, and the status file says interrupted', async () => {
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+    ['SIGHUP', 129],
+  ] as const)('is removed when the run is stopped by %s, and the status file says interrupted', async (signal, code) => {
     const pki = await instanceWithDatabase();
     passwordFromConfigFile(pki);
     const started = path.join(pki.root, 'step-started');
     const run = startTool(controlled, posttrans(pki), { PKI_TEST_STEP_STARTED_FILE: started, PKI_TEST_STEP_SLEEP_MS: '20000' });
     await waitForFile(started);
     expect(fs.existsSync(pki.passwordConf)).toBe(true);
-    run.child.kill('SIGTERM');
+    run.child.kill(signal);
     const result = await run.done;
-    expect(result.code).toBe(143);
+    expect(result.code).toBe(code);
     expect(result.ms).toBeLessThan(15000);
     expect(fs.existsSync(pki.passwordConf)).toBe(false);
     expect(fs.existsSync(path.join(pki.stateDir, 'password-conf.marker.json'))).toBe(false);
-    expect(fs.readFileSync(pki.logFile, 'utf8')).toContain('interrupted by SIGTERM');
-    expect(readStatus(pki).lastRun).toMatchObject({ result: 'interrupted', exitCode: 143 });
+    expect(fs.readFileSync(pki.logFile, 'utf8')).toContain(`interrupted by ${signal}`);
+    expect(readStatus(pki).lastRun).toMatchObject({ result: 'interrupted', exitCode: code });
     // the lock went with it: the next run starts at once
     const again = await runTool(controlled, posttrans(pki));
     expect(again.code).toBe(0);
@@ -164,7 +175,8 @@ describe('password sources', () => {
     const add = spawnSync('keyctl', ['padd', 'user', `${instanceId}/internaldb`, '@u'], { input: ds().rootPassword, encoding: 'utf8' });
     expect(add.status).toBe(0);
     try {
-      const result = await runTool(bundle, posttrans(pki));
+      // the root from the environment, as the RPM chroot test sets it
+      const result = await runTool(bundle, ['--mode', 'posttrans'], { PKI_DB_UPGRADE_ROOT: pki.root });
       expect(result.code).toBe(0);
       const log = fs.readFileSync(pki.logFile, 'utf8');
       expect(log).toContain(`database password "internaldb" taken from the keyring (${instanceId}/internaldb)`);
@@ -210,6 +222,100 @@ describe('authentication order', () => {
     expect(log).toContain(`connected by LDAPI ${ds().ldapiPath} (SASL EXTERNAL as root)`);
     expect(log).not.toContain('database password');
     expect(readStatus(pki).lastRun.databases[0].url).toMatch(/^ldapi:\/\//);
+  });
+
+  it('skips an LDAPI socket whose server is not the one in CS.cfg', async () => {
+    const closedPort = readRunInfo().portBase + 93;
+    const pki = createFakePki({ port: closedPort, baseDN: 'o=elsewhere', host: 'localhost' });
+    writeToolConfig(pki, { ldapi_socket: ds().ldapiPath, use_keyring: false, connect_timeout: 2 });
+    const result = await runTool(bundle, ['--root', pki.root, '--verbose']);
+    expect(result.code).toBe(2); // on to BasicAuth, which has no password
+    expect(fs.readFileSync(pki.logFile, 'utf8')).toContain(`serves ports ${ds().port}/${ds().securePort}, not ${closedPort}: not this database's server`);
+  });
+
+  describe('LDAPS (secureConn=true) through a TLS front end to the real server', () => {
+    let tlsDir: string;
+    let front: tls.Server;
+    let tlsPort: number;
+    beforeAll(async () => {
+      tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pkidbu-tls-'));
+      execFileSync('openssl', [
+        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
+        '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(tlsDir, 'key.pem'), '-out', path.join(tlsDir, 'ca.pem'),
+      ], { stdio: 'ignore' });
+      front = tls.createServer({ key: fs.readFileSync(path.join(tlsDir, 'key.pem')), cert: fs.readFileSync(path.join(tlsDir, 'ca.pem')) }, (client) => {
+        const server = net.connect(ds().port, '127.0.0.1');
+        client.pipe(server).pipe(client);
+        const close = () => (client.destroy(), server.destroy());
+        client.on('error', close);
+        server.on('error', close);
+      });
+      tlsPort = readRunInfo().portBase + 92;
+      await new Promise<void>((r) => front.listen(tlsPort, '127.0.0.1', r));
+    });
+    afterAll(async () => {
+      await new Promise((r) => front.close(r));
+      fs.rmSync(tlsDir, { recursive: true, force: true });
+    });
+
+    it('connects over LDAPS trusting ca_file', async () => {
+      const { suffix, backendName } = uniqueSuffix('lrtls');
+      await createBackend(ds(), suffix, backendName);
+      const pki = createFakePki({ port: tlsPort, baseDN: suffix, secure: true });
+      passwordFromConfigFile(pki, { ca_file: path.join(tlsDir, 'ca.pem') });
+      const result = await runTool(bundle, ['--root', pki.root, '--verbose']);
+      expect(result.code).toBe(0);
+      expect(fs.readFileSync(pki.logFile, 'utf8')).toContain(`connected to ldaps://127.0.0.1:${tlsPort} as cn=Directory Manager (LDAPS, CA ${path.join(tlsDir, 'ca.pem')})`);
+    });
+
+    it('without the CA, says the certificate is not trusted and how to fix it (exit 2)', async () => {
+      const pki = createFakePki({ port: tlsPort, baseDN: 'o=unused', secure: true });
+      passwordFromConfigFile(pki);
+      const result = await runTool(bundle, posttrans(pki));
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`the certificate of 389 DS at ldaps://127.0.0.1:${tlsPort} is not trusted`);
+      expect(result.stderr).toContain('ca_file');
+    });
+  });
+});
+
+describe('instances and subsystems', () => {
+  it('upgrades every subsystem database of an instance under one lock; two subsystems naming one database count once', async () => {
+    const pki = await instanceWithDatabase();
+    const kra = uniqueSuffix('lrkra');
+    await createBackend(ds(), kra.suffix, kra.backendName);
+    addSubsystem(pki, 'kra', { port: ds().port, baseDN: kra.suffix });
+    const ca = caBaseDN(pki);
+    addSubsystem(pki, 'ocsp', { port: ds().port, baseDN: ca }); // shares the CA's database
+    passwordFromConfigFile(pki);
+    const result = await runTool(bundle, posttrans(pki));
+    expect(result.code).toBe(0);
+    expect(readStatus(pki).lastRun.databases.map((d: { subsystem: string; result: string }) => `${d.subsystem} ${d.result}`)).toEqual([
+      'ca upgraded',
+      'kra upgraded',
+    ]);
+    expect(result.stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('without --instance every instance under the root is run; status shows each', async () => {
+    const a = await instanceWithDatabase();
+    passwordFromConfigFile(a);
+    const second = uniqueSuffix('lrb');
+    await createBackend(ds(), second.suffix, second.backendName);
+    const bDir = path.join(a.root, 'etc/pki/pki-b');
+    fs.mkdirSync(path.join(bDir, 'ca'), { recursive: true });
+    fs.writeFileSync(path.join(bDir, 'ca/CS.cfg'), fs.readFileSync(path.join(a.instanceDir, 'ca/CS.cfg'), 'utf8').replace(/^internaldb.basedn=.*$/m, `internaldb.basedn=${second.suffix}`));
+    fs.copyFileSync(a.toolConfig, path.join(bDir, 'db-upgrade.conf'));
+    fs.mkdirSync(path.join(a.root, 'etc/pki/not-an-instance')); // no subsystem: ignored
+    const result = await runTool(bundle, posttrans(a));
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^pki-db-upgrade: ${a.name}: ca upgraded`)), expect.stringMatching(/^pki-db-upgrade: pki-b: ca upgraded/)]));
+    const status = await runTool(bundle, ['status', '--root', a.root]);
+    expect(status.stdout).toMatch(new RegExp(`Instance: +${a.name} `));
+    expect(status.stdout).toMatch(/Instance: +pki-b /);
+    expect(status.stdout.match(/Pending: +none, the database is up to date/g)).toHaveLength(2);
   });
 });
 

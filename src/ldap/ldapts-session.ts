@@ -183,6 +183,9 @@ function createClient(options: ConnectOptions): { client: Client; display: strin
   return { client: new Client({ ...common, url: options.url, tlsOptions: options.tlsOptions }), display: options.url };
 }
 
+/** node's codes for a server certificate that does not verify: a trust setting to fix, not an outage. */
+const TLS_TRUST_ERRORS = /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID|CERT_SIGNATURE_FAILURE)$/;
+
 function connectionError(err: unknown, url: string, options: ConnectOptions): Error {
   const code = (err as { code?: unknown }).code;
   const message = (err as Error).message ?? String(err);
@@ -196,6 +199,13 @@ function connectionError(err: unknown, url: string, options: ConnectOptions): Er
   }
   if (typeof code === 'number') {
     return new LdapResultError(code, 'bind', options.credentials.kind === 'simple' ? options.credentials.bindDN : '', message);
+  }
+  if (typeof code === 'string' && TLS_TRUST_ERRORS.test(code)) {
+    return new ConfigError(
+      `the certificate of 389 DS at ${url} is not trusted (${code}: ${message})`,
+      'name the CA certificate that signed it (PEM) in ca_file of db-upgrade.conf, and connect by the host name in the certificate',
+      { cause: err },
+    );
   }
   if (code === 'ECONNREFUSED' || code === 'ENOENT') {
     return new ServerUnreachableError(`389 DS at ${url} refused the connection`, `${start}, then run pki-db-upgrade again`, { cause: err });

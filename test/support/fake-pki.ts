@@ -67,6 +67,12 @@ export function createFakePki(cs: CsCfgOptions, name = `pki-${randomBytes(3).toS
   };
 }
 
+/** Adds a subsystem folder (kra, ocsp, ...) with its own CS.cfg to the instance. */
+export function addSubsystem(pki: FakePki, subsystem: string, cs: CsCfgOptions): void {
+  fs.mkdirSync(path.join(pki.instanceDir, subsystem), { recursive: true });
+  fs.writeFileSync(path.join(pki.instanceDir, subsystem, 'CS.cfg'), csCfgText(cs));
+}
+
 export function writeToolConfig(pki: FakePki, lines: Record<string, string | number | boolean>): void {
   fs.writeFileSync(pki.toolConfig, Object.entries(lines).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
 }
