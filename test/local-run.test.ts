@@ -139,6 +139,7 @@ describe('password.conf restored for the run', () => {
     expect(fs.existsSync(path.join(pki.stateDir, 'password-conf.marker.json'))).toBe(false);
     expect(fs.readFileSync(pki.logFile, 'utf8')).toContain(`interrupted by ${signal}`);
     expect(readStatus(pki).lastRun).toMatchObject({ result: 'interrupted', exitCode: code });
+    expect(fs.existsSync(path.join(pki.stateDir, 'run.lock'))).toBe(false); // released on the way out
     // the lock went with it: the next run starts at once
     const again = await runTool(controlled, posttrans(pki));
     expect(again.code).toBe(0);

@@ -43,6 +43,7 @@ package, one recorded step at a time.
 Commands:
   run        apply the pending upgrade steps (default)
   status     show the database version, the pending steps and the last result
+             (instance mode: also the last recorded run, even while the 389 DS is down)
   history    list every recorded step (when, where, how long, outcome)
   dry-run    print the LDIF the pending steps would apply; change nothing
 
@@ -67,7 +68,7 @@ Direct mode (one database named on the command line):
 
 Output:
   --json                 machine-readable output (status, history)
-  --log-file FILE        also write the full log to FILE
+  --log-file FILE        write the full log to FILE (instance mode: instead of log_file)
   -v, --verbose          debug lines on the console
   -h, --help             this text
   --version              the package version and the database version it upgrades to
@@ -77,7 +78,8 @@ Exit codes:
   1  an upgrade step failed (the database stays at the last completed version; rerun to resume)
   2  usage or configuration error, bad tracking entries, or a database newer than this package
   3  another run holds the lock
-  4  the 389 DS could not be reached
+  4  the 389 DS could not be reached (instance mode: an upgrade is recorded as pending)
+  129, 130, 143  stopped by SIGHUP, SIGINT, SIGTERM (a restored password.conf is removed first)
 `;
 
 export function parseCli(argv: string[]): CliArgs {

@@ -54,11 +54,21 @@ export interface InstanceContext {
   connectTimeoutSec: number;
 }
 
-export function instanceContext(paths: SystemPaths, instance: PkiInstance, config: ToolConfig, args: CliArgs, restore: boolean, consoleLevel: 'debug' | 'info' | 'warn' | 'silent', io: Io): InstanceContext {
+export interface ContextOptions {
+  /** Restore a missing password.conf for the run (run, dry-run). */
+  restore: boolean;
+  /** A person may be asked for the password. */
+  mayPrompt: boolean;
+  consoleLevel: 'debug' | 'info' | 'warn' | 'silent';
+  /** undefined: no log file (a read-only look such as status). */
+  logFile?: string;
+}
+
+export function instanceContext(paths: SystemPaths, instance: PkiInstance, config: ToolConfig, args: CliArgs, io: Io, options: ContextOptions): InstanceContext {
   let passwords: InstancePasswords | undefined;
   const logger = createRunLogger({
-    consoleLevel,
-    logFile: args.logFile ?? config.logFile ?? paths.defaultLogFile(instance.name),
+    consoleLevel: options.consoleLevel,
+    logFile: options.logFile,
     stderr: io.stderr,
     secrets: () => passwords?.secrets() ?? [],
   });
@@ -70,8 +80,8 @@ export function instanceContext(paths: SystemPaths, instance: PkiInstance, confi
     passwordFileOption: args.passwordFile,
     useKeyring: config.useKeyring,
     configuredPasswordFile: config.passwordFile,
-    mayPrompt: args.mode === 'interactive' && isInteractiveTerminal(),
-    restore,
+    mayPrompt: options.mayPrompt,
+    restore: options.restore,
     logger,
   });
   return { paths, instance, config, args, logger, passwords, connectTimeoutSec: args.connectTimeoutSec ?? config.connectTimeoutSec };
@@ -110,8 +120,12 @@ export async function runInstance(paths: SystemPaths, instance: PkiInstance, arg
     say(oneLine(errorMessage(err)), true);
     return ExitCode.UsageOrConfig;
   }
-  const consoleLevel = posttrans ? 'silent' : args.verbose ? 'debug' : 'info';
-  const ctx = instanceContext(paths, instance, config, args, true, consoleLevel, io);
+  const ctx = instanceContext(paths, instance, config, args, io, {
+    restore: true,
+    mayPrompt: !posttrans && isInteractiveTerminal(),
+    consoleLevel: posttrans ? 'silent' : args.verbose ? 'debug' : 'info',
+    logFile: args.logFile ?? config.logFile ?? paths.defaultLogFile(instance.name),
+  });
   const { logger, passwords } = ctx;
   const status: RunStatus = {
     instance: instance.name,

@@ -27,8 +27,8 @@ interface LiveDatabase {
 
 export async function showInstance(paths: SystemPaths, instance: PkiInstance, args: CliArgs, registry: Registry, io: Io): Promise<number> {
   const config = loadInstanceConfig(paths, instance, args);
-  // No log file for a read-only look; no prompt (a status must not block), no restore.
-  const ctx = instanceContext(paths, instance, config, { ...args, logFile: '', mode: 'posttrans' }, false, args.verbose ? 'debug' : 'silent', io);
+  // A read-only look: no log file, no prompt (a status must not block), no restore.
+  const ctx = instanceContext(paths, instance, config, args, io, { restore: false, mayPrompt: false, consoleLevel: args.verbose ? 'debug' : 'silent' });
   const recorded = args.command === 'status' ? readStatusFile(paths.stateDir(instance.name)) : undefined;
   const live: LiveDatabase[] = [];
   for (const sub of databasesOf(instance)) {
