@@ -11,7 +11,7 @@ type Cleanup = () => void;
 
 const cleanups = new Set<Cleanup>();
 let installed = false;
-let onSignalNotice: ((signal: HandledSignal) => void) | undefined;
+let onSignalNotice: ((signal: HandledSignal, exitCode: number) => void) | undefined;
 
 function runAll(): void {
   // Newest first: later resources may depend on earlier ones (e.g. a file inside a locked folder).
@@ -26,14 +26,15 @@ function runAll(): void {
 }
 
 function onSignal(signal: HandledSignal): void {
+  // Conventional shell status for "killed by signal N"; 'exit' listeners (lock release) still run.
+  const exitCode = 128 + SIGNALS[signal];
   try {
-    onSignalNotice?.(signal);
+    onSignalNotice?.(signal, exitCode);
   } catch {
     /* the notice is best effort */
   }
   runAll();
-  // Conventional shell status for "killed by signal N"; 'exit' listeners (lock release) still run.
-  process.exit(128 + SIGNALS[signal]);
+  process.exit(exitCode);
 }
 
 function install(): void {
@@ -60,7 +61,7 @@ export function onProcessExit(fn: Cleanup): () => void {
 }
 
 /** Called (synchronously) before the cleanups when a signal ends the run: e.g. to record it. */
-export function setSignalNotice(fn: ((signal: HandledSignal) => void) | undefined): void {
+export function setSignalNotice(fn: ((signal: HandledSignal, exitCode: number) => void) | undefined): void {
   install();
   onSignalNotice = fn;
 }

@@ -16,7 +16,8 @@ import { authCandidates, findLdapiSockets } from '../instance/auth';
 import { connectDatabase } from '../instance/connect';
 import { databasesOf, type PkiInstance, type Subsystem } from '../instance/discovery';
 import { createRunLogger, type RunLogger } from '../logging/run-logger';
-import { InstancePasswords, isInteractiveTerminal } from '../secrets/instance-password';
+import { InstancePasswords } from '../secrets/instance-password';
+import { isInteractiveTerminal } from '../secrets/tty-prompt';
 import { removeLeftoverPasswordConf } from '../secrets/password-conf';
 import { setSignalNotice } from './exit-cleanup';
 import { acquireInstanceLock } from './lock';
@@ -159,13 +160,13 @@ export async function runInstance(paths: SystemPaths, instance: PkiInstance, arg
       const lock = await acquireInstanceLock({ stateDir, instance: instance.name, mode: args.mode, waitSec: args.waitSec ?? config.lockWaitSec, logger });
       try {
         if (record) {
-          setSignalNotice((signal) => {
+          setSignalNotice((signal, signalExitCode) => {
             const message = `interrupted by ${signal}; the database stays at the last completed step: run pki-db-upgrade again to resume`;
             logger.appendSync('error', message);
             status.result = 'interrupted';
             status.message = message;
             status.endTime = new Date().toISOString();
-            status.exitCode = 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15);
+            status.exitCode = signalExitCode;
             recordRun(stateDir, status);
           });
           writeStatusFile(stateDir, { lastRun: status, pending: readStatusFile(stateDir)?.pending });
@@ -185,7 +186,7 @@ export async function runInstance(paths: SystemPaths, instance: PkiInstance, arg
     }
   } catch (err) {
     if (err instanceof LockHeldError) record = false; // the other run owns the status file
-    status.result = err instanceof ServerUnreachableError ? 'server-down' : err instanceof PkiDbUpgradeError && err.exitCode === ExitCode.UsageOrConfig ? 'config-error' : 'failed';
+    status.result = resultOf(err);
     exitCode = err instanceof PkiDbUpgradeError ? err.exitCode : ExitCode.UpgradeFailed;
     summary = oneLine(errorMessage(err));
     status.message = summary;
@@ -242,19 +243,20 @@ async function upgradeDatabases(ctx: InstanceContext, registry: Registry, dryRun
       }
     } catch (err) {
       outcome.message = oneLine(errorMessage(err));
-      if (err instanceof ServerUnreachableError) {
-        outcome.result = 'server-down';
-        downServers.set(server, outcome.message);
-      } else if (err instanceof PkiDbUpgradeError && err.exitCode === ExitCode.UsageOrConfig) {
-        outcome.result = 'config-error';
-      } else {
-        outcome.result = 'failed';
-        if (!(err instanceof PkiDbUpgradeError)) logger.debug((err as Error).stack ?? String(err));
-      }
+      outcome.result = resultOf(err);
+      if (outcome.result === 'server-down') downServers.set(server, outcome.message);
       logger.error(`${sub.name}: ${errorMessage(err)}`);
+      if (!(err instanceof PkiDbUpgradeError)) logger.debug((err as Error).stack ?? String(err));
     }
   }
   return outcomes;
+}
+
+/** What an error means for the status file (its exit code comes with the error). */
+function resultOf(err: unknown): RunResult {
+  if (err instanceof ServerUnreachableError) return 'server-down';
+  if (err instanceof PkiDbUpgradeError && err.exitCode === ExitCode.UsageOrConfig) return 'config-error';
+  return 'failed';
 }
 
 function summarize(outcomes: DatabaseOutcome[], dryRun: boolean): string {

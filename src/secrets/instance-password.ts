@@ -3,7 +3,6 @@
  * else from the password sources (password-sources.ts), restoring password.conf for the length
  * of the run when it does not exist (and the command may restore it).
  */
-import process from 'node:process';
 import { ConfigError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { findPassword, realPasswordSources, type PasswordSourceDeps } from './password-sources';
@@ -86,5 +85,3 @@ export class InstancePasswords {
     this.restored = undefined;
   }
 }
-
-export const isInteractiveTerminal = (): boolean => Boolean(process.stdin.isTTY);

@@ -2,6 +2,11 @@
 import fs from 'node:fs';
 import tty from 'node:tty';
 
+/** A person can answer: stdin is a terminal. */
+export function isInteractiveTerminal(): boolean {
+  return Boolean(process.stdin.isTTY);
+}
+
 export function promptPassword(question: string): Promise<string> {
   const input = process.stdin;
   if (!input.isTTY) return Promise.resolve('');
