@@ -11,7 +11,6 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { createBackend } from './harness/dirsrv';
-import { readRunInfo } from './harness/run-info';
 import { standalone, uniqueSuffix } from './harness/test-env';
 import { collect, fixtureBundle, MAIN_BUNDLE, runCli, startCli } from './support/bundle';
 import { addSubsystem, createFakePki, readStatus, waitForFile, writeToolConfig, type CsCfgOptions, type FakePki } from './support/fake-pki';
@@ -58,6 +57,25 @@ function passwordFromConfigFile(pki: FakePki, more: Record<string, string | numb
   return file;
 }
 
+/**
+ * Listens on a port the system picks: a fixed port can be taken by any client's ephemeral port
+ * (32768-60999 covers the test port ranges), which made a fixed-port version flaky.
+ */
+function listenOnLoopback(server: net.Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
+  });
+}
+
+/** A loopback port nothing listens on (the connection is refused, as with a stopped 389 DS). */
+async function closedLoopbackPort(): Promise<number> {
+  const probe = net.createServer();
+  const port = await listenOnLoopback(probe);
+  await new Promise((r) => probe.close(r));
+  return port;
+}
+
 const posttrans = (pki: FakePki, ...more: string[]) => ['--root', pki.root, '--mode', 'posttrans', ...more];
 
 function mode(file: string): number {
@@ -77,9 +95,16 @@ describe('password.conf restored for the run', () => {
     expect(st.mode & 0o777).toBe(0o600);
     expect([st.uid, st.gid]).toEqual([4321, 4322]);
     expect(fs.readFileSync(pki.passwordConf, 'utf8')).toBe(`internaldb=${ds().rootPassword}\n`);
-    const ps = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
-    expect(ps).toContain(`${run.child.pid} ${process.execPath} ${controlled}`);
-    expect(ps).not.toContain(ds().rootPassword);
+    // Our run and any child of it (other test runs on the machine may pass this harness password
+    // on their own command lines, so only our processes are looked at), arguments and environment.
+    const ps = execFileSync('ps', ['-e', 'ww', '-o', 'pid=,ppid=,args='], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => { const [pid, ppid] = line.trim().split(/\s+/).map(Number); return pid === run.child.pid || ppid === run.child.pid; });
+    expect(ps).toEqual([expect.stringContaining(`${process.execPath} ${controlled} --root ${pki.root} --mode posttrans`)]);
+    expect(ps.join('\n')).not.toContain(ds().rootPassword);
+    const withEnvironment = execFileSync('ps', ['e', 'ww', '-o', 'args=', '-p', String(run.child.pid)], { encoding: 'utf8' });
+    expect(withEnvironment).toContain('PKI_TEST_STEP_SLEEP_MS=1500');
+    expect(withEnvironment).not.toContain(ds().rootPassword);
 
     const result = await run.done;
     expect(result.code).toBe(0);
@@ -226,7 +251,7 @@ describe('authentication order', () => {
   });
 
   it('skips an LDAPI socket whose server is not the one in CS.cfg', async () => {
-    const closedPort = readRunInfo().portBase + 93;
+    const closedPort = await closedLoopbackPort();
     const pki = createFakePki({ port: closedPort, baseDN: 'o=elsewhere', host: 'localhost' });
     writeToolConfig(pki, { ldapi_socket: ds().ldapiPath, use_keyring: false, connect_timeout: 2 });
     const result = await runTool(bundle, ['--root', pki.root, '--verbose']);
@@ -251,8 +276,7 @@ describe('authentication order', () => {
         client.on('error', close);
         server.on('error', close);
       });
-      tlsPort = readRunInfo().portBase + 92;
-      await new Promise<void>((r) => front.listen(tlsPort, '127.0.0.1', r));
+      tlsPort = await listenOnLoopback(front);
     });
     afterAll(async () => {
       await new Promise((r) => front.close(r));
@@ -375,7 +399,7 @@ describe('lock', () => {
 
 describe('389 DS not running during %posttrans', () => {
   it('exits 4 within the connect timeout with one clear line, records a pending upgrade that status shows', async () => {
-    const closedPort = readRunInfo().portBase + 90; // inside this run's port range, never listened on
+    const closedPort = await closedLoopbackPort();
     const pki = createFakePki({ port: closedPort, baseDN: 'o=nowhere' });
     passwordFromConfigFile(pki, { connect_timeout: 3 });
     const result = await runTool(bundle, posttrans(pki));
@@ -396,8 +420,7 @@ describe('389 DS not running during %posttrans', () => {
 
   it('exits 4 within the connect timeout when the server accepts but never answers', async () => {
     const silent = net.createServer(() => undefined); // accepts, never replies
-    const port = readRunInfo().portBase + 91;
-    await new Promise<void>((r) => silent.listen(port, '127.0.0.1', r));
+    const port = await listenOnLoopback(silent);
     try {
       const pki = createFakePki({ port, baseDN: 'o=nowhere' });
       passwordFromConfigFile(pki, { connect_timeout: 2 });
