@@ -13,7 +13,7 @@ import tls from 'node:tls';
 import { createBackend } from './harness/dirsrv';
 import { standalone, uniqueSuffix } from './harness/test-env';
 import { collect, fixtureBundle, MAIN_BUNDLE, runCli, startCli } from './support/bundle';
-import { addSubsystem, createFakePki, readStatus, waitForFile, writeToolConfig, type CsCfgOptions, type FakePki } from './support/fake-pki';
+import { addSubsystem, createFakePki, readStatus, removeFakePkis, waitForFile, writeToolConfig, type CsCfgOptions, type FakePki } from './support/fake-pki';
 
 const bundle = MAIN_BUNDLE; // the real upgrades, package 11.6.0
 let controlled: string; // package 2.0.0: tracking schema + a step the test steers (sleep, fail)
@@ -21,6 +21,7 @@ let controlled: string; // package 2.0.0: tracking schema + a step the test stee
 beforeAll(() => {
   controlled = fixtureBundle('local-run');
 });
+afterAll(() => removeFakePkis());
 
 /** Runs the bundled file; `ms` is how long it took. A run still going after 40 s is killed. */
 async function runTool(file: string, args: string[], env: Record<string, string> = {}) {

@@ -48,8 +48,16 @@ export function csCfgText(o: CsCfgOptions): string {
   ].join('\n');
 }
 
+const created: string[] = [];
+
+/** Removes every tree createFakePki made in this test file (call from afterAll). */
+export function removeFakePkis(): void {
+  for (const root of created.splice(0)) fs.rmSync(root, { recursive: true, force: true });
+}
+
 export function createFakePki(cs: CsCfgOptions, name = `pki-${randomBytes(3).toString('hex')}`): FakePki {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pkidbu-tree-'));
+  created.push(root);
   const instanceDir = path.join(root, 'etc/pki', name);
   const sub = path.join(instanceDir, cs.subsystem ?? 'ca');
   fs.mkdirSync(sub, { recursive: true });
