@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the demo and the tests use, only when missing, without prompts:
 # 389 DS and the OpenLDAP clients (the real server the tests run against), rpm/rpmbuild and
-# rpmlint (packaging tests), keyutils (kernel keyring password source), procps (ps).
+# rpmlint (packaging tests), keyutils (kernel keyring password source), procps (ps), openssl (a test CA for LDAPS).
 set -euo pipefail
 
 need=()
@@ -16,6 +16,7 @@ if [[ "$family" == *debian* || "$family" == *ubuntu* ]]; then
   have rpmlint    || need+=(rpmlint)
   have keyctl     || need+=(keyutils)
   have ps         || need+=(procps)
+  have openssl    || need+=(openssl)
   have timeout    || need+=(coreutils)
   if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
@@ -30,6 +31,7 @@ elif [[ "$family" == *fedora* || "$family" == *rhel* ]]; then
   have rpmlint    || need+=(rpmlint)
   have keyctl     || need+=(keyutils)
   have ps         || need+=(procps-ng)
+  have openssl    || need+=(openssl)
   if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
     dnf install -y -q "${need[@]}" </dev/null

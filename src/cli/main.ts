@@ -11,11 +11,10 @@ import { parseCli, USAGE, type CliArgs } from './args';
 import { openDatabase, type Registry } from './database';
 import { allRecords, formatHistory, formatStatus, recordJson, statusReport } from './report';
 import { targetFromArgs } from './target';
+import type { Io } from './io';
+import { runInstances } from './instance-mode';
 
-export interface Io {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
+export type { Io };
 
 const defaultIo: Io = { stdout: process.stdout, stderr: process.stderr };
 
@@ -38,6 +37,9 @@ export async function main(argv: string[], io: Io = defaultIo, registry: Registr
     return ExitCode.Ok;
   }
 
+  // Instance mode (CS.cfg, password.conf, lock, log, status file) unless one database is named by --url.
+  if (!args.url) return runInstances(args, ordered, io);
+
   const logger = createRunLogger({
     consoleLevel: args.verbose ? 'debug' : args.json ? 'warn' : 'info',
     logFile: args.logFile,
@@ -57,7 +59,7 @@ export async function main(argv: string[], io: Io = defaultIo, registry: Registr
 
 async function dispatch(args: CliArgs, registry: Registry, logger: RunLogger, io: Io): Promise<number> {
   const target = targetFromArgs(args);
-  const db = await openDatabase(target, registry, args.connectTimeoutSec);
+  const db = await openDatabase(target, registry, args.connectTimeoutSec ?? 10);
   try {
     const dryRun = args.command === 'dry-run';
     const engine = db.engine({ dryRun, logger, clock: systemClock, ldif: (text) => io.stdout.write(text) });
