@@ -10,6 +10,7 @@
  *   <tmpdir>/pkidbu-B/sa/         standalone instance, ports B, B+1
  *   <tmpdir>/pkidbu-B/a, b/       replicated pair, ports B+10..B+13 (created lazily, see test-env)
  *   <tmpdir>/pkidbu-B/ds-info.json, pair.json, pair.lock/, pair.error
+ *   <tmpdir>/pkidbu-B.owner       pid of the jest run using port base B (refuses a second live run)
  */
 import { promises as fsp, readFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -51,6 +52,11 @@ export function pairLayout(runRoot: string, base: number): DsRunInfo['pair'] {
     lockDir: path.join(runRoot, 'pair.lock'),
     errorFile: path.join(runRoot, 'pair.error'),
   };
+}
+
+/** Holds the pid of the jest process that owns this port base while its run lasts. */
+export function ownerFile(runRoot: string): string {
+  return `${runRoot}.owner`;
 }
 
 export function infoPath(runRoot: string): string {
