@@ -35,7 +35,8 @@ function upgradesFolder(name: string, next?: string): string {
 }
 
 async function makeRpm(version: string, upgrades: string): Promise<string> {
-  const r = await run('make', ['-s', '--no-print-directory', 'rpm', `RPM_VERSION=${version}`, 'RPM_RELEASE=1', `RPM_UPGRADES=${upgrades}`, `RPM_OUTDIR=${path.join(work, 'rpms')}`], {
+  // -o node_modules/.installed: never let a nested make run `npm ci` under the running tests.
+  const r = await run('make', ['-s', '--no-print-directory', '-o', 'node_modules/.installed', 'rpm', `RPM_VERSION=${version}`, 'RPM_RELEASE=1', `RPM_UPGRADES=${upgrades}`, `RPM_OUTDIR=${path.join(work, 'rpms')}`], {
     cwd: repo,
     env: { ...process.env } as Record<string, string>,
     timeoutMs: 120_000,
@@ -300,8 +301,11 @@ describe('the RPM package', () => {
     const info = await run('rpm', ['-qp', '--dbpath', path.join(work, 'rpmdb-query'), '--qf', '%{ARCH} %{VERSION}-%{RELEASE}\n[%{REQUIREFLAGS:deptype} %{REQUIRENEVRS}\n]', rpmNext]);
     const lines = info.stdout.trim().split('\n');
     expect(lines[0]).toBe(`noarch ${versionNext}-1`);
-    // node (wrapper, %posttrans); coreutils: mkdir (%pre), rm and timeout (%posttrans); keyctl for nuxwdog.
-    expect(lines).toEqual(expect.arrayContaining(['manual nodejs >= 1:20', 'posttrans nodejs >= 1:20', 'pre coreutils', 'posttrans coreutils', 'manual keyutils']));
+    // node (wrapper, %posttrans) at the version of package.json "engines"; coreutils: mkdir (%pre),
+    // rm and timeout (%posttrans); keyctl for nuxwdog.
+    const engines: string = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).engines.node;
+    const node = `nodejs >= 1:${/^>=\s*([\d.]+)$/.exec(engines)?.[1]}`;
+    expect(lines).toEqual(expect.arrayContaining([`manual ${node}`, `posttrans ${node}`, 'pre coreutils', 'posttrans coreutils', 'manual keyutils']));
     expect(Object.keys(SCRIPTLET_COMMANDS).sort()).toEqual(['mkdir', 'node', 'rm', 'sh', 'timeout']);
   });
 
