@@ -29,7 +29,7 @@ trap cleanup EXIT
 
 $HARNESS stop --root "$ROOT" --kill --remove >/dev/null 2>&1 || true
 say "Creating a throw-away 389 DS on 127.0.0.1:$PORT (instance root $ROOT)"
-$HARNESS create-standalone --root "$ROOT" --port "$PORT" --secure-port $((PORT + 1)) --name demo >/dev/null
+$HARNESS create-standalone --root "$ROOT" --port "$PORT" --secure-port $((PORT + 1)) --name "demo$PORT" >/dev/null
 PASSWORD=$($HARNESS info --root "$ROOT" | node -e 'const i=JSON.parse(require("fs").readFileSync(0));console.log((Array.isArray(i)?i[0]:i).rootPassword)')
 printf '%s' "$PASSWORD" > "$WORK/password"; chmod 600 "$WORK/password"
 
