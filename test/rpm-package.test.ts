@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { createBackend } from './harness/dirsrv';
 import { loadPkiDatabase } from './harness/pki-database';
 import { standalone, uniqueSuffix, withLdap } from './harness/test-env';
 import { inRoot, installedVersion, listTree, makeRoot, packageLines, rpmUpgrade, run, RPM_ENV, SCRIPTLET_COMMANDS } from './support/rpm-root';
@@ -254,6 +255,56 @@ describe('the RPM installed and upgraded with real rpm', () => {
     expect(fileState(server.passwordConf)).toEqual(passwordBefore);
     expect([...listTree(server.root)].filter((p) => !before.has(p) && !allowed(p))).toEqual([]);
     expect(fs.existsSync(server.marker)).toBe(false);
+  });
+
+  it('with auto_upgrade = false the package upgrade leaves the database alone and reports it pending', async () => {
+    const ds = standalone();
+    const { suffix, backendName } = uniqueSuffix('rpmoff');
+    await createBackend(ds, suffix, backendName);
+    const server = fakeServer('server-opted-out', { port: ds.port, baseDN: suffix });
+    fs.copyFileSync(path.join(repo, 'packaging/db-upgrade.conf'), server.toolConfig);
+    fs.appendFileSync(server.toolConfig, 'auto_upgrade = false\n');
+    expect((await rpmUpgrade(server.root, rpmN)).code).toBe(0);
+
+    const upgrade = await rpmUpgrade(server.root, rpmNext);
+    expect(upgrade.code).toBe(0);
+    expect(packageLines(upgrade)).toEqual([
+      `pki-db-upgrade: ${INSTANCE}: skipped: auto_upgrade = false in /etc/pki/${INSTANCE}/db-upgrade.conf; run "pki-db-upgrade --instance ${INSTANCE}" to upgrade`,
+    ]);
+    expect(await databaseVersion(suffix)).toBeUndefined();
+    expect(readStatus(server)).toMatchObject({ lastRun: { result: 'skipped', mode: 'posttrans' }, pending: { packageVersion: versionNext } });
+
+    // The documented way back: a manual run, which auto_upgrade does not affect.
+    const manual = await inRoot(server.root, ['/usr/sbin/pki-db-upgrade', 'run', '--instance', INSTANCE]);
+    expect(manual.code).toBe(0);
+    expect(await databaseVersion(suffix)).toBe(versionNext);
+    expect(readStatus(server).pending).toBeUndefined();
+  });
+
+  it('without password.conf (nuxwdog) restores it for the upgrade only and leaves nothing behind', async () => {
+    const ds = standalone();
+    const { suffix, backendName } = uniqueSuffix('rpmnux');
+    await createBackend(ds, suffix, backendName);
+    const server = fakeServer('server-nuxwdog', { port: ds.port, baseDN: suffix });
+    fs.rmSync(server.passwordConf);
+    const rootOnly = path.join(server.root, 'root/internaldb.pass');
+    fs.writeFileSync(rootOnly, `internaldb=${server.password}\n`, { mode: 0o600 });
+    fs.writeFileSync(server.toolConfig, 'password_file = /root/internaldb.pass\nuse_keyring = false\n');
+    expect((await rpmUpgrade(server.root, rpmN)).code).toBe(0);
+
+    const before = listTree(server.root);
+    const allowed = await allowedNewPaths(rpmNext, server);
+    const upgrade = await rpmUpgrade(server.root, rpmNext);
+    expect(upgrade.code).toBe(0);
+    expect(packageLines(upgrade)).toEqual([expect.stringMatching(new RegExp(`^pki-db-upgrade: ${INSTANCE}: ca upgraded from \\(untracked\\) to ${versionNext}`))]);
+    expect(await databaseVersion(suffix)).toBe(versionNext);
+    const log = fs.readFileSync(server.logFile, 'utf8');
+    expect(log).toMatch(new RegExp(`restored /etc/pki/${INSTANCE}/password\\.conf for this run \\(mode 0600, owner ${PKI_UID}:${PKI_UID}\\)`));
+    expect(log).toMatch(new RegExp(`removed the restored /etc/pki/${INSTANCE}/password\\.conf`));
+    expect(log).not.toContain(server.password);
+    expect(fs.existsSync(server.passwordConf)).toBe(false);
+    expect([...listTree(server.root)].filter((p) => !before.has(p) && !allowed(p))).toEqual([]);
+    expect(fs.readdirSync(server.stateDir).sort()).toEqual(['status.json']);
   });
 
   it('stops an upgrade that hangs at the time limit, records it as interrupted and still succeeds', async () => {
