@@ -318,11 +318,12 @@ describe('the RPM installed and upgraded with real rpm', () => {
       const passwordBefore = fileState(server.passwordConf);
       expect((await rpmUpgrade(server.root, rpmN)).code).toBe(0);
 
-      const upgrade = await rpmUpgrade(server.root, rpmNext, { PKI_DB_UPGRADE_POSTTRANS_TIMEOUT: '2' });
+      const upgrade = await rpmUpgrade(server.root, rpmNext, { PKI_DB_UPGRADE_POSTTRANS_TIMEOUT: '3' });
       expect(upgrade.code).toBe(0);
-      expect(upgrade.ms).toBeLessThan(20_000);
+      expect(sockets.length).toBeGreaterThan(0); // the tool was waiting on the server when stopped
+      expect(upgrade.ms).toBeLessThan(20_000); // well before the tool's own 60 s
       expect(packageLines(upgrade)).toEqual([
-        "pki-db-upgrade: the database upgrade did not finish within 2 s and was stopped; it is pending: run 'pki-db-upgrade status', then 'pki-db-upgrade run'",
+        "pki-db-upgrade: the database upgrade did not finish within 3 s and was stopped; it is pending: run 'pki-db-upgrade status', then 'pki-db-upgrade run'",
       ]);
       expect(readStatus(server)).toMatchObject({ lastRun: { result: 'interrupted', mode: 'posttrans' }, pending: { packageVersion: versionNext } });
       expect(fileState(server.passwordConf)).toEqual(passwordBefore);
