@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Turns the man page source (packaging/pki-db-upgrade.8.md) into roff (man(7) macros).
 //
-// A converter of our own rather than pandoc, ronn or go-md2man: pandoc pulls in some 200 MB of
-// Haskell libraries, ronn needs Ruby, and go-md2man has different package names on Debian and
-// Fedora; the build already has node, and the page uses a small, fixed subset of markdown:
+// A converter of our own rather than pandoc, ronn or go-md2man: pandoc installs some 170 MB,
+// ronn needs Ruby, go-md2man (the closest fit) is one more build dependency under two names
+// (Debian go-md2man, Fedora golang-github-cpuguy83-md2man) with its own markdown dialect. The
+// build already has node, and the page uses a small, fixed subset of markdown:
 //   # name(8) -- summary          title line (NAME section)
 //   ## SECTION, ### Subsection     headings
 //   paragraphs, "- " bullet lists, ``` literal blocks
