@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-.PHONY: deps build typecheck test demo bench bench-convergence clean
+.PHONY: deps build typecheck test demo bench bench-convergence rpm clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -43,6 +43,16 @@ dist/bench-convergence.js: node_modules/.installed $(shell find src test/harness
 
 bench-convergence: deps dist/bench-convergence.js
 	@node dist/bench-convergence.js
+
+# The noarch RPM (packaging/pki-db-upgrade.spec) around a fresh bundle, into $(RPM_OUTDIR).
+# Version from package.json; override to build other versions (the RPM tests build N and N+1):
+#   make rpm RPM_VERSION=11.7.0 RPM_RELEASE=2 RPM_UPGRADES=DIR RPM_OUTDIR=DIR
+RPM_VERSION ?= $(shell node -p "require('./package.json').version")
+RPM_RELEASE ?= 1
+RPM_UPGRADES ?= upgrades
+RPM_OUTDIR ?= dist/rpm
+rpm: deps
+	@bash packaging/build-rpm.sh --version '$(RPM_VERSION)' --release '$(RPM_RELEASE)' --upgrades '$(RPM_UPGRADES)' --outdir '$(RPM_OUTDIR)'
 
 clean:
 	rm -rf dist upgrades/registry.generated.ts

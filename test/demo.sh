@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROOT=${PKI_DEMO_ROOT:-/tmp/pkidbu-demo}
-PORT=${PKI_DEMO_PORT:-38700}
+PORT=${PKI_DEMO_PORT:-18700}
 SUFFIX=o=pki-tomcat-CA
 BACKEND=ca
 CERTS=${PKI_DEMO_CERTS:-2000}

@@ -2,6 +2,7 @@
  * The command line edge of the cluster features: `cluster status`, `cluster upgrade`, and the
  * cluster-aware `run` (automated mode). The decisions live in src/cluster/.
  */
+import type tls from 'node:tls';
 import { systemClock } from '../core/clock';
 import type { RunResult } from '../core/engine';
 import { ConfigError, ExitCode } from '../core/errors';
@@ -45,7 +46,7 @@ function context(db: OpenDatabase, target: Target, args: CliArgs, registry: Regi
     serverId: db.serverId,
     packageVersion: registry.packageVersion,
     local: db.session,
-    connect: peerConnector(target, args.connectTimeoutSec),
+    connect: peerConnector(target, args.connectTimeoutSec ?? 10),
     makeEngine: (admit) => db.engine({ dryRun: args.dryRun, logger, clock: systemClock, ldif, admit }),
     logger,
     clock: systemClock,
@@ -58,9 +59,48 @@ export function runWithClusterSafety(db: OpenDatabase, target: Target, args: Cli
   return runAutomated(context(db, target, args, registry, logger));
 }
 
+/**
+ * The same for instance mode (%posttrans), which opened the database itself. Peers are read with
+ * `peerCredentials` (the CS.cfg bind DN and password); without them (LDAPI autobind) a replicated
+ * database's cluster-scope steps are refused with a hint; with nothing replicated to change, its
+ * server-scope steps run as usual.
+ */
+export function runDatabaseWithClusterSafety(
+  db: OpenDatabase,
+  options: {
+    suffix: string;
+    registry: Registry;
+    logger: Logger;
+    connectTimeoutSec: number;
+    peerCredentials?: () => Promise<{ bindDN: string; password: string }>;
+    tlsOptions?: tls.ConnectionOptions;
+  },
+): Promise<ClusterRunResult> {
+  const connect: Connect = async (url) => {
+    if (!options.peerCredentials) {
+      throw new ConfigError(
+        `cannot read the replication state of ${url}: this server is reached by LDAPI autobind, which works on this host only`,
+        'apply the cluster-scope steps with pki-db-upgrade cluster upgrade --url ... --password-file FILE (Directory Manager)',
+      );
+    }
+    const { bindDN, password } = await options.peerCredentials();
+    return LdaptsSession.open({ url, credentials: { kind: 'simple', bindDN, password }, connectTimeoutMs: options.connectTimeoutSec * 1000, tlsOptions: options.tlsOptions });
+  };
+  return runAutomated({
+    suffix: options.suffix,
+    serverId: db.serverId,
+    packageVersion: options.registry.packageVersion,
+    local: db.session,
+    connect,
+    makeEngine: (admit) => db.engine({ dryRun: false, logger: options.logger, clock: systemClock, admit }),
+    logger: options.logger,
+    clock: systemClock,
+  });
+}
+
 export async function clusterCommand(args: CliArgs, registry: Registry, logger: Logger, out: Output): Promise<number> {
   const target = targetFromArgs(args);
-  const db = await openDatabase(target, registry, args.connectTimeoutSec);
+  const db = await openDatabase(target, registry, args.connectTimeoutSec ?? 10);
   try {
     if (args.clusterAction === 'status') return await status(db, target, args, logger, out);
     return await upgrade(db, target, args, registry, logger, out);
@@ -74,7 +114,7 @@ async function status(db: OpenDatabase, target: Target, args: CliArgs, logger: L
     local: db.session,
     localId: db.serverId,
     suffix: target.suffix,
-    connect: peerConnector(target, args.connectTimeoutSec),
+    connect: peerConnector(target, args.connectTimeoutSec ?? 10),
     logger,
   });
   try {

@@ -13,7 +13,7 @@
  * Build and run (it creates and removes a throw-away pair on 127.0.0.1):
  *   npx esbuild test/bench/convergence.ts --bundle --platform=node --format=cjs --target=node20 \
  *     --log-level=warning --outfile=dist/bench-convergence.js
- *   node dist/bench-convergence.js [--port-base 39370] [--rounds 15] [--batches 1,100,1000]
+ *   node dist/bench-convergence.js [--port-base 19370] [--rounds 15] [--batches 1,100,1000]
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -30,7 +30,7 @@ import { createReplicatedPair, createReplicatedSuffix } from '../harness/replica
 
 const { values } = parseArgs({
   options: {
-    'port-base': { type: 'string', default: '39370' },
+    'port-base': { type: 'string', default: '19370' },
     rounds: { type: 'string', default: '15' },
     batches: { type: 'string', default: '1,100,1000' },
   },
