@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-.PHONY: deps build typecheck test demo bench rpm clean
+.PHONY: deps build typecheck test demo bench bench-convergence rpm clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -36,6 +36,13 @@ demo: deps build dist/harness.js
 
 bench: deps build dist/harness.js
 	@bash test/bench/run.sh
+
+# Cluster: time from the last local write to detected convergence vs actual arrival (ratio).
+dist/bench-convergence.js: node_modules/.installed $(shell find src test/harness test/bench -name '*.ts' 2>/dev/null)
+	npx esbuild test/bench/convergence.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --outfile=$@
+
+bench-convergence: deps dist/bench-convergence.js
+	@node dist/bench-convergence.js
 
 # The noarch RPM (packaging/pki-db-upgrade.spec) around a fresh bundle, into $(RPM_OUTDIR).
 # Version from package.json; override to build other versions (the RPM tests build N and N+1):

@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../core/errors';
 
-export const COMMANDS = ['run', 'status', 'history', 'dry-run'] as const;
+export const COMMANDS = ['run', 'status', 'history', 'dry-run', 'cluster'] as const;
+export const CLUSTER_ACTIONS = ['status', 'upgrade'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface CliArgs {
@@ -20,6 +21,12 @@ export interface CliArgs {
   /** Seconds; undefined = the default (10, or connect_timeout in db-upgrade.conf). */
   connectTimeoutSec?: number;
   logFile?: string;
+  /** cluster status | cluster upgrade, and their options (see src/cli/cluster-command.ts). */
+  clusterAction?: (typeof CLUSTER_ACTIONS)[number];
+  force: boolean;
+  dryRun: boolean;
+  replicationTimeoutSec?: number;
+  claimWaitSec?: number;
   /** Instance mode (no --url): one PKI instance under <root>/etc/pki, or every one found. */
   instance?: string;
   /** posttrans: unattended (dnf), honours auto_upgrade, one console line; interactive: may prompt. */
@@ -46,6 +53,11 @@ Commands:
              (instance mode: also the last recorded run, even while the 389 DS is down)
   history    list every recorded step (when, where, how long, outcome)
   dry-run    print the LDIF the pending steps would apply; change nothing
+  cluster status    every server of the replicated database: agreements, RUV, convergence,
+                    database version, freezes and claims
+  cluster upgrade   the semi-automated upgrade: freeze the other suppliers (writes refused,
+                    replication still applied), upgrade here, wait until every server has the
+                    changes, make them writable again (also on failure or interrupt)
 
 Instance mode (the default: reads the PKI instances' CS.cfg, see README "Local run"):
   --instance NAME        the PKI instance under /etc/pki (default: every instance found)
@@ -66,6 +78,13 @@ Direct mode (one database named on the command line):
   --server-id ID         name of this server in the history (default: host:port from cn=config)
   --connect-timeout SEC  give up connecting after SEC seconds (default 10; both modes)
 
+Cluster:
+  --dry-run              (cluster upgrade) print the freeze, upgrade and thaw LDIF; change nothing
+  --force                (cluster upgrade) apply steps that are not backward compatible even when
+                         some server has not recorded a package that ships them
+  --replication-timeout SEC  bound on each wait for replication (default 120)
+  --claim-wait SEC       how long to wait for another server's running upgrade (default 60)
+
 Output:
   --json                 machine-readable output (status, history)
   --log-file FILE        write the full log to FILE (instance mode: instead of log_file)
@@ -79,6 +98,8 @@ Exit codes:
   2  usage or configuration error, bad tracking entries, or a database newer than this package
   3  another run holds the lock
   4  the 389 DS could not be reached (instance mode: an upgrade is recorded as pending)
+  5  replication is not ready for cluster-scope steps (agreement paused or in error, a server
+     lagging or unreachable, another server's step interrupted); nothing was changed
   129, 130, 143  stopped by SIGHUP, SIGINT, SIGTERM (a restored password.conf is removed first)
 `;
 
@@ -102,6 +123,10 @@ export function parseCli(argv: string[]): CliArgs {
         'server-id': { type: 'string' },
         'connect-timeout': { type: 'string' },
         'log-file': { type: 'string' },
+        force: { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        'replication-timeout': { type: 'string' },
+        'claim-wait': { type: 'string' },
         instance: { type: 'string' },
         mode: { type: 'string' },
         wait: { type: 'string' },
@@ -113,10 +138,15 @@ export function parseCli(argv: string[]): CliArgs {
     throw new ConfigError((err as Error).message, 'see pki-db-upgrade --help');
   }
   const { values, positionals } = parsed;
-  if (positionals.length > 1) throw new ConfigError(`unexpected argument "${positionals[1]}"`, 'see pki-db-upgrade --help');
   const command = (positionals[0] ?? 'run') as Command;
   if (!COMMANDS.includes(command)) {
     throw new ConfigError(`unknown command "${command}"`, `use one of: ${COMMANDS.join(', ')} (see --help)`);
+  }
+  const clusterAction = command === 'cluster' ? parseClusterAction(positionals[1]) : undefined;
+  const allowed = command === 'cluster' ? 2 : 1;
+  if (positionals.length > allowed) throw new ConfigError(`unexpected argument "${positionals[allowed]}"`, 'see pki-db-upgrade --help');
+  for (const option of ['force', 'dry-run'] as const) {
+    if (values[option] && clusterAction !== 'upgrade') throw new ConfigError(`--${option} belongs to cluster upgrade`, 'see pki-db-upgrade --help');
   }
   const timeout = values['connect-timeout'] === undefined ? undefined : Number(values['connect-timeout']);
   if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0)) {
@@ -145,10 +175,32 @@ export function parseCli(argv: string[]): CliArgs {
     serverId: values['server-id'],
     connectTimeoutSec: timeout,
     logFile: values['log-file'],
+    clusterAction,
+    force: values.force ?? false,
+    dryRun: values['dry-run'] ?? false,
+    replicationTimeoutSec: seconds(values['replication-timeout'], '--replication-timeout'),
+    claimWaitSec: seconds(values['claim-wait'], '--claim-wait', true),
     instance: values.instance,
     mode,
     waitSec: wait,
     root: values.root,
     configFile: values.config,
   };
+}
+
+function parseClusterAction(action: string | undefined): CliArgs['clusterAction'] {
+  if (!action) throw new ConfigError('cluster needs an action', `use one of: ${CLUSTER_ACTIONS.map((a) => `cluster ${a}`).join(', ')}`);
+  if (!(CLUSTER_ACTIONS as readonly string[]).includes(action)) {
+    throw new ConfigError(`unknown cluster action "${action}"`, `use one of: ${CLUSTER_ACTIONS.map((a) => `cluster ${a}`).join(', ')}`);
+  }
+  return action as CliArgs['clusterAction'];
+}
+
+function seconds(raw: string | undefined, option: string, zeroAllowed = false): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0 || (!zeroAllowed && value === 0)) {
+    throw new ConfigError(`${option} must be a ${zeroAllowed ? 'non-negative' : 'positive'} number of seconds, not "${raw}"`);
+  }
+  return value;
 }

@@ -3,12 +3,14 @@
  * each PKI instance: read db-upgrade.conf, open the log, take the instance lock, remove what a
  * killed run left, then upgrade every subsystem database, and record the outcome in the status file.
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { systemClock } from '../core/clock';
 import { ConfigError, errorMessage, ExitCode, LockHeldError, PkiDbUpgradeError, ServerUnreachableError } from '../core/errors';
 import { seconds } from '../core/engine';
 import type { Io } from '../cli/io';
 import type { CliArgs } from '../cli/args';
+import { runDatabaseWithClusterSafety } from '../cli/cluster-command';
 import { databaseOn, type Registry } from '../cli/database';
 import { loadToolConfig, type ToolConfig } from '../config/tool-config';
 import type { SystemPaths } from '../config/paths';
@@ -226,8 +228,17 @@ async function upgradeDatabases(ctx: InstanceContext, registry: Registry, dryRun
       outcome.url = via.url;
       try {
         const database = await databaseOn(session, { suffix: db.baseDN, backend: db.backend }, registry);
-        const engine = database.engine({ dryRun, logger, clock: systemClock, ldif: (text) => io.stdout.write(text) });
-        const result = await engine.run();
+        // Not a dry-run: a replicated database gets the automated mode's cluster safety (README.cluster.md).
+        const result = dryRun
+          ? await database.engine({ dryRun, logger, clock: systemClock, ldif: (text) => io.stdout.write(text) }).run()
+          : await runDatabaseWithClusterSafety(database, {
+              suffix: db.baseDN,
+              registry,
+              logger,
+              connectTimeoutSec: ctx.connectTimeoutSec,
+              peerCredentials: via.kind === 'basic' ? async () => ({ bindDN: via.bindDN, password: await ctx.passwords.get(db.passwordKey) }) : undefined,
+              tlsOptions: via.kind === 'basic' && via.secure && via.caFile ? { ca: readFileSync(via.caFile) } : undefined,
+            });
         outcome.fromVersion = result.plan.databaseVersion ?? null;
         outcome.toVersion = result.databaseVersion ?? null;
         outcome.steps = result.results.map((r) => ({ id: r.step.id, outcome: r.outcome, durationMs: r.durationMs, error: r.error }));
