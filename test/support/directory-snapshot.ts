@@ -1,0 +1,32 @@
+/**
+ * A full export of what an upgrade could touch, taken with the real ldapsearch: every entry of the
+ * suffix with operational attributes (modifyTimestamp changes on any write), the schema's CSN and
+ * the backend's index configuration. Equal snapshots mean nothing was written.
+ */
+import { execFileSync } from 'node:child_process';
+import type { DsInstance } from '../harness/dirsrv';
+
+function ldapsearch(ds: DsInstance, base: string, scope: string, attrs: string[]): string {
+  return execFileSync(
+    'ldapsearch',
+    ['-LLL', '-x', '-o', 'ldif-wrap=no', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-b', base, '-s', scope, '(objectClass=*)', ...attrs],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+}
+
+/** Entries sorted by DN so the order the server returns them in does not matter. */
+function sorted(ldif: string): string {
+  return ldif
+    .split(/\n\n+/)
+    .filter((block) => block.trim())
+    .sort()
+    .join('\n\n');
+}
+
+export function snapshot(ds: DsInstance, suffix: string, backend: string): string {
+  return [
+    sorted(ldapsearch(ds, suffix, 'sub', ['*', '+'])),
+    ldapsearch(ds, 'cn=schema', 'base', ['nsSchemaCSN']),
+    sorted(ldapsearch(ds, `cn=index,cn=${backend},cn=ldbm database,cn=plugins,cn=config`, 'sub', ['*', 'modifyTimestamp'])),
+  ].join('\n----\n');
+}
