@@ -40,11 +40,12 @@ export class LdaptsSession implements LdapSession {
   private constructor(
     private readonly client: Client,
     readonly url: string,
+    private readonly options: ConnectOptions,
   ) {}
 
   static async open(options: ConnectOptions): Promise<LdaptsSession> {
     const { client, display } = createClient(options);
-    const session = new LdaptsSession(client, display);
+    const session = new LdaptsSession(client, display, options);
     try {
       const c = options.credentials;
       if (c.kind === 'simple') await client.bind(c.bindDN, c.password);
@@ -58,6 +59,21 @@ export class LdaptsSession implements LdapSession {
 
   async close(): Promise<void> {
     await this.client.unbind().catch(() => undefined);
+  }
+
+  /**
+   * Opens `count` more connections to the same server with the same credentials, for work spread
+   * over several connections (pipelined bulk writes). The caller closes them.
+   */
+  async openSiblings(count: number): Promise<LdaptsSession[]> {
+    const opened = await Promise.allSettled(Array.from({ length: count }, () => LdaptsSession.open(this.options)));
+    const sessions = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failure = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) {
+      await Promise.all(sessions.map((s) => s.close()));
+      throw failure.reason;
+    }
+    return sessions;
   }
 
   async search(base: string, options: SearchOptions = {}): Promise<DirectoryEntry[]> {
