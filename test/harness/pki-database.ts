@@ -87,28 +87,17 @@ export interface SchemaOptions {
  * skipped, duplicates inside schema.ldif are sent once, and "already exists" (20) is ignored.
  * cn=schema replicates, but apply it on every supplier anyway: schema is pushed only with the next
  * replication session, and tests should not depend on that timing.
+ * Schema is server-wide: on the shared standalone instance another test may already have upgraded
+ * it (added authority, certProfile). A test that needs a truly old schema needs its own instance.
  * Returns the number of definitions added.
  */
 export async function loadPkiSchema(ds: DsInstance, opts: SchemaOptions = {}): Promise<number> {
-  const wanted = definitionsOf(parseLdif(await readFixture('server/schema.ldif')));
-  const later = new Set<string>();
-  if (!opts.includeLaterAdditions) {
-    for (const f of ['server/schema-authority.ldif', 'server/schema-certProfile.ldif']) {
-      for (const d of definitionsOf(parseLdif(await readFixture(f)))) later.add(`${d.type}:${definitionName(d.def)}`);
-    }
-  }
+  const wanted = await pkiSchemaDefinitions(opts);
   try {
     return await withClient(ds, async (c) => {
       const present = await schemaNames(c);
-      const seen = new Set<string>();
       const toAdd = { attributeTypes: [] as string[], objectClasses: [] as string[] };
-      for (const { type, def } of wanted) {
-        const name = definitionName(def);
-        const key = `${type}:${name}`;
-        if (!name || seen.has(key) || later.has(key) || present.has(key)) continue;
-        seen.add(key);
-        toAdd[type].push(def);
-      }
+      for (const { type, name, def } of wanted) if (!present.has(`${type}:${name}`)) toAdd[type].push(def);
       // Attribute types first: object classes refer to them.
       for (const type of ['attributeTypes', 'objectClasses'] as const) {
         if (toAdd[type].length === 0) continue;
@@ -126,7 +115,7 @@ export async function loadPkiSchema(ds: DsInstance, opts: SchemaOptions = {}): P
           }
         }
       }
-      if (!opts.includeLaterAdditions) await relaxCertificateRecord(c, wanted);
+      await relaxCertificateRecord(c, wanted);
       return toAdd.attributeTypes.length + toAdd.objectClasses.length;
     });
   } catch (err) {
@@ -149,6 +138,36 @@ async function relaxCertificateRecord(c: Client, wanted: { type: string; def: st
     new Change({ operation: 'delete', modification: new Attribute({ type: 'objectClasses', values: [current] }) }),
     new Change({ operation: 'add', modification: new Attribute({ type: 'objectClasses', values: [original] }) }),
   ]);
+}
+
+export interface SchemaDefinition {
+  type: 'attributeTypes' | 'objectClasses';
+  /** NAME, lower-cased */
+  name: string;
+  def: string;
+}
+
+/**
+ * The definitions loadPkiSchema applies: server/schema.ldif, each NAME once, minus (by default) the
+ * ones schema-authority.ldif and schema-certProfile.ldif add.
+ */
+export async function pkiSchemaDefinitions(opts: SchemaOptions = {}): Promise<SchemaDefinition[]> {
+  const later = new Set<string>();
+  if (!opts.includeLaterAdditions) {
+    for (const f of ['server/schema-authority.ldif', 'server/schema-certProfile.ldif']) {
+      for (const d of definitionsOf(parseLdif(await readFixture(f)))) later.add(`${d.type}:${definitionName(d.def)}`);
+    }
+  }
+  const seen = new Set<string>();
+  const out: SchemaDefinition[] = [];
+  for (const { type, def } of definitionsOf(parseLdif(await readFixture('server/schema.ldif')))) {
+    const name = definitionName(def);
+    const key = `${type}:${name}`;
+    if (!name || seen.has(key) || later.has(key)) continue;
+    seen.add(key);
+    out.push({ type, name, def });
+  }
+  return out;
 }
 
 async function schemaNames(c: Client): Promise<Set<string>> {
