@@ -19,8 +19,8 @@ import { LdaptsSession } from '../ldap/ldapts-session';
 import { identifyServer } from '../ldap/server-identity';
 import type { Target } from './target';
 
-/** Two connections with several writes outstanding each keep 389 DS busy (see make bench). */
-const BULK_WRITER_CONNECTIONS = 2;
+/** One connection of its own with many writes outstanding keeps 389 DS busiest (see make bench). */
+const BULK_WRITER_CONNECTIONS = 1;
 
 export interface Registry {
   steps: RegisteredStep[];
@@ -67,7 +67,7 @@ export async function openDatabase(target: Target, registry: Registry, connectTi
             indexes: new LdapIndexHelper(ldap, { backend, dryRun }),
             bulk: new LdapBulkUpdater({
               reader: ldap,
-              // Dry-run records the changes; a real pass writes on two connections of its own.
+              // Dry-run records the changes; a real pass writes on a connection of its own.
               openWriters: recorder
                 ? async () => ({ sessions: [recorder], close: async () => undefined })
                 : async () => {

@@ -70,7 +70,7 @@ export interface BulkUpdateSpec {
    * failed (the pass goes on, then fails).
    */
   transform(entry: DirectoryEntry): Modification[] | undefined;
-  /** Writes outstanding at once, spread over the writer connections (default 8). */
+  /** Writes outstanding at once, spread over the writer connections (default 16). */
   concurrency?: number;
   /** Entries per search page (default 500). */
   pageSize?: number;

@@ -36,7 +36,7 @@ export interface BulkUpdaterOptions {
   now?: () => number;
 }
 
-export const BULK_DEFAULTS = { concurrency: 8, pageSize: 500, maxFailures: 20 } as const;
+export const BULK_DEFAULTS = { concurrency: 16, pageSize: 500, maxFailures: 20 } as const;
 /** How many failed entries an error message names. */
 const NAMED_FAILURES = 5;
 
