@@ -19,8 +19,11 @@ import { LdaptsSession } from '../ldap/ldapts-session';
 import { identifyServer } from '../ldap/server-identity';
 import type { Target } from './target';
 
-/** One connection of its own with many writes outstanding keeps 389 DS busiest (see make bench). */
-const BULK_WRITER_CONNECTIONS = 1;
+/**
+ * Bulk writes go over two connections of their own, so that two writes in flight are one per
+ * connection: several outstanding operations on one 389 DS 2.3 connection stalled most (make bench).
+ */
+const BULK_WRITER_CONNECTIONS = 2;
 
 export interface Registry {
   steps: RegisteredStep[];
@@ -67,7 +70,7 @@ export async function openDatabase(target: Target, registry: Registry, connectTi
             indexes: new LdapIndexHelper(ldap, { backend, dryRun }),
             bulk: new LdapBulkUpdater({
               reader: ldap,
-              // Dry-run records the changes; a real pass writes on a connection of its own.
+              // Dry-run records the changes; a real pass writes on connections of its own.
               openWriters: recorder
                 ? async () => ({ sessions: [recorder], close: async () => undefined })
                 : async () => {

@@ -70,8 +70,11 @@ export interface BulkUpdateSpec {
    * failed (the pass goes on, then fails).
    */
   transform(entry: DirectoryEntry): Modification[] | undefined;
-  /** Writes outstanding at once, spread over the writer connections (default 16). */
-  concurrency?: number;
+  /**
+   * Writes outstanding at once, spread over the writer connections. Default 'auto': measured
+   * during the pass (1 to 16), since whether pipelining pays depends on the server and its load.
+   */
+  concurrency?: number | 'auto';
   /** Entries per search page (default 500). */
   pageSize?: number;
   /**

@@ -14,6 +14,7 @@ import { hasResultCode, LdapResultError, ResultCode, type DirectoryEntry, type L
 import { errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { BulkUpdater, BulkUpdateResult, BulkUpdateSpec } from '../core/step';
+import { ConcurrencyTuner } from './concurrency-tuner';
 import { formatDuration, ProgressReporter } from './progress';
 import { readAhead, WritePipeline } from './write-pipeline';
 
@@ -36,7 +37,7 @@ export interface BulkUpdaterOptions {
   now?: () => number;
 }
 
-export const BULK_DEFAULTS = { concurrency: 16, pageSize: 500, maxFailures: 20 } as const;
+export const BULK_DEFAULTS = { concurrency: 'auto', pageSize: 500, maxFailures: 20 } as const;
 /** How many failed entries an error message names. */
 const NAMED_FAILURES = 5;
 
@@ -75,6 +76,7 @@ export class LdapBulkUpdater implements BulkUpdater {
     const { reader, logger, dryRun } = this.options;
     if (!spec.filter.trim()) throw new Error(`${spec.label}: a bulk update needs a filter that selects only the entries left to change`);
     const concurrency = spec.concurrency ?? BULK_DEFAULTS.concurrency;
+    const tuner = concurrency === 'auto' ? new ConcurrencyTuner({ now: this.options.now }) : undefined;
     const pageSize = spec.pageSize ?? BULK_DEFAULTS.pageSize;
     const maxFailures = spec.maxFailures ?? BULK_DEFAULTS.maxFailures;
     const scope = spec.scope ?? 'one';
@@ -111,7 +113,7 @@ export class LdapBulkUpdater implements BulkUpdater {
     };
 
     const pool = await this.options.openWriters();
-    const pipeline = new WritePipeline(pool.sessions, concurrency);
+    const pipeline = new WritePipeline(pool.sessions, tuner?.current ?? (concurrency as number));
     const search = reader.searchStream(spec.base, {
       scope,
       filter: spec.filter,
@@ -144,6 +146,10 @@ export class LdapBulkUpdater implements BulkUpdater {
             // Not an LDAP answer (connection lost, timeout): no point going on.
             else fatal ??= { error: err };
           }
+          if (tuner) {
+            tuner.completed();
+            pipeline.setConcurrency(tuner.current);
+          }
           finish();
         });
       }
@@ -164,6 +170,10 @@ export class LdapBulkUpdater implements BulkUpdater {
       (result.vanished ? `, ${result.vanished.toLocaleString('en-US')} deleted meanwhile` : '') +
       (failed ? `, ${failed.toLocaleString('en-US')} failed` : '') +
       ` in ${formatDuration(result.durationMs)} (${rate.toLocaleString('en-US')}/s)`;
+    if (tuner && tuner.measured().size > 0) {
+      const rates = [...tuner.measured()].map(([level, r]) => `${level}: ${Math.round(r).toLocaleString('en-US')}/s`).join(', ');
+      logger.debug(`${spec.label}: writes in flight chosen by measurement: ${tuner.current} (last measured ${rates})`);
+    }
     if (fatal) {
       logger.error(`${spec.label}: stopped after ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}: ${summary}`);
       throw fatal.error;

@@ -74,13 +74,18 @@ export class WritePipeline<W> {
   private readonly pending = new Set<Promise<void>>();
   private unexpected: { error: unknown } | undefined;
 
-  constructor(
-    writers: W[],
-    private readonly concurrency: number,
-  ) {
+  private concurrency = 1;
+
+  constructor(writers: W[], concurrency: number) {
     if (writers.length === 0) throw new Error('WritePipeline needs at least one writer');
-    if (!(concurrency >= 1)) throw new Error(`concurrency must be at least 1, got ${concurrency}`);
     this.lanes = writers.map((writer) => ({ writer, inFlight: 0 }));
+    this.setConcurrency(concurrency);
+  }
+
+  /** Changes the limit; lowering it lets the writes in flight finish first. */
+  setConcurrency(concurrency: number): void {
+    if (!(concurrency >= 1)) throw new Error(`concurrency must be at least 1, got ${concurrency}`);
+    this.concurrency = concurrency;
   }
 
   get inFlight(): number {

@@ -47,7 +47,7 @@ export async function realStepContext(
       openWriters: recorder
         ? async () => ({ sessions: [recorder], close: async () => undefined })
         : async () => {
-            const sessions = await session.openSiblings(options.writerConnections ?? 1);
+            const sessions = await session.openSiblings(options.writerConnections ?? 2);
             return { sessions, close: async () => void (await Promise.all(sessions.map((s) => s.close()))) };
           },
       logger,
