@@ -72,7 +72,7 @@ export interface BulkUpdateSpec {
   transform(entry: DirectoryEntry): Modification[] | undefined;
   /**
    * Writes outstanding at once, spread over the writer connections. Default 'auto': measured
-   * during the pass (1 to 16), since whether pipelining pays depends on the server and its load.
+   * during the pass (1 to 32), since whether pipelining pays depends on the server and its load.
    */
   concurrency?: number | 'auto';
   /** Entries per search page (default 500). */

@@ -3,7 +3,8 @@
  * records):
  *  - the entries come from one paged search, read one page ahead, so memory stays constant;
  *  - writes are pipelined: several modify operations outstanding at once over a few connections,
- *    which keeps 389 DS busy instead of waiting for each round trip;
+ *    which keeps 389 DS busy instead of waiting for each round trip; how many is measured during
+ *    the pass (ConcurrencyTuner), since it depends on the server and its load;
  *  - progress (count, rate, time left) goes to the log every few seconds, and to a live line when
  *    the console is a terminal;
  *  - the search filter selects only entries still to be changed, so a pass interrupted by a crash

@@ -4,7 +4,8 @@
  *  1. issuerName backfill of N certificate records (N = 20,000 and 100,000, none with issuerName):
  *     the tool (a bundle of the tracking step and the real backfill step) against ldapmodify
  *     applying the same modifications from one LDIF in one process, on the same server, each on
- *     its own copy of the same database (loaded over LDAP; caches autosized by 389 DS);
+ *     its own copy of the same database (loaded over LDAP, then the server restarted so that 389 DS
+ *     autosizes the entry caches as on a PKI server);
  *  2. the tool's peak RSS during that run;
  *  3. "nothing to do" on the upgraded database: a second run of the tool, and the backfill's own
  *     re-check (its filter, DN only) as ldapsearch;
@@ -18,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, promises as fsp, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createBackend, createInstance, killInstance, type DsInstance } from '../harness/dirsrv';
+import { createBackend, createInstance, killInstance, restartInstance, type DsInstance } from '../harness/dirsrv';
 import { connect } from '../harness/ldap';
 import { loadPkiDatabase, loadPkiSchema } from '../harness/pki-database';
 
@@ -69,12 +70,16 @@ interface BenchDatabase {
   backend: string;
 }
 
-/** The ldapmodify input: the same replace of issuerName the tool makes, for every record. */
-async function modificationsFile(dir: string, n: number, db: BenchDatabase, issuerName: string): Promise<string> {
-  const file = path.join(dir, `backfill-${n}.ldif`);
+/**
+ * The ldapmodify input: the same replace of issuerName the tool makes, for every record; or
+ * (issuerName undefined) the deletion of issuerName that puts a copy back for the next round.
+ */
+async function modificationsFile(dir: string, n: number, db: BenchDatabase, issuerName: string | undefined): Promise<string> {
+  const file = path.join(dir, `${issuerName === undefined ? 'reset' : 'backfill'}-${db.backend}.ldif`);
+  const change = issuerName === undefined ? 'delete: issuerName\n-\n' : `replace: issuerName\nissuerName: ${issuerName}\n-\n`;
   const out = createWriteStream(file);
   for (let serial = 1; serial <= n; serial++) {
-    const ok = out.write(`dn: cn=${serial},ou=certificateRepository,ou=ca,${db.suffix}\nchangetype: modify\nreplace: issuerName\nissuerName: ${issuerName}\n-\n\n`);
+    const ok = out.write(`dn: cn=${serial},ou=certificateRepository,ou=ca,${db.suffix}\nchangetype: modify\n${change}\n`);
     if (!ok) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
@@ -86,6 +91,7 @@ async function modificationsFile(dir: string, n: number, db: BenchDatabase, issu
 
 interface SizeFigures {
   n: number;
+  rounds: number;
   loadMs: number;
   toolMs: number;
   toolPassMs?: number;
@@ -121,30 +127,61 @@ async function measureSize(ds: DsInstance, dir: string, passwordFile: string, n:
     loadMs = Math.max(loadMs, loaded.elapsedMs);
     issuerName = loaded.issuerName;
   }
+  // 389 DS sizes the entry cache of a backend created while it runs at its minimum (512 KB, a
+  // few dozen entries); at start-up it divides the cache among all backends, as a PKI server's
+  // backends have it. Restart so that both copies run with realistic caches.
+  progress(`N=${n}: restarting the server (entry caches autosized at start-up)`);
+  await restartInstance(ds);
   for (const db of [tool, baseline]) {
     const lacking = await countLacking(ds, db.suffix);
     if (lacking !== n) throw new Error(`${db.suffix}: expected ${n} records without issuerName, found ${lacking}`);
   }
   const modifyFile = await modificationsFile(dir, n, baseline, issuerName);
+  const resetFiles = [await modificationsFile(dir, n, tool, undefined), await modificationsFile(dir, n, baseline, undefined)];
 
-  progress(`N=${n}: ldapmodify applying ${n} modifications from one LDIF`);
-  const mod = await mustSucceed(
-    'ldapmodify',
-    timed('ldapmodify', ['-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-f', modifyFile]),
-  );
-
-  progress(`N=${n}: the tool's backfill`);
-  const rssFile = path.join(dir, `rss-${n}`);
-  const run = await mustSucceed(
-    'the tool',
-    timed(process.execPath, ['--require', PEAK_RSS, BENCH_BUNDLE, ...cliArgs(ds, tool.suffix, passwordFile)], { PEAK_RSS_FILE: rssFile }),
-  );
-  const peakRssMiB = Number(readFileSync(rssFile, 'utf8')) / 1024;
-  const pass = /issuerName backfill: [\d,]+ updated in (\d+) (s|min)/.exec(run.stderr);
-  for (const db of [tool, baseline]) {
-    const lacking = await countLacking(ds, db.suffix);
-    if (lacking !== 0) throw new Error(`${db.suffix}: ${lacking} records still lack issuerName after the backfill`);
+  // Rounds in alternating order; the best time of each side is the one least disturbed by
+  // whatever else the machine was doing.
+  const rounds = Math.max(1, Number(process.env.PKI_BENCH_ROUNDS ?? 2));
+  const toolRuns: { ms: number; passMs?: number; rssMiB: number }[] = [];
+  const modRuns: number[] = [];
+  const runLdapmodify = async () => {
+    progress(`N=${n}: ldapmodify applying ${n} modifications from one LDIF`);
+    const r = await mustSucceed('ldapmodify', timed('ldapmodify', ['-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-f', modifyFile]));
+    modRuns.push(r.ms);
+  };
+  const runTool = async () => {
+    progress(`N=${n}: the tool's backfill`);
+    const rssFile = path.join(dir, `rss-${n}`);
+    const r = await mustSucceed(
+      'the tool',
+      timed(process.execPath, ['--require', PEAK_RSS, BENCH_BUNDLE, ...cliArgs(ds, tool.suffix, passwordFile)], { PEAK_RSS_FILE: rssFile }),
+    );
+    const pass = /issuerName backfill: [\d,]+ updated in (\d+) (s|min)/.exec(r.stderr);
+    toolRuns.push({
+      ms: r.ms,
+      passMs: pass ? Number(pass[1]) * (pass[2] === 'min' ? 60_000 : 1000) : undefined,
+      rssMiB: Number(readFileSync(rssFile, 'utf8')) / 1024,
+    });
+  };
+  for (let round = 0; round < rounds; round++) {
+    if (round > 0) {
+      progress(`N=${n}: putting both copies back for round ${round + 1}`);
+      for (const f of resetFiles) await mustSucceed('ldapmodify (reset)', timed('ldapmodify', ['-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-f', f]));
+      await mustSucceed('ldapdelete', timed('ldapdelete', ['-x', '-r', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, `cn=dbUpgrade,${tool.suffix}`]));
+    }
+    if (round % 2 === 0) {
+      await runLdapmodify();
+      await runTool();
+    } else {
+      await runTool();
+      await runLdapmodify();
+    }
+    for (const db of [tool, baseline]) {
+      const lacking = await countLacking(ds, db.suffix);
+      if (lacking !== 0) throw new Error(`${db.suffix}: ${lacking} records still lack issuerName after the backfill`);
+    }
   }
+  const bestTool = toolRuns.reduce((a, b) => (b.ms < a.ms ? b : a));
 
   progress(`N=${n}: nothing to do on the upgraded database`);
   const noops: number[] = [];
@@ -159,14 +196,15 @@ async function measureSize(ds: DsInstance, dir: string, passwordFile: string, n:
     await countLacking(ds, tool.suffix);
     rechecks.push(Date.now() - started);
   }
-  if (!process.env.PKI_BENCH_KEEP) await fsp.rm(modifyFile, { force: true });
+  if (!process.env.PKI_BENCH_KEEP) for (const f of [modifyFile, ...resetFiles]) await fsp.rm(f, { force: true });
   return {
     n,
     loadMs,
-    toolMs: run.ms,
-    toolPassMs: pass ? Number(pass[1]) * (pass[2] === 'min' ? 60_000 : 1000) : undefined,
-    ldapmodifyMs: mod.ms,
-    peakRssMiB,
+    rounds,
+    toolMs: bestTool.ms,
+    toolPassMs: bestTool.passMs,
+    ldapmodifyMs: Math.min(...modRuns),
+    peakRssMiB: Math.max(...toolRuns.map((r) => r.rssMiB)),
     noopMs: median(noops),
     recheckMs: median(rechecks),
   };
@@ -212,7 +250,8 @@ async function machine(ds: DsInstance): Promise<string> {
       await c.unbind();
     }
   });
-  return `${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, ${int.format(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, node ${process.version}, ${vendor}, durable transactions off (harness default)`;
+  const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+  return `${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, ${int.format(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, node ${process.version}, ${vendor}, durable transactions off (harness default); load average at the end ${load}`;
 }
 
 async function main(): Promise<void> {
@@ -231,14 +270,14 @@ async function main(): Promise<void> {
     progress('no-op run of the bundle');
     const noop = await measureNoop(ds, passwordFile);
 
-    const header = ['issuerName backfill', ...figures.map((f) => `N = ${int.format(f.n)}`), 'target'];
+    const header = ['issuerName backfill (best of rounds)', ...figures.map((f) => `N = ${int.format(f.n)} (${f.rounds} rounds)`), 'target'];
     const rows = [
       header,
       ['tool: whole run (pass alone)', ...figures.map((f) => `${sec(f.toolMs)} (${f.toolPassMs !== undefined ? sec(f.toolPassMs) : '?'})`), ''],
       ['tool: records per second', ...figures.map((f) => rate(f.n, f.toolMs)), ''],
       ['ldapmodify, one LDIF, one process', ...figures.map((f) => `${sec(f.ldapmodifyMs)}, ${rate(f.n, f.ldapmodifyMs)}`), ''],
       ['tool speed / ldapmodify speed', ...figures.map((f) => `${(f.ldapmodifyMs / f.toolMs).toFixed(2)}×`), '≥ 1.5×'],
-      ['tool peak RSS', ...figures.map((f) => `${f.peakRssMiB.toFixed(0)} MiB`), '≤ 150 MiB, flat'],
+      ['tool peak RSS (highest of rounds)', ...figures.map((f) => `${f.peakRssMiB.toFixed(0)} MiB`), '≤ 150 MiB, flat'],
       ['second run: nothing to do', ...figures.map((f) => sec(f.noopMs)), 'same order as a no-op run'],
       ['backfill filter re-check (ldapsearch, DN only)', ...figures.map((f) => sec(f.recheckMs)), ''],
       ['(loading one copy over LDAP, for reference)', ...figures.map((f) => sec(f.loadMs)), ''],
