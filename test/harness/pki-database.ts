@@ -115,11 +115,29 @@ export async function loadPkiSchema(ds: DsInstance, opts: SchemaOptions = {}): P
           }
         }
       }
+      await relaxCertificateRecord(c, wanted);
       return toAdd.attributeTypes.length + toAdd.objectClasses.length;
     });
   } catch (err) {
     throw new Error(`loading the PKI schema failed: ${(err as Error).message}\n${describeInstance(ds)}`);
   }
+}
+
+/**
+ * cn=schema is shared by every suffix of a server. The full upgrade (11.6.0/02-RequireIssuerName)
+ * makes certificateRecord require issuerName; an old database must accept records without it, as
+ * the releases it imitates did, so put back the fixture's definition when a run tightened it.
+ */
+async function relaxCertificateRecord(c: Client, wanted: { type: string; def: string }[]): Promise<void> {
+  const original = wanted.find((w) => w.type === 'objectClasses' && definitionName(w.def) === 'certificaterecord')?.def;
+  if (!original) return;
+  const { searchEntries } = await c.search('cn=schema', { scope: 'base', attributes: ['objectClasses'] });
+  const current = allStrings(searchEntries[0], 'objectClasses').find((d) => definitionName(d) === 'certificaterecord');
+  if (!current || !/\bMUST\s*\([^)]*\bissuerName\b/i.test(current)) return;
+  await c.modify('cn=schema', [
+    new Change({ operation: 'delete', modification: new Attribute({ type: 'objectClasses', values: [current] }) }),
+    new Change({ operation: 'add', modification: new Attribute({ type: 'objectClasses', values: [original] }) }),
+  ]);
 }
 
 export interface SchemaDefinition {
