@@ -1,9 +1,8 @@
 # pki-db-upgrade: the two set-up commands are `make demo` and `make test` (see README.md).
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
-JEST_RESULTS := $(or $(TMPDIR),/tmp)/pki-db-upgrade-jest.json
 
-.PHONY: deps build typecheck test demo bench clean
+.PHONY: deps build typecheck test demo bench bench-convergence rpm clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -26,10 +25,10 @@ typecheck: node_modules/.installed
 
 # The whole suite against real 389 DS instances; ends with "N passed, N failed".
 test: deps build dist/harness.js typecheck
-	@rm -f $(JEST_RESULTS); status=0; \
-	npx jest --ci --json --outputFile=$(JEST_RESULTS) $(JEST_ARGS) || status=$$?; \
-	node test/summarize.js $(JEST_RESULTS) || status=1; \
-	exit $$status
+	@results=$$(mktemp -t pki-db-upgrade-jest.XXXXXX.json); status=0; \
+	npx jest --ci --json --outputFile=$$results $(JEST_ARGS) || status=$$?; \
+	node test/summarize.js $$results || status=1; \
+	rm -f $$results; exit $$status
 
 # A throw-away 389 DS with a PKI database at an old version, upgraded with the bundled file.
 demo: deps build dist/harness.js
@@ -37,6 +36,23 @@ demo: deps build dist/harness.js
 
 bench: deps build dist/harness.js
 	@bash test/bench/run.sh
+
+# Cluster: time from the last local write to detected convergence vs actual arrival (ratio).
+dist/bench-convergence.js: node_modules/.installed $(shell find src test/harness test/bench -name '*.ts' 2>/dev/null)
+	npx esbuild test/bench/convergence.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --outfile=$@
+
+bench-convergence: deps dist/bench-convergence.js
+	@node dist/bench-convergence.js
+
+# The noarch RPM (packaging/pki-db-upgrade.spec) around a fresh bundle, into $(RPM_OUTDIR).
+# Version from package.json; override to build other versions (the RPM tests build N and N+1):
+#   make rpm RPM_VERSION=11.7.0 RPM_RELEASE=2 RPM_UPGRADES=DIR RPM_OUTDIR=DIR
+RPM_VERSION ?= $(shell node -p "require('./package.json').version")
+RPM_RELEASE ?= 1
+RPM_UPGRADES ?= upgrades
+RPM_OUTDIR ?= dist/rpm
+rpm: deps
+	@bash packaging/build-rpm.sh --version '$(RPM_VERSION)' --release '$(RPM_RELEASE)' --upgrades '$(RPM_UPGRADES)' --outdir '$(RPM_OUTDIR)'
 
 clean:
 	rm -rf dist upgrades/registry.generated.ts

@@ -53,7 +53,7 @@ describe('instance lifecycle', () => {
   it('creates, kills, restarts and removes an instance of its own', async () => {
     const info = readRunInfo();
     const port = info.portBase + 20;
-    const ds = await createInstance({ name: 'life', port, securePort: port + 1, root: path.join(info.runRoot, 'life') });
+    const ds = await createInstance({ name: `life${port}`, port, securePort: port + 1, root: path.join(info.runRoot, 'life') });
     try {
       expect(await isRunning(ds)).toBe(true);
       await killInstance(ds);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the demo and the tests use, only when missing, without prompts:
-# 389 DS and the OpenLDAP clients (the real server the tests run against), rpm/rpmbuild and
-# rpmlint (packaging tests), keyutils (kernel keyring password source), procps (ps).
+# 389 DS and the OpenLDAP clients (the real server the tests run against), rpm/rpmbuild,
+# rpmlint, man-db and groff (packaging tests, man page check), keyutils (kernel keyring password
+# source), procps (ps), openssl (a test CA for LDAPS).
 set -euo pipefail
 
 need=()
@@ -14,8 +15,11 @@ if [[ "$family" == *debian* || "$family" == *ubuntu* ]]; then
   have ldapmodify || need+=(ldap-utils)
   have rpmbuild   || need+=(rpm)
   have rpmlint    || need+=(rpmlint)
+  have man        || need+=(man-db)
+  have groff      || need+=(groff-base)
   have keyctl     || need+=(keyutils)
   have ps         || need+=(procps)
+  have openssl    || need+=(openssl)
   have timeout    || need+=(coreutils)
   if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
@@ -28,8 +32,11 @@ elif [[ "$family" == *fedora* || "$family" == *rhel* ]]; then
   have ldapmodify || need+=(openldap-clients)
   have rpmbuild   || need+=(rpm-build)
   have rpmlint    || need+=(rpmlint)
+  have man        || need+=(man-db)
+  have groff      || need+=(groff-base)
   have keyctl     || need+=(keyutils)
   have ps         || need+=(procps-ng)
+  have openssl    || need+=(openssl)
   if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
     dnf install -y -q "${need[@]}" </dev/null

@@ -52,6 +52,15 @@ export async function openDatabase(target: Target, registry: Registry, connectTi
     connectTimeoutMs: connectTimeoutSec * 1000,
     startHint: target.startHint,
   });
+  return databaseOn(session, target, registry);
+}
+
+/** The same, over a session already opened and bound (instance mode picks how to connect). */
+export async function databaseOn(
+  session: LdaptsSession,
+  target: Pick<Target, 'suffix' | 'backend' | 'serverId'>,
+  registry: Registry,
+): Promise<OpenDatabase> {
   try {
     const serverId = target.serverId ?? (await identifyServer(session));
     const backend = target.backend ?? (await findBackend(session, target.suffix));

@@ -9,13 +9,13 @@ import { createRunLogger, type RunLogger } from '../logging/run-logger';
 import { packageVersion, steps } from '../../upgrades/registry.generated';
 import { parseCli, USAGE, type CliArgs } from './args';
 import { openDatabase, type Registry } from './database';
+import { clusterCommand, runWithClusterSafety } from './cluster-command';
 import { allRecords, formatHistory, formatStatus, recordJson, statusReport } from './report';
 import { targetFromArgs } from './target';
+import type { Io } from './io';
+import { runInstances } from './instance-mode';
 
-export interface Io {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
+export type { Io };
 
 const defaultIo: Io = { stdout: process.stdout, stderr: process.stderr };
 
@@ -38,6 +38,10 @@ export async function main(argv: string[], io: Io = defaultIo, registry: Registr
     return ExitCode.Ok;
   }
 
+  // Instance mode (CS.cfg, password.conf, lock, log, status file) unless one database is named by --url.
+  // (cluster status|upgrade is the administrator's, on one database named by --url.)
+  if (!args.url && args.command !== 'cluster') return runInstances(args, ordered, io);
+
   const logger = createRunLogger({
     consoleLevel: args.verbose ? 'debug' : args.json ? 'warn' : 'info',
     logFile: args.logFile,
@@ -56,8 +60,9 @@ export async function main(argv: string[], io: Io = defaultIo, registry: Registr
 }
 
 async function dispatch(args: CliArgs, registry: Registry, logger: RunLogger, io: Io): Promise<number> {
+  if (args.command === 'cluster') return clusterCommand(args, registry, logger, io);
   const target = targetFromArgs(args);
-  const db = await openDatabase(target, registry, args.connectTimeoutSec);
+  const db = await openDatabase(target, registry, args.connectTimeoutSec ?? 10);
   try {
     const dryRun = args.command === 'dry-run';
     const engine = db.engine({ dryRun, logger, clock: systemClock, ldif: (text) => io.stdout.write(text) });
@@ -75,7 +80,8 @@ async function dispatch(args: CliArgs, registry: Registry, logger: RunLogger, io
     }
 
     const started = Date.now();
-    const result = await engine.run();
+    // A replicated database gets the automated mode's cluster safety (src/cluster/coordinator.ts).
+    const result = dryRun ? await engine.run() : await runWithClusterSafety(db, target, args, registry, logger);
     const elapsed = ((Date.now() - started) / 1000).toFixed(2);
     if (result.failure) {
       logger.error(result.failure.describe());

@@ -8,6 +8,7 @@ export const ExitCode = {
   UsageOrConfig: 2,
   LockHeld: 3,
   ServerUnreachable: 4,
+  ClusterNotReady: 5,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -69,6 +70,14 @@ export class LockHeldError extends PkiDbUpgradeError {
 /** The 389 DS could not be reached (refused, timed out, DNS). */
 export class ServerUnreachableError extends PkiDbUpgradeError {
   readonly exitCode = ExitCode.ServerUnreachable;
+}
+
+/**
+ * Replication is not in a state where cluster-scope changes are safe (an agreement paused or in
+ * error, a replica lagging or unreachable, another server's upgrade interrupted): nothing changed.
+ */
+export class ClusterNotReadyError extends PkiDbUpgradeError {
+  readonly exitCode = ExitCode.ClusterNotReady;
 }
 
 export function errorMessage(err: unknown): string {

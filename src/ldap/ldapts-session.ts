@@ -46,10 +46,15 @@ export class LdaptsSession implements LdapSession {
   static async open(options: ConnectOptions): Promise<LdaptsSession> {
     const { client, display } = createClient(options);
     const session = new LdaptsSession(client, display, options);
+    // The bind belongs to connecting: a server that accepts the connection but never answers
+    // (hung, overloaded) must fail within the connect timeout, not hang the run (and dnf with it).
+    const timeouts = (client as unknown as { clientOptions: { timeout?: number } }).clientOptions;
+    timeouts.timeout = options.connectTimeoutMs ?? 10_000;
     try {
       const c = options.credentials;
       if (c.kind === 'simple') await client.bind(c.bindDN, c.password);
       else if (c.kind === 'external') await client.bind('EXTERNAL');
+      timeouts.timeout = options.operationTimeoutMs ?? 0;
     } catch (err) {
       await client.unbind().catch(() => undefined);
       throw connectionError(err, display, options);
@@ -208,6 +213,9 @@ function createClient(options: ConnectOptions): { client: Client; display: strin
   };
 }
 
+/** node's codes for a server certificate that does not verify: a trust setting to fix, not an outage. */
+const TLS_TRUST_ERRORS = /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID|CERT_SIGNATURE_FAILURE)$/;
+
 function connectionError(err: unknown, url: string, options: ConnectOptions): Error {
   const code = (err as { code?: unknown }).code;
   const message = (err as Error).message ?? String(err);
@@ -222,10 +230,17 @@ function connectionError(err: unknown, url: string, options: ConnectOptions): Er
   if (typeof code === 'number') {
     return new LdapResultError(code, 'bind', options.credentials.kind === 'simple' ? options.credentials.bindDN : '', message);
   }
+  if (typeof code === 'string' && TLS_TRUST_ERRORS.test(code)) {
+    return new ConfigError(
+      `the certificate of 389 DS at ${url} is not trusted (${code}: ${message})`,
+      'name the CA certificate that signed it (PEM) in ca_file of db-upgrade.conf, and connect by the host name in the certificate',
+      { cause: err },
+    );
+  }
   if (code === 'ECONNREFUSED' || code === 'ENOENT') {
     return new ServerUnreachableError(`389 DS at ${url} refused the connection`, `${start}, then run pki-db-upgrade again`, { cause: err });
   }
-  if (/timeout/i.test(message)) {
+  if (/time(d ?)?out/i.test(message)) {
     return new ServerUnreachableError(
       `389 DS at ${url} did not answer within ${(options.connectTimeoutMs ?? 10_000) / 1000} s`,
       `check that the server is running and not hung (${start}), then run pki-db-upgrade again`,

@@ -266,7 +266,7 @@ async function main(): Promise<void> {
   await fsp.chmod(dir, 0o755); // the server (user dirsrv when run as root) reads the import files
   const passwordFile = path.join(dir, 'password');
   progress(`creating a 389 DS on 127.0.0.1:${base} (files in ${dir})`);
-  const ds = await createInstance({ name: 'bench', port: base, securePort: base + 1, root: path.join(dir, 'ds') });
+  const ds = await createInstance({ name: `bench${base}`, port: base, securePort: base + 1, root: path.join(dir, 'ds') });
   try {
     await fsp.writeFile(passwordFile, `${ds.rootPassword}\n`, { mode: 0o600 });
     await loadPkiSchema(ds);

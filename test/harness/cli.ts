@@ -16,6 +16,7 @@
  * holding several (as made by create-pair). Results go to stdout as JSON, progress to stderr.
  * Exit status: 0 success, 1 failure, 2 bad usage.
  */
+import { promises as fsp } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   DEFAULT_ROOT_PASSWORD,
@@ -101,7 +102,7 @@ const commands: Record<string, (v: Values) => Promise<void>> = {
   async 'create-standalone'(v) {
     const port = int(v, 'port');
     const ds = await createInstance({
-      name: v.name ?? 'standalone',
+      name: v.name ?? `ds${port}`,
       root: required(v, 'root'),
       port,
       securePort: int(v, 'secure-port', port + 1),
@@ -169,6 +170,8 @@ const commands: Record<string, (v: Values) => Promise<void>> = {
   async stop(v) {
     const all = await instancesAt(required(v, 'root'));
     await Promise.all(all.map((ds) => (v.remove ? removeInstance(ds) : v.kill ? killInstance(ds) : stopInstance(ds))));
+    // A directory that only held instances (create-pair --root) goes too; rmdir keeps anything else.
+    if (v.remove) await fsp.rmdir(required(v, 'root')).catch(() => undefined);
     print({ stopped: all.map((ds) => ds.url), removed: !!v.remove });
   },
 

@@ -209,7 +209,10 @@ function instancePaths(root: string, name: string) {
 }
 
 export interface CreateOptions {
-  /** Instance name: letters, digits, '-' and '_' (389 DS rule). */
+  /**
+   * Instance name: letters, digits, '-' and '_' (389 DS rule). Make it unique on the machine (e.g.
+   * include the port): see removeStatsSemaphore.
+   */
   name: string;
   port: number;
   /** Must be free even though TLS stays off (dscreate checks it). */
@@ -264,10 +267,7 @@ async function prepareRoot(root: string, who: RunAs): Promise<void> {
   await fsp.chmod(root, 0o755);
   await fsp.mkdir(`${root}/share`, { recursive: true });
   await fsp.cp(SYSTEM_SHARE, `${root}/share/dirsrv`, { recursive: true });
-  await fsp.mkdir(`${root}/etc/dirsrv`, { recursive: true });
-  for (const sub of ['config', 'schema']) {
-    await fsp.cp(`${SYSTEM_ETC}/${sub}`, `${root}/etc/dirsrv/${sub}`, { recursive: true });
-  }
+  await copySystemEtc(root);
   const infPath = `${root}/share/dirsrv/inf/defaults.inf`;
   const defaults = await fsp.readFile(infPath, 'utf8');
   await fsp.writeFile(infPath, rewriteDefaultsInf(defaults, defaultsOverrides(root, who)));
@@ -279,6 +279,34 @@ async function prepareRoot(root: string, who: RunAs): Promise<void> {
   }
   if (process.getuid?.() === 0) {
     for (const d of owned) await fsp.chown(`${root}/${d}`, who.uid, who.gid);
+  }
+}
+
+/**
+ * Stand-ins for /etc/dirsrv/{config,schema} files, used only when that directory is unreadable:
+ * Debian installs it 0750 dirsrv:dirsrv, so a non-root user cannot copy it. An empty collation list
+ * and no certificate mapping are fine for plain-LDAP test servers.
+ */
+const ETC_FALLBACKS: Record<string, string> = {
+  'config/certmap.conf': 'certmap default default\n',
+  'config/slapd-collations.conf': '# no collations (harness stand-in: /etc/dirsrv was unreadable)\n',
+  'config/ldap-agent.conf': '',
+  'schema/99user.ldif': 'dn: cn=schema\n',
+};
+
+async function copySystemEtc(root: string): Promise<void> {
+  for (const sub of ['config', 'schema']) {
+    const target = `${root}/etc/dirsrv/${sub}`;
+    await fsp.mkdir(target, { recursive: true });
+    try {
+      await fsp.cp(`${SYSTEM_ETC}/${sub}`, target, { recursive: true });
+      continue;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+    }
+    for (const [rel, text] of Object.entries(ETC_FALLBACKS)) {
+      if (rel.startsWith(`${sub}/`)) await fsp.writeFile(`${root}/etc/dirsrv/${rel}`, text);
+    }
   }
 }
 
@@ -418,6 +446,17 @@ export async function restartInstance(ds: DsInstance): Promise<void> {
 export async function removeInstance(ds: DsInstance): Promise<void> {
   await killInstance(ds);
   await fsp.rm(ds.root, { recursive: true, force: true });
+  await removeStatsSemaphore(ds);
+}
+
+/**
+ * The one file 389 DS keeps outside $ROOT: a POSIX semaphore /dev/shm/sem.slapd-<name>.stats, named
+ * after the instance only. A stale one owned by another user (e.g. dirsrv from a root run) makes
+ * the next instance of that name die at startup with EMERG "Failed to delete old semaphore"; hence
+ * harness instance names include their port, and removal deletes the semaphore (best effort).
+ */
+async function removeStatsSemaphore(ds: DsInstance): Promise<void> {
+  await fsp.rm(`/dev/shm/sem.slapd-${ds.name}.stats`, { force: true }).catch(() => undefined);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,13 +9,39 @@
 import { promises as fsp } from 'node:fs';
 import { createInstance, findInstances, killInstance, killStaleInstances } from './dirsrv';
 import { ensureDirsrvInstalled } from './packages';
-import { DsRunInfo, INFO_ENV, infoPath, pairLayout, portBase, runPorts, runRootFor, writeJsonAtomic } from './run-info';
+import { DsRunInfo, INFO_ENV, infoPath, ownerFile, pairLayout, portBase, runPorts, runRootFor, writeJsonAtomic } from './run-info';
 import { ensurePair } from './shared-pair';
+
+/**
+ * Servers left by a finished (or crashed) run are fair game, but a run that is still going must not
+ * lose its servers to ours: the owner file names the jest process using this port base.
+ */
+async function claimPortBase(base: number, runRoot: string): Promise<void> {
+  const file = ownerFile(runRoot);
+  const owner = Number.parseInt(await fsp.readFile(file, 'utf8').catch(() => ''), 10);
+  if (Number.isInteger(owner) && owner !== process.pid && processAlive(owner)) {
+    throw new Error(
+      `another test run (pid ${owner}) is using 389 DS ports ${base}..${base + 15} (${file}); ` +
+        `wait for it or set PKI_TEST_PORT_BASE to another value`,
+    );
+  }
+  await fsp.writeFile(file, `${process.pid}\n`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   const base = portBase();
   const runRoot = runRootFor(base);
+  await claimPortBase(base, runRoot);
   await ensureDirsrvInstalled();
   await killStaleInstances(runPorts(base), [runRoot]);
   await fsp.rm(runRoot, { recursive: true, force: true });
@@ -28,7 +54,7 @@ export default async function globalSetup(): Promise<void> {
   let standalone;
   try {
     [standalone] = await Promise.all([
-      createInstance({ name: 'sa', port: base, securePort: base + 1, root: `${runRoot}/sa` }),
+      createInstance({ name: `sa${base}`, port: base, securePort: base + 1, root: `${runRoot}/sa` }),
       eagerPair ? ensurePair(layout) : Promise.resolve(undefined),
     ]);
   } catch (err) {

@@ -3,8 +3,8 @@
  * graceful stop costs seconds per server) and delete the run root, unless PKI_TEST_KEEP=1.
  */
 import { promises as fsp } from 'node:fs';
-import { findInstances, killInstance } from './dirsrv';
-import { DsRunInfo, INFO_ENV } from './run-info';
+import { findInstances, removeInstance } from './dirsrv';
+import { DsRunInfo, INFO_ENV, ownerFile } from './run-info';
 
 export default async function globalTeardown(): Promise<void> {
   const file = process.env[INFO_ENV];
@@ -21,6 +21,7 @@ export default async function globalTeardown(): Promise<void> {
   }
   // Look on disk rather than in the info file: the pair may have been created by a worker.
   const instances = await findInstances(info.runRoot, 2);
-  await Promise.all(instances.map((ds) => killInstance(ds)));
+  await Promise.all(instances.map((ds) => removeInstance(ds)));
   await fsp.rm(info.runRoot, { recursive: true, force: true });
+  await fsp.rm(ownerFile(info.runRoot), { force: true });
 }

@@ -1,4 +1,5 @@
 /** Small LDAP helpers over ldapts shared by the harness modules. */
+import * as net from 'node:net';
 import { Attribute, Change, Client } from 'ldapts';
 
 export const RESULT = {
@@ -8,6 +9,7 @@ export const RESULT = {
   typeOrValueExists: 20,
   noSuchObject: 32,
   unwillingToPerform: 53,
+  objectClassViolation: 65,
   alreadyExists: 68,
 } as const;
 
@@ -18,7 +20,14 @@ export function resultCode(err: unknown): number | undefined {
 }
 
 export async function connect(url: string, bindDN?: string, password?: string, timeoutMs = 30_000): Promise<Client> {
-  const client = new Client({ url, timeout: timeoutMs, connectTimeout: 5_000 });
+  const client = new Client({
+    url,
+    timeout: timeoutMs,
+    connectTimeout: 5_000,
+    // Send each small request at once instead of letting Nagle's algorithm hold it back while
+    // earlier pipelined requests are unacknowledged.
+    createConnection: ((port: number, host: string) => net.connect(port, host).setNoDelay(true)) as typeof net.connect,
+  });
   if (bindDN !== undefined) {
     try {
       await client.bind(bindDN, password ?? '');

@@ -42,7 +42,7 @@ export interface CreateSuppliersOptions {
   portBase: number;
   /** Default 2. */
   count?: number;
-  /** Default a, b, c, ... */
+  /** Default a<port>, b<port>, ... (unique on the machine, see dirsrv removeStatsSemaphore). */
   names?: string[];
 }
 
@@ -52,10 +52,16 @@ export interface CreateSuppliersOptions {
  */
 export async function createSuppliers(opts: CreateSuppliersOptions): Promise<DsInstance[]> {
   const count = opts.count ?? 2;
-  const names = opts.names ?? Array.from({ length: count }, (_, i) => String.fromCharCode(97 + i));
+  const names = opts.names ?? Array.from({ length: count }, (_, i) => `${String.fromCharCode(97 + i)}${opts.portBase + 2 * i}`);
   const settled = await Promise.allSettled(
     names.map((name, i) =>
-      createInstance({ name, port: opts.portBase + 2 * i, securePort: opts.portBase + 2 * i + 1, root: path.join(opts.rootDir, name) }),
+      createInstance({
+        name,
+        port: opts.portBase + 2 * i,
+        securePort: opts.portBase + 2 * i + 1,
+        // Short root names (a, b, ...): the LDAPI socket path must stay short.
+        root: path.join(opts.rootDir, String.fromCharCode(97 + i)),
+      }),
     ),
   );
   const created = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
@@ -94,7 +100,7 @@ export function replicaDN(suffix: string): string {
 }
 
 function agreementName(to: DsInstance): string {
-  return `to-${to.name}-${to.port}`;
+  return `to-${to.name}`;
 }
 
 function agreementDN(suffix: string, to: DsInstance): string {

@@ -5,11 +5,12 @@
  * nothing but the environment and the file system. Global setup writes ds-info.json and puts its
  * path in PKI_TEST_DS_INFO (workers inherit the environment).
  *
- * Layout, for port base B (PKI_TEST_PORT_BASE, default 38900):
+ * Layout, for port base B (PKI_TEST_PORT_BASE, default 18900):
  *   <tmpdir>/pkidbu-B/            run root (same path every run, so leftovers are easy to find)
  *   <tmpdir>/pkidbu-B/sa/         standalone instance, ports B, B+1
  *   <tmpdir>/pkidbu-B/a, b/       replicated pair, ports B+10..B+13 (created lazily, see test-env)
  *   <tmpdir>/pkidbu-B/ds-info.json, pair.json, pair.lock/, pair.error
+ *   <tmpdir>/pkidbu-B.owner       pid of the jest run using port base B (refuses a second live run)
  */
 import { promises as fsp, readFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -29,7 +30,7 @@ export interface DsRunInfo {
 
 export function portBase(): number {
   const raw = process.env.PKI_TEST_PORT_BASE;
-  const base = raw ? Number.parseInt(raw, 10) : 38900;
+  const base = raw ? Number.parseInt(raw, 10) : 18900;
   if (!Number.isInteger(base) || base < 1024 || base > 65000) throw new Error(`bad PKI_TEST_PORT_BASE "${raw}"`);
   return base;
 }
@@ -51,6 +52,11 @@ export function pairLayout(runRoot: string, base: number): DsRunInfo['pair'] {
     lockDir: path.join(runRoot, 'pair.lock'),
     errorFile: path.join(runRoot, 'pair.error'),
   };
+}
+
+/** Holds the pid of the jest process that owns this port base while its run lasts. */
+export function ownerFile(runRoot: string): string {
+  return `${runRoot}.owner`;
 }
 
 export function infoPath(runRoot: string): string {

@@ -13,7 +13,7 @@ export class AbortPoll extends Error {
 export interface PollOptions {
   timeoutMs: number;
   intervalMs?: number;
-  /** What we wait for, e.g. "instance standalone (port 38900) to answer". */
+  /** What we wait for, e.g. "instance standalone (port 18900) to answer". */
   what: string;
   /** Extra diagnostics appended to the timeout error (called only on failure). */
   describe?: () => string | Promise<string>;

@@ -41,13 +41,17 @@ export function startCli(bundle: string, args: string[], env: NodeJS.ProcessEnv 
 }
 
 export function runCli(bundle: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  return collect(startCli(bundle, args, options.env), options.timeoutMs);
+}
+
+/** Waits for a started child and gathers its output; kills it after `timeoutMs` so a hang cannot outlive the test. */
+export function collect(child: ChildProcess, timeoutMs = 60_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = startCli(bundle, args, options.env);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);

@@ -1,0 +1,178 @@
+/**
+ * The command line edge of the cluster features: `cluster status`, `cluster upgrade`, and the
+ * cluster-aware `run` (automated mode). The decisions live in src/cluster/.
+ */
+import type tls from 'node:tls';
+import { systemClock } from '../core/clock';
+import type { RunResult } from '../core/engine';
+import { ConfigError, ExitCode } from '../core/errors';
+import type { Logger } from '../core/logger';
+import { ClusterUpgrade, DEFAULT_TIMING, runAutomated, type ClusterContext, type ClusterRunResult, type ClusterTiming } from '../cluster/coordinator';
+import { clusterStatus, formatClusterStatus } from '../cluster/status';
+import { discoverTopology, type Connect } from '../cluster/topology';
+import { LdapHistoryStore } from '../ldap/ldap-history-store';
+import { LdaptsSession } from '../ldap/ldapts-session';
+import type { CliArgs } from './args';
+import { openDatabase, type OpenDatabase, type Registry } from './database';
+import { targetFromArgs, type Target } from './target';
+
+interface Output {
+  stdout: NodeJS.WritableStream;
+}
+
+/** Peers are opened with the local server's credentials: Directory Manager is the same on every server. */
+export function peerConnector(target: Target, connectTimeoutSec: number): Connect {
+  return async (url) => {
+    if (target.credentials.kind !== 'simple') {
+      throw new ConfigError(
+        `cannot read the replication state of ${url}: the local connection uses LDAPI autobind, which works on this host only`,
+        'pass --password-file with the Directory Manager password (the same on every server) so the other servers can be read',
+      );
+    }
+    return LdaptsSession.open({ url, credentials: target.credentials, connectTimeoutMs: connectTimeoutSec * 1000 });
+  };
+}
+
+function timing(args: CliArgs): Partial<ClusterTiming> {
+  const out: Partial<ClusterTiming> = {};
+  if (args.replicationTimeoutSec !== undefined) out.replicationTimeoutMs = args.replicationTimeoutSec * 1000;
+  if (args.claimWaitSec !== undefined) out.claimWaitMs = args.claimWaitSec * 1000;
+  return out;
+}
+
+function context(db: OpenDatabase, target: Target, args: CliArgs, registry: Registry, logger: Logger, ldif?: (text: string) => void): ClusterContext {
+  return {
+    suffix: target.suffix,
+    serverId: db.serverId,
+    packageVersion: registry.packageVersion,
+    local: db.session,
+    connect: peerConnector(target, args.connectTimeoutSec ?? 10),
+    makeEngine: (admit) => db.engine({ dryRun: args.dryRun, logger, clock: systemClock, ldif, admit }),
+    logger,
+    clock: systemClock,
+    timing: timing(args),
+  };
+}
+
+/** `run` on a possibly replicated database: the automated mode's safety (src/cluster/coordinator.ts). */
+export function runWithClusterSafety(db: OpenDatabase, target: Target, args: CliArgs, registry: Registry, logger: Logger): Promise<ClusterRunResult> {
+  return runAutomated(context(db, target, args, registry, logger));
+}
+
+/**
+ * The same for instance mode (%posttrans), which opened the database itself. Peers are read with
+ * `peerCredentials` (the CS.cfg bind DN and password); without them (LDAPI autobind) a replicated
+ * database's cluster-scope steps are refused with a hint; with nothing replicated to change, its
+ * server-scope steps run as usual.
+ */
+export function runDatabaseWithClusterSafety(
+  db: OpenDatabase,
+  options: {
+    suffix: string;
+    registry: Registry;
+    logger: Logger;
+    connectTimeoutSec: number;
+    peerCredentials?: () => Promise<{ bindDN: string; password: string }>;
+    tlsOptions?: tls.ConnectionOptions;
+  },
+): Promise<ClusterRunResult> {
+  const connect: Connect = async (url) => {
+    if (!options.peerCredentials) {
+      throw new ConfigError(
+        `cannot read the replication state of ${url}: this server is reached by LDAPI autobind, which works on this host only`,
+        'apply the cluster-scope steps with pki-db-upgrade cluster upgrade --url ... --password-file FILE (Directory Manager)',
+      );
+    }
+    const { bindDN, password } = await options.peerCredentials();
+    return LdaptsSession.open({ url, credentials: { kind: 'simple', bindDN, password }, connectTimeoutMs: options.connectTimeoutSec * 1000, tlsOptions: options.tlsOptions });
+  };
+  return runAutomated({
+    suffix: options.suffix,
+    serverId: db.serverId,
+    packageVersion: options.registry.packageVersion,
+    local: db.session,
+    connect,
+    makeEngine: (admit) => db.engine({ dryRun: false, logger: options.logger, clock: systemClock, admit }),
+    logger: options.logger,
+    clock: systemClock,
+  });
+}
+
+export async function clusterCommand(args: CliArgs, registry: Registry, logger: Logger, out: Output): Promise<number> {
+  const target = targetFromArgs(args);
+  const db = await openDatabase(target, registry, args.connectTimeoutSec ?? 10);
+  try {
+    if (args.clusterAction === 'status') return await status(db, target, args, logger, out);
+    return await upgrade(db, target, args, registry, logger, out);
+  } finally {
+    await db.close();
+  }
+}
+
+async function status(db: OpenDatabase, target: Target, args: CliArgs, logger: Logger, out: Output): Promise<number> {
+  const topology = await discoverTopology({
+    local: db.session,
+    localId: db.serverId,
+    suffix: target.suffix,
+    connect: peerConnector(target, args.connectTimeoutSec ?? 10),
+    logger,
+  });
+  try {
+    const state = await new LdapHistoryStore(db.session, target.suffix).load();
+    const report = await clusterStatus({ topology, suffix: target.suffix, localId: db.serverId, state, clock: systemClock, staleClaimMs: DEFAULT_TIMING.staleClaimMs });
+    out.stdout.write(args.json ? JSON.stringify(report, null, 2) + '\n' : formatClusterStatus(report));
+    return ExitCode.Ok;
+  } finally {
+    await topology?.close();
+  }
+}
+
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+async function upgrade(db: OpenDatabase, target: Target, args: CliArgs, registry: Registry, logger: Logger, out: Output): Promise<number> {
+  const ldif = (text: string) => void out.stdout.write(text);
+  const run = new ClusterUpgrade(context(db, target, args, registry, logger, ldif), { force: args.force });
+  if (args.dryRun) {
+    const result = await run.rehearse(ldif);
+    if (result.failure) {
+      logger.error(result.failure.describe());
+      return result.failure.exitCode;
+    }
+    logger.info(`dry-run: ${result.results.length} step(s) would be applied; nothing was changed`);
+    return ExitCode.Ok;
+  }
+
+  // An interrupt must not leave the other servers refusing writes: thaw, then let the signal
+  // take its usual course (re-raised once our handler is gone).
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.warn(`${signal} received: making the other servers writable again before stopping`);
+    void run.abort().finally(() => {
+      for (const s of SIGNALS) process.removeListener(s, onSignal);
+      process.kill(process.pid, signal);
+    });
+  };
+  for (const s of SIGNALS) process.on(s, onSignal);
+  try {
+    const started = Date.now();
+    const result = await run.run();
+    return report(result, target, logger, (Date.now() - started) / 1000);
+  } finally {
+    for (const s of SIGNALS) process.removeListener(s, onSignal);
+  }
+}
+
+function report(result: ClusterRunResult | RunResult, target: Target, logger: Logger, seconds: number): number {
+  const cluster = result as Partial<ClusterRunResult>;
+  if (cluster.frozen?.length) logger.info(`${cluster.frozen.join(', ')}: frozen during the upgrade, writable again`);
+  if (result.failure) {
+    logger.error(result.failure.describe());
+    return result.failure.exitCode;
+  }
+  if (cluster.heldBack?.length) logger.warn(`held back for a later run: ${cluster.heldBack.join(', ')}`);
+  logger.info(
+    result.results.length === 0
+      ? `${target.label}: nothing applied, database at version ${result.databaseVersion ?? '(untracked)'} (${seconds.toFixed(2)} s)`
+      : `${target.label}: upgraded from ${result.plan.databaseVersion ?? '(untracked)'} to ${result.databaseVersion}, ${result.results.length} step(s) in ${seconds.toFixed(2)} s`,
+  );
+  return ExitCode.Ok;
+}

@@ -1,0 +1,290 @@
+/**
+ * Who applies the cluster-scope steps when several servers are upgraded at once (dnf on every
+ * server): a claim that replication itself arbitrates, without ever creating a replication
+ * conflict entry.
+ *
+ * Each run that wants to apply cluster steps adds an entry of its own server,
+ * cn=pki-db-upgrade claim <server>,<suffix> (standard object class applicationProcess, the claim as
+ * JSON in description). Different servers never add the same DN, so concurrent claims cannot
+ * conflict. Then:
+ *
+ *   1. another server's live claim is visible -> wait for it to go (bounded), else back off;
+ *   2. add ours, and wait until it has reached every supplier AND this server has everything each
+ *      supplier had when ours arrived there (convergence.ts, waitUntilExchanged);
+ *   3. read the claims again: ours alone -> we hold it. Another live one -> withdraw ours, wait a
+ *      random while, start again.
+ *
+ * Why this is safe: if B added its claim before ours reached B, step 2 brings B's claim here, so
+ * we see it and withdraw; if B added it after, B saw ours before adding (step 1 on B) or sees it in
+ * its step 3 and withdraws. Two runs can therefore never both hold it; both may withdraw, and the
+ * random wait makes a repeat unlikely. It works before the tracking entries exist (the very first
+ * upgrade of a cluster, when two servers creating cn=dbUpgrade at once would conflict), which the
+ * single-valued pkiDbUpgradeLockHolder on cn=dbUpgrade cannot.
+ *
+ * A claim is alive while its holder refreshes it (heartbeat); one not refreshed for staleAfterMs,
+ * or made from this host by a process that no longer exists, is a leftover of a dead run.
+ */
+import os from 'node:os';
+import type { Clock } from '../core/clock';
+import { hasResultCode, ResultCode, type DirectoryEntry, type LdapSession } from '../core/directory';
+import type { Logger } from '../core/logger';
+import { escapeRdnValue } from '../ldap/filter';
+
+const CN_PREFIX = 'pki-db-upgrade claim ';
+const DESCRIPTION_PREFIX = 'pki-db-upgrade claim: ';
+
+export interface ClaimData {
+  /** The server (history id) whose run claims. */
+  server: string;
+  /** Identifies one run of the tool. */
+  run: string;
+  /** Host and process of that run, so a run on the same host can tell a dead one. */
+  host: string;
+  pid: number;
+  since: string;
+  heartbeat: string;
+  tool?: string;
+}
+
+export interface Claim extends ClaimData {
+  dn: string;
+  /** The description value as stored (for compare-and-swap updates). */
+  value: string;
+}
+
+export function claimDN(suffix: string, server: string): string {
+  return `cn=${escapeRdnValue(CN_PREFIX + server)},${suffix}`;
+}
+
+export async function readClaims(ldap: LdapSession, suffix: string): Promise<Claim[]> {
+  const entries = await ldap.search(suffix, {
+    scope: 'one',
+    filter: '(&(objectClass=applicationProcess)(cn=pki-db-upgrade claim *))',
+    attributes: ['cn', 'description'],
+  });
+  return entries.flatMap((e) => {
+    const claim = parseClaim(e);
+    return claim ? [claim] : [];
+  });
+}
+
+export function parseClaim(entry: DirectoryEntry): Claim | undefined {
+  const value = entry.values('description').find((v) => v.startsWith(DESCRIPTION_PREFIX));
+  if (!value) return undefined;
+  try {
+    const data = JSON.parse(value.slice(DESCRIPTION_PREFIX.length)) as ClaimData;
+    if (typeof data.server !== 'string' || typeof data.run !== 'string') return undefined;
+    return { ...data, dn: entry.dn, value };
+  } catch {
+    return undefined;
+  }
+}
+
+export function claimValue(data: ClaimData): string {
+  return DESCRIPTION_PREFIX + JSON.stringify(data);
+}
+
+export interface Liveness {
+  now: Date;
+  staleAfterMs: number;
+  localHost: string;
+  isProcessAlive(pid: number): boolean;
+}
+
+/** Alive: refreshed recently, and not made from this host by a process that is gone. */
+export function claimIsLive(claim: ClaimData, liveness: Liveness): boolean {
+  if (claim.host === liveness.localHost && !liveness.isProcessAlive(claim.pid)) return false;
+  const heartbeat = Date.parse(claim.heartbeat);
+  if (Number.isNaN(heartbeat)) return false;
+  return liveness.now.getTime() - heartbeat <= liveness.staleAfterMs;
+}
+
+export function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function describeClaim(claim: ClaimData): string {
+  return `${claim.server} (run ${claim.run} on ${claim.host}, pid ${claim.pid}, since ${claim.since})`;
+}
+
+export interface ClaimOptions {
+  /** The local server. */
+  ldap: LdapSession;
+  suffix: string;
+  server: string;
+  run: string;
+  tool?: string;
+  /** After our claim is written: wait until it and the suppliers' writes have been exchanged. */
+  exchange(): Promise<void>;
+  logger: Logger;
+  clock: Clock;
+  /** How long to wait for another server's live claim to go away before backing off. */
+  waitMs: number;
+  staleAfterMs: number;
+  heartbeatMs: number;
+  pollMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  host?: string;
+  pid?: number;
+  isProcessAlive?: (pid: number) => boolean;
+}
+
+export type ClaimOutcome = { held: true } | { held: false; holder: Claim };
+
+export class ClusterClaim {
+  private current?: { dn: string; value: string; data: ClaimData };
+  private timer?: NodeJS.Timeout;
+  private lost?: string;
+  private readonly host: string;
+  private readonly pid: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+
+  constructor(private readonly options: ClaimOptions) {
+    this.host = options.host ?? os.hostname();
+    this.pid = options.pid ?? process.pid;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = options.random ?? Math.random;
+  }
+
+  get held(): boolean {
+    return this.current !== undefined && this.lost === undefined;
+  }
+
+  /** Why the claim was lost while held (its entry replaced or removed), if it was. */
+  get lostReason(): string | undefined {
+    return this.lost;
+  }
+
+  liveness(): Liveness {
+    return {
+      now: this.options.clock.now(),
+      staleAfterMs: this.options.staleAfterMs,
+      localHost: this.host,
+      isProcessAlive: this.options.isProcessAlive ?? processIsAlive,
+    };
+  }
+
+  /** Live claims of other runs (other servers, or another run of this server). */
+  async rivals(): Promise<Claim[]> {
+    const { ldap, suffix, server, run } = this.options;
+    const liveness = this.liveness();
+    return (await readClaims(ldap, suffix)).filter((c) => !(c.server === server && c.run === run) && claimIsLive(c, liveness));
+  }
+
+  async acquire(): Promise<ClaimOutcome> {
+    const { logger, clock, waitMs } = this.options;
+    const pollMs = this.options.pollMs ?? 500;
+    const deadline = clock.now().getTime() + waitMs;
+    let announced: string | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const before = await this.rivals();
+      if (before.length > 0) {
+        const holder = before[0];
+        if (clock.now().getTime() >= deadline) return { held: false, holder };
+        if (announced !== holder.run) {
+          announced = holder.run;
+          logger.info(`another upgrade holds the cluster claim: ${describeClaim(holder)}; waiting up to ${Math.round(waitMs / 1000)} s for it to finish`);
+        }
+        await this.sleep(pollMs);
+        continue;
+      }
+
+      await this.write();
+      try {
+        await this.options.exchange();
+      } catch (err) {
+        await this.withdraw();
+        throw err;
+      }
+      const after = await this.rivals();
+      if (after.length === 0) {
+        this.startHeartbeat();
+        logger.info(`this run holds the cluster claim (${this.options.server}, run ${this.options.run})`);
+        return { held: true };
+      }
+      await this.withdraw();
+      const backoff = Math.round((0.5 + this.random()) * Math.min(4000, 250 * 2 ** attempt));
+      logger.info(`${after.map(describeClaim).join(', ')} claimed at the same time: withdrew ours, trying again in ${backoff} ms`);
+      await this.sleep(backoff);
+    }
+  }
+
+  /** Removes our claim (if we still hold it); safe to call more than once. */
+  async release(): Promise<void> {
+    this.stopHeartbeat();
+    await this.withdraw();
+  }
+
+  private async write(): Promise<void> {
+    const { ldap, suffix, server, run, tool, clock } = this.options;
+    const now = clock.now().toISOString();
+    const data: ClaimData = { server, run, host: this.host, pid: this.pid, since: now, heartbeat: now, tool };
+    const dn = claimDN(suffix, server);
+    const value = claimValue(data);
+    const attributes = { objectClass: ['top', 'applicationProcess'], cn: CN_PREFIX + server, description: value };
+    try {
+      await ldap.add(dn, attributes);
+    } catch (err) {
+      if (!hasResultCode(err, ResultCode.EntryAlreadyExists)) throw err;
+      // A leftover of a dead run of this server (a live one was seen as a rival before).
+      this.options.logger.info(`removing the leftover claim of an earlier run of ${server}`);
+      await ldap.delete(dn);
+      await ldap.add(dn, attributes);
+    }
+    this.current = { dn, value, data };
+    this.lost = undefined;
+  }
+
+  private async withdraw(): Promise<void> {
+    const current = this.current;
+    if (!current) return;
+    this.current = undefined;
+    const { ldap } = this.options;
+    try {
+      const entry = await ldap.read(current.dn, ['description']);
+      // Delete only our own claim: another run may have taken over a claim it judged dead.
+      if (entry?.values('description').some((v) => v.includes(`"run":"${current.data.run}"`))) await ldap.delete(current.dn);
+    } catch (err) {
+      if (!hasResultCode(err, ResultCode.NoSuchObject)) throw err;
+    }
+  }
+
+  private startHeartbeat(): void {
+    this.timer = setInterval(() => void this.beat(), this.options.heartbeatMs);
+    this.timer.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Refreshes the claim by compare-and-swap: fails if someone replaced or removed it. */
+  private async beat(): Promise<void> {
+    const current = this.current;
+    if (!current || this.lost) return;
+    const data = { ...current.data, heartbeat: this.options.clock.now().toISOString() };
+    const value = claimValue(data);
+    try {
+      await this.options.ldap.modify(current.dn, [
+        { operation: 'delete', attribute: 'description', values: [current.value] },
+        { operation: 'add', attribute: 'description', values: [value] },
+      ]);
+      if (this.current === current) this.current = { ...current, value, data };
+    } catch (err) {
+      if (hasResultCode(err, ResultCode.NoSuchAttribute) || hasResultCode(err, ResultCode.NoSuchObject)) {
+        this.lost = 'the claim entry was replaced or removed by another run';
+        this.options.logger.error(`lost the cluster claim: ${this.lost}`);
+      } else {
+        this.options.logger.warn(`could not refresh the cluster claim: ${(err as Error).message}`);
+      }
+    }
+  }
+}

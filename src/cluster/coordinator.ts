@@ -1,0 +1,440 @@
+/**
+ * Upgrading one server of a replicated suffix, in the two modes of the seed:
+ *
+ * automated (`run`, e.g. from %posttrans on every server at once): server-scope steps always run;
+ *   cluster-scope steps only when every agreement is healthy, the cluster is in sync, and this run
+ *   holds the cluster claim (claim.ts). Without the claim the run applies the server-scope steps
+ *   that do not wait for a pending cluster step, and says who is upgrading. After cluster steps it
+ *   waits until every server has received them. Steps that are not backward compatible wait until
+ *   every known server runs a package that ships them.
+ *
+ * manual (`cluster upgrade`, the semi-automated process): the same checks and claim, then
+ *   (a) freeze the other suppliers (freeze.ts: writes refused, replication applied), (b) upgrade
+ *   here, (c) wait until every server has the changes, (d) thaw them: on every exit path, and a
+ *   freeze left by a crashed run is lifted by the next one. --force runs incompatible steps.
+ */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type { Clock } from '../core/clock';
+import type { LdapSession } from '../core/directory';
+import type { RunResult, UpgradeEngine } from '../core/engine';
+import { ClusterNotReadyError, DirectoryError, errorMessage } from '../core/errors';
+import type { HistoryState } from '../core/history-store';
+import type { Logger } from '../core/logger';
+import type { Plan } from '../core/planner';
+import { describeBehind, holdIncompatible, interruptedElsewhere, knownServers, pendingClusterSteps, serverStepsOnly, type Narrowed } from './admission';
+import { blockingProblem, readAgreements } from './agreements';
+import { ClusterClaim, claimIsLive, describeClaim, processIsAlive, readClaims } from './claim';
+import { localRuv, waitForLocalChanges, waitUntilExchanged, waitUntilInSync, type WaitOptions } from './convergence';
+import { applyFreeze, freezeLdif, planFreeze, poke, readFreezeState, thaw, type FreezeTarget } from './freeze';
+import { maxCsn } from './ruv';
+import { agreementsTo, discoverTopology, suppliers, type Connect, type Topology } from './topology';
+
+export interface ClusterTiming {
+  /** Bound on every replication wait: in sync before, the claim exchange, delivery after. */
+  replicationTimeoutMs: number;
+  /** How long to wait for another server's upgrade (its live claim) to finish. */
+  claimWaitMs: number;
+  /** A claim not refreshed for this long belongs to a dead run. */
+  staleClaimMs: number;
+  heartbeatMs: number;
+  pollMs: number;
+  progressMs: number;
+  /** An agreement in error is poked and given this long to succeed before the run refuses. */
+  agreementRecheckMs: number;
+}
+
+export const DEFAULT_TIMING: ClusterTiming = {
+  replicationTimeoutMs: 120_000,
+  claimWaitMs: 60_000,
+  staleClaimMs: 300_000,
+  heartbeatMs: 30_000,
+  pollMs: 100,
+  progressMs: 5_000,
+  agreementRecheckMs: 5_000,
+};
+
+export type Admit = (plan: Plan, state: HistoryState) => Promise<Plan>;
+
+export interface ClusterContext {
+  suffix: string;
+  /** The local server's name in the history. */
+  serverId: string;
+  packageVersion: string;
+  local: LdapSession;
+  /** Opens a session to a peer (same credentials as the local one). */
+  connect: Connect;
+  /** A new engine on the local database, with the given admission hook. */
+  makeEngine(admit?: Admit): UpgradeEngine;
+  logger: Logger;
+  clock: Clock;
+  timing?: Partial<ClusterTiming>;
+  /** Identifies this run in claims and freeze markers; random by default. */
+  runId?: string;
+}
+
+export type ClaimState = 'not needed' | 'held' | 'backed off';
+
+export interface ClusterRunResult extends RunResult {
+  claim: ClaimState;
+  /** Steps this run left for later (no claim, or not backward compatible yet). */
+  heldBack: string[];
+  /** Servers frozen during the run (manual mode), all thawed when it returned. */
+  frozen: string[];
+}
+
+export function newRunId(): string {
+  return randomBytes(6).toString('hex');
+}
+
+/** The automated mode: safe to run on every server at once. */
+export async function runAutomated(ctx: ClusterContext): Promise<ClusterRunResult> {
+  return new ClusterRun(ctx, 'automated', false).run();
+}
+
+/** `cluster upgrade`: freeze, upgrade, thaw, wait for convergence. Call abort() from a signal handler. */
+export class ClusterUpgrade {
+  private readonly inner: ClusterRun;
+
+  constructor(ctx: ClusterContext, options: { force: boolean }) {
+    this.inner = new ClusterRun(ctx, 'manual', options.force);
+  }
+
+  run(): Promise<ClusterRunResult> {
+    return this.inner.run();
+  }
+
+  /** Thaws what this run froze and releases its claim (for SIGINT/SIGTERM). */
+  abort(): Promise<void> {
+    return this.inner.cleanUp();
+  }
+
+  /** Prints what the run would do (freeze and thaw LDIF per server, then the engine's dry-run). */
+  rehearse(emit: (text: string) => void): Promise<RunResult> {
+    return this.inner.rehearse(emit);
+  }
+}
+
+class ClusterRun {
+  private readonly timing: ClusterTiming;
+  private readonly runId: string;
+  private topology?: Topology;
+  private claim?: ClusterClaim;
+  private frozen: FreezeTarget[] = [];
+  private thawed: string[] = [];
+  private heldBack: string[] = [];
+  private cleaning?: Promise<void>;
+
+  constructor(
+    private readonly ctx: ClusterContext,
+    private readonly mode: 'automated' | 'manual',
+    private readonly force: boolean,
+  ) {
+    this.timing = { ...DEFAULT_TIMING, ...ctx.timing };
+    this.runId = ctx.runId ?? newRunId();
+  }
+
+  async run(): Promise<ClusterRunResult> {
+    const { ctx } = this;
+    const { plan } = await ctx.makeEngine().plan();
+    // Nothing replicated to change: server-scope steps are local and need no coordination.
+    const clusterSteps = pendingClusterSteps(plan).length > 0;
+    if (this.mode === 'automated' && !clusterSteps) return this.result(await ctx.makeEngine().run(), 'not needed');
+    const topology = await this.discover();
+    if (!topology) {
+      if (this.mode === 'manual') ctx.logger.warn(`${ctx.suffix} is not replicated on ${ctx.serverId}: upgrading it as a standalone database`);
+      return this.result(await ctx.makeEngine().run(), 'not needed');
+    }
+    try {
+      await this.liftLeftoverFreezes(topology);
+      if (!clusterSteps) {
+        ctx.logger.info('no cluster-scope step is pending: the other servers are not frozen');
+        return this.result(await ctx.makeEngine().run(), 'not needed');
+      }
+      if (topology.local.replica!.role !== 'supplier') {
+        ctx.logger.warn(`${ctx.serverId} is a read-only ${topology.local.replica!.role} of ${ctx.suffix}: the suppliers apply the cluster-scope steps`);
+        return this.result(await ctx.makeEngine((p) => this.withoutClaim(p, 'this server is a read-only replica')).run(), 'backed off');
+      }
+      await this.refuseBrokenAgreements(topology);
+      await waitUntilInSync(this.waitOptions('the servers to be in sync before the upgrade'));
+
+      const claim = new ClusterClaim({
+        ldap: ctx.local,
+        suffix: ctx.suffix,
+        server: ctx.serverId,
+        run: this.runId,
+        tool: `pki-db-upgrade ${ctx.packageVersion}`,
+        exchange: async () => {
+          const csn = maxCsn(await localRuv(topology), topology.local.replica!.replicaId);
+          if (csn) await waitUntilExchanged(csn, this.waitOptions('the cluster claim to be exchanged with every supplier'));
+        },
+        logger: ctx.logger,
+        clock: ctx.clock,
+        waitMs: this.timing.claimWaitMs,
+        staleAfterMs: this.timing.staleClaimMs,
+        heartbeatMs: this.timing.heartbeatMs,
+      });
+      // Known before it is taken: an interrupt while acquiring must withdraw it too.
+      this.claim = claim;
+      const outcome = await claim.acquire();
+      if (!outcome.held) {
+        const who = describeClaim(outcome.holder);
+        if (this.mode === 'manual') {
+          throw new ClusterNotReadyError(`another upgrade is running: ${who}`, 'wait until it has finished (pki-db-upgrade cluster status shows it), then run again');
+        }
+        ctx.logger.warn(`${who} is upgrading the cluster database: this run applies only the server-scope steps that do not wait for it`);
+        return this.result(await ctx.makeEngine((p) => this.withoutClaim(p, `${outcome.holder.server} holds the cluster claim`)).run(), 'backed off');
+      }
+      return await this.upgradeHoldingClaim(topology);
+    } finally {
+      await this.cleanUp();
+      await topology.close();
+    }
+  }
+
+  /** Dry-run of `cluster upgrade`: reads only. */
+  async rehearse(emit: (text: string) => void): Promise<RunResult> {
+    const { ctx } = this;
+    const topology = await this.discover();
+    try {
+      const targets: FreezeTarget[] = [];
+      if (topology) {
+        for (const member of this.freezable(topology)) targets.push(await planFreeze(member, this.freezer(), ctx.suffix, agreementsTo(topology, member)));
+        const problems = this.agreementProblems(topology);
+        for (const p of problems) ctx.logger.warn(`the real run would refuse: ${p}`);
+        emit(`# cluster upgrade of ${ctx.suffix} from ${ctx.serverId} (dry-run: nothing is changed)\n`);
+        emit(`# servers: ${topology.members.map((m) => `${m.id} (${m.replica?.role ?? m.error ?? 'unknown'})`).join(', ')}\n#\n`);
+        emit(`# (a) freeze: the suffix's backend read-only on every other supplier (client writes refused)\n`);
+        for (const t of targets) emit(`${freezeLdif(t).freeze}\n`);
+        if (targets.length === 0) emit('# no other supplier to freeze\n\n');
+        emit(`# (b) upgrade on ${ctx.serverId}:\n`);
+      }
+      const result = await ctx.makeEngine().run();
+      if (topology) {
+        emit(`# (c) thaw: writable again (read-only also refuses replicated changes), agreements poked\n`);
+        for (const t of targets) emit(`${freezeLdif(t).thaw}\n`);
+        emit(`# (d) wait until every server has applied the changes of replica ${topology.local.replica!.replicaId}\n`);
+      }
+      return result;
+    } finally {
+      await topology?.close();
+    }
+  }
+
+  /** Thaws everything this run froze and releases its claim; idempotent, never throws. */
+  cleanUp(): Promise<void> {
+    this.cleaning ??= this.doCleanUp();
+    return this.cleaning;
+  }
+
+  private async doCleanUp(): Promise<void> {
+    await this.thawAll();
+    try {
+      await this.claim?.release();
+    } catch (err) {
+      this.ctx.logger.warn(`could not remove the cluster claim (it expires by itself): ${errorMessage(err)}`);
+    }
+  }
+
+  /** Thaws every server this run froze; a failure is reported with the LDIF to apply by hand. */
+  private async thawAll(): Promise<string[]> {
+    const failures: string[] = [];
+    for (const target of this.frozen.splice(0)) {
+      try {
+        await thaw(target.member, this.ctx.suffix, target.feeders);
+        this.thawed.push(target.member.id);
+        this.ctx.logger.info(`${target.member.id} accepts writes again`);
+      } catch (err) {
+        failures.push(`${target.member.id}: ${errorMessage(err)}\n${freezeLdif(target).thaw}`);
+      }
+    }
+    if (failures.length > 0) {
+      this.ctx.logger.error(
+        `could not make these servers writable again (the next pki-db-upgrade cluster upgrade lifts it; or apply the LDIF with ldapmodify as Directory Manager):\n${failures.join('\n')}`,
+      );
+    }
+    return failures;
+  }
+
+  private async upgradeHoldingClaim(topology: Topology): Promise<ClusterRunResult> {
+    const { ctx } = this;
+    const rid = topology.local.replica!.replicaId;
+    if (this.mode === 'manual') await this.freezeOthers(topology);
+
+    const before = maxCsn(await localRuv(topology), rid);
+    const result = await ctx.makeEngine((plan, state) => this.holdingClaim(plan, state, topology)).run();
+    const after = maxCsn(await localRuv(topology), rid);
+    // Read-only refuses replicated changes too: the others are thawed (their feeding agreements
+    // poked) before waiting for the upgrade to reach them. Also after a failure.
+    const stillFrozen = await this.thawAll();
+    if (stillFrozen.length > 0 && !result.failure) {
+      throw new DirectoryError(
+        `the upgrade is applied on ${ctx.serverId}, but ${stillFrozen.length} server(s) could not be made writable again (see above)`,
+        'run pki-db-upgrade cluster upgrade again: it lifts a freeze left behind; or apply the LDIF above with ldapmodify',
+      );
+    }
+    // A failed run is reported as such; its partial changes replicate like any others.
+    if (!result.failure && after && after !== before) {
+      const started = ctx.clock.now().getTime();
+      try {
+        await waitForLocalChanges(after, this.waitOptions("this run's changes to reach every server"));
+      } catch (err) {
+        if (!(err instanceof ClusterNotReadyError)) throw err;
+        throw new ClusterNotReadyError(
+          `the upgrade is applied on ${ctx.serverId} (database at ${result.databaseVersion ?? '(none)'}), but ${err.message}`,
+          `${err.hint ?? ''}; the changes stay queued and replicate once the server is back: pki-db-upgrade cluster status shows the progress`,
+        );
+      }
+      ctx.logger.info(`every server has this run's changes (${((ctx.clock.now().getTime() - started) / 1000).toFixed(2)} s after the last write)`);
+    }
+    return this.result(result, 'held');
+  }
+
+  /** Admission of the claim holder: no interrupted step of another server (automated), compatibility. */
+  private async holdingClaim(plan: Plan, state: HistoryState, topology: Topology): Promise<Plan> {
+    const { ctx } = this;
+    for (const record of interruptedElsewhere(plan)) {
+      if (this.mode === 'automated') {
+        throw new ClusterNotReadyError(
+          `step ${record.stepId} was started by ${record.server} at ${record.startTime.toISOString()} and never finished (that run is gone: it holds no claim)`,
+          `read the log on ${record.server}, then resume it there with pki-db-upgrade, or from any server with pki-db-upgrade cluster upgrade; an unattended run does not finish another server's step`,
+        );
+      }
+      ctx.logger.warn(`resuming step ${record.stepId}, interrupted on ${record.server} (started ${record.startTime.toISOString()})`);
+    }
+    const servers = knownServers(state, topology.members.filter((m) => !m.local).map((m) => m.id), ctx.serverId, ctx.packageVersion);
+    const hold = holdIncompatible(plan, servers);
+    if (!hold.blocked) return plan;
+    const { step } = hold.blocked.step;
+    const behind = describeBehind(hold.blocked.behind);
+    if (this.mode === 'manual' && this.force) {
+      ctx.logger.warn(`--force: applying ${step.id}, which is not backward compatible, although ${behind} may not ship it`);
+      return plan;
+    }
+    ctx.logger.warn(
+      `step ${step.id} is not backward compatible: held back, with the ${hold.heldBack.length - 1} step(s) after it, until every server runs a package >= ${step.version}; ` +
+        `behind: ${behind}. Update the packages there; ${this.mode === 'manual' ? 'or pass --force to apply it now' : 'the next upgrade run applies it, or run pki-db-upgrade cluster upgrade --force'}`,
+    );
+    return this.narrowed(hold);
+  }
+
+  private withoutClaim(plan: Plan, why: string): Promise<Plan> {
+    const narrowed = serverStepsOnly(plan);
+    if (narrowed.heldBack.length > 0) {
+      this.ctx.logger.info(
+        `${why}: ${narrowed.heldBack.length} step(s) from ${narrowed.heldBack[0].step.id} on are left for it (or for the next run here); ` +
+          `${narrowed.plan.pending.length} server-scope step(s) run now`,
+      );
+    }
+    return Promise.resolve(this.narrowed(narrowed));
+  }
+
+  private narrowed({ plan, heldBack }: Narrowed): Plan {
+    this.heldBack = heldBack.map((p) => p.step.id);
+    return plan;
+  }
+
+  private async discover(): Promise<Topology | undefined> {
+    const { ctx } = this;
+    this.topology = await discoverTopology({ local: ctx.local, localId: ctx.serverId, suffix: ctx.suffix, connect: ctx.connect, logger: ctx.logger });
+    return this.topology;
+  }
+
+  private agreementProblems(topology: Topology): string[] {
+    const problems: string[] = [];
+    for (const member of topology.members) {
+      if (member.error && !member.session) problems.push(`${member.id} cannot be reached: ${member.error}`);
+      for (const agreement of member.agreements) {
+        const problem = blockingProblem(agreement);
+        if (problem) problems.push(`agreement on ${member.id}: ${problem}`);
+      }
+    }
+    return problems;
+  }
+
+  /**
+   * Paused, initializing or unreachable: refuse. In error: the status may be stale (a peer that
+   * restarted, a freeze just lifted), so poke the agreement and give it a few seconds first.
+   */
+  private async refuseBrokenAgreements(topology: Topology): Promise<void> {
+    const inError = topology.members.flatMap((from) => from.agreements.filter((a) => a.state === 'error').map((agreement) => ({ from, agreement })));
+    if (inError.length > 0) {
+      await poke(inError);
+      const deadline = this.ctx.clock.now().getTime() + this.timing.agreementRecheckMs;
+      const senders = [...new Set(inError.map((e) => e.from))];
+      const poked = new Set(inError.map((e) => e.agreement.dn));
+      for (;;) {
+        await Promise.all(senders.map(async (m) => (m.agreements = m.session ? await readAgreements(m.session, this.ctx.suffix) : m.agreements)));
+        // Right after the poke the status says "agreement disabled" or similar: wait for a session.
+        const succeeded = senders.every((m) => m.agreements.every((a) => !poked.has(a.dn) || /succeeded/i.test(a.status)));
+        if (succeeded || this.ctx.clock.now().getTime() >= deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, this.timing.pollMs * 2));
+      }
+    }
+    const problems = this.agreementProblems(topology);
+    if (problems.length === 0) return;
+    throw new ClusterNotReadyError(
+      `replication of ${this.ctx.suffix} is not healthy, so cluster-scope steps would not reach every server: ${problems.join('; ')}`,
+      'resume or repair the agreement (dsconf INSTANCE repl-agmt enable / repl-agmt status --suffix SUFFIX NAME), or remove the agreements of a decommissioned server, then run again; nothing was changed',
+    );
+  }
+
+  private freezable(topology: Topology) {
+    return suppliers(topology).filter((m) => !m.local && m.session && m.replica);
+  }
+
+  private freezer() {
+    return { server: this.ctx.serverId, run: this.runId, at: this.ctx.clock.now() };
+  }
+
+  private async freezeOthers(topology: Topology): Promise<void> {
+    const { ctx } = this;
+    for (const member of this.freezable(topology)) {
+      if (this.cleaning) throw new ClusterNotReadyError('the run was interrupted while freezing the other servers');
+      const target = await planFreeze(member, this.freezer(), ctx.suffix, agreementsTo(topology, member));
+      // Recorded before the writes: a freeze interrupted half-way must still be undone on the way out.
+      this.frozen.push(target);
+      await applyFreeze(target);
+      ctx.logger.info(`${member.id}: frozen (${ctx.suffix} read-only there: client writes are refused until the upgrade is applied)`);
+    }
+  }
+
+  /** A freeze whose run no longer holds a live claim was left by a crash: undo it. */
+  private async liftLeftoverFreezes(topology: Topology): Promise<void> {
+    const { ctx } = this;
+    const liveness = {
+      now: ctx.clock.now(),
+      staleAfterMs: this.timing.staleClaimMs,
+      localHost: os.hostname(),
+      isProcessAlive: processIsAlive,
+    };
+    const live = new Set((await readClaims(ctx.local, ctx.suffix)).filter((c) => claimIsLive(c, liveness)).map((c) => c.run));
+    for (const member of topology.members) {
+      if (!member.session || !member.replica) continue;
+      const { marker } = await readFreezeState(member.session, ctx.suffix);
+      if (!marker) continue;
+      if (live.has(marker.run)) {
+        ctx.logger.warn(`${member.id} is frozen by the running upgrade of ${marker.by} (run ${marker.run})`);
+        continue;
+      }
+      await thaw(member, ctx.suffix, agreementsTo(topology, member));
+      ctx.logger.warn(`${member.id} was left frozen by run ${marker.run} of ${marker.by} (${marker.at}), which is gone: it accepts writes again`);
+    }
+  }
+
+  private waitOptions(what: string): WaitOptions {
+    return {
+      topology: this.topology!,
+      what,
+      timeoutMs: this.timing.replicationTimeoutMs,
+      pollMs: this.timing.pollMs,
+      progressMs: this.timing.progressMs,
+      logger: this.ctx.logger,
+      clock: this.ctx.clock,
+    };
+  }
+
+  private result(result: RunResult, claim: ClaimState): ClusterRunResult {
+    return { ...result, claim, heldBack: this.heldBack, frozen: [...this.thawed] };
+  }
+}

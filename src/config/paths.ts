@@ -1,0 +1,54 @@
+/**
+ * Every system path the local run touches, derived from one root ("/" on a real server). Tests and
+ * the RPM chroot test point the root at a temporary tree (--root DIR or PKI_DB_UPGRADE_ROOT), so
+ * nothing under the real /etc, /var or /run is read or written. Only defaults derive from the root:
+ * a path written in db-upgrade.conf or on the command line is taken as written, and the LDAPI
+ * sockets are always the running 389 DS's own.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const ROOT_ENV = 'PKI_DB_UPGRADE_ROOT';
+
+export interface SystemPaths {
+  root: string;
+  /** /etc/pki: one folder per PKI instance. */
+  pkiConfigDir: string;
+  instanceDir(instance: string): string;
+  /** /etc/pki/<instance>/db-upgrade.conf: this tool's own settings for the instance. */
+  toolConfig(instance: string): string;
+  passwordConf(instance: string): string;
+  /** /var/log/pki/<instance>/db-upgrade.log (default; db-upgrade.conf may name another). */
+  defaultLogFile(instance: string): string;
+  /** /var/lib/pki-db-upgrade/<instance>: lock, status file, password.conf marker (root only). */
+  stateDir(instance: string): string;
+}
+
+export function systemPaths(root = process.env[ROOT_ENV] || '/'): SystemPaths {
+  const r = path.resolve(root);
+  const under = (...parts: string[]) => path.join(r, ...parts);
+  return {
+    root: r,
+    pkiConfigDir: under('etc/pki'),
+    instanceDir: (instance) => under('etc/pki', instance),
+    toolConfig: (instance) => under('etc/pki', instance, 'db-upgrade.conf'),
+    passwordConf: (instance) => under('etc/pki', instance, 'password.conf'),
+    defaultLogFile: (instance) => under('var/log/pki', instance, 'db-upgrade.log'),
+    stateDir: (instance) => under('var/lib/pki-db-upgrade', instance),
+  };
+}
+
+/**
+ * mkdir -p, one level at a time. Node's own recursive mkdirSync spins forever on some virtual
+ * file systems (e.g. a path under /proc), which would hang %posttrans; this fails with the error.
+ */
+export function makeDirs(dir: string, mode: number): void {
+  if (fs.existsSync(dir)) return;
+  const parent = path.dirname(dir);
+  if (parent !== dir) makeDirs(parent, mode);
+  try {
+    fs.mkdirSync(dir, { mode });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The tool's own settings for one instance: /etc/pki/<instance>/db-upgrade.conf (INI, top-level
+ * keys). A missing file means every default. A bad value is a configuration error (exit 2); an
+ * unknown key is reported as a warning, so a typo does not pass silently.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import ini from 'ini';
+import { ConfigError } from '../core/errors';
+
+export interface ToolConfig {
+  /** The file read, or undefined when there was none. */
+  file?: string;
+  /** false: %posttrans (--mode=posttrans) leaves the database alone; manual runs still work. */
+  autoUpgrade: boolean;
+  logFile?: string;
+  /** Root-only file holding the database password (source 3 of password-sources.ts). */
+  passwordFile?: string;
+  /** Look in the kernel keyring (nuxwdog) for <instanceId>/<key>. */
+  useKeyring: boolean;
+  connectTimeoutSec: number;
+  /** How long a run waits for another run's lock before exit 3 (--wait overrides). */
+  lockWaitSec: number;
+  /** The 389 DS LDAPI socket; default: the /run/slapd-*.socket that serves the CS.cfg port. */
+  ldapiSocket?: string;
+  /** CA certificate(s), PEM, that signed the 389 DS server certificate (LDAPS). */
+  caFile?: string;
+  warnings: string[];
+}
+
+export const TOOL_CONFIG_KEYS = [
+  'auto_upgrade',
+  'log_file',
+  'password_file',
+  'use_keyring',
+  'connect_timeout',
+  'lock_wait',
+  'ldapi_socket',
+  'ca_file',
+] as const;
+
+export const DEFAULT_TOOL_CONFIG: ToolConfig = {
+  autoUpgrade: true,
+  useKeyring: true,
+  connectTimeoutSec: 10,
+  lockWaitSec: 0,
+  warnings: [],
+};
+
+export function parseToolConfig(text: string, file: string): ToolConfig {
+  const raw = ini.parse(text) as Record<string, unknown>;
+  const config: ToolConfig = { ...DEFAULT_TOOL_CONFIG, file, warnings: [] };
+  const bad = (key: string, value: unknown, expected: string) =>
+    new ConfigError(`${file}: ${key} = ${String(value)} is not ${expected}`, `fix ${key} in ${file}`);
+  const bool = (key: string, value: unknown): boolean => {
+    // ini turns "true"/"false" into booleans; accept the usual spellings as well.
+    if (typeof value === 'boolean') return value;
+    const v = String(value).trim().toLowerCase();
+    if (['yes', 'on', '1', 'true'].includes(v)) return true;
+    if (['no', 'off', '0', 'false'].includes(v)) return false;
+    throw bad(key, value, 'true or false');
+  };
+  const seconds = (key: string, value: unknown, allowZero: boolean): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw bad(key, value, allowZero ? 'a number of seconds (0 or more)' : 'a positive number of seconds');
+    return n;
+  };
+  const filePath = (key: string, value: unknown): string => {
+    const v = String(value).trim();
+    if (!v || typeof value === 'boolean') throw bad(key, value, 'a path');
+    return path.isAbsolute(v) ? v : path.resolve(path.dirname(file), v);
+  };
+  for (const [key, value] of Object.entries(raw)) {
+    switch (key) {
+      case 'auto_upgrade':
+        config.autoUpgrade = bool(key, value);
+        break;
+      case 'use_keyring':
+        config.useKeyring = bool(key, value);
+        break;
+      case 'log_file':
+        config.logFile = filePath(key, value);
+        break;
+      case 'password_file':
+        config.passwordFile = filePath(key, value);
+        break;
+      case 'ldapi_socket':
+        config.ldapiSocket = filePath(key, value);
+        break;
+      case 'ca_file':
+        config.caFile = filePath(key, value);
+        break;
+      case 'connect_timeout':
+        config.connectTimeoutSec = seconds(key, value, false);
+        break;
+      case 'lock_wait':
+        config.lockWaitSec = seconds(key, value, true);
+        break;
+      default:
+        config.warnings.push(
+          typeof value === 'object'
+            ? `${file}: section [${key}] ignored (keys go at the top of the file)`
+            : `${file}: unknown key "${key}" ignored (known: ${TOOL_CONFIG_KEYS.join(', ')})`,
+        );
+    }
+  }
+  return config;
+}
+
+/** Reads the file; a missing file gives the defaults. */
+export function loadToolConfig(file: string): ToolConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { ...DEFAULT_TOOL_CONFIG, warnings: [] };
+    throw new ConfigError(`cannot read ${file} (${code ?? (err as Error).message})`, 'run as root');
+  }
+  return parseToolConfig(text, file);
+}

@@ -1,0 +1,84 @@
+/**
+ * Finds the PKI instances on this machine: every folder under /etc/pki (below the configured
+ * root) holding at least one subsystem with a CS.cfg. Each subsystem has its own database (base
+ * DN); several may live in one 389 DS, and two subsystems naming the same database are upgraded once.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../core/errors';
+import type { SystemPaths } from '../config/paths';
+import { readCsCfg, type CsCfg } from './cs-cfg';
+
+export const SUBSYSTEMS = ['ca', 'kra', 'ocsp', 'tks', 'tps'] as const;
+
+export interface Subsystem {
+  name: string;
+  cs: CsCfg;
+}
+
+export interface PkiInstance {
+  name: string;
+  /** instanceId from CS.cfg (the keyring tag prefix), else the folder name. */
+  instanceId: string;
+  dir: string;
+  /** The PKI user: owner of the instance folder; a restored password.conf belongs to it. */
+  owner: { uid: number; gid: number };
+  subsystems: Subsystem[];
+}
+
+/** Subsystems of one instance; several sharing one database (same server and base DN) count once. */
+export function databasesOf(instance: PkiInstance): Subsystem[] {
+  const seen = new Set<string>();
+  return instance.subsystems.filter((s) => {
+    const db = s.cs.internalDb;
+    const key = `${db.host.toLowerCase()}:${db.port}/${db.baseDN.toLowerCase().replace(/\s*,\s*/g, ',')}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function hasSubsystem(dir: string): boolean {
+  return SUBSYSTEMS.some((s) => fs.existsSync(path.join(dir, s, 'CS.cfg')));
+}
+
+export function loadInstance(paths: SystemPaths, name: string): PkiInstance {
+  const dir = paths.instanceDir(name);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    throw new ConfigError(`no PKI instance "${name}": ${dir} does not exist`, `instances found: ${listInstanceNames(paths).join(', ') || 'none'}`);
+  }
+  const subsystems: Subsystem[] = [];
+  for (const s of SUBSYSTEMS) {
+    const file = path.join(dir, s, 'CS.cfg');
+    if (fs.existsSync(file)) subsystems.push({ name: s, cs: readCsCfg(file) });
+  }
+  if (subsystems.length === 0) {
+    throw new ConfigError(`${dir} holds no subsystem (no ${SUBSYSTEMS.map((s) => `${s}/CS.cfg`).join(', ')})`, 'check the instance name');
+  }
+  return {
+    name,
+    instanceId: subsystems.find((s) => s.cs.instanceId)?.cs.instanceId ?? name,
+    dir,
+    owner: { uid: stat.uid, gid: stat.gid },
+    subsystems,
+  };
+}
+
+export function listInstanceNames(paths: SystemPaths): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(paths.pkiConfigDir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => hasSubsystem(path.join(paths.pkiConfigDir, n))).sort();
+}
+
+/** The named instance, or every instance found (what %posttrans upgrades). */
+export function discoverInstances(paths: SystemPaths, only?: string): PkiInstance[] {
+  if (only) return [loadInstance(paths, only)];
+  return listInstanceNames(paths).map((n) => loadInstance(paths, n));
+}

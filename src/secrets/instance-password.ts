@@ -1,0 +1,87 @@
+/**
+ * The database passwords of one instance during one run: from password.conf when it has them,
+ * else from the password sources (password-sources.ts), restoring password.conf for the length
+ * of the run when it does not exist (and the command may restore it).
+ */
+import { ConfigError } from '../core/errors';
+import type { Logger } from '../core/logger';
+import { findPassword, realPasswordSources, type PasswordSourceDeps } from './password-sources';
+import { readPasswordConf, restorePasswordConf, type RestoredPasswordConf } from './password-conf';
+
+export interface InstancePasswordOptions {
+  instanceId: string;
+  passwordConf: string;
+  owner: { uid: number; gid: number };
+  stateDir: string;
+  passwordFileOption?: string;
+  useKeyring: boolean;
+  configuredPasswordFile?: string;
+  mayPrompt: boolean;
+  /** Restore a missing password.conf while the run lasts (run, dry-run; not status). */
+  restore: boolean;
+  logger: Logger;
+  deps?: PasswordSourceDeps;
+}
+
+export class InstancePasswords {
+  private readonly known = new Map<string, string>();
+  private restored?: RestoredPasswordConf;
+
+  constructor(private readonly options: InstancePasswordOptions) {}
+
+  /** Every password read so far, for log redaction. */
+  secrets(): string[] {
+    return [...this.known.values()];
+  }
+
+  async get(key: string): Promise<string> {
+    const cached = this.known.get(key);
+    if (cached !== undefined) return cached;
+    const o = this.options;
+    const conf = readPasswordConf(o.passwordConf, key);
+    if (conf.password !== undefined) {
+      this.known.set(key, conf.password);
+      o.logger.info(`database password "${key}" read from ${o.passwordConf}`);
+      return conf.password;
+    }
+    const { found, tried } = await findPassword(
+      {
+        instanceId: o.instanceId,
+        key,
+        passwordFileOption: o.passwordFileOption,
+        useKeyring: o.useKeyring,
+        configuredPasswordFile: o.configuredPasswordFile,
+        mayPrompt: o.mayPrompt,
+      },
+      o.deps ?? realPasswordSources,
+    );
+    if (!found) {
+      throw new ConfigError(
+        `no database password "${key}" for instance ${o.instanceId}: ${o.passwordConf} ${conf.exists ? `has no ${key}= line` : 'does not exist'}, ` +
+          `and no password source had it (${tried.join('; ')})`,
+        `store it in the keyring as ${o.instanceId}/${key} (nuxwdog), set password_file in db-upgrade.conf, or pass --password-file FILE`,
+      );
+    }
+    this.known.set(key, found.password);
+    o.logger.info(`database password "${key}" taken from the ${found.source} (${found.detail})`);
+    if (!conf.exists && o.restore && !this.restored) {
+      this.restored = restorePasswordConf({ file: o.passwordConf, key, password: found.password, owner: o.owner, stateDir: o.stateDir });
+      if (this.restored) {
+        o.logger.info(
+          `restored ${o.passwordConf} for this run (mode 0600, owner ${o.owner.uid}:${o.owner.gid}); it is removed when the run ends`,
+        );
+      } else {
+        o.logger.warn(`${o.passwordConf} appeared while restoring it; left untouched, using the password in memory`);
+      }
+    }
+    return found.password;
+  }
+
+  /** Removes a restored password.conf (also done by itself on exit and on signals). */
+  release(): void {
+    if (!this.restored) return;
+    this.restored.remove();
+    this.options.logger.info(`removed the restored ${this.restored.file}`);
+    this.restored = undefined;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Waiting for replication by RUV (src/cluster/convergence.ts), with servers whose RUV readings the
+ * test scripts and a clock that moves only when the wait sleeps.
+ */
+import { parseAgreement } from '../../src/cluster/agreements';
+import { waitForLocalChanges, waitUntilInSync } from '../../src/cluster/convergence';
+import type { ClusterMember, Topology } from '../../src/cluster/topology';
+import { DirectoryEntry, LdapResultError, ResultCode, type LdapSession } from '../../src/core/directory';
+import { ClusterNotReadyError } from '../../src/core/errors';
+
+type Reading = string[] | 'referral';
+
+/** A server whose successive RUV reads return `readings` (the last one repeats). */
+function server(url: string, readings: Reading[], agreements: Record<string, string>[] = []): LdapSession {
+  let i = 0;
+  return {
+    url,
+    async search(base: string) {
+      if (base === 'cn=config') return agreements.map((a) => new DirectoryEntry(`cn=${a.cn},cn=replica,cn=o\\3Dexp,cn=mapping tree,cn=config`, a));
+      const reading = readings[Math.min(i++, readings.length - 1)];
+      if (reading === 'referral') throw new LdapResultError(ResultCode.Referral, 'search', base, 'Referral');
+      return [new DirectoryEntry('nsuniqueid=ffffffff-ffffffff-ffffffff-ffffffff,o=exp', { nsds50ruv: reading })];
+    },
+  } as unknown as LdapSession;
+}
+
+const A_AGREEMENT = {
+  cn: 'to-b',
+  nsDS5ReplicaRoot: 'o=exp',
+  nsDS5ReplicaHost: '127.0.0.1',
+  nsDS5ReplicaPort: '39352',
+  nsds5replicaLastUpdateStatus: 'Error (0) Replica acquired successfully: agreement disabled',
+  nsds5ReplicaEnabled: 'off',
+  nsds5replicaLastInitEnd: '20261125080716Z',
+  nsds5replicaLastInitStatus: 'Error (0) Total update succeeded',
+};
+
+function topology(a: LdapSession, b: LdapSession): Topology {
+  const local: ClusterMember = {
+    id: 'localhost:39350',
+    url: 'ldap://127.0.0.1:39350',
+    local: true,
+    session: a,
+    replica: { dn: 'cn=replica', mappingTreeDN: 'cn=o\\3Dexp,cn=mapping tree,cn=config', replicaId: 1, role: 'supplier' },
+    agreements: [parseAgreement(new DirectoryEntry('cn=to-b', A_AGREEMENT))],
+  };
+  const peer: ClusterMember = {
+    id: 'localhost:39352',
+    url: 'ldap://127.0.0.1:39352',
+    local: false,
+    session: b,
+    replica: { dn: 'cn=replica', mappingTreeDN: 'cn=o\\3Dexp,cn=mapping tree,cn=config', replicaId: 2, role: 'supplier' },
+    agreements: [],
+  };
+  return { suffix: 'o=exp', local, members: [local, peer], target: (ag) => (ag.port === 39352 ? peer : undefined), close: async () => undefined };
+}
+
+function waitOptions(t: Topology, lines: string[]) {
+  let now = Date.parse('2026-11-25T08:10:00Z');
+  return {
+    topology: t,
+    what: "this run's changes to reach every server",
+    timeoutMs: 3000,
+    pollMs: 500,
+    progressMs: 1000,
+    logger: { debug() {}, info: (m: string) => void lines.push(m), warn() {}, error() {} },
+    clock: { now: () => new Date(now) },
+    sleep: async (ms: number) => void (now += ms),
+  };
+}
+
+const R1 = (max: string) => `{replica 1 ldap://localhost:39350} 6b069734000300010000 ${max}`;
+const R2 = '{replica 2 ldap://localhost:39352} 6b069737000100020000 6b069778000000020000';
+const WRITE = '6b069785000300010000'; // 08:08:37Z
+
+describe('waiting for our changes to reach every server', () => {
+  it('returns once the peer has applied our last write, saying meanwhile who it waits for', async () => {
+    const lines: string[] = [];
+    const b = server('ldap://b', [[R1('6b069780000000010000'), R2], [R1('6b069780000000010000'), R2], [R1('6b069780000000010000'), R2], [R1(WRITE), R2]]);
+    await waitForLocalChanges(WRITE, waitOptions(topology(server('ldap://a', []), b), lines));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^waiting for this run's changes to reach every server \(1 s\): localhost:39352: has the changes of replica 1 \(localhost:39350\) up to 08:08:32Z .* needs 08:08:37Z .*\(5 s behind\)/);
+  });
+
+  it('on timeout names the lagging server, how far behind it is and what its agreement reports', async () => {
+    const lines: string[] = [];
+    const b = server('ldap://b', [[R1('6b069780000000010000'), R2]]);
+    const t = topology(server('ldap://a', [], [A_AGREEMENT]), b);
+    const error = await waitForLocalChanges(WRITE, waitOptions(t, lines)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ClusterNotReadyError);
+    expect((error as ClusterNotReadyError).exitCode).toBe(5);
+    expect((error as Error).message).toMatch(/did not deliver this run's changes to reach every server within 3 s: localhost:39352: has the changes of replica 1/);
+    expect((error as Error).message).toMatch(/5 s behind\) \[localhost:39350 -> to-b \(127\.0\.0\.1:39352\): paused \(nsds5ReplicaEnabled: off\)\]/);
+  });
+
+  it('counts a server answering with a referral (total update running) as not there yet', async () => {
+    const b = server('ldap://b', ['referral']);
+    const error = await waitForLocalChanges(WRITE, waitOptions(topology(server('ldap://a', []), b), [])).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/localhost:39352: a total update \(re-initialization\) is running there/);
+  });
+
+  it('fails at once for a server that could not be contacted', async () => {
+    const t = topology(server('ldap://a', []), server('ldap://b', []));
+    t.members[1].session = undefined;
+    t.members[1].error = '389 DS at ldap://127.0.0.1:39352 refused the connection';
+    const lines: string[] = [];
+    await expect(waitForLocalChanges(WRITE, waitOptions(t, lines))).rejects.toThrow(/cannot wait for .*localhost:39352: 389 DS at ldap:\/\/127.0.0.1:39352 refused the connection/);
+    expect(lines).toEqual([]);
+  });
+});
+
+describe('in sync before cluster-scope steps', () => {
+  it('accepts a replica listed without a CSN when the origin initialized that server after the change', async () => {
+    // A's newest change (08:07:16Z) is as old as the total update that A sent to B: B holds it.
+    const a = server('ldap://a', [[R1('6b069734000300010000'), R2]]);
+    const b = server('ldap://b', [['{replica 1 ldap://localhost:39350}', R2]]);
+    const t = topology(a, b);
+    await expect(waitUntilInSync(waitOptions(t, []))).resolves.toBeUndefined();
+  });
+
+  it('waits for a change made after that initialization', async () => {
+    const a = server('ldap://a', [[R1(WRITE), R2]]);
+    const b = server('ldap://b', [['{replica 1 ldap://localhost:39350}', R2]]);
+    await expect(waitUntilInSync(waitOptions(topology(a, b), []))).rejects.toThrow(/localhost:39352: has no change of replica 1 \(localhost:39350\) yet/);
+  });
+});

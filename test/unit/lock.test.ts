@@ -1,0 +1,58 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LockHeldError } from '../../src/core/errors';
+import { silentLogger } from '../../src/core/logger';
+import { acquireInstanceLock, isAlive } from '../../src/run/lock';
+
+/** The pid of a process that has already exited. */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(r.stdout);
+}
+
+describe('instance lock (proper-lockfile)', () => {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'pkidbu-lock-'));
+  afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
+  const options = (stateDir: string, waitSec = 0) => ({ stateDir, instance: 'pki-tomcat', mode: 'interactive', waitSec, logger: silentLogger });
+
+  it('is exclusive, names the holder, and is free again after release', async () => {
+    const dir = path.join(base, 'a');
+    const lock = await acquireInstanceLock(options(dir));
+    const holder = JSON.parse(fs.readFileSync(path.join(dir, 'run.holder.json'), 'utf8'));
+    expect(holder).toMatchObject({ pid: process.pid, mode: 'interactive' });
+    // a live holder (here: a live process other than us)
+    fs.writeFileSync(path.join(dir, 'run.holder.json'), JSON.stringify({ ...holder, pid: process.ppid }));
+    await expect(acquireInstanceLock(options(dir))).rejects.toThrow(LockHeldError);
+    await expect(acquireInstanceLock(options(dir))).rejects.toThrow(`pid ${process.ppid} (interactive run since`);
+    await lock.release();
+    expect(fs.existsSync(path.join(dir, 'run.lock'))).toBe(false);
+    const again = await acquireInstanceLock(options(dir));
+    await again.release();
+  });
+
+  it('a lock left by a dead pid is taken over at once', async () => {
+    const dir = path.join(base, 'b');
+    fs.mkdirSync(path.join(dir, 'run.lock'), { recursive: true }); // as left by kill -9: fresh mtime
+    const pid = deadPid();
+    expect(isAlive(pid)).toBe(false);
+    fs.writeFileSync(path.join(dir, 'run.holder.json'), JSON.stringify({ pid, since: '2024-01-01T00:00:00Z', mode: 'posttrans' }));
+    const started = Date.now();
+    const lock = await acquireInstanceLock(options(dir));
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(lock.tookOverFrom).toMatchObject({ pid, mode: 'posttrans' });
+    await lock.release();
+  });
+
+  it('--wait polls until the holder releases', async () => {
+    const dir = path.join(base, 'c');
+    const first = await acquireInstanceLock(options(dir));
+    fs.writeFileSync(path.join(dir, 'run.holder.json'), JSON.stringify({ pid: process.ppid, since: 'x', mode: 'posttrans' }));
+    setTimeout(() => void first.release(), 600);
+    const started = Date.now();
+    const second = await acquireInstanceLock(options(dir, 10));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+    await second.release();
+  });
+});
