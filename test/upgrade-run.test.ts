@@ -66,7 +66,14 @@ describe('pki-db-upgrade run on a real 389 DS', () => {
     expect(s.server).toBe(`localhost:${ds.port}`);
 
     const h = await history(MAIN_BUNDLE, db.args('history', '--json'));
-    expect(h.map((r) => r.step)).toEqual(['10.0.0/01-TrackingSchema', '10.2.0/01-AuthoritySchema', '10.3.0/01-CertProfileSchema']);
+    expect(h.map((r) => r.step)).toEqual([
+      '10.0.0/01-TrackingSchema',
+      '10.2.0/01-AuthoritySchema',
+      '10.3.0/01-CertProfileSchema',
+      '10.3.3/01-IssuerNameBackfill',
+      '11.6.0/01-CAIndexes',
+      '11.6.0/02-RequireIssuerName',
+    ]);
     for (const r of h) {
       expect(r).toMatchObject({ outcome: 'done', server: `localhost:${ds.port}`, error: null });
       expect(r.durationMs).toBeGreaterThanOrEqual(0);

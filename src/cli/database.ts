@@ -9,6 +9,7 @@ import type { Logger } from '../core/logger';
 import type { Plan } from '../core/planner';
 import type { RegisteredStep, StepContext } from '../core/step';
 import type { HistoryState } from '../core/history-store';
+import { LdapBulkUpdater } from '../directory/bulk-update';
 import { LdapIndexHelper } from '../directory/index-helper';
 import { LdapSchemaHelper } from '../directory/schema-helper';
 import { findBackend } from '../ldap/backend';
@@ -17,6 +18,12 @@ import { LdapHistoryStore } from '../ldap/ldap-history-store';
 import { LdaptsSession } from '../ldap/ldapts-session';
 import { identifyServer } from '../ldap/server-identity';
 import type { Target } from './target';
+
+/**
+ * Bulk writes go over two connections of their own, so that two writes in flight are one per
+ * connection: several outstanding operations on one 389 DS 2.3 connection stalled most (make bench).
+ */
+const BULK_WRITER_CONNECTIONS = 2;
 
 export interface Registry {
   steps: RegisteredStep[];
@@ -70,6 +77,19 @@ export async function databaseOn(
             ldap,
             schema: new LdapSchemaHelper(ldap),
             indexes: new LdapIndexHelper(ldap, { backend, dryRun }),
+            bulk: new LdapBulkUpdater({
+              reader: ldap,
+              // Dry-run records the changes; a real pass writes on connections of its own.
+              openWriters: recorder
+                ? async () => ({ sessions: [recorder], close: async () => undefined })
+                : async () => {
+                    const sessions = await session.openSiblings(BULK_WRITER_CONNECTIONS);
+                    return { sessions, close: async () => void (await Promise.all(sessions.map((s) => s.close()))) };
+                  },
+              logger,
+              dryRun,
+              terminal: process.stderr.isTTY ? process.stderr : undefined,
+            }),
             database: { suffix: target.suffix, backend },
             logger,
             dryRun,

@@ -2,7 +2,7 @@
  * What an upgrade script is. Each file `upgrades/<version>/<NN>-<Name>.ts` default-exports
  * `defineStep({...})`; the build turns the folder into a registry of RegisteredSteps.
  */
-import type { LdapSession } from './directory';
+import type { DirectoryEntry, LdapSession, Modification } from './directory';
 import type { Logger } from './logger';
 
 /**
@@ -46,10 +46,67 @@ export interface DatabaseInfo {
   backend: string;
 }
 
+/**
+ * One pass of changes over many entries (a data backfill): a paged search streamed in constant
+ * memory, writes pipelined over a few connections, progress in the log.
+ */
+export interface BulkUpdateSpec {
+  /** Names the pass in progress lines and errors, e.g. "issuerName backfill". */
+  label: string;
+  base: string;
+  /** Default 'one' (the children of base, e.g. the records of a repository). */
+  scope?: 'one' | 'sub';
+  /**
+   * Must select ONLY the entries that still need the change, so that entries already changed fall
+   * out of it: this is what makes a pass resumable after a crash (nothing finished is redone) and a
+   * second run cheap.
+   */
+  filter: string;
+  attributes?: string[];
+  /** Attributes returned as bytes, e.g. 'userCertificate;binary'. */
+  binaryAttributes?: string[];
+  /**
+   * The changes for one entry, or undefined to leave it as it is. Throwing counts the entry as
+   * failed (the pass goes on, then fails).
+   */
+  transform(entry: DirectoryEntry): Modification[] | undefined;
+  /**
+   * Writes outstanding at once, spread over the writer connections. Default 'auto': measured
+   * during the pass (1 to 32), since whether pipelining pays depends on the server and its load.
+   */
+  concurrency?: number | 'auto';
+  /** Entries per search page (default 500). */
+  pageSize?: number;
+  /**
+   * The pass stops early once this many entries failed (default 20), so that a systematic error
+   * (schema, access rights) is not repeated for every entry. Any failure fails the pass.
+   */
+  maxFailures?: number;
+}
+
+export interface BulkUpdateResult {
+  /** Entries the search returned. */
+  matched: number;
+  /** Entries written (in dry-run: recorded as LDIF). */
+  modified: number;
+  /** Entries the transform chose to leave as they are. */
+  unchanged: number;
+  /** Entries deleted by someone else between the search and the write: nothing left to do. */
+  vanished: number;
+  durationMs: number;
+}
+
+export interface BulkUpdater {
+  /** Runs the pass; throws BulkUpdateError when entries failed (after the others were written). */
+  update(spec: BulkUpdateSpec): Promise<BulkUpdateResult>;
+}
+
 export interface StepContext {
   ldap: LdapSession;
   schema: SchemaHelper;
   indexes: IndexHelper;
+  /** Large data backfills: use this rather than a loop of ldap.modify. */
+  bulk: BulkUpdater;
   database: DatabaseInfo;
   logger: Logger;
   /** True in dry-run: writes are recorded as LDIF, not applied. Long waits should be skipped. */

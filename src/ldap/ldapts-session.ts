@@ -3,7 +3,7 @@
  * server answered) or ServerUnreachableError (it did not).
  */
 import net from 'node:net';
-import type tls from 'node:tls';
+import tls from 'node:tls';
 import { Attribute, Change, Client } from 'ldapts';
 import {
   DirectoryEntry,
@@ -32,6 +32,12 @@ export interface ConnectOptions {
   tlsOptions?: tls.ConnectionOptions;
   /** Used in messages, e.g. "start it with systemctl start dirsrv@pki-tomcat". */
   startHint?: string;
+  /**
+   * TCP_NODELAY. Nagle's algorithm holds back a small request while an earlier one is
+   * unacknowledged: harmless one request at a time, a delayed-ACK wait per batch when several are
+   * outstanding (pipelined bulk writes, which turn it on).
+   */
+  noDelay?: boolean;
 }
 
 const DEFAULT_PAGE_SIZE = 500;
@@ -40,11 +46,12 @@ export class LdaptsSession implements LdapSession {
   private constructor(
     private readonly client: Client,
     readonly url: string,
+    private readonly options: ConnectOptions,
   ) {}
 
   static async open(options: ConnectOptions): Promise<LdaptsSession> {
     const { client, display } = createClient(options);
-    const session = new LdaptsSession(client, display);
+    const session = new LdaptsSession(client, display, options);
     // The bind belongs to connecting: a server that accepts the connection but never answers
     // (hung, overloaded) must fail within the connect timeout, not hang the run (and dnf with it).
     const timeouts = (client as unknown as { clientOptions: { timeout?: number } }).clientOptions;
@@ -63,6 +70,21 @@ export class LdaptsSession implements LdapSession {
 
   async close(): Promise<void> {
     await this.client.unbind().catch(() => undefined);
+  }
+
+  /**
+   * Opens `count` more connections to the same server with the same credentials and TCP_NODELAY,
+   * for pipelined bulk writes. The caller closes them.
+   */
+  async openSiblings(count: number): Promise<LdaptsSession[]> {
+    const opened = await Promise.allSettled(Array.from({ length: count }, () => LdaptsSession.open({ ...this.options, noDelay: true })));
+    const sessions = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failure = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) {
+      await Promise.all(sessions.map((s) => s.close()));
+      throw failure.reason;
+    }
+    return sessions;
   }
 
   async search(base: string, options: SearchOptions = {}): Promise<DirectoryEntry[]> {
@@ -180,7 +202,23 @@ function createClient(options: ConnectOptions): { client: Client; display: strin
   if (!/^ldaps?:\/\//.test(options.url)) {
     throw new ConfigError(`"${options.url}" is not an LDAP URL`, 'use ldap://host:port, ldaps://host:port or ldapi://%2Frun%2Fslapd-NAME.socket');
   }
-  return { client: new Client({ ...common, url: options.url, tlsOptions: options.tlsOptions }), display: options.url };
+  return {
+    client: new Client({
+      ...common,
+      url: options.url,
+      tlsOptions: options.tlsOptions,
+      ...(options.noDelay
+        ? {
+            createConnection: ((port: number, host: string) => net.connect(port, host).setNoDelay(true)) as unknown as typeof net.connect,
+            createSecureConnection: ((port: number | tls.ConnectionOptions, host?: string, tlsOptions?: tls.ConnectionOptions) => {
+              const socket = typeof port === 'object' ? tls.connect(port) : tls.connect(port, host, tlsOptions);
+              return socket.setNoDelay(true);
+            }) as unknown as typeof tls.connect,
+          }
+        : {}),
+    }),
+    display: options.url,
+  };
 }
 
 /** node's codes for a server certificate that does not verify: a trust setting to fix, not an outage. */

@@ -1,0 +1,311 @@
+/**
+ * make bench: figures of the bundled tool on a real 389 DS of its own (never part of make test).
+ *
+ *  1. issuerName backfill of N certificate records (N = 20,000 and 100,000, none with issuerName):
+ *     the tool (a bundle of the tracking step and the real backfill step) against ldapmodify
+ *     applying the same modifications from one LDIF in one process, on the same server, each on
+ *     its own copy of the same database (loaded over LDAP, then the server restarted so that 389 DS
+ *     autosizes the entry caches as on a PKI server);
+ *  2. the tool's peak RSS during that run;
+ *  3. "nothing to do" on the upgraded database: a second run of the tool, and the backfill's own
+ *     re-check (its filter, DN only) as ldapsearch;
+ *  4. issue 2's figures: no-op run of dist/pki-db-upgrade.js against `node -e 0` + one ldapsearch,
+ *     and the bundle size.
+ *
+ * Environment: PKI_BENCH_PORT (default PKI_TEST_PORT_BASE+30, else 18930: below the ephemeral
+ * range), PKI_BENCH_SIZES (default "20000,100000"), PKI_BENCH_ROUNDS (default 2),
+ * PKI_BENCH_KEEP=1 keeps the server and files.
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream, promises as fsp, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createBackend, createInstance, killInstance, restartInstance, type DsInstance } from '../harness/dirsrv';
+import { connect } from '../harness/ldap';
+import { loadPkiDatabase, loadPkiSchema } from '../harness/pki-database';
+
+const ROOT = process.env.PKI_BENCH_REPO ?? path.resolve(__dirname, '..');
+const MAIN_BUNDLE = path.join(ROOT, 'dist/pki-db-upgrade.js');
+const BENCH_BUNDLE = path.join(ROOT, 'dist/bench-backfill.js');
+const PEAK_RSS = path.join(ROOT, 'test/bench/peak-rss.cjs');
+const MISSING_FILTER = '(&(objectclass=certificateRecord)(|(!(issuerName=*))(issuerName=)))';
+
+interface Timed {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Timed> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
+  });
+}
+
+async function mustSucceed(what: string, p: Promise<Timed>): Promise<Timed> {
+  const r = await p;
+  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}):\n${r.stderr.slice(-3000)}${r.stdout.slice(-1000)}`);
+  return r;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+const progress = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+// ---------------------------------------------------------------------------------------------
+// Databases
+
+interface BenchDatabase {
+  suffix: string;
+  backend: string;
+}
+
+/**
+ * The ldapmodify input: the same replace of issuerName the tool makes, for every record; or
+ * (issuerName undefined) the deletion of issuerName that puts a copy back for the next round.
+ */
+async function modificationsFile(dir: string, n: number, db: BenchDatabase, issuerName: string | undefined): Promise<string> {
+  const file = path.join(dir, `${issuerName === undefined ? 'reset' : 'backfill'}-${db.backend}.ldif`);
+  const change = issuerName === undefined ? 'delete: issuerName\n-\n' : `replace: issuerName\nissuerName: ${issuerName}\n-\n`;
+  const out = createWriteStream(file);
+  for (let serial = 1; serial <= n; serial++) {
+    const ok = out.write(`dn: cn=${serial},ou=certificateRepository,ou=ca,${db.suffix}\nchangetype: modify\n${change}\n`);
+    if (!ok) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  return file;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+
+interface SizeFigures {
+  n: number;
+  rounds: number;
+  loadMs: number;
+  toolMs: number;
+  toolPassMs?: number;
+  ldapmodifyMs: number;
+  toolRunsMs: number[];
+  ldapmodifyRunsMs: number[];
+  peakRssMiB: number;
+  noopMs: number;
+  recheckMs: number;
+}
+
+function cliArgs(ds: DsInstance, suffix: string, passwordFile: string): string[] {
+  return ['run', '--url', ds.url, '--base-dn', suffix, '--password-file', passwordFile];
+}
+
+async function countLacking(ds: DsInstance, suffix: string): Promise<number> {
+  const r = await mustSucceed(
+    'ldapsearch',
+    timed('ldapsearch', ['-LLL', '-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-E', 'pr=2000/noprompt', '-b', `ou=certificateRepository,ou=ca,${suffix}`, '-s', 'one', MISSING_FILTER, '1.1']),
+  );
+  return (r.stdout.match(/^dn: /gm) ?? []).length;
+}
+
+async function measureSize(ds: DsInstance, dir: string, passwordFile: string, n: number): Promise<SizeFigures> {
+  const tag = n >= 1000 ? `${Math.round(n / 1000)}k` : String(n);
+  const tool: BenchDatabase = { suffix: `o=benchtool${tag}`, backend: `benchtool${tag}` };
+  const baseline: BenchDatabase = { suffix: `o=benchmod${tag}`, backend: `benchmod${tag}` };
+  // Loaded over LDAP with the harness loader (12 adds in flight): 389 DS's import task runs at a
+  // few hundred entries per second on this kind of machine, slower than adds.
+  let loadMs = 0;
+  let issuerName = '';
+  for (const db of [tool, baseline]) {
+    progress(`N=${n}: loading ${db.suffix} (${n} records without issuerName)`);
+    const loaded = await loadPkiDatabase(ds, { suffix: db.suffix, backendName: db.backend, certificates: n, withoutIssuerNameRatio: 1, schema: false });
+    loadMs = Math.max(loadMs, loaded.elapsedMs);
+    issuerName = loaded.issuerName;
+  }
+  // 389 DS sizes the entry cache of a backend created while it runs at its minimum (512 KB, a
+  // few dozen entries); at start-up it divides the cache among all backends, as a PKI server's
+  // backends have it. Restart so that both copies run with realistic caches.
+  progress(`N=${n}: restarting the server (entry caches autosized at start-up)`);
+  await restartInstance(ds);
+  for (const db of [tool, baseline]) {
+    const lacking = await countLacking(ds, db.suffix);
+    if (lacking !== n) throw new Error(`${db.suffix}: expected ${n} records without issuerName, found ${lacking}`);
+  }
+  const modifyFile = await modificationsFile(dir, n, baseline, issuerName);
+  const resetFiles = [await modificationsFile(dir, n, tool, undefined), await modificationsFile(dir, n, baseline, undefined)];
+
+  // Rounds in alternating order; the best time of each side is the one least disturbed by
+  // whatever else the machine was doing.
+  const rounds = Math.max(1, Number(process.env.PKI_BENCH_ROUNDS ?? 2));
+  const toolRuns: { ms: number; passMs?: number; rssMiB: number }[] = [];
+  const modRuns: number[] = [];
+  const runLdapmodify = async () => {
+    progress(`N=${n}: ldapmodify applying ${n} modifications from one LDIF`);
+    const r = await mustSucceed('ldapmodify', timed('ldapmodify', ['-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-f', modifyFile]));
+    modRuns.push(r.ms);
+  };
+  const runTool = async () => {
+    progress(`N=${n}: the tool's backfill`);
+    const rssFile = path.join(dir, `rss-${n}`);
+    const r = await mustSucceed(
+      'the tool',
+      timed(process.execPath, ['--require', PEAK_RSS, BENCH_BUNDLE, ...cliArgs(ds, tool.suffix, passwordFile)], { PEAK_RSS_FILE: rssFile }),
+    );
+    const pass = /issuerName backfill: [\d,]+ updated in (\d+) (s|min)/.exec(r.stderr);
+    toolRuns.push({
+      ms: r.ms,
+      passMs: pass ? Number(pass[1]) * (pass[2] === 'min' ? 60_000 : 1000) : undefined,
+      rssMiB: Number(readFileSync(rssFile, 'utf8')) / 1024,
+    });
+  };
+  for (let round = 0; round < rounds; round++) {
+    if (round > 0) {
+      progress(`N=${n}: putting both copies back for round ${round + 1}`);
+      for (const f of resetFiles) await mustSucceed('ldapmodify (reset)', timed('ldapmodify', ['-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-f', f]));
+      await mustSucceed('ldapdelete', timed('ldapdelete', ['-x', '-r', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, `cn=dbUpgrade,${tool.suffix}`]));
+    }
+    if (round % 2 === 0) {
+      await runLdapmodify();
+      await runTool();
+    } else {
+      await runTool();
+      await runLdapmodify();
+    }
+    for (const db of [tool, baseline]) {
+      const lacking = await countLacking(ds, db.suffix);
+      if (lacking !== 0) throw new Error(`${db.suffix}: ${lacking} records still lack issuerName after the backfill`);
+    }
+  }
+  const bestTool = toolRuns.reduce((a, b) => (b.ms < a.ms ? b : a));
+
+  progress(`N=${n}: nothing to do on the upgraded database`);
+  const noops: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await mustSucceed('the no-op run', timed(process.execPath, [BENCH_BUNDLE, ...cliArgs(ds, tool.suffix, passwordFile)]));
+    if (!/nothing to do/.test(r.stderr)) throw new Error(`second run did something:\n${r.stderr}`);
+    noops.push(r.ms);
+  }
+  const rechecks: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const started = Date.now();
+    await countLacking(ds, tool.suffix);
+    rechecks.push(Date.now() - started);
+  }
+  if (!process.env.PKI_BENCH_KEEP) for (const f of [modifyFile, ...resetFiles]) await fsp.rm(f, { force: true });
+  return {
+    n,
+    loadMs,
+    rounds,
+    toolMs: bestTool.ms,
+    toolPassMs: bestTool.passMs,
+    ldapmodifyMs: Math.min(...modRuns),
+    toolRunsMs: toolRuns.map((r) => r.ms),
+    ldapmodifyRunsMs: modRuns,
+    peakRssMiB: Math.max(...toolRuns.map((r) => r.rssMiB)),
+    noopMs: median(noops),
+    recheckMs: median(rechecks),
+  };
+}
+
+async function measureNoop(ds: DsInstance, passwordFile: string) {
+  const suffix = 'o=benchnoop';
+  await createBackend(ds, suffix, 'benchnoop');
+  await mustSucceed('first run of the bundle', timed(process.execPath, [MAIN_BUNDLE, ...cliArgs(ds, suffix, passwordFile)]));
+  const tool: number[] = [];
+  const node: number[] = [];
+  const search: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const r = await mustSucceed('no-op run', timed(process.execPath, [MAIN_BUNDLE, ...cliArgs(ds, suffix, passwordFile)]));
+    if (!/nothing to do/.test(r.stderr)) throw new Error(`no-op run did something:\n${r.stderr}`);
+    tool.push(r.ms);
+    node.push((await mustSucceed('node -e 0', timed(process.execPath, ['-e', '0']))).ms);
+    search.push((await mustSucceed('ldapsearch', timed('ldapsearch', ['-LLL', '-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-b', suffix, '-s', 'base', '1.1']))).ms);
+  }
+  return { toolMs: median(tool), nodeMs: median(node), ldapsearchMs: median(search), bundleBytes: statSync(MAIN_BUNDLE).size };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const sec = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+const rate = (n: number, ms: number) => `${int.format((n * 1000) / ms)}/s`;
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+}
+
+async function machine(ds: DsInstance): Promise<string> {
+  const cpu = os.cpus();
+  const vendor = await connect(ds.url, ds.rootDN, ds.rootPassword).then(async (c) => {
+    try {
+      const { searchEntries } = await c.search('', { scope: 'base', attributes: ['vendorVersion'] });
+      return String(searchEntries[0].vendorVersion);
+    } finally {
+      await c.unbind();
+    }
+  });
+  const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+  return `${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, ${int.format(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, node ${process.version}, ${vendor}, durable transactions off (harness default); load average at the end ${load}`;
+}
+
+async function main(): Promise<void> {
+  const base = Number(process.env.PKI_BENCH_PORT ?? (process.env.PKI_TEST_PORT_BASE ? Number(process.env.PKI_TEST_PORT_BASE) + 30 : 18930));
+  const sizes = (process.env.PKI_BENCH_SIZES ?? '20000,100000').split(',').map((s) => Number(s.trim()));
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'pkidbu-bench-'));
+  await fsp.chmod(dir, 0o755); // the server (user dirsrv when run as root) reads the import files
+  const passwordFile = path.join(dir, 'password');
+  progress(`creating a 389 DS on 127.0.0.1:${base} (files in ${dir})`);
+  const ds = await createInstance({ name: `bench${base}`, port: base, securePort: base + 1, root: path.join(dir, 'ds') });
+  try {
+    await fsp.writeFile(passwordFile, `${ds.rootPassword}\n`, { mode: 0o600 });
+    await loadPkiSchema(ds);
+    const figures: SizeFigures[] = [];
+    for (const n of sizes) figures.push(await measureSize(ds, dir, passwordFile, n));
+    progress('no-op run of the bundle');
+    const noop = await measureNoop(ds, passwordFile);
+
+    const header = ['issuerName backfill (best of rounds)', ...figures.map((f) => `N = ${int.format(f.n)} (${f.rounds} rounds)`), 'target'];
+    const rows = [
+      header,
+      ['tool: whole run (pass alone)', ...figures.map((f) => `${sec(f.toolMs)} (${f.toolPassMs !== undefined ? sec(f.toolPassMs) : '?'})`), ''],
+      ['tool: records per second', ...figures.map((f) => rate(f.n, f.toolMs)), ''],
+      ['ldapmodify, one LDIF, one process', ...figures.map((f) => `${sec(f.ldapmodifyMs)}, ${rate(f.n, f.ldapmodifyMs)}`), ''],
+      ['tool speed / ldapmodify speed', ...figures.map((f) => `${(f.ldapmodifyMs / f.toolMs).toFixed(2)}×`), '≥ 1.5×'],
+      ['every round: tool / ldapmodify', ...figures.map((f) => f.toolRunsMs.map((t, i) => `${sec(t)} / ${sec(f.ldapmodifyRunsMs[i])}`).join('; ')), ''],
+      ['tool peak RSS (highest of rounds)', ...figures.map((f) => `${f.peakRssMiB.toFixed(0)} MiB`), '≤ 150 MiB, flat'],
+      ['second run: nothing to do', ...figures.map((f) => sec(f.noopMs)), 'same order as a no-op run'],
+      ['backfill filter re-check (ldapsearch, DN only)', ...figures.map((f) => sec(f.recheckMs)), ''],
+      ['(loading one copy over LDAP, for reference)', ...figures.map((f) => sec(f.loadMs)), ''],
+    ];
+    const noopRows = [
+      ['no-op run of dist/pki-db-upgrade.js', 'value'],
+      ['bundle: no-op run (median of 7)', sec(noop.toolMs)],
+      ['node -e 0 + one ldapsearch (medians)', `${sec(noop.nodeMs + noop.ldapsearchMs)} (${sec(noop.nodeMs)} + ${sec(noop.ldapsearchMs)})`],
+      ['ratio', `${(noop.toolMs / (noop.nodeMs + noop.ldapsearchMs)).toFixed(2)}×`],
+      ['bundle size', `${int.format(noop.bundleBytes / 1024)} KiB (${int.format(noop.bundleBytes)} bytes)`],
+    ];
+    process.stdout.write(`\nMachine: ${await machine(ds)}\n\n${table(rows)}\n\n${table(noopRows)}\n`);
+  } finally {
+    if (process.env.PKI_BENCH_KEEP) progress(`kept: server ${ds.url} in ${dir}`);
+    else {
+      await killInstance(ds).catch(() => undefined);
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`[bench] failed: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

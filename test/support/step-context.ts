@@ -1,0 +1,61 @@
+/**
+ * A StepContext on a real server, wired like the CLI does (src/cli/database.ts), for tests that run
+ * one step's upgrade() directly. Logged lines and dry-run LDIF are kept for assertions.
+ */
+import type { LdapSession } from '../../src/core/directory';
+import type { Logger } from '../../src/core/logger';
+import type { StepContext } from '../../src/core/step';
+import { LdapBulkUpdater } from '../../src/directory/bulk-update';
+import { LdapIndexHelper } from '../../src/directory/index-helper';
+import { LdapSchemaHelper } from '../../src/directory/schema-helper';
+import { DryRunSession } from '../../src/ldap/dry-run-session';
+import { LdaptsSession } from '../../src/ldap/ldapts-session';
+import type { DsInstance } from '../harness/dirsrv';
+
+export interface TestStepContext {
+  ctx: StepContext;
+  /** "level: message" lines, in order. */
+  lines: string[];
+  /** LDIF recorded in dry-run. */
+  ldif: string[];
+  close(): Promise<void>;
+}
+
+export async function realStepContext(
+  ds: DsInstance,
+  database: { suffix: string; backend: string },
+  options: { dryRun?: boolean; writerConnections?: number } = {},
+): Promise<TestStepContext> {
+  const dryRun = options.dryRun ?? false;
+  const session = await LdaptsSession.open({ url: ds.url, credentials: { kind: 'simple', bindDN: ds.rootDN, password: ds.rootPassword } });
+  const lines: string[] = [];
+  const ldif: string[] = [];
+  const logger: Logger = {
+    debug: (m) => lines.push(`debug: ${m}`),
+    info: (m) => lines.push(`info: ${m}`),
+    warn: (m) => lines.push(`warn: ${m}`),
+    error: (m) => lines.push(`error: ${m}`),
+  };
+  const recorder = dryRun ? new DryRunSession(session, (text) => ldif.push(text)) : undefined;
+  const ldap: LdapSession = recorder ?? session;
+  const ctx: StepContext = {
+    ldap,
+    schema: new LdapSchemaHelper(ldap),
+    indexes: new LdapIndexHelper(ldap, { backend: database.backend, dryRun, pollMs: 100 }),
+    bulk: new LdapBulkUpdater({
+      reader: ldap,
+      openWriters: recorder
+        ? async () => ({ sessions: [recorder], close: async () => undefined })
+        : async () => {
+            const sessions = await session.openSiblings(options.writerConnections ?? 2);
+            return { sessions, close: async () => void (await Promise.all(sessions.map((s) => s.close()))) };
+          },
+      logger,
+      dryRun,
+    }),
+    database,
+    logger,
+    dryRun,
+  };
+  return { ctx, lines, ldif, close: () => session.close() };
+}

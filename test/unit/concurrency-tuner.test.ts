@@ -1,0 +1,53 @@
+/** Choosing the number of writes in flight by measuring, on a simulated server. */
+import { ConcurrencyTuner } from '../../src/directory/concurrency-tuner';
+
+/** Runs `writes` completions; each takes 1000/rate(level) ms of the fake clock. */
+function simulate(tuner: ConcurrencyTuner, clock: { t: number }, writes: number, rate: (level: number) => number): number[] {
+  const levels: number[] = [];
+  for (let i = 0; i < writes; i++) {
+    clock.t += 1000 / rate(tuner.current);
+    tuner.completed();
+    levels.push(tuner.current);
+  }
+  return levels;
+}
+
+function tuner(clock: { t: number }) {
+  return new ConcurrencyTuner({ levels: [1, 2, 4, 8], windowSize: 10, steadyWindows: 5, now: () => clock.t });
+}
+
+describe('ConcurrencyTuner', () => {
+  it('tries every level once, then keeps the fastest', () => {
+    const clock = { t: 0 };
+    const t = tuner(clock);
+    expect(t.current).toBe(1);
+    const levels = simulate(t, clock, 40, (l) => ({ 1: 1000, 2: 1500, 4: 2500, 8: 1200 })[l]!);
+    expect(levels.slice(0, 9)).toEqual(Array(9).fill(1));
+    expect([levels[9], levels[19], levels[29]]).toEqual([2, 4, 8]);
+    expect(levels[39]).toBe(4);
+    expect(Math.round(t.measured().get(4)!)).toBe(2500);
+  });
+
+  it('keeps one write at a time where pipelining makes the server slower', () => {
+    const clock = { t: 0 };
+    const t = tuner(clock);
+    simulate(t, clock, 40, (l) => 2000 / l);
+    expect(t.current).toBe(1);
+  });
+
+  it('re-checks its choice against the neighbouring levels and follows a change of load', () => {
+    const clock = { t: 0 };
+    const t = tuner(clock);
+    simulate(t, clock, 40, (l) => ({ 1: 1000, 2: 3000, 4: 2000, 8: 1000 })[l]!);
+    expect(t.current).toBe(2);
+    // The server gets busy: now one at a time is best. After the steady windows, 1 and 4 are
+    // measured again against 2.
+    const levels = simulate(t, clock, 50 + 30, (l) => ({ 1: 2000, 2: 1000, 4: 500, 8: 300 })[l]!);
+    expect(new Set(levels.slice(40, 70))).toEqual(new Set([1, 4, 2]));
+    expect(t.current).toBe(1);
+  });
+
+  it('refuses levels below 1', () => {
+    expect(() => new ConcurrencyTuner({ levels: [0, 2] })).toThrow(/at least 1/);
+  });
+});

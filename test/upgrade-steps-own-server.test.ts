@@ -1,0 +1,198 @@
+/**
+ * Upgrade steps that change cn=schema in a way other suffixes would notice (certificateRecord
+ * requiring issuerName), and the whole bundled upgrade of a CA database, including a crash in the
+ * middle of the issuerName backfill. cn=schema is shared by every suffix of a server, so these run
+ * on a 389 DS of their own (ports PKI_TEST_PORT_BASE+22, +23) rather than on the shared one.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { createInstance, removeInstance, type DsInstance } from './harness/dirsrv';
+import { certRecordAttributes, certRecordDN, loadPkiDatabase, type LoadResult } from './harness/pki-database';
+import { readRunInfo } from './harness/run-info';
+import { uniqueSuffix, withLdap } from './harness/test-env';
+import { MAIN_BUNDLE, runCli, startCli } from './support/bundle';
+import { snapshot } from './support/directory-snapshot';
+import { realStepContext } from './support/step-context';
+import issuerNameBackfill from '../upgrades/10.3.3/01-IssuerNameBackfill';
+import requireIssuerName from '../upgrades/11.6.0/02-RequireIssuerName';
+import type { StepDefinition } from '../src/core/step';
+
+let ds: DsInstance;
+let passwordFile: string;
+
+beforeAll(async () => {
+  const { runRoot, portBase } = readRunInfo();
+  // B+20..21 belong to harness-dirsrv.test.ts (see test/harness/README.md).
+  const port = portBase + 22;
+  ds = await createInstance({ name: `steps${port}`, port, securePort: port + 1, root: path.join(runRoot, 'steps') });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pkidbu-pw-'));
+  passwordFile = path.join(dir, 'pw');
+  writeFileSync(passwordFile, `${ds.rootPassword}\n`, { mode: 0o600 });
+}, 120_000);
+
+afterAll(async () => {
+  if (ds) await removeInstance(ds);
+});
+
+const REPOSITORY = (suffix: string) => `ou=certificateRepository,ou=ca,${suffix}`;
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function caDatabase(prefix: string, certificates: number, withoutIssuerNameRatio?: number): Promise<LoadResult & { backend: string }> {
+  const { suffix, backendName } = uniqueSuffix(prefix);
+  const loaded = await loadPkiDatabase(ds, { suffix, backendName, certificates, withoutIssuerNameRatio });
+  return { ...loaded, backend: backendName };
+}
+
+async function run(step: StepDefinition, db: { suffix: string; backend: string }, options: { dryRun?: boolean } = {}) {
+  const t = await realStepContext(ds, db, options);
+  try {
+    await step.upgrade(t.ctx);
+  } finally {
+    await t.close();
+  }
+  return t;
+}
+
+async function certificateRecordClass(): Promise<string> {
+  return withLdap(ds, async (c) => {
+    const { searchEntries } = await c.search('cn=schema', { scope: 'base', attributes: ['objectClasses'] });
+    return ([] as string[]).concat(searchEntries[0].objectClasses as string[]).find((d) => /NAME 'certificateRecord'/i.test(d))!;
+  });
+}
+
+async function lackingIssuerName(suffix: string): Promise<number> {
+  return withLdap(ds, async (c) => {
+    const { searchEntries } = await c.search(REPOSITORY(suffix), {
+      scope: 'one',
+      filter: '(&(objectclass=certificateRecord)(!(issuerName=*)))',
+      attributes: ['1.1'],
+      paged: { pageSize: 1000 },
+    });
+    return searchEntries.length;
+  });
+}
+
+function cliArgs(command: string, suffix: string, ...extra: string[]): string[] {
+  return [command, '--url', ds.url, '--base-dn', suffix, '--password-file', passwordFile, ...extra];
+}
+
+describe('11.6.0/02-RequireIssuerName (not backward compatible)', () => {
+  it('refuses while records lack issuerName, then requires it once they are filled in, and changes nothing the second time', async () => {
+    const db = await caDatabase('req', 30);
+    const schemaBefore = await certificateRecordClass();
+    expect(schemaBefore).not.toMatch(/MUST \( cn \$ issuerName \)/);
+
+    await expect(run(requireIssuerName, db)).rejects.toThrow(/9 certificate records|certificate records still lack issuerName \(e\.g\. cn=\d+,ou=certificateRepository/);
+    expect(await certificateRecordClass()).toBe(schemaBefore);
+
+    await run(issuerNameBackfill, db);
+    const { lines } = await run(requireIssuerName, db);
+    expect(lines.at(-1)).toBe('info: certificateRecord now requires issuerName');
+    expect(await certificateRecordClass()).toMatch(/MUST \( cn \$ issuerName \)/);
+
+    // What an old release would do from now on: write a record without issuerName. Refused.
+    const newRecord = certRecordAttributes(db.ca.issue(900n), { withIssuerName: false, created: new Date() });
+    await expect(withLdap(ds, (c) => c.add(certRecordDN(db.suffix, 900n), newRecord))).rejects.toMatchObject({ code: 65 });
+    const withIssuer = certRecordAttributes(db.ca.issue(901n), { withIssuerName: true, created: new Date() });
+    await withLdap(ds, (c) => c.add(certRecordDN(db.suffix, 901n), withIssuer));
+
+    const before = snapshot(ds, db.suffix, db.backend);
+    await pause(1100);
+    const second = await run(requireIssuerName, db);
+    expect(second.lines).toEqual(['info: certificateRecord already requires issuerName']);
+    expect(snapshot(ds, db.suffix, db.backend)).toBe(before);
+  });
+
+  it('only warns in dry-run, where the backfill before it was recorded and not applied', async () => {
+    const db = await caDatabase('reqdry', 10); // the loader puts back the relaxed definition
+    const before = snapshot(ds, db.suffix, db.backend);
+    const { lines, ldif } = await run(requireIssuerName, db, { dryRun: true });
+    expect(lines[0]).toMatch(/^warn: certificate records still lack issuerName .*a real run fills them in first/);
+    expect(ldif.join('').replace(/\n /g, '')).toMatch(/^dn: cn=schema\nchangetype: modify\ndelete: objectClasses\n.*\n-\nadd: objectClasses\nobjectClasses: .*MUST \( cn \$ issuerName \)/m);
+    expect(snapshot(ds, db.suffix, db.backend)).toBe(before);
+  });
+});
+
+describe('10.3.3/01-IssuerNameBackfill on a record without a certificate', () => {
+  // Here rather than on the shared server: the record lacks issuerName, which the schema of a
+  // server that ran 11.6.0/02-RequireIssuerName refuses (caDatabase puts the old schema back).
+  it('leaves the record as it is, as Dogtag does', async () => {
+    const db = await caDatabase('bfnocert', 10);
+    await withLdap(ds, (c) =>
+      c.add(certRecordDN(db.suffix, 4242n), { objectClass: ['top', 'certificateRecord'], cn: '4242', certStatus: 'VALID' }),
+    );
+    const { lines } = await run(issuerNameBackfill, db);
+    expect(lines.at(-1)).toMatch(/^info: issuerName backfill: 3 updated, 1 left unchanged in /);
+    const issuer = await withLdap(ds, async (c) => (await c.search(certRecordDN(db.suffix, 4242n), { scope: 'base', attributes: ['issuerName'] })).searchEntries[0].issuerName);
+    expect(issuer).toEqual([]);
+    // The step that requires issuerName refuses while such a record exists, and names it.
+    await expect(run(requireIssuerName, db)).rejects.toThrow(/cn=4242,ou=certificateRepository/);
+  });
+});
+
+describe('the bundled upgrade of a CA database', () => {
+  it('applies every step, then finds nothing to do and writes nothing', async () => {
+    const db = await caDatabase('e2e', 300);
+    const first = await runCli(MAIN_BUNDLE, cliArgs('run', db.suffix));
+    expect(first.stderr).toMatch(/issuerName backfill: 90 updated in/);
+    expect(first.code).toBe(0);
+    expect(await lackingIssuerName(db.suffix)).toBe(0);
+    const h = JSON.parse((await runCli(MAIN_BUNDLE, cliArgs('history', db.suffix, '--json'))).stdout) as { step: string; outcome: string }[];
+    expect(h.map((r) => [r.step, r.outcome])).toEqual([
+      ['10.0.0/01-TrackingSchema', 'done'],
+      ['10.2.0/01-AuthoritySchema', 'done'],
+      ['10.3.0/01-CertProfileSchema', 'done'],
+      ['10.3.3/01-IssuerNameBackfill', 'done'],
+      ['11.6.0/01-CAIndexes', 'done'],
+      ['11.6.0/02-RequireIssuerName', 'done'],
+    ]);
+
+    const before = snapshot(ds, db.suffix, db.backend);
+    await pause(1100);
+    const second = await runCli(MAIN_BUNDLE, cliArgs('run', db.suffix));
+    expect(second.code).toBe(0);
+    expect(second.stderr).toMatch(/nothing to do/);
+    expect(snapshot(ds, db.suffix, db.backend)).toBe(before);
+  });
+
+  it('resumes an issuerName backfill killed half-way without redoing the records already done', async () => {
+    const db = await caDatabase('crash', 5000, 1);
+    const child = startCli(MAIN_BUNDLE, cliArgs('run', db.suffix));
+    const exited = new Promise((resolve) => child.on('close', resolve));
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const deadline = Date.now() + 60_000;
+    while (!/issuerName backfill: 5,000 entries to update/.test(stderr)) {
+      if (Date.now() > deadline) throw new Error(`the backfill never started:\n${stderr}`);
+      await pause(20);
+    }
+    // Kill it as soon as its first writes land: the first record in search order gets issuerName.
+    await withLdap(ds, async (c) => {
+      for (;;) {
+        const { searchEntries } = await c.search(certRecordDN(db.suffix, 1n), { scope: 'base', attributes: ['issuerName'] });
+        if (String(searchEntries[0].issuerName ?? '') !== '') break;
+        if (Date.now() > deadline) throw new Error(`no record was updated:\n${stderr}`);
+      }
+    });
+    child.kill('SIGKILL');
+    await exited;
+    expect(stderr).not.toMatch(/5,000 updated/);
+
+    const left = await lackingIssuerName(db.suffix);
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThan(5000);
+    const second = await runCli(MAIN_BUNDLE, cliArgs('run', db.suffix));
+    expect(second.code).toBe(0);
+    expect(second.stderr).toMatch(/applying 10\.3\.3\/01-IssuerNameBackfill \(cluster, interrupted before\)/);
+    // Only the records still lacking issuerName are searched and written.
+    expect(second.stderr).toContain(`issuerName backfill: ${left.toLocaleString('en-US')} entries to update`);
+    expect(second.stderr).toContain(`issuerName backfill: ${left.toLocaleString('en-US')} updated in`);
+    expect(await lackingIssuerName(db.suffix)).toBe(0);
+    // The records carry the issuer the CA writes: a record that was never touched by hand agrees.
+    expect(execFileSync('ldapsearch', ['-LLL', '-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-b', certRecordDN(db.suffix, 4321n), '-s', 'base', 'issuerName'], { encoding: 'utf8' })).toContain(
+      `issuerName: ${db.issuerName}`,
+    );
+  });
+});

@@ -1,0 +1,210 @@
+/**
+ * The real upgrade steps of upgrades/, each run directly against a Dogtag CA database loaded into
+ * the shared 389 DS: what it changes, that a second run changes nothing, that it does nothing on a
+ * database that is not a CA's, and that dry-run only records. (The schema-tightening step changes
+ * cn=schema, which all suffixes of a server share: it is tested on a server of its own, in
+ * upgrade-steps-own-server.test.ts.)
+ */
+import { Attribute, Change } from 'ldapts';
+import { createBackend, type DsInstance } from './harness/dirsrv';
+import { CertificateAuthority, DistinguishedName, expectedIssuerName } from './harness/certificates';
+import { loadPkiDatabase, type LoadResult } from './harness/pki-database';
+import { standalone, uniqueSuffix, withLdap } from './harness/test-env';
+import { snapshot } from './support/directory-snapshot';
+import { realStepContext } from './support/step-context';
+import issuerNameBackfill from '../upgrades/10.3.3/01-IssuerNameBackfill';
+import caIndexes from '../upgrades/11.6.0/01-CAIndexes';
+import requireIssuerName from '../upgrades/11.6.0/02-RequireIssuerName';
+import { CA_INDEXES } from '../src/pki/ca-indexes';
+import type { StepDefinition } from '../src/core/step';
+
+let ds: DsInstance;
+beforeAll(() => {
+  ds = standalone();
+});
+
+const REPOSITORY = (suffix: string) => `ou=certificateRepository,ou=ca,${suffix}`;
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function caDatabase(prefix: string, certificates: number, ca?: CertificateAuthority): Promise<LoadResult & { backend: string }> {
+  const { suffix, backendName } = uniqueSuffix(prefix);
+  const loaded = await loadPkiDatabase(ds, { suffix, backendName, certificates, ca });
+  return { ...loaded, backend: backendName };
+}
+
+async function run(step: StepDefinition, db: { suffix: string; backend: string }, options: { dryRun?: boolean } = {}) {
+  const t = await realStepContext(ds, db, options);
+  try {
+    await step.upgrade(t.ctx);
+  } finally {
+    await t.close();
+  }
+  return t;
+}
+
+/** issuerName, certificate and modifyTimestamp of every record, by serial. */
+async function records(suffix: string) {
+  return withLdap(ds, async (c) => {
+    const { searchEntries } = await c.search(REPOSITORY(suffix), {
+      scope: 'one',
+      filter: '(objectClass=certificateRecord)',
+      attributes: ['cn', 'issuerName', 'userCertificate;binary', 'modifyTimestamp'],
+      explicitBufferAttributes: ['userCertificate;binary'],
+    });
+    return new Map(
+      searchEntries.map((e) => [
+        String(e.cn),
+        {
+          // ldapts gives [] for a requested attribute the entry does not have.
+          issuerName: e.issuerName === undefined || (Array.isArray(e.issuerName) && e.issuerName.length === 0) ? undefined : String(e.issuerName),
+          der: e['userCertificate;binary'] as Buffer,
+          modified: String(e.modifyTimestamp),
+        },
+      ]),
+    );
+  });
+}
+
+describe('10.3.3/01-IssuerNameBackfill', () => {
+  it('fills in issuerName from the certificate on exactly the records lacking it, in the form the CA writes', async () => {
+    const db = await caDatabase('bf', 200);
+    expect(db.withoutIssuerName).toHaveLength(60);
+    // modifyTimestamp has one-second resolution: let a second pass so that writes show.
+    await pause(1100);
+    const before = await records(db.suffix);
+
+    const { lines } = await run(issuerNameBackfill, db);
+    expect(lines).toContain('info: issuerName backfill: 60 entries to update under ' + REPOSITORY(db.suffix));
+    expect(lines.at(-1)).toMatch(/^info: issuerName backfill: 60 updated in \d+ s/);
+
+    const after = await records(db.suffix);
+    expect(after.size).toBe(200);
+    const lacking = new Set(db.withoutIssuerName);
+    for (const [serial, record] of after) {
+      expect(record.issuerName).toBe('CN=CA Signing Certificate,OU=pki-tomcat,O=EXAMPLE');
+      expect(record.issuerName).toBe(expectedIssuerName(record.der));
+      if (lacking.has(serial)) expect(record.modified).not.toBe(before.get(serial)!.modified);
+      else expect(record.modified).toBe(before.get(serial)!.modified);
+    }
+  });
+
+  it('changes nothing on a second run: one empty search, no write', async () => {
+    const db = await caDatabase('bf2', 120);
+    await run(issuerNameBackfill, db);
+    const before = snapshot(ds, db.suffix, db.backend);
+    await pause(1100);
+    const { lines } = await run(issuerNameBackfill, db);
+    expect(lines).toEqual([`info: issuerName backfill: nothing to do (no entry under ${REPOSITORY(db.suffix)} matches (&(objectclass=certificateRecord)(|(!(issuerName=*))(issuerName=))))`]);
+    expect(snapshot(ds, db.suffix, db.backend)).toBe(before);
+  });
+
+  it('escapes issuer names with special characters as RFC 4514 (and JSS) requires', async () => {
+    const ca = new CertificateAuthority({
+      name: new DistinguishedName([
+        ['CN', 'Issuing CA, Tier 2'],
+        ['OU', 'pki+tomcat'],
+        ['O', 'EXAMPLE'],
+      ]),
+    });
+    const db = await caDatabase('bfesc', 10, ca);
+    await run(issuerNameBackfill, db);
+    const issuers = new Set([...(await records(db.suffix)).values()].map((r) => r.issuerName));
+    // The records written by the "CA" (the loader) carry its own, unescaped-comma-free form; the
+    // backfilled ones must be a DN the server can parse back to the same name.
+    const backfilled = [...(await records(db.suffix)).entries()].filter(([serial]) => db.withoutIssuerName.includes(serial));
+    expect(backfilled.length).toBe(3);
+    for (const [, r] of backfilled) expect(r.issuerName).toBe('CN=Issuing CA\\, Tier 2,OU=pki\\+tomcat,O=EXAMPLE');
+    expect(issuers.size).toBe(1);
+  });
+
+  it('records one LDIF change per record in dry-run and writes nothing', async () => {
+    const db = await caDatabase('bfdry', 40);
+    const before = snapshot(ds, db.suffix, db.backend);
+    const { ldif, lines } = await run(issuerNameBackfill, db, { dryRun: true });
+    expect(ldif).toHaveLength(12);
+    expect(ldif[0]).toMatch(
+      new RegExp(`^dn: cn=\\d+,${REPOSITORY(db.suffix)}\nchangetype: modify\nreplace: issuerName\nissuerName: CN=CA Signing Certificate,OU=pki-tomcat,O=EXAMPLE\n-\n`),
+    );
+    expect(lines.at(-1)).toMatch(/^info: issuerName backfill: 12 recorded as LDIF in /);
+    expect(snapshot(ds, db.suffix, db.backend)).toBe(before);
+  });
+});
+
+describe('11.6.0/01-CAIndexes', () => {
+  async function indexes(backend: string) {
+    return withLdap(ds, async (c) => {
+      const { searchEntries } = await c.search(`cn=index,cn=${backend},cn=ldbm database,cn=plugins,cn=config`, {
+        scope: 'one',
+        attributes: ['cn', 'nsIndexType'],
+      });
+      return new Map(searchEntries.map((e) => [String(e.cn).toLowerCase(), ([] as string[]).concat(e.nsIndexType as string[]).map((t) => t.toLowerCase()).sort()]));
+    });
+  }
+
+  it('adds every CA index the backend lacks, builds them, and does nothing the second time', async () => {
+    const db = await caDatabase('idx', 30);
+    const first = await run(caIndexes, db);
+    expect(first.lines.some((l) => /^info: indexes added or completed on backend .*issuername/.test(l))).toBe(true);
+    expect(first.lines.at(-1)).toMatch(/^info: index task finished for \d+ attribute\(s\)$/);
+    const defined = await indexes(db.backend);
+    for (const spec of CA_INDEXES) {
+      expect(defined.get(spec.attribute.toLowerCase())).toEqual(expect.arrayContaining(spec.types.map((t) => t.toLowerCase())));
+    }
+    // The index task was run and the new index answers: an indexed equality search finds the CA.
+    const found = await withLdap(ds, async (c) =>
+      (await c.search(REPOSITORY(db.suffix), { scope: 'one', filter: '(serialno=011)', attributes: ['cn'] })).searchEntries.map((e) => String(e.cn)),
+    );
+    expect(found).toEqual(['1']);
+
+    const before = snapshot(ds, db.suffix, db.backend);
+    await pause(1100);
+    const second = await run(caIndexes, db);
+    expect(second.lines).toEqual([`info: all ${CA_INDEXES.length} CA indexes already defined on backend ${db.backend}`]);
+    expect(snapshot(ds, db.suffix, db.backend)).toBe(before);
+  });
+
+  it('completes an index that lacks some types and leaves the rest alone', async () => {
+    const db = await caDatabase('idxpart', 5);
+    await run(caIndexes, db);
+    await withLdap(ds, (c) =>
+      c.modify(
+        `cn=issuername,cn=index,cn=${db.backend},cn=ldbm database,cn=plugins,cn=config`,
+        new Change({ operation: 'delete', modification: new Attribute({ type: 'nsIndexType', values: ['sub'] }) }),
+      ),
+    );
+    const { lines } = await run(caIndexes, db);
+    expect(lines).toContain(`info: indexes added or completed on backend ${db.backend}: issuername`);
+    expect((await indexes(db.backend)).get('issuername')).toEqual(['eq', 'pres', 'sub']);
+  });
+
+  it('records the index definitions and the index task as LDIF in dry-run, and writes nothing', async () => {
+    const db = await caDatabase('idxdry', 5);
+    const before = snapshot(ds, db.suffix, db.backend);
+    const { ldif } = await run(caIndexes, db, { dryRun: true });
+    // Unfold LDIF continuation lines (long DNs are folded at 76 characters).
+    const text = ldif.join('\n').replace(/\n /g, '');
+    expect(text).toMatch(new RegExp(`dn: cn=acmeExpires,cn=index,cn=${db.backend},cn=ldbm database,cn=plugins,cn=config\nchangetype: add\n`));
+    expect(text).toMatch(/dn: cn=pki-db-upgrade-\d+-\d+,cn=index,cn=tasks,cn=config\nchangetype: add\n(.*\n)*nsIndexAttribute: issuername\n/);
+    expect(snapshot(ds, db.suffix, db.backend)).toBe(before);
+  });
+});
+
+describe('on a database that is not a CA (e.g. a KRA: no certificate repository)', () => {
+  it.each([
+    ['10.3.3/01-IssuerNameBackfill', issuerNameBackfill],
+    ['11.6.0/01-CAIndexes', caIndexes],
+    ['11.6.0/02-RequireIssuerName', requireIssuerName],
+  ])('%s does nothing', async (_id, step) => {
+    const { suffix, backendName } = uniqueSuffix('kra');
+    await createBackend(ds, suffix, backendName);
+    await withLdap(ds, async (c) => {
+      await c.add(`ou=kra,${suffix}`, { objectClass: ['top', 'organizationalUnit'], ou: 'kra' });
+      await c.add(`ou=keyRepository,ou=kra,${suffix}`, { objectClass: ['top', 'organizationalUnit'], ou: 'keyRepository' });
+    });
+    const db = { suffix, backend: backendName };
+    const before = snapshot(ds, suffix, backendName);
+    const { lines } = await run(step, db);
+    expect(lines).toEqual([expect.stringMatching(/^info: no certificate repository in this database \(not a CA\)/)]);
+    expect(snapshot(ds, suffix, backendName)).toBe(before);
+  });
+});

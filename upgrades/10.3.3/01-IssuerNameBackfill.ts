@@ -1,0 +1,35 @@
+import { defineStep } from '../../src/core/step';
+import { certificateRepositoryDN, isCaDatabase, MISSING_ISSUER_NAME_FILTER } from '../../src/pki/ca-database';
+import { certificateIssuerString } from '../../src/x509/distinguished-name';
+
+// Dogtag 10.3 started to store the issuer of every certificate record (lightweight sub-CAs issue
+// from one repository), and shipped `pki-server ca-db-upgrade` to fill it in on records written
+// before. This is that upgrade: same filter, issuerName taken from the DER certificate in the same
+// string form the CA writes (JSS X500Name.toString()). It selects only records still lacking
+// issuerName, so a crash half-way resumes where it stopped. Other subsystems (KRA, OCSP, ...) have
+// no certificate repository: nothing to do there.
+export default defineStep({
+  description: 'Fill in issuerName on certificate records that lack it, from their certificate (as pki-server ca-db-upgrade)',
+  scope: 'cluster',
+  async upgrade(ctx) {
+    if (!(await isCaDatabase(ctx.ldap, ctx.database.suffix))) {
+      ctx.logger.info('no certificate repository in this database (not a CA): nothing to do');
+      return;
+    }
+    await ctx.bulk.update({
+      label: 'issuerName backfill',
+      base: certificateRepositoryDN(ctx.database.suffix),
+      scope: 'one',
+      filter: MISSING_ISSUER_NAME_FILTER,
+      attributes: ['userCertificate;binary'],
+      binaryAttributes: ['userCertificate;binary'],
+      transform(record) {
+        const der = record.buffers('userCertificate;binary')[0];
+        // Dogtag skips such records too: there is nothing to take the issuer from.
+        if (!der) return undefined;
+        // replace, not add: the filter also selects records holding an empty issuerName.
+        return [{ operation: 'replace', attribute: 'issuerName', values: [certificateIssuerString(der)] }];
+      },
+    });
+  },
+});

@@ -1,0 +1,28 @@
+import { defineStep } from '../../src/core/step';
+import { isCaDatabase } from '../../src/pki/ca-database';
+import { CA_INDEXES } from '../../src/pki/ca-indexes';
+
+// The CA's indexes (ca/index.ldif) grew over the releases (e.g. the ACME indexes of 10.10); a
+// database created by an older release lacks the newer ones, and searches on them become full
+// scans. Indexes live in cn=config, which does not replicate: this runs on every server. Only the
+// indexes that were missing or incomplete are built by the index task, so a second run does
+// nothing. VLV searches (ca/vlv.ldif) are not handled here: see README, "Upgrade steps".
+export default defineStep({
+  description: 'Add the CA indexes of ca/index.ldif that this server lacks, and build them',
+  scope: 'server',
+  async upgrade(ctx) {
+    if (!(await isCaDatabase(ctx.ldap, ctx.database.suffix))) {
+      ctx.logger.info('no certificate repository in this database (not a CA): the CA indexes do not apply');
+      return;
+    }
+    const changed = await ctx.indexes.ensure([...CA_INDEXES]);
+    if (changed.length === 0) {
+      ctx.logger.info(`all ${CA_INDEXES.length} CA indexes already defined on backend ${ctx.database.backend}`);
+      return;
+    }
+    ctx.logger.info(`indexes added or completed on backend ${ctx.database.backend}: ${changed.join(', ')}`);
+    // In dry-run this records the index task entry it would add.
+    await ctx.indexes.reindex(changed);
+    if (!ctx.dryRun) ctx.logger.info(`index task finished for ${changed.length} attribute(s)`);
+  },
+});

@@ -1,0 +1,59 @@
+import { defineStep } from '../../src/core/step';
+import { certificateRepositoryDN, isCaDatabase, MISSING_ISSUER_NAME_FILTER } from '../../src/pki/ca-database';
+
+// NOT BACKWARD COMPATIBLE — the example of such a step (see README, "Upgrade steps").
+//
+// Once every record carries issuerName (10.3.3/01-IssuerNameBackfill), the schema can insist on
+// it: certificateRecord gets issuerName in MUST. cn=schema replicates, so from then on every
+// server of the cluster rejects a certificate record without issuerName (objectclass violation,
+// 65). A server still running a release that does not write issuerName could then no longer issue
+// certificates. Hence `backwardCompatible: false`: it must wait until every server runs this
+// package.
+//
+// 389 DS does not re-check existing entries against a changed object class, but any later modify
+// of a record still lacking issuerName (e.g. a revocation) would fail, so the step refuses to run
+// while such records remain.
+const CERTIFICATE_RECORD_REQUIRING_ISSUER =
+  "( certificateRecord-oid NAME 'certificateRecord' DESC 'CMS defined class' SUP top STRUCTURAL MUST ( cn $ issuerName ) " +
+  'MAY ( serialno $ dateOfCreate $ dateOfModify $ certStatus $ autoRenew $ issueInfo $ metaInfo $ revInfo $ version $ duration $ ' +
+  "notAfter $ notBefore $ algorithmId $ subjectName $ signingAlgorithmId $ userCertificate $ issuedBy $ revokedBy $ revokedOn $ extension $ publicKeyData ) X-ORIGIN 'user defined' )";
+
+/** How many offending records the error names. */
+const NAMED = 5;
+
+export default defineStep({
+  description: 'Require issuerName on certificate records (certificateRecord MUST issuerName); releases that do not write it can no longer issue',
+  scope: 'cluster',
+  backwardCompatible: false,
+  async upgrade(ctx) {
+    const { suffix } = ctx.database;
+    if (!(await isCaDatabase(ctx.ldap, suffix)) || !(await ctx.schema.hasObjectClass('certificateRecord'))) {
+      ctx.logger.info('no certificate repository in this database (not a CA): nothing to require');
+      return;
+    }
+    const lacking: string[] = [];
+    for await (const record of ctx.ldap.searchStream(certificateRepositoryDN(suffix), {
+      scope: 'one',
+      filter: MISSING_ISSUER_NAME_FILTER,
+      attributes: ['1.1'],
+      pageSize: NAMED,
+    })) {
+      lacking.push(record.dn);
+      if (lacking.length >= NAMED) break;
+    }
+    if (lacking.length > 0) {
+      const message = `certificate records still lack issuerName (e.g. ${lacking.join('; ')})`;
+      // In dry-run the backfill before this step was only recorded, not applied.
+      if (ctx.dryRun) ctx.logger.warn(`${message}: a real run fills them in first (10.3.3/01-IssuerNameBackfill)`);
+      else {
+        throw new Error(
+          `${message}: requiring issuerName now would make them impossible to modify. Records written since the ` +
+            'backfill come from a server on an older release: upgrade it first. Then give those records issuerName ' +
+            '(the issuer of their certificate) or, if they hold no certificate, remove them, and run pki-db-upgrade again',
+        );
+      }
+    }
+    const changes = await ctx.schema.ensure({ objectClasses: [CERTIFICATE_RECORD_REQUIRING_ISSUER] });
+    ctx.logger.info(changes.length ? 'certificateRecord now requires issuerName' : 'certificateRecord already requires issuerName');
+  },
+});
