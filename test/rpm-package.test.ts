@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createBackend, createInstance, removeInstance, type DsInstance } from './harness/dirsrv';
 import { loadPkiDatabase } from './harness/pki-database';
 import { readRunInfo } from './harness/run-info';
-import { standalone, uniqueSuffix, withLdap } from './harness/test-env';
+import { entryExists, standalone, uniqueSuffix, withLdap } from './harness/test-env';
 import { inRoot, installedVersion, listTree, makeRoot, packageLines, rpmUpgrade, run, RPM_ENV, SCRIPTLET_COMMANDS } from './support/rpm-root';
 
 const repo = path.resolve(__dirname, '..');
@@ -160,17 +160,6 @@ async function databaseVersion(baseDN: string, ds: DsInstance = standalone()): P
   });
 }
 
-async function entryExists(dn: string, ds: DsInstance = standalone()): Promise<boolean> {
-  return withLdap(ds, async (c) => {
-    try {
-      await c.search(dn, { scope: 'base', attributes: ['1.1'] });
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
 /** Paths a transaction may add: the package's own files, rpm's database, the tool's log and status. */
 async function allowedNewPaths(rpmFile: string, server: FakeServer): Promise<(p: string) => boolean> {
   const list = await run('rpm', ['-qlp', '--dbpath', path.join(work, 'rpmdb-query'), rpmFile]);
@@ -224,7 +213,7 @@ describe('the RPM installed and upgraded with real rpm', () => {
     expect(await installedVersion(server.root, 'pki-db-upgrade')).toBe(`${versionNext}-1`);
 
     expect(await databaseVersion(suffix, ds)).toBe(versionNext);
-    expect(await entryExists(`ou=nextPackage,${suffix}`, ds)).toBe(true);
+    expect(await entryExists(ds, `ou=nextPackage,${suffix}`)).toBe(true);
 
     const log = fs.readFileSync(server.logFile, 'utf8');
     expect(log).toMatch(new RegExp(`pki-db-upgrade ${versionNext} run: instance ${INSTANCE}, mode posttrans`));
