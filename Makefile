@@ -34,8 +34,10 @@ test: deps build dist/harness.js typecheck
 demo: deps build dist/harness.js
 	@bash test/demo.sh
 
-bench: deps build dist/harness.js
+# Figures, not tests: backfill vs ldapmodify, memory, no-op run, bundle size, then convergence.
+bench: deps build dist/harness.js dist/bench-convergence.js
 	@bash test/bench/run.sh
+	@node dist/bench-convergence.js
 
 # Cluster: time from the last local write to detected convergence vs actual arrival (ratio).
 dist/bench-convergence.js: node_modules/.installed $(shell find src test/harness test/bench -name '*.ts' 2>/dev/null)

@@ -14,7 +14,6 @@ CERTS=${PKI_DEMO_CERTS:-2000}
 TOOL="node dist/pki-db-upgrade.js"
 HARNESS="node dist/harness.js"
 WORK=$(mktemp -d /tmp/pkidbu-demo-work.XXXXXX)
-LOG=$WORK/db-upgrade.log
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 cleanup() {
@@ -41,26 +40,44 @@ missing() {
 }
 echo "certificate records without issuerName: $(missing)"
 
-ARGS=(--url "ldap://127.0.0.1:$PORT" --base-dn "$SUFFIX" --password-file "$WORK/password")
+# A PKI instance as Dogtag lays it out, in a folder of its own (--root): CS.cfg from Dogtag's
+# template with internaldb.* pointing at the throw-away server, and password.conf.
+TREE=$WORK/root
+INSTANCE=$TREE/etc/pki/pki-tomcat
+mkdir -p "$INSTANCE/ca"
+sed -e "s|^internaldb.basedn=.*|internaldb.basedn=$SUFFIX|" \
+    -e "s|^internaldb.ldapconn.host=.*|internaldb.ldapconn.host=127.0.0.1|" \
+    -e "s|^internaldb.ldapconn.port=.*|internaldb.ldapconn.port=$PORT|" \
+    -e "s|^machineName=.*|machineName=localhost|" \
+    test/fixtures/dogtag/ca/CS.cfg.template > "$INSTANCE/ca/CS.cfg"
+echo "instanceId=pki-tomcat" >> "$INSTANCE/ca/CS.cfg"
+printf 'internal=demo-token-password\ninternaldb=%s\n' "$PASSWORD" > "$INSTANCE/password.conf"
+chmod 600 "$INSTANCE/password.conf"
+PWSUM=$(sha256sum "$INSTANCE/password.conf")
+ARGS=(--root "$TREE")
 
-say "pki-db-upgrade status (before)"
+say "pki-db-upgrade status --root $TREE (before: the instance is found from its CS.cfg)"
 $TOOL status "${ARGS[@]}"
 
 say "pki-db-upgrade dry-run (first 25 lines of the LDIF it would apply; nothing is changed)"
 $TOOL dry-run "${ARGS[@]}" 2>/dev/null | head -25 || true
 
-say "pki-db-upgrade run"
-$TOOL run "${ARGS[@]}" --log-file "$LOG"
+say "pki-db-upgrade run --mode posttrans: what dnf shows during an update (one line)"
+$TOOL run "${ARGS[@]}" --mode posttrans
 
 say "pki-db-upgrade status (after)"
 $TOOL status "${ARGS[@]}"
 echo "certificate records without issuerName: $(missing)"
+echo "password.conf unchanged: $([ "$(sha256sum "$INSTANCE/password.conf")" = "$PWSUM" ] && echo yes || echo NO)"
 
 say "pki-db-upgrade history"
 $TOOL history "${ARGS[@]}"
 
-say "pki-db-upgrade run, again: nothing to do"
-$TOOL run "${ARGS[@]}" --log-file "$LOG"
+say "pki-db-upgrade run, again, by hand: nothing to do"
+$TOOL run "${ARGS[@]}"
 
+LOG=$TREE/var/log/pki/pki-tomcat/db-upgrade.log
 say "The log file ($LOG), last lines"
 tail -n 12 "$LOG"
+say "The status file"
+cat "$TREE"/var/lib/pki-db-upgrade/pki-tomcat/status.json

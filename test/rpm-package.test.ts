@@ -7,9 +7,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createBackend } from './harness/dirsrv';
+import { createBackend, createInstance, removeInstance, type DsInstance } from './harness/dirsrv';
 import { loadPkiDatabase } from './harness/pki-database';
-import { standalone, uniqueSuffix, withLdap } from './harness/test-env';
+import { readRunInfo } from './harness/run-info';
+import { entryExists, standalone, uniqueSuffix, withLdap } from './harness/test-env';
 import { inRoot, installedVersion, listTree, makeRoot, packageLines, rpmUpgrade, run, RPM_ENV, SCRIPTLET_COMMANDS } from './support/rpm-root';
 
 const repo = path.resolve(__dirname, '..');
@@ -54,8 +55,23 @@ beforeAll(async () => {
   rpmNext = await makeRpm(versionNext, upgradesFolder('upgrades-next', versionNext));
 }, 180_000);
 
-afterAll(() => {
+/**
+ * The full upgrade of a CA database changes cn=schema, which every suffix of a server shares
+ * (11.6.0/02-RequireIssuerName): it runs on a 389 DS of its own, not on the shared one.
+ */
+let caServer: DsInstance | undefined;
+async function ownServer(): Promise<DsInstance> {
+  if (!caServer) {
+    const { runRoot, portBase } = readRunInfo();
+    const port = portBase + 24;
+    caServer = await createInstance({ name: `rpm${port}`, port, securePort: port + 1, root: path.join(runRoot, 'rpm') });
+  }
+  return caServer;
+}
+
+afterAll(async () => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
+  if (caServer) await removeInstance(caServer);
 });
 
 interface FakeServer {
@@ -133,24 +149,13 @@ function readStatus(server: FakeServer) {
   return JSON.parse(fs.readFileSync(server.statusFile, 'utf8'));
 }
 
-async function databaseVersion(baseDN: string): Promise<string | undefined> {
-  return withLdap(standalone(), async (c) => {
+async function databaseVersion(baseDN: string, ds: DsInstance = standalone()): Promise<string | undefined> {
+  return withLdap(ds, async (c) => {
     try {
       const { searchEntries } = await c.search(`cn=dbUpgrade,${baseDN}`, { scope: 'base', attributes: ['pkiDbUpgradeVersion'] });
       return String(searchEntries[0]?.pkiDbUpgradeVersion ?? '') || undefined;
     } catch {
       return undefined; // no tracking entry: a database never upgraded
-    }
-  });
-}
-
-async function entryExists(dn: string): Promise<boolean> {
-  return withLdap(standalone(), async (c) => {
-    try {
-      await c.search(dn, { scope: 'base', attributes: ['1.1'] });
-      return true;
-    } catch {
-      return false;
     }
   });
 }
@@ -176,7 +181,7 @@ async function closedPort(): Promise<number> {
 
 describe('the RPM installed and upgraded with real rpm', () => {
   it('%posttrans of version N+1 upgrades the database from N to N+1 and leaves nothing behind', async () => {
-    const ds = standalone();
+    const ds = await ownServer();
     const { suffix, backendName } = uniqueSuffix('rpm');
     await loadPkiDatabase(ds, { suffix, backendName, certificates: 20 });
     const server = fakeServer('server-up', { port: ds.port, baseDN: suffix, backend: backendName });
@@ -188,7 +193,7 @@ describe('the RPM installed and upgraded with real rpm', () => {
     expect(packageLines(install)).toEqual([
       "pki-db-upgrade: installed; PKI databases are not upgraded on a first installation: run 'pki-db-upgrade status', then 'pki-db-upgrade run'",
     ]);
-    expect(await databaseVersion(suffix)).toBeUndefined();
+    expect(await databaseVersion(suffix, ds)).toBeUndefined();
     expect(fs.existsSync(server.statusFile)).toBe(false);
     expect(fs.existsSync(server.marker)).toBe(false);
 
@@ -196,7 +201,7 @@ describe('the RPM installed and upgraded with real rpm', () => {
     const manual = await inRoot(server.root, ['/usr/sbin/pki-db-upgrade', 'run', '--instance', INSTANCE]);
     expect(manual.stderr).toMatch(new RegExp(`upgraded from \\(untracked\\) to ${versionN.replace(/\./g, '\\.')}`));
     expect(manual.code).toBe(0);
-    expect(await databaseVersion(suffix)).toBe(versionN);
+    expect(await databaseVersion(suffix, ds)).toBe(versionN);
 
     // dnf update: version N+1, whose one new step %posttrans applies.
     const before = listTree(server.root);
@@ -207,8 +212,8 @@ describe('the RPM installed and upgraded with real rpm', () => {
     expect(`${upgrade.stdout}${upgrade.stderr}`).not.toMatch(/not found|scriptlet failed|No such file/i);
     expect(await installedVersion(server.root, 'pki-db-upgrade')).toBe(`${versionNext}-1`);
 
-    expect(await databaseVersion(suffix)).toBe(versionNext);
-    expect(await entryExists(`ou=nextPackage,${suffix}`)).toBe(true);
+    expect(await databaseVersion(suffix, ds)).toBe(versionNext);
+    expect(await entryExists(ds, `ou=nextPackage,${suffix}`)).toBe(true);
 
     const log = fs.readFileSync(server.logFile, 'utf8');
     expect(log).toMatch(new RegExp(`pki-db-upgrade ${versionNext} run: instance ${INSTANCE}, mode posttrans`));

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createBackend, type DsInstance } from './harness/dirsrv';
-import { standalone, uniqueSuffix, withLdap } from './harness/test-env';
+import { entryExists, standalone, uniqueSuffix, withLdap } from './harness/test-env';
 import { fixtureBundle, MAIN_BUNDLE, runCli, startCli } from './support/bundle';
 import { snapshot } from './support/directory-snapshot';
 
@@ -43,16 +43,7 @@ function replace(type: string, value: string): Change {
   return new Change({ operation: 'replace', modification: new Attribute({ type, values: [value] }) });
 }
 
-async function exists(dn: string): Promise<boolean> {
-  return withLdap(ds, async (c) => {
-    try {
-      await c.search(dn, { scope: 'base', attributes: ['1.1'] });
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
+const exists = (dn: string) => entryExists(ds, dn);
 
 describe('pki-db-upgrade run on a real 389 DS', () => {
   it('applies every step to a database never upgraded, records each and sets the version', async () => {

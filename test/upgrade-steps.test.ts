@@ -8,7 +8,7 @@
 import { Attribute, Change } from 'ldapts';
 import { createBackend, type DsInstance } from './harness/dirsrv';
 import { CertificateAuthority, DistinguishedName, expectedIssuerName } from './harness/certificates';
-import { certRecordDN, loadPkiDatabase, type LoadResult } from './harness/pki-database';
+import { loadPkiDatabase, type LoadResult } from './harness/pki-database';
 import { standalone, uniqueSuffix, withLdap } from './harness/test-env';
 import { snapshot } from './support/directory-snapshot';
 import { realStepContext } from './support/step-context';
@@ -115,17 +115,6 @@ describe('10.3.3/01-IssuerNameBackfill', () => {
     expect(backfilled.length).toBe(3);
     for (const [, r] of backfilled) expect(r.issuerName).toBe('CN=Issuing CA\\, Tier 2,OU=pki\\+tomcat,O=EXAMPLE');
     expect(issuers.size).toBe(1);
-  });
-
-  it('leaves a record that holds no certificate as it is, as Dogtag does', async () => {
-    const db = await caDatabase('bfnocert', 10);
-    await withLdap(ds, (c) =>
-      c.add(certRecordDN(db.suffix, 4242n), { objectClass: ['top', 'certificateRecord'], cn: '4242', certStatus: 'VALID' }),
-    );
-    const { lines } = await run(issuerNameBackfill, db);
-    expect(lines.at(-1)).toMatch(/^info: issuerName backfill: 3 updated, 1 left unchanged in /);
-    const record = (await records(db.suffix)).get('4242')!;
-    expect(record.issuerName).toBeUndefined();
   });
 
   it('records one LDIF change per record in dry-run and writes nothing', async () => {

@@ -32,6 +32,12 @@ export interface ConnectOptions {
   tlsOptions?: tls.ConnectionOptions;
   /** Used in messages, e.g. "start it with systemctl start dirsrv@pki-tomcat". */
   startHint?: string;
+  /**
+   * TCP_NODELAY. Nagle's algorithm holds back a small request while an earlier one is
+   * unacknowledged: harmless one request at a time, a delayed-ACK wait per batch when several are
+   * outstanding (pipelined bulk writes, which turn it on).
+   */
+  noDelay?: boolean;
 }
 
 const DEFAULT_PAGE_SIZE = 500;
@@ -73,11 +79,11 @@ export class LdaptsSession implements LdapSession {
   }
 
   /**
-   * Opens `count` more connections to the same server with the same credentials, for work spread
-   * over several connections (pipelined bulk writes). The caller closes them.
+   * Opens `count` more connections to the same server with the same credentials and TCP_NODELAY,
+   * for pipelined bulk writes. The caller closes them.
    */
   async openSiblings(count: number): Promise<LdaptsSession[]> {
-    const opened = await Promise.allSettled(Array.from({ length: count }, () => LdaptsSession.open(this.options)));
+    const opened = await Promise.allSettled(Array.from({ length: count }, () => LdaptsSession.open({ ...this.options, noDelay: true })));
     const sessions = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const failure = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
@@ -207,13 +213,15 @@ function createClient(options: ConnectOptions): { client: Client; display: strin
       ...common,
       url: options.url,
       tlsOptions: options.tlsOptions,
-      // Nagle's algorithm holds back a small request while an earlier one is unacknowledged: with
-      // several requests outstanding (bulk writes) it costs a delayed-ACK wait on every batch.
-      createConnection: ((port: number, host: string) => net.connect(port, host).setNoDelay(true)) as unknown as typeof net.connect,
-      createSecureConnection: ((port: number | tls.ConnectionOptions, host?: string, tlsOptions?: tls.ConnectionOptions) => {
-        const socket = typeof port === 'object' ? tls.connect(port) : tls.connect(port, host, tlsOptions);
-        return socket.setNoDelay(true);
-      }) as unknown as typeof tls.connect,
+      ...(options.noDelay
+        ? {
+            createConnection: ((port: number, host: string) => net.connect(port, host).setNoDelay(true)) as unknown as typeof net.connect,
+            createSecureConnection: ((port: number | tls.ConnectionOptions, host?: string, tlsOptions?: tls.ConnectionOptions) => {
+              const socket = typeof port === 'object' ? tls.connect(port) : tls.connect(port, host, tlsOptions);
+              return socket.setNoDelay(true);
+            }) as unknown as typeof tls.connect,
+          }
+        : {}),
     }),
     display: options.url,
   };

@@ -69,6 +69,9 @@ export function createRunLogger(options: RunLoggerOptions): RunLogger {
     }
   }
   const redact = redactor(options.secrets);
+  // A quiet command (status --json, no log file) still needs one transport: winston complains
+  // on stderr about every line logged without any.
+  if (transports.length === 0) transports.push(new winston.transports.Console({ silent: true }));
   const logger = winston.createLogger({ level: 'debug', format: redact(), transports, exitOnError: false });
   logger.on('error', (err) => stderr.write(`warning: logging failed: ${(err as Error).message}\n`));
 

@@ -12,8 +12,9 @@
  *  4. issue 2's figures: no-op run of dist/pki-db-upgrade.js against `node -e 0` + one ldapsearch,
  *     and the bundle size.
  *
- * Environment: PKI_BENCH_PORT (default PKI_TEST_PORT_BASE+30, else 38930), PKI_BENCH_SIZES
- * (default "20000,100000"), PKI_BENCH_KEEP=1 keeps the server and files.
+ * Environment: PKI_BENCH_PORT (default PKI_TEST_PORT_BASE+30, else 18930: below the ephemeral
+ * range), PKI_BENCH_SIZES (default "20000,100000"), PKI_BENCH_ROUNDS (default 2),
+ * PKI_BENCH_KEEP=1 keeps the server and files.
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, promises as fsp, readFileSync, statSync } from 'node:fs';
@@ -96,6 +97,8 @@ interface SizeFigures {
   toolMs: number;
   toolPassMs?: number;
   ldapmodifyMs: number;
+  toolRunsMs: number[];
+  ldapmodifyRunsMs: number[];
   peakRssMiB: number;
   noopMs: number;
   recheckMs: number;
@@ -204,6 +207,8 @@ async function measureSize(ds: DsInstance, dir: string, passwordFile: string, n:
     toolMs: bestTool.ms,
     toolPassMs: bestTool.passMs,
     ldapmodifyMs: Math.min(...modRuns),
+    toolRunsMs: toolRuns.map((r) => r.ms),
+    ldapmodifyRunsMs: modRuns,
     peakRssMiB: Math.max(...toolRuns.map((r) => r.rssMiB)),
     noopMs: median(noops),
     recheckMs: median(rechecks),
@@ -255,13 +260,13 @@ async function machine(ds: DsInstance): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const base = Number(process.env.PKI_BENCH_PORT ?? (process.env.PKI_TEST_PORT_BASE ? Number(process.env.PKI_TEST_PORT_BASE) + 30 : 38930));
+  const base = Number(process.env.PKI_BENCH_PORT ?? (process.env.PKI_TEST_PORT_BASE ? Number(process.env.PKI_TEST_PORT_BASE) + 30 : 18930));
   const sizes = (process.env.PKI_BENCH_SIZES ?? '20000,100000').split(',').map((s) => Number(s.trim()));
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'pkidbu-bench-'));
   await fsp.chmod(dir, 0o755); // the server (user dirsrv when run as root) reads the import files
   const passwordFile = path.join(dir, 'password');
   progress(`creating a 389 DS on 127.0.0.1:${base} (files in ${dir})`);
-  const ds = await createInstance({ name: 'bench', port: base, securePort: base + 1, root: path.join(dir, 'ds') });
+  const ds = await createInstance({ name: `bench${base}`, port: base, securePort: base + 1, root: path.join(dir, 'ds') });
   try {
     await fsp.writeFile(passwordFile, `${ds.rootPassword}\n`, { mode: 0o600 });
     await loadPkiSchema(ds);
@@ -277,6 +282,7 @@ async function main(): Promise<void> {
       ['tool: records per second', ...figures.map((f) => rate(f.n, f.toolMs)), ''],
       ['ldapmodify, one LDIF, one process', ...figures.map((f) => `${sec(f.ldapmodifyMs)}, ${rate(f.n, f.ldapmodifyMs)}`), ''],
       ['tool speed / ldapmodify speed', ...figures.map((f) => `${(f.ldapmodifyMs / f.toolMs).toFixed(2)}×`), '≥ 1.5×'],
+      ['every round: tool / ldapmodify', ...figures.map((f) => f.toolRunsMs.map((t, i) => `${sec(t)} / ${sec(f.ldapmodifyRunsMs[i])}`).join('; ')), ''],
       ['tool peak RSS (highest of rounds)', ...figures.map((f) => `${f.peakRssMiB.toFixed(0)} MiB`), '≤ 150 MiB, flat'],
       ['second run: nothing to do', ...figures.map((f) => sec(f.noopMs)), 'same order as a no-op run'],
       ['backfill filter re-check (ldapsearch, DN only)', ...figures.map((f) => sec(f.recheckMs)), ''],

@@ -9,6 +9,7 @@ export const RESULT = {
   typeOrValueExists: 20,
   noSuchObject: 32,
   unwillingToPerform: 53,
+  objectClassViolation: 65,
   alreadyExists: 68,
 } as const;
 

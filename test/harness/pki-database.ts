@@ -124,6 +124,23 @@ export async function loadPkiSchema(ds: DsInstance, opts: SchemaOptions = {}): P
 }
 
 /**
+ * Adds a certificate record. cn=schema is shared by every suffix of a server, and a full upgrade
+ * running meanwhile in another test (11.6.0/02-RequireIssuerName) may have made certificateRecord
+ * require issuerName: then put the old definition back and try again.
+ */
+async function addRecord(client: Client, dn: string, attributes: Attribute[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.add(dn, attributes);
+      return;
+    } catch (err) {
+      if (resultCode(err) !== RESULT.objectClassViolation || attempt >= 3) throw err;
+      await relaxCertificateRecord(client, await pkiSchemaDefinitions());
+    }
+  }
+}
+
+/**
  * cn=schema is shared by every suffix of a server. The full upgrade (11.6.0/02-RequireIssuerName)
  * makes certificateRecord require issuerName; an old database must accept records without it, as
  * the releases it imitates did, so put back the fixture's definition when a run tightened it.
@@ -134,10 +151,15 @@ async function relaxCertificateRecord(c: Client, wanted: { type: string; def: st
   const { searchEntries } = await c.search('cn=schema', { scope: 'base', attributes: ['objectClasses'] });
   const current = allStrings(searchEntries[0], 'objectClasses').find((d) => definitionName(d) === 'certificaterecord');
   if (!current || !/\bMUST\s*\([^)]*\bissuerName\b/i.test(current)) return;
-  await c.modify('cn=schema', [
-    new Change({ operation: 'delete', modification: new Attribute({ type: 'objectClasses', values: [current] }) }),
-    new Change({ operation: 'add', modification: new Attribute({ type: 'objectClasses', values: [original] }) }),
-  ]);
+  await c
+    .modify('cn=schema', [
+      new Change({ operation: 'delete', modification: new Attribute({ type: 'objectClasses', values: [current] }) }),
+      new Change({ operation: 'add', modification: new Attribute({ type: 'objectClasses', values: [original] }) }),
+    ])
+    .catch((err) => {
+      // Another worker relaxed it at the same moment.
+      if (resultCode(err) !== RESULT.noSuchAttribute && resultCode(err) !== RESULT.typeOrValueExists) throw err;
+    });
 }
 
 export interface SchemaDefinition {
@@ -302,7 +324,7 @@ export async function loadPkiDatabase(ds: DsInstance, opts: LoadOptions): Promis
         const cert: GeneratedCertificate = serial === 1n ? ca.ownCertificate() : ca.issue(serial);
         const withIssuerName = !lacksIssuerName(i, ratio);
         if (!withIssuerName) withoutIssuerName.push(serial.toString(10));
-        await client.add(certRecordDN(opts.suffix, serial), certRecordAttributes(cert, { withIssuerName, created }));
+        await addRecord(client, certRecordDN(opts.suffix, serial), certRecordAttributes(cert, { withIssuerName, created }));
         if (opts.onProgress && (i + 1) % 1000 === 0) opts.onProgress(i + 1, total);
       }
     };

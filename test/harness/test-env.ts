@@ -60,3 +60,16 @@ export async function withLdap<T>(ds: DsInstance, fn: (c: Client) => Promise<T>)
     await c.unbind().catch(() => undefined);
   }
 }
+
+/** Whether the entry exists (a search on it answers; "no such object" says it does not). */
+export async function entryExists(ds: DsInstance, dn: string): Promise<boolean> {
+  return withLdap(ds, async (c) => {
+    try {
+      await c.search(dn, { scope: 'base', attributes: ['1.1'] });
+      return true;
+    } catch (err) {
+      if ((err as { code?: number }).code === 32) return false;
+      throw err;
+    }
+  });
+}

@@ -162,16 +162,7 @@ export async function setAgreement(from: DsInstance, to: DsInstance, suffix: str
   });
 }
 
-export async function entryExists(ds: DsInstance, dn: string): Promise<boolean> {
-  return withLdap(ds, async (c) => {
-    try {
-      await c.search(dn, { scope: 'base', attributes: ['1.1'] });
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
+export { entryExists } from '../harness/test-env';
 
 export async function converge(db: ReplicatedDatabase): Promise<void> {
   await waitForConvergence(db.p, db.suffix, 20_000);

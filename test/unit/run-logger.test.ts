@@ -27,6 +27,20 @@ describe('run logger', () => {
     expect(console).toContain('bind failed with *** in it');
   });
 
+  it('a quiet logger (no console, no file) prints nothing at all', async () => {
+    const stderr = new PassThrough();
+    let console = '';
+    stderr.on('data', (d) => (console += d));
+    const spies = [jest.spyOn(process.stderr, 'write'), jest.spyOn(process.stdout, 'write')];
+    const logger = createRunLogger({ consoleLevel: 'silent', stderr });
+    logger.info('nobody hears this');
+    await logger.close();
+    const written = spies.flatMap((s) => s.mock.calls.map((c) => String(c[0])));
+    spies.forEach((s) => s.mockRestore());
+    expect(console).toBe('');
+    expect(written.join('')).not.toMatch(/winston|nobody hears this/);
+  });
+
   it('an unwritable path (even under /proc) falls back to stderr without throwing', async () => {
     const stderr = new PassThrough();
     let console = '';
