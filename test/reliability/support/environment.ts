@@ -12,8 +12,12 @@ import { createFakePki, type CsCfgOptions, type FakePki } from '../../support/fa
 import { unbufferAccessLog } from './directory-export';
 import type { ReliabilityGuard } from './guard';
 
-/** Port offsets from PKI_TEST_PORT_BASE for the suite's own servers and proxies (20..99 are free for tests). */
-export const PORTS = { crash: 20, reference: 22, faults: 24, concurrency: 26, proxy: 30 } as const;
+/**
+ * Port offsets from PKI_TEST_PORT_BASE for the suite's own servers (LDAP port, and +1 reserved for
+ * LDAPS) and proxy. Other test files use +20 (harness-dirsrv), +22 (upgrade-steps-own-server) and
+ * +24 (rpm-package) in the same run; the bench +30.
+ */
+export const PORTS = { crash: 40, reference: 42, faults: 44, concurrency: 46, proxy: 50 } as const;
 
 /**
  * A fresh instance under the run root (removed by the global teardown even if the file crashes),
