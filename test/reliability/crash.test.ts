@@ -196,6 +196,16 @@ describe(`kill -9 at ${CHAIN.length} moments of one upgrade (seed ${seed}), each
       // Ended before the kill: then it was a normal run, which must have succeeded.
       if (!killed) expectSuccess(exit);
       await expectHistoryTruthful(crash!, SUFFIX, BACKEND);
+      // The status file claims no outcome the killed run did not reach: it still says running
+      // (status shows that as interrupted, the pid being gone), unless the run had finished
+      // everything and was killed on its way out.
+      if (killed && fs.existsSync(chainTree.statusFile)) {
+        const last = JSON.parse(fs.readFileSync(chainTree.statusFile, 'utf8')).lastRun;
+        if (last.pid === run.pid && last.result !== 'running') {
+          expect(last.result).toMatch(/^(upgraded|up-to-date)$/);
+          expect((await history(crash!, SUFFIX)).version).toBe(packageVersion);
+        }
+      }
     },
   );
 
