@@ -81,6 +81,7 @@ const CHAIN: KillPoint[] = [
   server('the last step recorded', historyWrite('11.6.0/02-RequireIssuerName'), 10, '11.6.0/02-RequireIssuerName'),
   server('the server record written', /MOD dn="cn=[^,]+,cn=servers,cn=dbUpgrade,/i, 10),
 ];
+
 /** True once `file` (JSON with a pid, as the lock holder and password.conf marker files are) names `pid`. */
 function ownedBy(file: string, pid: number): boolean {
   try {

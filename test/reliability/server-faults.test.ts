@@ -19,6 +19,7 @@ import { readStatus } from '../support/fake-pki';
 import { packageVersion } from '../../upgrades/registry.generated';
 import { AccessLogFollower } from './support/access-log';
 import { dropInstance, ownInstance, pkiTree, PORTS, type Tree } from './support/environment';
+import { recordFigure } from './support/figures';
 import { ReliabilityGuard } from './support/guard';
 import { expectFullyUpgraded, expectHistoryTruthful, history } from './support/history';
 import { LdapProxy } from './support/ldap-proxy';
@@ -138,6 +139,7 @@ describe('389 DS down or going away', () => {
     await backfillWriting(follower, upgrade);
     await restartInstance(ds!);
     const result = await upgrade.done;
+    recordFigure({ kind: 'note', text: `server restarted during the backfill: the run ${result.code === 0 ? 'rode it out (exit 0)' : `stopped with exit ${result.code}`}` });
     if (result.code !== 0) {
       expect(result.code).toBe(4);
       expect(result.stderr).toMatch(/lost the connection to 389 DS at ldap:\/\/127\.0\.0\.1:\d+|389 DS at ldap:\/\/127\.0\.0\.1:\d+ refused the connection/);

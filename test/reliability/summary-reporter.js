@@ -68,8 +68,12 @@ class ReliabilitySummary {
       if (name === 'crash') {
         const crash = figures.find((f) => f.kind === 'crash');
         if (crash) {
-          const kills = crash.kills.filter((k) => k.killed);
-          note = `${kills.length} kills on live runs (seed ${crash.seed}), ${crash.backfilled} of ${crash.records} records backfilled; reference run ${(crash.referenceMs / 1000).toFixed(1)} s`;
+          // Points 1..99 are the chain of kills on one database, 101.. the single-kill trials.
+          const chain = crash.kills.filter((k) => k.point < 100);
+          const trials = crash.kills.filter((k) => k.point > 100);
+          note =
+            `kill -9 hit a live run at ${chain.filter((k) => k.killed).length} of ${chain.length} moments + ${trials.filter((k) => k.killed).length} of ${trials.length} trials ` +
+            `(seed ${crash.seed}); ${crash.backfilled} of ${crash.records} records backfilled; uninterrupted run ${(crash.referenceMs / 1000).toFixed(1)} s`;
         }
       }
       rows.push([label, tests.length, passed, tests.length - passed, `${seconds} s`, note]);
@@ -104,6 +108,7 @@ class ReliabilitySummary {
       }
       out.push('', 'Where the kills landed:', ...[...where].map(([k, n]) => `  ${pad(n, 3)} ${k}`));
     }
+    for (const note of figures.filter((f) => f.kind === 'note')) extra.push(`Note: ${note.text}`);
     if (extra.length) out.push('', ...extra);
     process.stderr.write(out.join('\n') + '\n\n');
   }
