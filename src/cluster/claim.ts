@@ -17,7 +17,10 @@
  * Why this is safe: if B added its claim before ours reached B, step 2 brings B's claim here, so
  * we see it and withdraw; if B added it after, B saw ours before adding (step 1 on B) or sees it in
  * its step 3 and withdraws. Two runs can therefore never both hold it; both may withdraw, and the
- * random wait makes a repeat unlikely. It works before the tracking entries exist (the very first
+ * random wait makes a repeat unlikely. "Step 2 brings B's claim here" needs evidence that it did:
+ * the RUV itself must show every change made after the in-sync check (a freshly initialized
+ * server lists its origin without a CSN, and "covered by the initialization" is only known to the
+ * second, which once let both runs take a claim made in that second as exchanged and both hold). It works before the tracking entries exist (the very first
  * upgrade of a cluster, when two servers creating cn=dbUpgrade at once would conflict), which the
  * single-valued pkiDbUpgradeLockHolder on cn=dbUpgrade cannot.
  *

@@ -20,10 +20,22 @@ import { agreementsTo, readRuv, type ClusterMember, type RuvReading, type Topolo
 export interface Expectation {
   member: ClusterMember;
   reach: Map<number, string>;
+  /**
+   * Changes that an initialization may account for (coveredByInit), per replica id: only those up
+   * to this CSN; a replica absent here must show the change itself. Unset: any change.
+   */
+  initCovers?: Map<number, string>;
+}
+
+/** Has `member` applied the change `csn` of replica `rid`, by its RUV `ruv`? */
+function holds(e: Expectation, ruv: Ruv, topology: Topology, rid: number, csn: string): boolean {
+  if (hasReached(ruv, rid, csn)) return true;
+  const upTo = e.initCovers ? e.initCovers.get(rid) : csn;
+  return upTo !== undefined && compareCsn(csn, upTo) <= 0 && coveredByInit(topology, e.member, ruv, rid, csn);
 }
 
 function satisfies(e: Expectation, ruv: Ruv, topology: Topology): boolean {
-  return [...e.reach].every(([rid, csn]) => hasReached(ruv, rid, csn) || coveredByInit(topology, e.member, ruv, rid, csn));
+  return [...e.reach].every(([rid, csn]) => holds(e, ruv, topology, rid, csn));
 }
 
 /**
@@ -33,6 +45,12 @@ function satisfies(e: Expectation, ruv: Ruv, topology: Topology): boolean {
  * (origin's clock, whole seconds) is therefore there: sent with the data, or replayed right after
  * it, which would have given the replica a CSN. Without this, a check after a fresh
  * initialization would wait for a write that may never come.
+ *
+ * The end of the initialization is known to the second only, so a change made in that same
+ * second, just AFTER the initialization, also passes here although it may not have arrived. A
+ * wait about changes made after the cluster was seen in sync (the claim exchange) must therefore
+ * not rely on this for them (Expectation.initCovers): such changes always arrive as replicated
+ * changes, which give the replica a CSN.
  */
 export function coveredByInit(topology: Topology, member: ClusterMember, ruv: Ruv, rid: number, csn: string): boolean {
   const element = ruv.elements.get(rid);
@@ -153,7 +171,7 @@ export async function describeLags(pending: Expectation[], last: Map<Expectation
     let worst: number | undefined;
     const parts: string[] = [];
     for (const [rid, csn] of e.reach) {
-      if (hasReached(reading.ruv, rid, csn) || coveredByInit(topology, e.member, reading.ruv, rid, csn)) continue;
+      if (holds(e, reading.ruv, topology, rid, csn)) continue;
       const has = maxCsn(reading.ruv, rid);
       const lag = lagSeconds(csn, has);
       if (lag !== undefined) worst = Math.max(worst ?? 0, lag);
@@ -209,9 +227,12 @@ export async function localRuv(topology: Topology): Promise<Ruv> {
 
 /**
  * Converged as of now: every other server reaches what this server has applied now, and this
- * server reaches what each supplier has applied now. Used before cluster-scope steps.
+ * server reaches what each supplier has applied now. Used before cluster-scope steps. Returns
+ * what every server holds from then on (newest CSN per replica id of the readings compared):
+ * every change newer than that was made after this check, i.e. after any initialization of
+ * these servers had ended (a server being initialized fails the check).
  */
-export async function waitUntilInSync(options: WaitOptions): Promise<void> {
+export async function waitUntilInSync(options: WaitOptions): Promise<Map<number, string>> {
   const { topology } = options;
   const mine = await localRuv(topology);
   const peers = topology.members.filter((m) => !m.local);
@@ -223,6 +244,7 @@ export async function waitUntilInSync(options: WaitOptions): Promise<void> {
   const expectations: Expectation[] = peers.map((member) => ({ member, reach: newest([mine]) }));
   expectations.push({ member: topology.local, reach: newest(theirs) });
   await waitUntilReached(expectations, options);
+  return newest([mine, ...theirs]);
 }
 
 /** Every other server has applied this server's changes up to `csn`. */
@@ -238,14 +260,20 @@ export async function waitForLocalChanges(csn: string, options: WaitOptions, mem
  * has everything each supplier had applied at the moment it was seen to have it. A write a
  * supplier made before ours reached it is therefore here afterwards; one it made later was made
  * while ours was visible there.
+ *
+ * `inSync` is what waitUntilInSync returned before our write. Only changes up to it may be taken
+ * as delivered by an initialization; anything newer (our write, and a rival's claim) must show in
+ * the RUV itself. Otherwise a change made in the same second as the end of a total update counts
+ * as there before it has arrived: two servers each "see" the other's claim as exchanged, read no
+ * rival, and both hold the claim.
  */
-export async function waitUntilExchanged(csn: string, options: WaitOptions): Promise<void> {
+export async function waitUntilExchanged(csn: string, inSync: Map<number, string>, options: WaitOptions): Promise<void> {
   const { topology } = options;
   const rid = topology.local.replica!.replicaId;
   const others = topology.members.filter((m) => !m.local && m.replica?.role !== 'consumer' && m.replica?.role !== 'hub');
   const seen = await waitUntilReached(
-    others.map((member) => ({ member, reach: new Map([[rid, csn]]) })),
+    others.map((member) => ({ member, reach: new Map([[rid, csn]]), initCovers: inSync })),
     options,
   );
-  await waitUntilReached([{ member: topology.local, reach: newest(seen.values()) }], options);
+  await waitUntilReached([{ member: topology.local, reach: newest(seen.values()), initCovers: inSync }], options);
 }

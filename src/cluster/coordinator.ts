@@ -27,7 +27,7 @@ import { blockingProblem, readAgreements } from './agreements';
 import { ClusterClaim, claimIsLive, describeClaim, processIsAlive, readClaims } from './claim';
 import { localRuv, waitForLocalChanges, waitUntilExchanged, waitUntilInSync, type WaitOptions } from './convergence';
 import { applyFreeze, freezeLdif, planFreeze, poke, readFreezeState, thaw, type FreezeTarget } from './freeze';
-import { maxCsn } from './ruv';
+import { compareCsn, maxCsn } from './ruv';
 import { agreementsTo, discoverTopology, suppliers, type Connect, type Topology } from './topology';
 
 export interface ClusterTiming {
@@ -156,7 +156,7 @@ class ClusterRun {
         return this.result(await ctx.makeEngine((p) => this.withoutClaim(p, 'this server is a read-only replica')).run(), 'backed off');
       }
       await this.refuseBrokenAgreements(topology);
-      await waitUntilInSync(this.waitOptions('the servers to be in sync before the upgrade'));
+      const inSync = await waitUntilInSync(this.waitOptions('the servers to be in sync before the upgrade'));
 
       const claim = new ClusterClaim({
         ldap: ctx.local,
@@ -165,8 +165,15 @@ class ClusterRun {
         run: this.runId,
         tool: `pki-db-upgrade ${ctx.packageVersion}`,
         exchange: async () => {
-          const csn = maxCsn(await localRuv(topology), topology.local.replica!.replicaId);
-          if (csn) await waitUntilExchanged(csn, this.waitOptions('the cluster claim to be exchanged with every supplier'));
+          const rid = topology.local.replica!.replicaId;
+          const csn = maxCsn(await localRuv(topology), rid);
+          // The claim was just written here, so the local RUV must show a change newer than the
+          // in-sync snapshot; without one there is nothing to prove the exchange by.
+          const before = inSync.get(rid);
+          if (!csn || (before && compareCsn(csn, before) <= 0)) {
+            throw new ClusterNotReadyError(`the cluster claim written on ${ctx.serverId} does not show in its replication state (RUV of ${ctx.suffix})`, 'check that the suffix is replicated there, then run again');
+          }
+          await waitUntilExchanged(csn, inSync, this.waitOptions('the cluster claim to be exchanged with every supplier'));
         },
         logger: ctx.logger,
         clock: ctx.clock,

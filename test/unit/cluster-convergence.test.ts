@@ -3,7 +3,7 @@
  * test scripts and a clock that moves only when the wait sleeps.
  */
 import { parseAgreement } from '../../src/cluster/agreements';
-import { waitForLocalChanges, waitUntilInSync } from '../../src/cluster/convergence';
+import { waitForLocalChanges, waitUntilExchanged, waitUntilInSync } from '../../src/cluster/convergence';
 import type { ClusterMember, Topology } from '../../src/cluster/topology';
 import { DirectoryEntry, LdapResultError, ResultCode, type LdapSession } from '../../src/core/directory';
 import { ClusterNotReadyError } from '../../src/core/errors';
@@ -115,7 +115,8 @@ describe('in sync before cluster-scope steps', () => {
     const a = server('ldap://a', [[R1('6b069734000300010000'), R2]]);
     const b = server('ldap://b', [['{replica 1 ldap://localhost:39350}', R2]]);
     const t = topology(a, b);
-    await expect(waitUntilInSync(waitOptions(t, []))).resolves.toBeUndefined();
+    // What every server holds from now on: the claim exchange lets the initialization account for these only.
+    await expect(waitUntilInSync(waitOptions(t, []))).resolves.toEqual(new Map([[1, '6b069734000300010000'], [2, '6b069778000000020000']]));
   });
 
   it('waits for a change made after that initialization', async () => {
@@ -123,4 +124,31 @@ describe('in sync before cluster-scope steps', () => {
     const b = server('ldap://b', [['{replica 1 ldap://localhost:39350}', R2]]);
     await expect(waitUntilInSync(waitOptions(topology(a, b), []))).rejects.toThrow(/localhost:39352: has no change of replica 1 \(localhost:39350\) yet/);
   });
+});
+
+describe('exchanging the cluster claim', () => {
+  // A sent B a total update that ended at 08:07:16Z; A then saw the pair in sync (its newest change
+  // 6b069734000300010000) and wrote its claim in that same second, as B did its own.
+  const IN_SYNC = new Map([[1, '6b069734000300010000'], [2, '6b069737000100020000']]);
+  const CLAIM_A = '6b069734000500010000';
+  const JUST_INITIALIZED = ['{replica 1 ldap://localhost:39350}', '{replica 2 ldap://localhost:39352} 6b069737000100020000 6b069737000500020000'];
+
+  it('does not count a claim made in the second the initialization ended as arrived until the RUV shows it', async () => {
+    // B lists A without a CSN (freshly initialized): the claim has not arrived, though its second
+    // is the initialization's. Taking it as arrived let both servers hold the claim.
+    const a = server('ldap://a', [[R1(CLAIM_A), R2]]);
+    const b = server('ldap://b', [JUST_INITIALIZED]);
+    await expect(waitUntilExchanged(CLAIM_A, IN_SYNC, waitOptions(topology(a, b), []))).rejects.toThrow(
+      /within 3 s: localhost:39352: has no change of replica 1 \(localhost:39350\) yet, needs 08:07:16Z/,
+    );
+  });
+
+  it('completes once the claim has really arrived, and this server has what the peer had then', async () => {
+    const a = server('ldap://a', [[R1(CLAIM_A), '{replica 2 ldap://localhost:39352} 6b069737000100020000 6b069737000500020000']]);
+    const b = server('ldap://b', [JUST_INITIALIZED, JUST_INITIALIZED, JUST_INITIALIZED, [R1(CLAIM_A), '{replica 2 ldap://localhost:39352} 6b069737000100020000 6b069737000500020000']]);
+    const lines: string[] = [];
+    await expect(waitUntilExchanged(CLAIM_A, IN_SYNC, { ...waitOptions(topology(a, b), lines), what: 'the cluster claim to be exchanged' })).resolves.toBeUndefined();
+    expect(lines.join('\n')).toMatch(/waiting for the cluster claim to be exchanged \(1 s\): localhost:39352: has no change of replica 1/);
+  });
+
 });
