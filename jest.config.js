@@ -8,4 +8,6 @@ module.exports = {
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
   testTimeout: 120000,
   maxWorkers: 2,
+  // The reliability suite's table (cases tried and passed), printed before jest's own summary.
+  reporters: ['default', '<rootDir>/test/reliability/summary-reporter.js'],
 };

@@ -2,8 +2,8 @@
  * The upgrade run, end to end: the bundled tool against a real 389 DS, one fresh suffix per test.
  */
 import { Attribute, Change } from 'ldapts';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { tempDir } from './support/temp-dir';
 import path from 'node:path';
 import { createBackend, type DsInstance } from './harness/dirsrv';
 import { entryExists, standalone, uniqueSuffix, withLdap } from './harness/test-env';
@@ -15,7 +15,7 @@ let passwordFile: string;
 
 beforeAll(() => {
   ds = standalone();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'pkidbu-pw-'));
+  const dir = tempDir('pkidbu-pw-');
   passwordFile = path.join(dir, 'pw');
   writeFileSync(passwordFile, `${ds.rootPassword}\n`, { mode: 0o600 });
 });
@@ -202,7 +202,7 @@ describe('pki-db-upgrade errors', () => {
   });
 
   it('exits 2 on a wrong password without printing it', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'pkidbu-pw-'));
+    const dir = tempDir('pkidbu-pw-');
     const wrong = path.join(dir, 'pw');
     writeFileSync(wrong, 'Not.The.Password-42\n', { mode: 0o600 });
     const r = await runCli(MAIN_BUNDLE, ['run', '--url', ds.url, '--base-dn', 'o=x', '--password-file', wrong]);

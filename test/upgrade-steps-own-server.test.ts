@@ -4,8 +4,8 @@
  * middle of the issuerName backfill. cn=schema is shared by every suffix of a server, so these run
  * on a 389 DS of their own (ports PKI_TEST_PORT_BASE+22, +23) rather than on the shared one.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { tempDir } from './support/temp-dir';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createInstance, removeInstance, type DsInstance } from './harness/dirsrv';
@@ -27,7 +27,7 @@ beforeAll(async () => {
   // B+20..21 belong to harness-dirsrv.test.ts (see test/harness/README.md).
   const port = portBase + 22;
   ds = await createInstance({ name: `steps${port}`, port, securePort: port + 1, root: path.join(runRoot, 'steps') });
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'pkidbu-pw-'));
+  const dir = tempDir('pkidbu-pw-');
   passwordFile = path.join(dir, 'pw');
   writeFileSync(passwordFile, `${ds.rootPassword}\n`, { mode: 0o600 });
 }, 120_000);

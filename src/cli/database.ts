@@ -13,6 +13,7 @@ import { LdapBulkUpdater } from '../directory/bulk-update';
 import { LdapIndexHelper } from '../directory/index-helper';
 import { LdapSchemaHelper } from '../directory/schema-helper';
 import { findBackend } from '../ldap/backend';
+import { waitForBackendTasks } from '../ldap/backend-tasks';
 import { DryRunSession } from '../ldap/dry-run-session';
 import { LdapHistoryStore } from '../ldap/ldap-history-store';
 import { LdaptsSession } from '../ldap/ldapts-session';
@@ -104,7 +105,13 @@ export async function databaseOn(
           clock,
           contextFor,
           dryRun,
-          admit,
+          // Before the first write: a task still holding the backend (e.g. the index task of a
+          // run that was killed) makes it read-only until it ends.
+          admit: async (plan, state) => {
+            const admitted = admit ? await admit(plan, state) : plan;
+            if (!dryRun && (admitted.pending.length > 0 || admitted.needsBookkeeping)) await waitForBackendTasks(session, backend, { logger });
+            return admitted;
+          },
         });
       },
       close: () => session.close(),

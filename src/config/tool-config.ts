@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ini from 'ini';
 import { ConfigError } from '../core/errors';
+import { readErrorHint, readErrorReason, shortValue } from './read-error';
 
 export interface ToolConfig {
   /** The file read, or undefined when there was none. */
@@ -51,7 +52,7 @@ export function parseToolConfig(text: string, file: string): ToolConfig {
   const raw = ini.parse(text) as Record<string, unknown>;
   const config: ToolConfig = { ...DEFAULT_TOOL_CONFIG, file, warnings: [] };
   const bad = (key: string, value: unknown, expected: string) =>
-    new ConfigError(`${file}: ${key} = ${String(value)} is not ${expected}`, `fix ${key} in ${file}`);
+    new ConfigError(`${file}: ${key} = ${shortValue(String(value))} is not ${expected}`, `fix ${key} in ${file}`);
   const bool = (key: string, value: unknown): boolean => {
     // ini turns "true"/"false" into booleans; accept the usual spellings as well.
     if (typeof value === 'boolean') return value;
@@ -99,8 +100,8 @@ export function parseToolConfig(text: string, file: string): ToolConfig {
       default:
         config.warnings.push(
           typeof value === 'object'
-            ? `${file}: section [${key}] ignored (keys go at the top of the file)`
-            : `${file}: unknown key "${key}" ignored (known: ${TOOL_CONFIG_KEYS.join(', ')})`,
+            ? `${file}: section [${shortValue(key)}] ignored (keys go at the top of the file)`
+            : `${file}: unknown key "${shortValue(key)}" ignored (known: ${TOOL_CONFIG_KEYS.join(', ')})`,
         );
     }
   }
@@ -115,7 +116,7 @@ export function loadToolConfig(file: string): ToolConfig {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { ...DEFAULT_TOOL_CONFIG, warnings: [] };
-    throw new ConfigError(`cannot read ${file} (${code ?? (err as Error).message})`, 'run as root');
+    throw new ConfigError(`cannot read ${file} (${readErrorReason(err)})`, readErrorHint(err, file, 'check the file and its permissions'));
   }
   return parseToolConfig(text, file);
 }

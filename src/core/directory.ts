@@ -72,6 +72,8 @@ export class DirectoryEntry {
 export interface LdapSession {
   /** ldap://host:port of the server, for messages. */
   readonly url: string;
+  /** Who the session acts as (bind DN), for messages about what it may not see or do. */
+  readonly boundAs?: string;
   /** Whole result in memory: for small searches only. Use searchStream for repositories. */
   search(base: string, options?: SearchOptions): Promise<DirectoryEntry[]>;
   /** Paged search yielding entries one page at a time: constant memory over any result size. */
@@ -112,9 +114,35 @@ export class LdapResultError extends Error {
     readonly operation: string,
     readonly dn: string,
     serverMessage: string,
+    /** Who the session is bound as (a DN, or e.g. "root by LDAPI autobind"), for advice on rights. */
+    readonly boundAs?: string,
   ) {
     super(`${operation} ${dn} failed: LDAP result ${code}${serverMessage ? ` (${serverMessage})` : ''}`);
     this.name = 'LdapResultError';
+  }
+}
+
+/**
+ * What an administrator can do about an answer of the server, for the results a healthy upgrade
+ * meets when the server or the account is not in the state it needs; undefined otherwise. The
+ * caller adds what comes next (run again).
+ */
+export function adviceFor(err: unknown): string | undefined {
+  if (!(err instanceof LdapResultError)) return undefined;
+  switch (err.code) {
+    case ResultCode.InsufficientAccess:
+      return (
+        `${err.boundAs ?? 'the bind DN'} lacks a right the upgrade needs (write access to the database, cn=schema and the ` +
+        'backend configuration): use cn=Directory Manager as internaldb.ldapauth.bindDN, or run as root with LDAPI'
+      );
+    case ResultCode.Busy:
+      return 'the server is busy: wait a while';
+    case ResultCode.Unavailable:
+      return 'the server is unavailable (starting or stopping?): wait until it answers normally';
+    case ResultCode.UnwillingToPerform:
+      return 'the server refuses writes to this database (read-only: nsslapd-readonly, or a task holding the backend): make it writable, or let the task finish';
+    default:
+      return undefined;
   }
 }
 

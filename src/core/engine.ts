@@ -4,7 +4,8 @@
  * It knows nothing of files, argv or ldapts: everything comes through the injected ports.
  */
 import type { Clock } from './clock';
-import { errorMessage, StepFailedError, TrackingStateError } from './errors';
+import { adviceFor } from './directory';
+import { DirectoryError, errorMessage, PkiDbUpgradeError, ServerUnreachableError, StepFailedError, TrackingStateError } from './errors';
 import type { HistoryState, HistoryStore, StepRecord } from './history-store';
 import type { Logger } from './logger';
 import { planUpgrade, reachedVersion, recordFor, type Plan, type PlannedStep } from './planner';
@@ -122,7 +123,7 @@ export class UpgradeEngine {
       });
       // Before the tracking schema exists there is nowhere to write `started`; that step is
       // idempotent, so a crash during it just means it runs again.
-      if (ready) await store.write(record);
+      if (ready) await recorded(`record step ${step.id} as started`, () => store.write(record));
 
       try {
         await step.upgrade(contextFor(step));
@@ -132,7 +133,20 @@ export class UpgradeEngine {
         const failed: StepRecord = { ...record, endTime: end, durationMs: end.getTime() - record.startTime.getTime(), outcome: 'failed', error: message };
         results.push({ step, outcome: 'failed', durationMs: failed.durationMs!, error: message });
         logger.error(`step ${step.id} failed after ${seconds(failed.durationMs!)}: ${message}`, { step: step.id });
-        if (ready) await store.write(failed);
+        // Recording the failure must not hide it: if that write fails too (often for the same
+        // reason), the record stays `started`, which the next run takes as interrupted.
+        let unrecorded = '';
+        if (ready) {
+          try {
+            await store.write(failed);
+          } catch (recordErr) {
+            unrecorded = ` (the failure could not be recorded: ${errorMessage(recordErr)}; the history shows the step as started, and the next run takes it as interrupted)`;
+            logger.error(`could not record step ${step.id} as failed: ${errorMessage(recordErr)}`);
+          }
+        }
+        // The server went away during the step: that is an outage (exit 4), not a broken step.
+        if (err instanceof ServerUnreachableError) throw err;
+        const advice = adviceFor(err);
         return {
           plan,
           results,
@@ -140,8 +154,8 @@ export class UpgradeEngine {
           dryRun: false,
           failure: new StepFailedError(
             step.id,
-            `step ${step.id} failed: ${message}`,
-            `the database stays at version ${version ?? '(none)'}; fix the cause and run pki-db-upgrade again: it resumes at this step`,
+            `step ${step.id} failed: ${message}${unrecorded}`,
+            `${advice ? `${advice}; ` : ''}the database stays at version ${version ?? '(none)'}; fix the cause and run pki-db-upgrade again: it resumes at this step`,
             { cause: err },
           ),
         };
@@ -150,10 +164,10 @@ export class UpgradeEngine {
       const end = clock.now();
       const finished: StepRecord = { ...record, endTime: end, durationMs: end.getTime() - record.startTime.getTime(), outcome: 'done' };
       if (!ready) {
-        await store.initialize();
+        await recorded('create the tracking entries (cn=dbUpgrade)', () => store.initialize());
         ready = true;
       }
-      await store.write(finished);
+      await recorded(`record step ${step.id} as done`, () => store.write(finished));
       done.add(step.id);
       results.push({ step, outcome: 'done', durationMs: finished.durationMs! });
       logger.info(`done ${step.id} in ${seconds(finished.durationMs!)}`, { step: step.id, durationMs: finished.durationMs });
@@ -162,7 +176,7 @@ export class UpgradeEngine {
       // or failure between two steps of a release never claims that release.
       const reached = reachedVersion(steps, (s) => done.has(s.id), packageVersion, version);
       if (step.scope === 'cluster' && reached !== undefined && (version === undefined || compareVersions(reached, version) > 0)) {
-        await store.setDatabaseVersion(reached);
+        await recorded(`set the database version to ${reached}`, () => store.setDatabaseVersion(reached));
         version = reached;
       }
     }
@@ -173,15 +187,32 @@ export class UpgradeEngine {
     }
     const final = reachedVersion(steps, (s) => done.has(s.id), packageVersion, version);
     if (final !== undefined && (version === undefined || compareVersions(final, version) !== 0)) {
-      await store.setDatabaseVersion(final);
+      await recorded(`set the database version to ${final}`, () => store.setDatabaseVersion(final));
       version = final;
     }
     const serverInfo = state.serverInfo.get(serverId);
     if (serverInfo?.packageVersion !== packageVersion || results.length > 0) {
-      await store.writeServer({ server: serverId, packageVersion, lastRun: clock.now() });
+      await recorded(`record this server's package version`, () => store.writeServer({ server: serverId, packageVersion, lastRun: clock.now() }));
     }
     logger.info(`database at version ${version}: ${results.length} step(s) applied`);
     return { plan, results, databaseVersion: version, dryRun: false };
+  }
+}
+
+/**
+ * Runs a write to the history; a refusal becomes an error saying which record could not be
+ * written and what to do. An outage (exit 4) or another typed error passes through unchanged.
+ */
+async function recorded(what: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (err) {
+    if (err instanceof PkiDbUpgradeError) throw err;
+    throw new DirectoryError(
+      `could not ${what} in the upgrade history: ${errorMessage(err)}`,
+      `${adviceFor(err) ?? 'fix the cause'}, then run pki-db-upgrade again: it resumes where it stopped`,
+      { cause: err },
+    );
   }
 }
 

@@ -34,6 +34,9 @@ export class ConfigError extends PkiDbUpgradeError {
   readonly exitCode = ExitCode.UsageOrConfig;
 }
 
+/** The server rejected the bind DN and password (invalid credentials, 49). */
+export class CredentialsRejectedError extends ConfigError {}
+
 /** The database is at a version this package does not know: never touch it. */
 export class DowngradeError extends PkiDbUpgradeError {
   readonly exitCode = ExitCode.UsageOrConfig;

@@ -1,9 +1,18 @@
 /**
  * Index definitions of one backend (cn=config: local to each 389 DS, so index steps are server
  * scope) and the index task that builds them over existing entries.
+ *
+ * Crash safety: 389 DS keeps an index added online "offline" (every search on it runs unindexed)
+ * until an index task has built it, and the definition alone does not say whether that happened.
+ * A run killed between defining an index and the end of its index task would leave it unbuilt
+ * for good: the next run finds the definition in place and has nothing to change. So every
+ * definition this helper adds or completes carries the description PENDING_BUILD, written in the
+ * same operation, and removed only once the index task succeeded; ensure() reports an index still
+ * carrying it as changed, so the step builds it again.
  */
-import type { LdapSession, Modification } from '../core/directory';
+import { hasResultCode, ResultCode, type LdapSession, type Modification } from '../core/directory';
 import type { IndexHelper, IndexSpec } from '../core/step';
+import { waitForBackendTasks } from '../ldap/backend-tasks';
 import { escapeRdnValue } from '../ldap/filter';
 
 export interface IndexHelperOptions {
@@ -14,6 +23,12 @@ export interface IndexHelperOptions {
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
 }
+
+/** On an index definition: defined or completed by pki-db-upgrade, index task not finished yet. */
+export const PENDING_BUILD = 'pki-db-upgrade: index not built yet (index task pending)';
+
+/** How often an index task refused because another task held the backend is retried. */
+const BUSY_RETRIES = 5;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -30,14 +45,15 @@ export class LdapIndexHelper implements IndexHelper {
   async ensure(indexes: IndexSpec[]): Promise<string[]> {
     const changed: string[] = [];
     for (const spec of indexes) {
-      const dn = `cn=${escapeRdnValue(spec.attribute)},${this.container}`;
-      const existing = await this.ldap.read(dn, ['nsIndexType', 'nsMatchingRule']);
+      const dn = this.indexDN(spec.attribute);
+      const existing = await this.ldap.read(dn, ['nsIndexType', 'nsMatchingRule', 'description']);
       if (!existing) {
         const attributes: Record<string, string | string[]> = {
           objectClass: ['top', 'nsIndex'],
           cn: spec.attribute,
           nsSystemIndex: 'false',
           nsIndexType: spec.types,
+          description: PENDING_BUILD,
         };
         if (spec.matchingRules?.length) attributes.nsMatchingRule = spec.matchingRules;
         await this.ldap.add(dn, attributes);
@@ -46,21 +62,53 @@ export class LdapIndexHelper implements IndexHelper {
       }
       const haveTypes = new Set(existing.values('nsIndexType').map((t) => t.toLowerCase()));
       const haveRules = new Set(existing.values('nsMatchingRule').map((t) => t.toLowerCase()));
+      const pending = existing.values('description').includes(PENDING_BUILD);
       const mods: Modification[] = [];
       const missingTypes = spec.types.filter((t) => !haveTypes.has(t.toLowerCase()));
       const missingRules = (spec.matchingRules ?? []).filter((r) => !haveRules.has(r.toLowerCase()));
       if (missingTypes.length) mods.push({ operation: 'add', attribute: 'nsIndexType', values: missingTypes });
       if (missingRules.length) mods.push({ operation: 'add', attribute: 'nsMatchingRule', values: missingRules });
-      if (mods.length) {
-        await this.ldap.modify(dn, mods);
-        changed.push(spec.attribute);
-      }
+      if (mods.length && !pending) mods.push({ operation: 'add', attribute: 'description', values: [PENDING_BUILD] });
+      if (mods.length) await this.ldap.modify(dn, mods);
+      // Still marked: an earlier run defined it and did not see its index task through.
+      if (mods.length || pending) changed.push(spec.attribute);
     }
     return changed;
   }
 
+  private indexDN(attribute: string): string {
+    return `cn=${escapeRdnValue(attribute)},${this.container}`;
+  }
+
   async reindex(attributes: string[], options: { timeoutMs?: number } = {}): Promise<void> {
     if (attributes.length === 0) return;
+    const now = this.options.now ?? Date.now;
+    const deadline = now() + (options.timeoutMs ?? 30 * 60_000);
+    for (let attempt = 0; ; attempt++) {
+      // A task left running by an interrupted run (389 DS carries it on) holds the backend: wait.
+      if (!this.options.dryRun) {
+        const { pollMs, sleep } = this.options;
+        await waitForBackendTasks(this.ldap, this.options.backend, { timeoutMs: Math.max(deadline - now(), 0), pollMs, sleep, now });
+      }
+      const outcome = await this.runTask(attributes, deadline);
+      if (outcome === 'done') break;
+      if (attempt >= BUSY_RETRIES) {
+        throw new Error(`index task for ${attributes.join(', ')}: backend ${this.options.backend} stayed busy with another task; run the upgrade again later`);
+      }
+    }
+    if (this.options.dryRun) return;
+    for (const attribute of attributes) {
+      try {
+        await this.ldap.modify(this.indexDN(attribute), [{ operation: 'delete', attribute: 'description', values: [PENDING_BUILD] }]);
+      } catch (err) {
+        // Not marked (defined by someone else) or gone: nothing to clear.
+        if (!hasResultCode(err, ResultCode.NoSuchAttribute) && !hasResultCode(err, ResultCode.NoSuchObject)) throw err;
+      }
+    }
+  }
+
+  /** Adds one index task and waits for its end: 'busy' when another task held the backend. */
+  private async runTask(attributes: string[], deadline: number): Promise<'done' | 'busy'> {
     const sleep = this.options.sleep ?? defaultSleep;
     const now = this.options.now ?? Date.now;
     const name = `pki-db-upgrade-${now()}-${process.pid}`;
@@ -71,17 +119,15 @@ export class LdapIndexHelper implements IndexHelper {
       nsInstance: this.options.backend,
       nsIndexAttribute: attributes,
     });
-    if (this.options.dryRun) return;
+    if (this.options.dryRun) return 'done';
 
-    const deadline = now() + (options.timeoutMs ?? 30 * 60_000);
     for (;;) {
       const task = await this.ldap.read(dn, ['nsTaskExitCode', 'nsTaskStatus', 'nsTaskLog']);
       const exit = task?.first('nsTaskExitCode');
       if (exit !== undefined) {
-        if (exit !== '0') {
-          throw new Error(`index task ${name} for ${attributes.join(', ')} failed with exit code ${exit}: ${task?.first('nsTaskStatus') ?? ''}`);
-        }
-        return;
+        if (exit === '0') return 'done';
+        if (/in the middle of another task/i.test(task?.first('nsTaskLog') ?? '')) return 'busy';
+        throw new Error(`index task ${name} for ${attributes.join(', ')} failed with exit code ${exit}: ${task?.first('nsTaskStatus') ?? ''}`);
       }
       if (!task) throw new Error(`index task ${dn} disappeared before reporting its result`);
       if (now() > deadline) {

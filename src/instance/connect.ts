@@ -1,6 +1,6 @@
 /** Opens a session to a subsystem's database, trying the authentication candidates in order (auth.ts). */
 import fs from 'node:fs';
-import { ConfigError } from '../core/errors';
+import { ConfigError, CredentialsRejectedError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { LdaptsSession } from '../ldap/ldapts-session';
 import { describeCandidate, type AuthCandidate } from './auth';
@@ -14,6 +14,8 @@ export interface ConnectRequest {
   startHint?: string;
   /** Asked only when a BasicAuth candidate is reached. */
   password(): Promise<string>;
+  /** Where that password came from (never the password), for a rejected bind. */
+  passwordSource?(): string | undefined;
 }
 
 export async function connectDatabase(req: ConnectRequest): Promise<{ session: LdaptsSession; via: AuthCandidate }> {
@@ -46,7 +48,17 @@ export async function connectDatabase(req: ConnectRequest): Promise<{ session: L
       }
     }
     const password = await req.password();
-    const session = await LdaptsSession.open({ ...options, url: c.url, tlsOptions, credentials: { kind: 'simple', bindDN: c.bindDN, password } });
+    let session: LdaptsSession;
+    try {
+      session = await LdaptsSession.open({ ...options, url: c.url, tlsOptions, credentials: { kind: 'simple', bindDN: c.bindDN, password } });
+    } catch (err) {
+      const source = req.passwordSource?.();
+      if (!(err instanceof CredentialsRejectedError) || !source) throw err;
+      throw new CredentialsRejectedError(
+        `${err.message}; the password came from ${source}`,
+        'correct the password there (or internaldb.ldapauth.bindDN in CS.cfg), then run pki-db-upgrade again',
+      );
+    }
     logger.debug(`connected to ${describeCandidate(c)}`);
     return { session, via: c };
   }

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import { ConfigError } from '../core/errors';
+import { quoteValue, readErrorHint, readErrorReason } from '../config/read-error';
 
 export interface InternalDbConfig {
   host: string;
@@ -54,11 +55,11 @@ export function parseCsCfg(text: string, file: string): CsCfg {
   const portText = get('internaldb.ldapconn.port');
   const port = Number(portText);
   if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-    throw new ConfigError(`${file}: internaldb.ldapconn.port "${portText}" is not a port number`, 'fix CS.cfg');
+    throw new ConfigError(`${file}: internaldb.ldapconn.port ${quoteValue(portText)} is not a port number`, 'fix CS.cfg');
   }
   const authText = p.get('internaldb.ldapauth.authtype') || 'BasicAuth';
   if (authText !== 'BasicAuth' && authText !== 'SslClientAuth') {
-    throw new ConfigError(`${file}: internaldb.ldapauth.authtype "${authText}" is not BasicAuth or SslClientAuth`, 'fix CS.cfg');
+    throw new ConfigError(`${file}: internaldb.ldapauth.authtype ${quoteValue(authText)} is not BasicAuth or SslClientAuth`, 'fix CS.cfg');
   }
   return {
     file,
@@ -82,7 +83,7 @@ export function readCsCfg(file: string): CsCfg {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'run as root');
+    throw new ConfigError(`cannot read ${file} (${readErrorReason(err)})`, readErrorHint(err, file, 'check the file and its permissions'));
   }
   return parseCsCfg(text, file);
 }

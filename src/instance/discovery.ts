@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../core/errors';
+import { readErrorHint, readErrorReason } from '../config/read-error';
 import type { SystemPaths } from '../config/paths';
 import { readCsCfg, type CsCfg } from './cs-cfg';
 
@@ -47,7 +48,10 @@ export function loadInstance(paths: SystemPaths, name: string): PkiInstance {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(dir);
-  } catch {
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new ConfigError(`cannot read the PKI instance folder ${dir} (${readErrorReason(err)})`, readErrorHint(err, dir, 'check the folder and its permissions'));
+    }
     throw new ConfigError(`no PKI instance "${name}": ${dir} does not exist`, `instances found: ${listInstanceNames(paths).join(', ') || 'none'}`);
   }
   const subsystems: Subsystem[] = [];
@@ -75,10 +79,4 @@ export function listInstanceNames(paths: SystemPaths): string[] {
     return [];
   }
   return names.filter((n) => hasSubsystem(path.join(paths.pkiConfigDir, n))).sort();
-}
-
-/** The named instance, or every instance found (what %posttrans upgrades). */
-export function discoverInstances(paths: SystemPaths, only?: string): PkiInstance[] {
-  if (only) return [loadInstance(paths, only)];
-  return listInstanceNames(paths).map((n) => loadInstance(paths, n));
 }

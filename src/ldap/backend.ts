@@ -11,9 +11,11 @@ export async function findBackend(ldap: LdapSession, suffix: string): Promise<st
   });
   const name = backends[0]?.first('cn');
   if (!name) {
+    // cn=config is readable by Directory Manager only: to anyone else it looks empty.
+    const who = ldap.boundAs ? `, or ${ldap.boundAs} may not read cn=config` : '';
     throw new ConfigError(
-      `no 389 DS backend on ${ldap.url} holds the suffix ${suffix}`,
-      'check internaldb.basedn and internaldb.database in CS.cfg (or pass --backend)',
+      `no 389 DS backend on ${ldap.url} holds the suffix ${suffix}${who}`,
+      'check internaldb.basedn and internaldb.database in CS.cfg (or pass --backend); the upgrade changes cn=schema and the backend configuration, which takes cn=Directory Manager (or root by LDAPI)',
     );
   }
   return name;

@@ -19,6 +19,10 @@ export class DryRunSession implements LdapSession {
     return this.inner.url;
   }
 
+  get boundAs(): string | undefined {
+    return this.inner.boundAs;
+  }
+
   /** Number of write operations recorded so far. */
   get recorded(): number {
     return this.count;

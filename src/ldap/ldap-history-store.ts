@@ -33,9 +33,11 @@ export class LdapHistoryStore implements HistoryStore {
   async load(): Promise<HistoryState> {
     const suffixEntry = await this.ldap.read(this.suffix, ['1.1']);
     if (!suffixEntry) {
+      // 389 DS answers "no such entry" also when the bind DN may not read it.
+      const who = this.ldap.boundAs ? `, or ${this.ldap.boundAs} may not read it` : '';
       throw new ConfigError(
-        `the base DN ${this.suffix} does not exist on ${this.ldap.url}`,
-        'check internaldb.basedn in CS.cfg (or --base-dn): it must name the PKI subsystem database',
+        `the base DN ${this.suffix} does not exist on ${this.ldap.url}${who}`,
+        'check internaldb.basedn in CS.cfg (or --base-dn): it must name the PKI subsystem database; and that internaldb.ldapauth.bindDN may read it',
       );
     }
     const state = emptyHistory();

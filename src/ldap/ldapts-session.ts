@@ -14,7 +14,7 @@ import {
   type Modification,
   type SearchOptions,
 } from '../core/directory';
-import { ConfigError, ServerUnreachableError } from '../core/errors';
+import { ConfigError, CredentialsRejectedError, ServerUnreachableError } from '../core/errors';
 
 export type Credentials =
   | { kind: 'simple'; bindDN: string; password: string }
@@ -70,6 +70,12 @@ export class LdaptsSession implements LdapSession {
 
   async close(): Promise<void> {
     await this.client.unbind().catch(() => undefined);
+  }
+
+  /** Who this session acts as, for messages about rights. */
+  get boundAs(): string {
+    const c = this.options.credentials;
+    return c.kind === 'simple' ? c.bindDN : c.kind === 'external' ? 'the LDAPI autobind identity' : 'an anonymous session';
   }
 
   /**
@@ -171,7 +177,7 @@ export class LdaptsSession implements LdapSession {
   private mapError(err: unknown, operation: string, dn: string): Error {
     const code = (err as { code?: unknown }).code;
     if (typeof code === 'number') {
-      return new LdapResultError(code, operation, dn, (err as Error).message);
+      return new LdapResultError(code, operation, dn, (err as Error).message, this.boundAs);
     }
     return new ServerUnreachableError(
       `lost the connection to 389 DS at ${this.url} during ${operation} ${dn}: ${(err as Error).message}`,
@@ -230,7 +236,7 @@ function connectionError(err: unknown, url: string, options: ConnectOptions): Er
   const start = options.startHint ?? 'start the 389 DS instance (systemctl start dirsrv@INSTANCE)';
   if (code === 49) {
     const who = options.credentials.kind === 'simple' ? options.credentials.bindDN : 'the client';
-    return new ConfigError(
+    return new CredentialsRejectedError(
       `389 DS at ${url} rejected the credentials of ${who} (invalid credentials)`,
       'check the password source (password.conf internaldb=, keyring or --password-file) and the bind DN in CS.cfg',
     );

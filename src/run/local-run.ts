@@ -107,6 +107,7 @@ export function connectSubsystem(ctx: InstanceContext, sub: Subsystem) {
     logger: ctx.logger,
     startHint: `start the 389 DS of ${ctx.instance.name} (systemctl start dirsrv@INSTANCE)`,
     password: () => ctx.passwords.get(db.passwordKey),
+    passwordSource: () => ctx.passwords.sourceOf(db.passwordKey),
   });
 }
 

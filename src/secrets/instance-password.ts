@@ -25,6 +25,8 @@ export interface InstancePasswordOptions {
 
 export class InstancePasswords {
   private readonly known = new Map<string, string>();
+  /** Where each password came from, for messages (never the password itself). */
+  private readonly sources = new Map<string, string>();
   private restored?: RestoredPasswordConf;
 
   constructor(private readonly options: InstancePasswordOptions) {}
@@ -41,6 +43,7 @@ export class InstancePasswords {
     const conf = readPasswordConf(o.passwordConf, key);
     if (conf.password !== undefined) {
       this.known.set(key, conf.password);
+      this.sources.set(key, `${o.passwordConf} (${key}=)`);
       o.logger.info(`database password "${key}" read from ${o.passwordConf}`);
       return conf.password;
     }
@@ -63,6 +66,7 @@ export class InstancePasswords {
       );
     }
     this.known.set(key, found.password);
+    this.sources.set(key, `the ${found.source} (${found.detail})`);
     o.logger.info(`database password "${key}" taken from the ${found.source} (${found.detail})`);
     if (!conf.exists && o.restore && !this.restored) {
       this.restored = restorePasswordConf({ file: o.passwordConf, key, password: found.password, owner: o.owner, stateDir: o.stateDir });
@@ -75,6 +79,11 @@ export class InstancePasswords {
       }
     }
     return found.password;
+  }
+
+  /** Where the password of `key` came from, once read: a file and key, the keyring tag, the prompt. */
+  sourceOf(key: string): string | undefined {
+    return this.sources.get(key);
   }
 
   /** Removes a restored password.conf (also done by itself on exit and on signals). */

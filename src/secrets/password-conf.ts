@@ -17,6 +17,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { makeDirs } from '../config/paths';
+import { readErrorHint, readErrorReason } from '../config/read-error';
+import { ConfigError } from '../core/errors';
 import { parseProperties } from '../instance/cs-cfg';
 import type { Logger } from '../core/logger';
 import { isAlive } from '../run/lock';
@@ -52,7 +54,8 @@ export function readPasswordConf(file: string, key: string): { exists: boolean; 
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false };
-    throw err;
+    // Not restored over: a password.conf that exists but cannot be read is the administrator's.
+    throw new ConfigError(`cannot read ${file} (${readErrorReason(err)})`, readErrorHint(err, file, 'check the file and its permissions'));
   }
   const password = parseProperties(text).get(key);
   return { exists: true, password: password || undefined };

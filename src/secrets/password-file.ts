@@ -1,6 +1,7 @@
 /** A file holding just the bind password (--password-file): first line, without its newline. */
 import fs from 'node:fs';
 import { ConfigError } from '../core/errors';
+import { readErrorReason } from '../config/read-error';
 
 export function readPasswordFile(file: string): string {
   let text: string;
@@ -9,7 +10,7 @@ export function readPasswordFile(file: string): string {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(
-      `cannot read the password file ${file} (${code ?? (err as Error).message})`,
+      `cannot read the password file ${file} (${readErrorReason(err)})`,
       code === 'EACCES' ? 'run as root or as the PKI user' : 'check the path given to --password-file',
     );
   }

@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import { ConfigError } from '../core/errors';
+import { readErrorReason } from '../config/read-error';
 import { parseProperties } from '../instance/cs-cfg';
 import { readKeyring, type KeyringLookup } from './keyring';
 import { readPasswordFile } from './password-file';
@@ -86,15 +87,16 @@ export async function findPassword(
  * (the line "<key>=..." is used) or just the password on its first line.
  */
 export function readRootOnlyPasswordFile(file: string, key: string): string {
+  const unreadable = (reason: string) =>
+    new ConfigError(`cannot read the password file ${file} named in db-upgrade.conf (${reason})`, 'fix password_file in db-upgrade.conf');
   let st: fs.Stats;
   try {
     st = fs.statSync(file);
   } catch (err) {
-    throw new ConfigError(
-      `cannot read the password file ${file} named in db-upgrade.conf (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-      'fix password_file in db-upgrade.conf',
-    );
+    throw unreadable(readErrorReason(err));
   }
+  if (st.isDirectory()) throw unreadable('EISDIR: it is a directory');
+  if (!st.isFile()) throw unreadable('not a regular file');
   const me = process.getuid?.() ?? 0;
   if (st.uid !== 0 && st.uid !== me) {
     throw new ConfigError(`the password file ${file} belongs to uid ${st.uid}, not root`, `chown root: ${file}`);
@@ -105,7 +107,12 @@ export function readRootOnlyPasswordFile(file: string, key: string): string {
       `chmod 600 ${file}`,
     );
   }
-  const text = fs.readFileSync(file, 'utf8');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw unreadable(readErrorReason(err));
+  }
   const keyed = parseProperties(text).get(key);
   const password = keyed ?? text.split(/\r?\n/)[0];
   if (!password) throw new ConfigError(`the password file ${file} holds no password`, `put "${key}=PASSWORD" or just the password in it`);

@@ -276,6 +276,8 @@ export interface LoadOptions {
   /** Outstanding add operations on the one connection (default 12). */
   inFlight?: number;
   ca?: CertificateAuthority;
+  /** dateOfCreate/dateOfModify of the records (default now): two loads with the same `ca` and date are identical. */
+  created?: Date;
   /** Progress callback every 1,000 records (CLI). */
   onProgress?: (done: number, total: number) => void;
 }
@@ -312,7 +314,7 @@ export async function loadPkiDatabase(ds: DsInstance, opts: LoadOptions): Promis
       database: opts.backendName,
       instanceId: INSTANCE_ID,
     });
-    const created = new Date();
+    const created = opts.created ?? new Date();
     let next = 0;
     const total = opts.certificates;
     const worker = async () => {

@@ -3,9 +3,8 @@
  * process. Fixture bundles (other upgrade folders) are built once per test process.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { tempDir } from './temp-dir';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const MAIN_BUNDLE = path.join(ROOT, 'dist/pki-db-upgrade.js');
@@ -18,14 +17,14 @@ export interface CliResult {
 }
 
 const built = new Map<string, string>();
+let bundleDir: string | undefined;
 
 /** Bundle of the tool around test/fixtures/upgrades/<name> (package version 2.0.0). */
 export function fixtureBundle(name: string): string {
   const existing = built.get(name);
   if (existing) return existing;
-  const dir = path.join(os.tmpdir(), `pkidbu-bundles-${process.pid}`);
-  mkdirSync(dir, { recursive: true });
-  const out = path.join(dir, `${name}.js`);
+  bundleDir ??= tempDir('pkidbu-bundles-');
+  const out = path.join(bundleDir, `${name}.js`);
   const result = spawnSync(
     process.execPath,
     [path.join(ROOT, 'packaging/build.mjs'), '--upgrades', path.join(ROOT, 'test/fixtures/upgrades', name), '--package-version', '2.0.0', '--out', out],

@@ -4,8 +4,8 @@
  * cluster test ends with (no replication conflict entry, every server writable).
  */
 import { Attribute, Change, type Client } from 'ldapts';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { tempDir } from './temp-dir';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { main } from '../../src/cli/main';
@@ -21,7 +21,7 @@ let passwordFile: string | undefined;
 /** The Directory Manager password (the same on both servers) in a 0600 file. */
 export function managerPasswordFile(ds: DsInstance): string {
   if (!passwordFile) {
-    passwordFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'pkidbu-pw-')), 'pw');
+    passwordFile = path.join(tempDir('pkidbu-pw-'), 'pw');
     writeFileSync(passwordFile, `${ds.rootPassword}\n`, { mode: 0o600 });
   }
   return passwordFile;

@@ -10,7 +10,8 @@ function ldapsearch(ds: DsInstance, base: string, scope: string, attrs: string[]
   return execFileSync(
     'ldapsearch',
     ['-LLL', '-x', '-o', 'ldif-wrap=no', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-b', base, '-s', scope, '(objectClass=*)', ...attrs],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    // A CA database of a few thousand records exceeds execFileSync's default 1 MB of output.
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 512 * 1024 * 1024 },
   );
 }
 

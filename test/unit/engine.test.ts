@@ -2,6 +2,9 @@ import { UpgradeEngine } from '../../src/core/engine';
 import { silentLogger } from '../../src/core/logger';
 import type { RegisteredStep, StepContext } from '../../src/core/step';
 import { orderRegistry } from '../../src/core/registry';
+import { LdapResultError, ResultCode } from '../../src/core/directory';
+import { DirectoryError, ServerUnreachableError } from '../../src/core/errors';
+import type { StepRecord } from '../../src/core/history-store';
 import { MemoryHistoryStore } from '../support/memory-history-store';
 import { registry, step } from '../support/steps';
 
@@ -103,5 +106,49 @@ describe('the engine', () => {
     });
     await expect(e.run()).rejects.toThrow(/not converged/);
     expect(store.writes).toEqual([]);
+  });
+
+  describe('when the server refuses or goes away', () => {
+    /** A store whose writes of records matching `refused` fail with `error`. */
+    class RefusingStore extends MemoryHistoryStore {
+      constructor(private readonly refused: (r: StepRecord) => boolean, private readonly error: () => Error) {
+        super();
+      }
+      override async write(record: StepRecord): Promise<void> {
+        if (this.refused(record)) throw this.error();
+        return super.write(record);
+      }
+    }
+    const busy = (dn: string) => new LdapResultError(ResultCode.Busy, 'modify', dn, 'Server is busy', 'cn=Directory Manager');
+
+    it('a refused history write stops the run naming the record and what to do, and records nothing more', async () => {
+      const store = new RefusingStore((r) => r.stepId === '1.1.0/01-A' && r.outcome === 'started', () => busy('cn=1.1.0/01-A,cn=history'));
+      let ran = false;
+      const run = engine(store, registry(step('1.1.0/01-A', { upgrade: async () => void (ran = true) }))).run();
+      await expect(run).rejects.toThrow(DirectoryError);
+      await expect(run).rejects.toMatchObject({
+        message: expect.stringContaining('could not record step 1.1.0/01-A as started in the upgrade history: modify cn=1.1.0/01-A,cn=history failed: LDAP result 51'),
+        hint: 'the server is busy: wait a while, then run pki-db-upgrade again: it resumes where it stopped',
+      });
+      expect(ran).toBe(false);
+      expect(store.state.cluster.has('1.1.0/01-A')).toBe(false);
+    });
+
+    it("a step's failure is reported even when recording it fails too; the record stays started", async () => {
+      const store = new RefusingStore((r) => r.outcome === 'failed', () => busy('cn=1.1.0/01-Boom,cn=history'));
+      const steps = registry(step('1.1.0/01-Boom', { upgrade: async () => { throw new LdapResultError(ResultCode.UnwillingToPerform, 'modify', 'cn=x', 'database is read-only'); } }));
+      const result = await engine(store, steps).run();
+      expect(result.failure?.message).toMatch(/^step 1\.1\.0\/01-Boom failed: modify cn=x failed: LDAP result 53 \(database is read-only\) \(the failure could not be recorded: .*LDAP result 51/);
+      expect(result.failure?.hint).toMatch(/^the server refuses writes to this database .*; the database stays at version 1\.0\.0/);
+      expect(store.state.cluster.get('1.1.0/01-Boom')?.outcome).toBe('started');
+    });
+
+    it('a step that lost the server ends the run as an outage (exit 4); its record says failed when that could still be written', async () => {
+      const store = new MemoryHistoryStore();
+      const lost = new ServerUnreachableError('lost the connection to 389 DS at ldap://ds1:389 during modify cn=x');
+      const run = engine(store, registry(step('1.1.0/01-Lost', { upgrade: async () => { throw lost; } }))).run();
+      await expect(run).rejects.toBe(lost);
+      expect(store.state.cluster.get('1.1.0/01-Lost')?.outcome).toBe('failed');
+    });
   });
 });
