@@ -68,6 +68,8 @@ export class ToolRunner {
   /** Every run started, in order: the suite scans their output for secrets. */
   readonly runs: ToolProcess[] = [];
   readonly privateTmp: string;
+  /** Names under the private /tmp that are (empty) mount points of exposed paths. */
+  private readonly mountPoints = new Set<string>();
 
   constructor(
     private readonly bundle: string,
@@ -87,10 +89,12 @@ export class ToolRunner {
     let command = process.execPath;
     let argv = [this.bundle, ...args];
     if (privateTmpSupported()) {
-      const exposed = (options.expose ?? []).map((p) => {
+      // The bundle itself may live under /tmp (a CI clone there): it must stay visible too.
+      const exposed = [...(options.expose ?? []), ...topOfTmp(this.bundle)].map((p) => {
         const rel = path.relative('/tmp', p);
         if (!rel || rel.startsWith('..') || rel.includes('/')) throw new Error(`${p} is not directly under /tmp`);
         fs.mkdirSync(path.join(this.privateTmp, rel), { recursive: true });
+        this.mountPoints.add(rel);
         return rel;
       });
       argv = ['--mount', '--propagation', 'private', 'sh', '-c', NAMESPACE_SCRIPT, 'sh', this.privateTmp, ...exposed, '--', ...wrapUser(options.user), command, ...argv];
@@ -133,7 +137,7 @@ export class ToolRunner {
     for (const name of fs.readdirSync(this.privateTmp)) {
       const p = path.join(this.privateTmp, name);
       const st = fs.lstatSync(p);
-      if (st.isDirectory() && name.startsWith('pkidbu-') && fs.readdirSync(p).length === 0) continue; // a mount point
+      if (st.isDirectory() && this.mountPoints.has(name) && fs.readdirSync(p).length === 0) continue; // a mount point
       left.push(p);
     }
     return left;
@@ -142,6 +146,13 @@ export class ToolRunner {
   dispose(): void {
     fs.rmSync(this.privateTmp, { recursive: true, force: true });
   }
+}
+
+/** The path's first component under /tmp ("/tmp/check/dist/x.js" → ["/tmp/check"]), if any. */
+function topOfTmp(file: string): string[] {
+  const rel = path.relative('/tmp', path.resolve(file));
+  if (!rel || rel.startsWith('..')) return [];
+  return [path.join('/tmp', rel.split(path.sep)[0])];
 }
 
 function wrapUser(user?: { uid: number; gid: number }): string[] {
