@@ -7,7 +7,7 @@ import { tempDir } from './support/temp-dir';
 import path from 'node:path';
 import { createBackend, type DsInstance } from './harness/dirsrv';
 import { entryExists, standalone, uniqueSuffix, withLdap } from './harness/test-env';
-import { fixtureBundle, MAIN_BUNDLE, runCli, startCli } from './support/bundle';
+import { collect, fixtureBundle, MAIN_BUNDLE, runCli, startCli } from './support/bundle';
 import { snapshot } from './support/directory-snapshot';
 
 let ds: DsInstance;
@@ -147,6 +147,32 @@ describe('pki-db-upgrade run on a real 389 DS', () => {
     expect(rerun.stderr).toMatch(/interrupted before/);
     expect(await exists(`ou=finished,${db.suffix}`)).toBe(true);
     expect((await status(bundle, db.args('status', '--json'))).databaseVersion).toBe('2.0.0');
+  });
+
+  it('takes a lock: a second direct run on the same database exits 3 naming the holder, a third waits for it', async () => {
+    const db = await freshDatabase('lock');
+    const bundle = fixtureBundle('slow');
+    const first = startCli(bundle, db.args('run'));
+    const firstDone = collect(first);
+    const deadline = Date.now() + 30_000;
+    while (!(await exists(`ou=begun,${db.suffix}`))) {
+      if (Date.now() > deadline) throw new Error('the slow step never began');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const second = await runCli(bundle, db.args('run'));
+    expect(second.code).toBe(3);
+    expect(second.stderr).toContain(`pid ${first.pid}`);
+
+    const third = startCli(bundle, db.args('run', '--wait', '60'));
+    const thirdDone = collect(third);
+    await new Promise((r) => setTimeout(r, 500));
+    await withLdap(ds, (c) => c.add(`ou=release,${db.suffix}`, { objectClass: ['top', 'organizationalUnit'], ou: 'release' }));
+    expect((await firstDone).code).toBe(0);
+    const waited = await thirdDone;
+    expect(waited.code).toBe(0);
+    expect(waited.stderr).toMatch(/nothing to do/);
+    const h = await history(bundle, db.args('history', '--json'));
+    expect(h.filter((r) => r.step === '1.1.0/01-WaitForRelease').map((r) => r.outcome)).toEqual(['done']);
   });
 
   it('dry-run prints the LDIF of every pending step and changes no entry', async () => {

@@ -63,7 +63,8 @@ Instance mode (the default: reads the PKI instances' CS.cfg, see README "Local r
   --instance NAME        the PKI instance under /etc/pki (default: every instance found)
   --mode MODE            interactive (default) or posttrans (unattended, as run by the RPM:
                          honours auto_upgrade in db-upgrade.conf, prints one summary line)
-  --wait SEC             wait up to SEC seconds for another run's lock (default: fail at once)
+  --wait SEC             wait up to SEC seconds for another run's lock (default: fail at once;
+                         both modes)
   --config FILE          db-upgrade.conf to use (default /etc/pki/<instance>/db-upgrade.conf)
   --root DIR             prefix of every system path (/etc/pki, /var/log/pki, /var/lib);
                          default / (or PKI_DB_UPGRADE_ROOT)
@@ -158,8 +159,8 @@ export function parseCli(argv: string[]): CliArgs {
   }
   const mode = (values.mode ?? 'interactive') as RunMode;
   if (!RUN_MODES.includes(mode)) throw new ConfigError(`--mode must be interactive or posttrans, not "${values.mode}"`);
-  if (values.url && (values.instance || values.root || values.config || values.mode || values.wait !== undefined)) {
-    throw new ConfigError('--url names one database directly; --instance, --root, --config, --mode and --wait belong to instance mode', 'use one mode or the other (see --help)');
+  if (values.url && (values.instance || values.root || values.config || values.mode)) {
+    throw new ConfigError('--url names one database directly; --instance, --root, --config and --mode belong to instance mode', 'use one mode or the other (see --help)');
   }
   return {
     command,

@@ -8,10 +8,12 @@ import { orderRegistry } from '../core/registry';
 import { createRunLogger, type RunLogger } from '../logging/run-logger';
 import { packageVersion, steps } from '../../upgrades/registry.generated';
 import { parseCli, USAGE, type CliArgs } from './args';
-import { openDatabase, type Registry } from './database';
+import { openDatabase, type OpenDatabase, type Registry } from './database';
+import { acquireDirectLock } from './direct-lock';
+import type { UpgradeEngine } from '../core/engine';
 import { clusterCommand, runWithClusterSafety } from './cluster-command';
 import { allRecords, formatHistory, formatStatus, recordJson, statusReport } from './report';
-import { targetFromArgs } from './target';
+import { targetFromArgs, type Target } from './target';
 import type { Io } from './io';
 import { runInstances } from './instance-mode';
 
@@ -79,29 +81,49 @@ async function dispatch(args: CliArgs, registry: Registry, logger: RunLogger, io
       return ExitCode.Ok;
     }
 
-    const started = Date.now();
-    // A replicated database gets the automated mode's cluster safety (src/cluster/coordinator.ts).
-    const result = dryRun ? await engine.run() : await runWithClusterSafety(db, target, args, registry, logger);
-    const elapsed = ((Date.now() - started) / 1000).toFixed(2);
-    if (result.failure) {
-      logger.error(result.failure.describe());
-      return result.failure.exitCode;
+    // Concurrent runs on this host against the same database would apply the same steps
+    // twice: direct runs take a lock of their own, named after the server and the base DN.
+    const lock = dryRun ? undefined : await acquireDirectLock(target, args, logger);
+    try {
+      return await applyAndReport(db, target, args, registry, logger, engine, dryRun);
+    } finally {
+      await lock?.release();
     }
-    if (dryRun) {
-      const n = result.results.length;
-      logger.info(n === 0 ? 'dry-run: nothing to do' : `dry-run: ${n} step(s) would be applied; nothing was changed`);
-    } else if (result.results.length === 0) {
-      logger.info(`${target.label}: up to date at version ${result.databaseVersion} (${elapsed} s)`);
-    } else {
-      logger.info(
-        `${target.label}: upgraded from ${result.plan.databaseVersion ?? '(untracked)'} to ${result.databaseVersion}, ` +
-          `${result.results.length} step(s) in ${elapsed} s`,
-      );
-    }
-    return ExitCode.Ok;
   } finally {
     await db.close();
   }
+}
+
+/** Runs the engine (with the cluster safety for a replicated database) and says what it did. */
+async function applyAndReport(
+  db: OpenDatabase,
+  target: Target,
+  args: CliArgs,
+  registry: Registry,
+  logger: RunLogger,
+  engine: UpgradeEngine,
+  dryRun: boolean,
+): Promise<number> {
+  const started = Date.now();
+  // A replicated database gets the automated mode's cluster safety (src/cluster/coordinator.ts).
+  const result = dryRun ? await engine.run() : await runWithClusterSafety(db, target, args, registry, logger);
+  const elapsed = ((Date.now() - started) / 1000).toFixed(2);
+  if (result.failure) {
+    logger.error(result.failure.describe());
+    return result.failure.exitCode;
+  }
+  if (dryRun) {
+    const n = result.results.length;
+    logger.info(n === 0 ? 'dry-run: nothing to do' : `dry-run: ${n} step(s) would be applied; nothing was changed`);
+  } else if (result.results.length === 0) {
+    logger.info(`${target.label}: up to date at version ${result.databaseVersion} (${elapsed} s)`);
+  } else {
+    logger.info(
+      `${target.label}: upgraded from ${result.plan.databaseVersion ?? '(untracked)'} to ${result.databaseVersion}, ` +
+        `${result.results.length} step(s) in ${elapsed} s`,
+    );
+  }
+  return ExitCode.Ok;
 }
 
 if (require.main === module) {

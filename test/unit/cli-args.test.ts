@@ -24,5 +24,7 @@ describe('command line: instance mode options', () => {
 
   it('keeps direct mode: --url with its own options', () => {
     expect(parseCli(['--url', 'ldap://127.0.0.1:389', '--base-dn', 'o=a', '--connect-timeout', '3'])).toMatchObject({ url: 'ldap://127.0.0.1:389', connectTimeoutSec: 3 });
+    // Direct runs are locked too (per server and base DN), so they may wait for the lock.
+    expect(parseCli(['--url', 'ldap://127.0.0.1:389', '--base-dn', 'o=a', '--wait', '5'])).toMatchObject({ waitSec: 5 });
   });
 });
