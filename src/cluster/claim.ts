@@ -27,6 +27,7 @@
  * A claim is alive while its holder refreshes it (heartbeat); one not refreshed for staleAfterMs,
  * or made from this host by a process that no longer exists, is a leftover of a dead run.
  */
+import { isAlive } from '../run/process-alive';
 import os from 'node:os';
 import type { Clock } from '../core/clock';
 import { hasResultCode, ResultCode, type DirectoryEntry, type LdapSession } from '../core/directory';
@@ -102,14 +103,6 @@ export function claimIsLive(claim: ClaimData, liveness: Liveness): boolean {
   return liveness.now.getTime() - heartbeat <= liveness.staleAfterMs;
 }
 
-export function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export function describeClaim(claim: ClaimData): string {
   return `${claim.server} (run ${claim.run} on ${claim.host}, pid ${claim.pid}, since ${claim.since})`;
@@ -170,7 +163,7 @@ export class ClusterClaim {
       now: this.options.clock.now(),
       staleAfterMs: this.options.staleAfterMs,
       localHost: this.host,
-      isProcessAlive: this.options.isProcessAlive ?? processIsAlive,
+      isProcessAlive: this.options.isProcessAlive ?? isAlive,
     };
   }
 

@@ -15,7 +15,7 @@ import type { SystemPaths } from '../config/paths';
 import type { StepRecord } from '../core/history-store';
 import { databasesOf, type PkiInstance } from '../instance/discovery';
 import { connectSubsystem, instanceContext, loadInstanceConfig, oneLine } from './local-run';
-import { isAlive } from './lock';
+import { isAlive } from './process-alive';
 import { readStatusFile, statusFilePath, type StatusFile } from './status-file';
 
 interface LiveDatabase {

@@ -9,6 +9,7 @@
  * frees it after STALE_MS. Taking over and acquiring happen under a short second lock (the guard)
  * so that two runs finding the same dead holder cannot both take over.
  */
+import { isAlive } from './process-alive';
 import fs from 'node:fs';
 import path from 'node:path';
 import { makeDirs } from '../config/paths';
@@ -43,16 +44,6 @@ export interface LockOptions {
 }
 
 type Attempt = { acquired: InstanceLock } | { heldBy?: LockHolder };
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export async function acquireInstanceLock(options: LockOptions): Promise<InstanceLock> {
   makeDirs(options.stateDir, 0o700);

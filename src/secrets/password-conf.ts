@@ -21,7 +21,7 @@ import { readErrorHint, readErrorReason } from '../config/read-error';
 import { ConfigError } from '../core/errors';
 import { parseProperties } from '../instance/cs-cfg';
 import type { Logger } from '../core/logger';
-import { isAlive } from '../run/lock';
+import { isAlive } from '../run/process-alive';
 import { onProcessExit } from '../run/exit-cleanup';
 
 export const MARKER_NAME = 'password-conf.marker.json';
