@@ -9,15 +9,14 @@ import { tempDir } from './support/temp-dir';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createInstance, removeInstance, type DsInstance } from './harness/dirsrv';
-import { certRecordAttributes, certRecordDN, loadPkiDatabase, type LoadResult } from './harness/pki-database';
+import { certRecordAttributes, certRecordDN } from './harness/pki-database';
 import { readRunInfo } from './harness/run-info';
-import { uniqueSuffix, withLdap } from './harness/test-env';
+import { withLdap } from './harness/test-env';
 import { MAIN_BUNDLE, runCli, startCli } from './support/bundle';
 import { snapshot } from './support/directory-snapshot';
-import { realStepContext } from './support/step-context';
+import { caDatabase, runStep } from './support/step-context';
 import issuerNameBackfill from '../upgrades/10.3.3/01-IssuerNameBackfill';
 import requireIssuerName from '../upgrades/11.6.0/02-RequireIssuerName';
-import type { StepDefinition } from '../src/core/step';
 
 let ds: DsInstance;
 let passwordFile: string;
@@ -39,21 +38,6 @@ afterAll(async () => {
 const REPOSITORY = (suffix: string) => `ou=certificateRepository,ou=ca,${suffix}`;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function caDatabase(prefix: string, certificates: number, withoutIssuerNameRatio?: number): Promise<LoadResult & { backend: string }> {
-  const { suffix, backendName } = uniqueSuffix(prefix);
-  const loaded = await loadPkiDatabase(ds, { suffix, backendName, certificates, withoutIssuerNameRatio });
-  return { ...loaded, backend: backendName };
-}
-
-async function run(step: StepDefinition, db: { suffix: string; backend: string }, options: { dryRun?: boolean } = {}) {
-  const t = await realStepContext(ds, db, options);
-  try {
-    await step.upgrade(t.ctx);
-  } finally {
-    await t.close();
-  }
-  return t;
-}
 
 async function certificateRecordClass(): Promise<string> {
   return withLdap(ds, async (c) => {
@@ -80,15 +64,15 @@ function cliArgs(command: string, suffix: string, ...extra: string[]): string[] 
 
 describe('11.6.0/02-RequireIssuerName (not backward compatible)', () => {
   it('refuses while records lack issuerName, then requires it once they are filled in, and changes nothing the second time', async () => {
-    const db = await caDatabase('req', 30);
+    const db = await caDatabase(ds, 'req', { certificates: 30 });
     const schemaBefore = await certificateRecordClass();
     expect(schemaBefore).not.toMatch(/MUST \( cn \$ issuerName \)/);
 
-    await expect(run(requireIssuerName, db)).rejects.toThrow(/9 certificate records|certificate records still lack issuerName \(e\.g\. cn=\d+,ou=certificateRepository/);
+    await expect(runStep(ds, requireIssuerName, db)).rejects.toThrow(/9 certificate records|certificate records still lack issuerName \(e\.g\. cn=\d+,ou=certificateRepository/);
     expect(await certificateRecordClass()).toBe(schemaBefore);
 
-    await run(issuerNameBackfill, db);
-    const { lines } = await run(requireIssuerName, db);
+    await runStep(ds, issuerNameBackfill, db);
+    const { lines } = await runStep(ds, requireIssuerName, db);
     expect(lines.at(-1)).toBe('info: certificateRecord now requires issuerName');
     expect(await certificateRecordClass()).toMatch(/MUST \( cn \$ issuerName \)/);
 
@@ -100,15 +84,15 @@ describe('11.6.0/02-RequireIssuerName (not backward compatible)', () => {
 
     const before = snapshot(ds, db.suffix, db.backend);
     await pause(1100);
-    const second = await run(requireIssuerName, db);
+    const second = await runStep(ds, requireIssuerName, db);
     expect(second.lines).toEqual(['info: certificateRecord already requires issuerName']);
     expect(snapshot(ds, db.suffix, db.backend)).toBe(before);
   });
 
   it('only warns in dry-run, where the backfill before it was recorded and not applied', async () => {
-    const db = await caDatabase('reqdry', 10); // the loader puts back the relaxed definition
+    const db = await caDatabase(ds, 'reqdry', { certificates: 10 }); // the loader puts back the relaxed definition
     const before = snapshot(ds, db.suffix, db.backend);
-    const { lines, ldif } = await run(requireIssuerName, db, { dryRun: true });
+    const { lines, ldif } = await runStep(ds, requireIssuerName, db, { dryRun: true });
     expect(lines[0]).toMatch(/^warn: certificate records still lack issuerName .*a real run fills them in first/);
     expect(ldif.join('').replace(/\n /g, '')).toMatch(/^dn: cn=schema\nchangetype: modify\ndelete: objectClasses\n.*\n-\nadd: objectClasses\nobjectClasses: .*MUST \( cn \$ issuerName \)/m);
     expect(snapshot(ds, db.suffix, db.backend)).toBe(before);
@@ -119,22 +103,22 @@ describe('10.3.3/01-IssuerNameBackfill on a record without a certificate', () =>
   // Here rather than on the shared server: the record lacks issuerName, which the schema of a
   // server that ran 11.6.0/02-RequireIssuerName refuses (caDatabase puts the old schema back).
   it('leaves the record as it is, as Dogtag does', async () => {
-    const db = await caDatabase('bfnocert', 10);
+    const db = await caDatabase(ds, 'bfnocert', { certificates: 10 });
     await withLdap(ds, (c) =>
       c.add(certRecordDN(db.suffix, 4242n), { objectClass: ['top', 'certificateRecord'], cn: '4242', certStatus: 'VALID' }),
     );
-    const { lines } = await run(issuerNameBackfill, db);
+    const { lines } = await runStep(ds, issuerNameBackfill, db);
     expect(lines.at(-1)).toMatch(/^info: issuerName backfill: 3 updated, 1 left unchanged in /);
     const issuer = await withLdap(ds, async (c) => (await c.search(certRecordDN(db.suffix, 4242n), { scope: 'base', attributes: ['issuerName'] })).searchEntries[0].issuerName);
     expect(issuer).toEqual([]);
     // The step that requires issuerName refuses while such a record exists, and names it.
-    await expect(run(requireIssuerName, db)).rejects.toThrow(/cn=4242,ou=certificateRepository/);
+    await expect(runStep(ds, requireIssuerName, db)).rejects.toThrow(/cn=4242,ou=certificateRepository/);
   });
 });
 
 describe('the bundled upgrade of a CA database', () => {
   it('applies every step, then finds nothing to do and writes nothing', async () => {
-    const db = await caDatabase('e2e', 300);
+    const db = await caDatabase(ds, 'e2e', { certificates: 300 });
     const first = await runCli(MAIN_BUNDLE, cliArgs('run', db.suffix));
     expect(first.stderr).toMatch(/issuerName backfill: 90 updated in/);
     expect(first.code).toBe(0);
@@ -158,7 +142,7 @@ describe('the bundled upgrade of a CA database', () => {
   });
 
   it('resumes an issuerName backfill killed half-way without redoing the records already done', async () => {
-    const db = await caDatabase('crash', 5000, 1);
+    const db = await caDatabase(ds, 'crash', { certificates: 5000, withoutIssuerNameRatio: 1 });
     const child = startCli(MAIN_BUNDLE, cliArgs('run', db.suffix));
     const exited = new Promise((resolve) => child.on('close', resolve));
     let stderr = '';

@@ -8,15 +8,13 @@
 import { Attribute, Change } from 'ldapts';
 import { createBackend, type DsInstance } from './harness/dirsrv';
 import { CertificateAuthority, DistinguishedName, expectedIssuerName } from './harness/certificates';
-import { loadPkiDatabase, type LoadResult } from './harness/pki-database';
 import { standalone, uniqueSuffix, withLdap } from './harness/test-env';
 import { snapshot } from './support/directory-snapshot';
-import { realStepContext } from './support/step-context';
+import { caDatabase, runStep } from './support/step-context';
 import issuerNameBackfill from '../upgrades/10.3.3/01-IssuerNameBackfill';
 import caIndexes from '../upgrades/11.6.0/01-CAIndexes';
 import requireIssuerName from '../upgrades/11.6.0/02-RequireIssuerName';
 import { CA_INDEXES } from '../src/pki/ca-indexes';
-import type { StepDefinition } from '../src/core/step';
 
 let ds: DsInstance;
 beforeAll(() => {
@@ -26,21 +24,6 @@ beforeAll(() => {
 const REPOSITORY = (suffix: string) => `ou=certificateRepository,ou=ca,${suffix}`;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function caDatabase(prefix: string, certificates: number, ca?: CertificateAuthority): Promise<LoadResult & { backend: string }> {
-  const { suffix, backendName } = uniqueSuffix(prefix);
-  const loaded = await loadPkiDatabase(ds, { suffix, backendName, certificates, ca });
-  return { ...loaded, backend: backendName };
-}
-
-async function run(step: StepDefinition, db: { suffix: string; backend: string }, options: { dryRun?: boolean } = {}) {
-  const t = await realStepContext(ds, db, options);
-  try {
-    await step.upgrade(t.ctx);
-  } finally {
-    await t.close();
-  }
-  return t;
-}
 
 /** issuerName, certificate and modifyTimestamp of every record, by serial. */
 async function records(suffix: string) {
@@ -67,13 +50,13 @@ async function records(suffix: string) {
 
 describe('10.3.3/01-IssuerNameBackfill', () => {
   it('fills in issuerName from the certificate on exactly the records lacking it, in the form the CA writes', async () => {
-    const db = await caDatabase('bf', 200);
+    const db = await caDatabase(ds, 'bf', { certificates: 200 });
     expect(db.withoutIssuerName).toHaveLength(60);
     // modifyTimestamp has one-second resolution: let a second pass so that writes show.
     await pause(1100);
     const before = await records(db.suffix);
 
-    const { lines } = await run(issuerNameBackfill, db);
+    const { lines } = await runStep(ds, issuerNameBackfill, db);
     expect(lines).toContain('info: issuerName backfill: 60 entries to update under ' + REPOSITORY(db.suffix));
     expect(lines.at(-1)).toMatch(/^info: issuerName backfill: 60 updated in \d+ s/);
 
@@ -89,11 +72,11 @@ describe('10.3.3/01-IssuerNameBackfill', () => {
   });
 
   it('changes nothing on a second run: one empty search, no write', async () => {
-    const db = await caDatabase('bf2', 120);
-    await run(issuerNameBackfill, db);
+    const db = await caDatabase(ds, 'bf2', { certificates: 120 });
+    await runStep(ds, issuerNameBackfill, db);
     const before = snapshot(ds, db.suffix, db.backend);
     await pause(1100);
-    const { lines } = await run(issuerNameBackfill, db);
+    const { lines } = await runStep(ds, issuerNameBackfill, db);
     expect(lines).toEqual([`info: issuerName backfill: nothing to do (no entry under ${REPOSITORY(db.suffix)} matches (&(objectclass=certificateRecord)(|(!(issuerName=*))(issuerName=))))`]);
     expect(snapshot(ds, db.suffix, db.backend)).toBe(before);
   });
@@ -106,8 +89,8 @@ describe('10.3.3/01-IssuerNameBackfill', () => {
         ['O', 'EXAMPLE'],
       ]),
     });
-    const db = await caDatabase('bfesc', 10, ca);
-    await run(issuerNameBackfill, db);
+    const db = await caDatabase(ds, 'bfesc', { certificates: 10, ca });
+    await runStep(ds, issuerNameBackfill, db);
     const issuers = new Set([...(await records(db.suffix)).values()].map((r) => r.issuerName));
     // The records written by the "CA" (the loader) carry its own, unescaped-comma-free form; the
     // backfilled ones must be a DN the server can parse back to the same name.
@@ -118,9 +101,9 @@ describe('10.3.3/01-IssuerNameBackfill', () => {
   });
 
   it('records one LDIF change per record in dry-run and writes nothing', async () => {
-    const db = await caDatabase('bfdry', 40);
+    const db = await caDatabase(ds, 'bfdry', { certificates: 40 });
     const before = snapshot(ds, db.suffix, db.backend);
-    const { ldif, lines } = await run(issuerNameBackfill, db, { dryRun: true });
+    const { ldif, lines } = await runStep(ds, issuerNameBackfill, db, { dryRun: true });
     expect(ldif).toHaveLength(12);
     expect(ldif[0]).toMatch(
       new RegExp(`^dn: cn=\\d+,${REPOSITORY(db.suffix)}\nchangetype: modify\nreplace: issuerName\nissuerName: CN=CA Signing Certificate,OU=pki-tomcat,O=EXAMPLE\n-\n`),
@@ -142,8 +125,8 @@ describe('11.6.0/01-CAIndexes', () => {
   }
 
   it('adds every CA index the backend lacks, builds them, and does nothing the second time', async () => {
-    const db = await caDatabase('idx', 30);
-    const first = await run(caIndexes, db);
+    const db = await caDatabase(ds, 'idx', { certificates: 30 });
+    const first = await runStep(ds, caIndexes, db);
     expect(first.lines.some((l) => /^info: indexes added or completed on backend .*issuername/.test(l))).toBe(true);
     expect(first.lines.at(-1)).toMatch(/^info: index task finished for \d+ attribute\(s\)$/);
     const defined = await indexes(db.backend);
@@ -158,29 +141,29 @@ describe('11.6.0/01-CAIndexes', () => {
 
     const before = snapshot(ds, db.suffix, db.backend);
     await pause(1100);
-    const second = await run(caIndexes, db);
+    const second = await runStep(ds, caIndexes, db);
     expect(second.lines).toEqual([`info: all ${CA_INDEXES.length} CA indexes already defined on backend ${db.backend}`]);
     expect(snapshot(ds, db.suffix, db.backend)).toBe(before);
   });
 
   it('completes an index that lacks some types and leaves the rest alone', async () => {
-    const db = await caDatabase('idxpart', 5);
-    await run(caIndexes, db);
+    const db = await caDatabase(ds, 'idxpart', { certificates: 5 });
+    await runStep(ds, caIndexes, db);
     await withLdap(ds, (c) =>
       c.modify(
         `cn=issuername,cn=index,cn=${db.backend},cn=ldbm database,cn=plugins,cn=config`,
         new Change({ operation: 'delete', modification: new Attribute({ type: 'nsIndexType', values: ['sub'] }) }),
       ),
     );
-    const { lines } = await run(caIndexes, db);
+    const { lines } = await runStep(ds, caIndexes, db);
     expect(lines).toContain(`info: indexes added or completed on backend ${db.backend}: issuername`);
     expect((await indexes(db.backend)).get('issuername')).toEqual(['eq', 'pres', 'sub']);
   });
 
   it('records the index definitions and the index task as LDIF in dry-run, and writes nothing', async () => {
-    const db = await caDatabase('idxdry', 5);
+    const db = await caDatabase(ds, 'idxdry', { certificates: 5 });
     const before = snapshot(ds, db.suffix, db.backend);
-    const { ldif } = await run(caIndexes, db, { dryRun: true });
+    const { ldif } = await runStep(ds, caIndexes, db, { dryRun: true });
     // Unfold LDIF continuation lines (long DNs are folded at 76 characters).
     const text = ldif.join('\n').replace(/\n /g, '');
     expect(text).toMatch(new RegExp(`dn: cn=acmeExpires,cn=index,cn=${db.backend},cn=ldbm database,cn=plugins,cn=config\nchangetype: add\n`));
@@ -203,7 +186,7 @@ describe('on a database that is not a CA (e.g. a KRA: no certificate repository)
     });
     const db = { suffix, backend: backendName };
     const before = snapshot(ds, suffix, backendName);
-    const { lines } = await run(step, db);
+    const { lines } = await runStep(ds, step, db);
     expect(lines).toEqual([expect.stringMatching(/^info: no certificate repository in this database \(not a CA\)/)]);
     expect(snapshot(ds, suffix, backendName)).toBe(before);
   });

@@ -4,13 +4,15 @@
  */
 import type { LdapSession } from '../../src/core/directory';
 import type { Logger } from '../../src/core/logger';
-import type { StepContext } from '../../src/core/step';
+import type { StepContext, StepDefinition } from '../../src/core/step';
 import { LdapBulkUpdater } from '../../src/directory/bulk-update';
 import { LdapIndexHelper } from '../../src/directory/index-helper';
 import { LdapSchemaHelper } from '../../src/directory/schema-helper';
 import { DryRunSession } from '../../src/ldap/dry-run-session';
 import { LdaptsSession } from '../../src/ldap/ldapts-session';
 import type { DsInstance } from '../harness/dirsrv';
+import { loadPkiDatabase, type LoadOptions, type LoadResult } from '../harness/pki-database';
+import { uniqueSuffix } from '../harness/test-env';
 
 export interface TestStepContext {
   ctx: StepContext;
@@ -58,4 +60,31 @@ export async function realStepContext(
     dryRun,
   };
   return { ctx, lines, ldif, close: () => session.close() };
+}
+
+/** Runs one step's upgrade() on a real server and returns what it logged and recorded. */
+export async function runStep(
+  ds: DsInstance,
+  step: StepDefinition,
+  database: { suffix: string; backend: string },
+  options: { dryRun?: boolean } = {},
+): Promise<TestStepContext> {
+  const t = await realStepContext(ds, database, options);
+  try {
+    await step.upgrade(t.ctx);
+  } finally {
+    await t.close();
+  }
+  return t;
+}
+
+/** A CA database of the test's own (a fresh suffix) with `certificates` records. */
+export async function caDatabase(
+  ds: DsInstance,
+  prefix: string,
+  options: Omit<LoadOptions, 'suffix' | 'backendName'>,
+): Promise<LoadResult & { backend: string }> {
+  const { suffix, backendName } = uniqueSuffix(prefix);
+  const loaded = await loadPkiDatabase(ds, { suffix, backendName, ...options });
+  return { ...loaded, backend: backendName };
 }
