@@ -362,7 +362,8 @@ describe('lock', () => {
     expect(waiting.stderr).toContain('up to date at 2.0.0');
   });
 
-  it('after kill -9 the next run takes the lock over at once and removes the leftover password.conf', async () => {
+  /** A posttrans run (password.conf restored from the config's password_file) killed -9 inside a step. */
+  async function killedMidStep() {
     const pki = await instanceWithDatabase();
     passwordFromConfigFile(pki);
     const started = path.join(pki.root, 'step-started');
@@ -370,6 +371,11 @@ describe('lock', () => {
     await waitForFile(started);
     victim.child.kill('SIGKILL');
     await victim.done;
+    return { pki, victim };
+  }
+
+  it('after kill -9 the next run takes the lock over at once and removes the leftover password.conf', async () => {
+    const { pki, victim } = await killedMidStep();
     expect(fs.existsSync(pki.passwordConf)).toBe(true); // SIGKILL cannot be cleaned up after...
     expect(fs.existsSync(path.join(pki.stateDir, 'run.lock'))).toBe(true);
 
@@ -383,13 +389,7 @@ describe('lock', () => {
   });
 
   it('a leftover marker never removes a password.conf the administrator put back', async () => {
-    const pki = await instanceWithDatabase();
-    passwordFromConfigFile(pki);
-    const started = path.join(pki.root, 'step-started');
-    const victim = startTool(controlled, posttrans(pki), { PKI_TEST_STEP_STARTED_FILE: started, PKI_TEST_STEP_SLEEP_MS: '20000' });
-    await waitForFile(started);
-    victim.child.kill('SIGKILL');
-    await victim.done;
+    const { pki, victim } = await killedMidStep();
     fs.rmSync(pki.passwordConf);
     fs.writeFileSync(pki.passwordConf, `internaldb=${ds().rootPassword}\n`, { mode: 0o600 }); // the admin's own
     const next = await runTool(controlled, posttrans(pki));
