@@ -41,16 +41,21 @@ export class LdapHistoryStore implements HistoryStore {
       );
     }
     const state = emptyHistory();
-    const root = await this.ldap.read(this.dns.root, ['pkiDbUpgradeVersion', 'objectClass']);
-    if (!root) return state;
-
-    const version = root.first('pkiDbUpgradeVersion');
+    let entries: DirectoryEntry[];
+    try {
+      entries = await this.ldap.search(this.dns.root, { scope: 'sub' });
+    } catch (err) {
+      // No cn=dbUpgrade yet: a database this tool never upgraded.
+      if (hasResultCode(err, ResultCode.NoSuchObject)) return state;
+      throw err;
+    }
+    const rootDN = normalizeDN(this.dns.root);
+    const version = entries.find((e) => normalizeDN(e.dn) === rootDN)?.first('pkiDbUpgradeVersion');
     if (version !== undefined && !isVersion(version)) {
       throw new TrackingStateError(`${this.dns.root}: pkiDbUpgradeVersion "${version}" is not a version`, HOW_TO_FIX);
     }
     state.databaseVersion = version;
 
-    const entries = await this.ldap.search(this.dns.root, { scope: 'sub' });
     const containers = new Set<string>();
     for (const entry of entries) {
       if (isObjectClass(entry, 'pkiDbUpgradeContainer')) {
