@@ -1,17 +1,19 @@
 /** The harness's standalone 389 DS: it answers, gets per-test backends, survives kill and restart. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   createBackend,
   createInstance,
   deleteBackend,
   isRunning,
+  readPid,
   killInstance,
   removeInstance,
   setDseAttribute,
   startInstance,
 } from './harness/dirsrv';
 import { readRunInfo } from './harness/run-info';
+import { serviceEnvironment } from './harness/service-environment';
 import { standalone, uniqueSuffix, withLdap } from './harness/test-env';
 
 describe('standalone instance', () => {
@@ -24,6 +26,14 @@ describe('standalone instance', () => {
       return String(searchEntries[0].vendorVersion);
     });
     expect(vendor).toMatch(/389-Directory/);
+  });
+
+  it('runs with the allocator the packaged systemd unit preloads (jemalloc), as a real server does', () => {
+    const preload = serviceEnvironment().LD_PRELOAD;
+    expect(preload).toMatch(/libjemalloc\.so/);
+    const pid = readPid(standalone());
+    const maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
+    expect(maps).toContain(String(preload));
   });
 
   it('listens on LDAPI under its root', () => {

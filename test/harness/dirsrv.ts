@@ -6,7 +6,8 @@
  * $ROOT/share/dirsrv/inf/defaults.inf so every path points under $ROOT with with_systemd = 0, and run
  * dscreate with PREFIX=$ROOT. Nothing is written to /etc, /var or /run, systemd is never involved,
  * and removing an instance is `rm -rf $ROOT`. The server is started directly with
- * `ns-slapd -D <configDir> -i <pidfile>` and listens on 127.0.0.1 only.
+ * `ns-slapd -D <configDir> -i <pidfile>`, with the LD_PRELOAD of the packaged unit (jemalloc, see
+ * service-environment.ts), and listens on 127.0.0.1 only.
  *
  * $ROOT must stay short (<= 60 chars) because the LDAPI unix socket path lives under it and
  * sun_path is limited to 108 bytes.
@@ -20,6 +21,7 @@ import type { Client } from 'ldapts';
 import { run, tail } from './exec';
 import { RESULT, addIfMissing, connect, escapeDNValue, resultCode, withClient } from './ldap';
 import { ensureDirsrvInstalled } from './packages';
+import { serviceEnvironment } from './service-environment';
 import { AbortPoll, pollUntil } from './wait';
 
 export interface DsInstance {
@@ -72,7 +74,8 @@ export function describeInstance(ds: DsInstance): string {
 // ---------------------------------------------------------------------------------------------
 // Process state
 
-function readPid(ds: DsInstance): number | undefined {
+/** The pid in the instance's pid file, if any (it may be stale: see isSlapdPid). */
+export function readPid(ds: DsInstance): number | undefined {
   try {
     const pid = Number.parseInt(readFileSync(ds.pidFile, 'utf8').trim(), 10);
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
@@ -363,7 +366,11 @@ export async function startInstance(ds: DsInstance): Promise<void> {
   try {
     // ns-slapd forks into the background once its configuration is read; a non-zero exit here
     // means it refused to start (bad config, port in use, ...).
-    await run('/usr/sbin/ns-slapd', ['-D', ds.configDir, '-i', ds.pidFile], { timeoutMs: START_TIMEOUT_MS });
+    // With the environment of the packaged unit (jemalloc preloaded), as systemd would start it.
+    await run('/usr/sbin/ns-slapd', ['-D', ds.configDir, '-i', ds.pidFile], {
+      timeoutMs: START_TIMEOUT_MS,
+      env: { ...process.env, ...serviceEnvironment() },
+    });
   } catch (err) {
     throw new Error(`ns-slapd did not start: ${(err as Error).message}\n${describeInstance(ds)}`);
   }
