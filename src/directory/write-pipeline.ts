@@ -68,10 +68,15 @@ interface Lane<W> {
  * Bounded concurrency over a few writers. submit() waits while `concurrency` operations are in
  * flight, then starts `operation` on the writer with the fewest outstanding operations. Operations
  * are expected to handle their own errors; one that rejects anyway is reported by drain().
+ *
+ * A finished operation wakes the waiters directly. (Waiting with Promise.race over the operations
+ * in flight attaches a handler to each of them on every call: with 64 in flight that is 64
+ * handlers per write, and a 100,000-entry pass spent more CPU in those than in LDAP.)
  */
 export class WritePipeline<W> {
   private readonly lanes: Lane<W>[];
-  private readonly pending = new Set<Promise<void>>();
+  private running = 0;
+  private waiters: (() => void)[] = [];
   private unexpected: { error: unknown } | undefined;
 
   private concurrency = 1;
@@ -89,28 +94,35 @@ export class WritePipeline<W> {
   }
 
   get inFlight(): number {
-    return this.pending.size;
+    return this.running;
   }
 
   async submit(operation: (writer: W) => Promise<void>): Promise<void> {
-    while (this.pending.size >= this.concurrency) await Promise.race(this.pending);
+    while (this.running >= this.concurrency) await this.oneFinished();
     const lane = this.lanes.reduce((best, l) => (l.inFlight < best.inFlight ? l : best));
     lane.inFlight++;
-    const running: Promise<void> = Promise.resolve()
+    this.running++;
+    void Promise.resolve()
       .then(() => operation(lane.writer))
       .catch((error: unknown) => {
         this.unexpected ??= { error };
       })
       .finally(() => {
         lane.inFlight--;
-        this.pending.delete(running);
+        this.running--;
+        const waiters = this.waiters;
+        this.waiters = [];
+        for (const wake of waiters) wake();
       });
-    this.pending.add(running);
   }
 
   /** Waits for every operation in flight; rethrows the first operation that broke its contract. */
   async drain(): Promise<void> {
-    while (this.pending.size > 0) await Promise.race(this.pending);
+    while (this.running > 0) await this.oneFinished();
     if (this.unexpected) throw this.unexpected.error;
+  }
+
+  private oneFinished(): Promise<void> {
+    return new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 }

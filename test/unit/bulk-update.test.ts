@@ -250,6 +250,41 @@ describe('readAhead', () => {
 });
 
 describe('WritePipeline', () => {
+  it('keeps at most N writes in flight, each on the least busy writer, and drains them all', async () => {
+    const pipeline = new WritePipeline(['a', 'b'], 3);
+    const started: string[] = [];
+    const release: (() => void)[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const submitting = (async () => {
+      for (let i = 0; i < 10; i++) {
+        await pipeline.submit(async (writer) => {
+          started.push(writer);
+          inFlight++;
+          most = Math.max(most, inFlight);
+          await new Promise<void>((r) => release.push(r));
+          inFlight--;
+        });
+      }
+    })();
+    // Finish writes one at a time, oldest first, until the submitter and the pipeline are done.
+    let finished = 0;
+    while (finished < 10) {
+      await new Promise((r) => setImmediate(r));
+      const next = release.shift();
+      if (next) {
+        next();
+        finished++;
+      }
+    }
+    await submitting;
+    await pipeline.drain();
+    expect(most).toBe(3);
+    expect(pipeline.inFlight).toBe(0);
+    expect(started.slice(0, 3)).toEqual(['a', 'b', 'a']);
+    expect(started).toHaveLength(10);
+  });
+
   it('reports an operation that rejected when drained', async () => {
     const pipeline = new WritePipeline(['a'], 2);
     await pipeline.submit(async () => {
