@@ -13,7 +13,7 @@ function simulate(tuner: ConcurrencyTuner, clock: { t: number }, writes: number,
 }
 
 function tuner(clock: { t: number }) {
-  return new ConcurrencyTuner({ levels: [1, 2, 4, 8], windowSize: 10, steadyWindows: 5, now: () => clock.t });
+  return new ConcurrencyTuner({ levels: [1, 2, 4, 8], windowSize: 10, minWindowMs: 0, steadyWindows: 5, now: () => clock.t });
 }
 
 describe('ConcurrencyTuner', () => {
@@ -45,6 +45,29 @@ describe('ConcurrencyTuner', () => {
     const levels = simulate(t, clock, 50 + 30, (l) => ({ 1: 2000, 2: 1000, 4: 500, 8: 300 })[l]!);
     expect(new Set(levels.slice(40, 70))).toEqual(new Set([1, 4, 2]));
     expect(t.current).toBe(1);
+  });
+
+  it('measures each level for a minimum time, so that a fast level is not judged on a few milliseconds', () => {
+    const clock = { t: 0 };
+    const t = new ConcurrencyTuner({ levels: [1, 16], windowSize: 10, minWindowMs: 100, now: () => clock.t });
+    // 8,000 writes/s at level 1: 10 writes take 1.25 ms, so the window runs on to 100 ms (800 writes).
+    const levels = simulate(t, clock, 1200, (l) => (l === 1 ? 8_000 : 16_000));
+    expect(levels.indexOf(16)).toBe(799);
+    expect(Math.round(t.measured().get(1)!)).toBe(8_000);
+  });
+
+  it('starts at one write at a time and skips 2-4 per connection by default', () => {
+    const t = new ConcurrencyTuner();
+    expect(t.current).toBe(1);
+    const clock = { t: 0 };
+    const seen = new Set<number>();
+    const d = new ConcurrencyTuner({ now: () => clock.t });
+    for (let i = 0; i < 20_000; i++) {
+      clock.t += 1;
+      d.completed();
+      seen.add(d.current);
+    }
+    expect([...seen].sort((a, b) => a - b)).toEqual([1, 16, 32, 64]);
   });
 
   it('refuses levels below 1', () => {
