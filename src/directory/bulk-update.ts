@@ -173,7 +173,7 @@ export class LdapBulkUpdater implements BulkUpdater {
       ` in ${formatDuration(result.durationMs)} (${rate.toLocaleString('en-US')}/s)`;
     if (tuner && tuner.measured().size > 0) {
       const rates = [...tuner.measured()].map(([level, r]) => `${level}: ${Math.round(r).toLocaleString('en-US')}/s`).join(', ');
-      logger.debug(`${spec.label}: writes in flight chosen by measurement: ${tuner.current} (last measured ${rates})`);
+      logger.debug(`${spec.label}: writes in flight chosen by measurement: ${tuner.current} (latest window per level: ${rates})`);
     }
     if (fatal) {
       logger.error(`${spec.label}: stopped after ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}: ${summary}`);

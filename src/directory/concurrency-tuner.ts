@@ -1,15 +1,15 @@
 /**
  * Picks how many writes to keep in flight by measuring, because whether pipelining pays depends
- * on the server, its caches and its load (make bench, 389 DS 2.3 on 2 cores, 2 writer
- * connections): one write at a time ran at ~2,400/s; 8 or 16 outstanding per connection at
- * 4,500-5,800/s; but 2 to 4 outstanding per connection stalled 50-100 ms again and again (~500/s),
- * and with an undersized entry cache every level above 1 did. So: try each level for a window of
- * writes, keep the fastest, and re-check it against its neighbours now and then, since the load
- * changes during a long pass. The default levels skip the 2-4-per-connection zone.
+ * on the server, its caches and its load. Raw modifies on 389 DS 2.3 as packaged (jemalloc),
+ * 2 cores, 20,000 entries: one write at a time ran at 2,300-2,700/s; 16 to 64 in flight at
+ * 8,700-10,000/s, over one to three connections alike; but 2 in flight on one connection stalled
+ * again and again (257/s) and 3-4 ran no faster than one; with an undersized entry cache every
+ * level above 1 stalled. So: try each level for a window of writes, keep the fastest, and re-check
+ * it against its neighbours now and then, since the load changes during a long pass. The default
+ * levels skip the 2-4-per-connection zone.
  *
- * A window is at least 400 writes and at least 250 ms: with 389 DS running as packaged (jemalloc)
- * 400 writes take ~40 ms at 16 in flight, and one 50 ms hiccup of a busy machine then made a level
- * look four times slower than it is.
+ * A window is at least 400 writes and at least 250 ms: 400 writes take ~40 ms at 16 in flight,
+ * and one 50 ms hiccup of a busy machine then made a level look four times slower than it is.
  */
 
 export interface TunerOptions {
