@@ -17,13 +17,13 @@ function tuner(clock: { t: number }) {
 }
 
 describe('ConcurrencyTuner', () => {
-  it('tries every level once, then keeps the fastest', () => {
+  it('tries every level once, the lowest last, then keeps the fastest', () => {
     const clock = { t: 0 };
     const t = tuner(clock);
-    expect(t.current).toBe(1);
+    expect(t.current).toBe(2);
     const levels = simulate(t, clock, 40, (l) => ({ 1: 1000, 2: 1500, 4: 2500, 8: 1200 })[l]!);
-    expect(levels.slice(0, 9)).toEqual(Array(9).fill(1));
-    expect([levels[9], levels[19], levels[29]]).toEqual([2, 4, 8]);
+    expect(levels.slice(0, 9)).toEqual(Array(9).fill(2));
+    expect([levels[9], levels[19], levels[29]]).toEqual([4, 8, 1]);
     expect(levels[39]).toBe(4);
     expect(Math.round(t.measured().get(4)!)).toBe(2500);
   });
@@ -50,15 +50,15 @@ describe('ConcurrencyTuner', () => {
   it('measures each level for a minimum time, so that a fast level is not judged on a few milliseconds', () => {
     const clock = { t: 0 };
     const t = new ConcurrencyTuner({ levels: [1, 16], windowSize: 10, minWindowMs: 100, now: () => clock.t });
-    // 8,000 writes/s at level 1: 10 writes take 1.25 ms, so the window runs on to 100 ms (800 writes).
-    const levels = simulate(t, clock, 1200, (l) => (l === 1 ? 8_000 : 16_000));
-    expect(levels.indexOf(16)).toBe(799);
-    expect(Math.round(t.measured().get(1)!)).toBe(8_000);
+    // 8,000 writes/s at level 16: 10 writes take 1.25 ms, so the window runs on to 100 ms (800 writes).
+    const levels = simulate(t, clock, 1200, (l) => (l === 16 ? 8_000 : 4_000));
+    expect(levels.indexOf(1)).toBe(799);
+    expect(Math.round(t.measured().get(16)!)).toBe(8_000);
   });
 
-  it('starts at one write at a time and skips 2-4 per connection by default', () => {
+  it('starts pipelined and skips 2-4 per connection by default', () => {
     const t = new ConcurrencyTuner();
-    expect(t.current).toBe(1);
+    expect(t.current).toBe(16);
     const clock = { t: 0 };
     const seen = new Set<number>();
     const d = new ConcurrencyTuner({ now: () => clock.t });
