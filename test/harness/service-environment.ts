@@ -47,8 +47,8 @@ export function serviceEnvironment(dropInDirs: string[] = DROP_IN_DIRS): NodeJS.
     } catch {
       continue;
     }
-    let env: Record<string, string> = {};
-    for (const f of files) env = { ...env, ...parseUnitEnvironment(readFileSync(path.join(dir, f), 'utf8')) };
+    // systemd reads the drop-ins in name order as one unit, so a later file can override or reset.
+    const env = parseUnitEnvironment(files.map((f) => readFileSync(path.join(dir, f), 'utf8')).join('\n'));
     const preload = env.LD_PRELOAD;
     if (preload && preload.split(/[\s:]+/).every((lib) => existsSync(lib))) return { LD_PRELOAD: preload };
   }

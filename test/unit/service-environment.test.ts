@@ -33,6 +33,14 @@ describe('serviceEnvironment', () => {
     expect(serviceEnvironment([path.join(dir, 'missing'), dir])).toEqual({ LD_PRELOAD: lib });
   });
 
+  it('reads the drop-ins in name order as one unit: a later file can reset what an earlier one set', () => {
+    const lib = path.join(dir, 'libfake.so');
+    writeFileSync(lib, '');
+    writeFileSync(path.join(dir, 'custom.conf'), `Environment=LD_PRELOAD=${lib}\n`);
+    writeFileSync(path.join(dir, 'zz-local.conf'), 'Environment=\n');
+    expect(serviceEnvironment([dir])).toEqual({});
+  });
+
   it('gives nothing when the preloaded library is not installed, rather than a server that fails to start', () => {
     writeFileSync(path.join(dir, 'custom.conf'), `Environment=LD_PRELOAD=${path.join(dir, 'absent.so')}\n`);
     expect(serviceEnvironment([dir])).toEqual({});
