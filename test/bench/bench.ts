@@ -109,6 +109,11 @@ interface SizeFigures {
   recheckMs: number;
 }
 
+/** The OpenLDAP client options that bind to `ds` as Directory Manager. */
+function simpleBind(ds: DsInstance): string[] {
+  return ['-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword];
+}
+
 function cliArgs(ds: DsInstance, suffix: string, passwordFile: string): string[] {
   return ['run', '--url', ds.url, '--base-dn', suffix, '--password-file', passwordFile];
 }
@@ -116,7 +121,7 @@ function cliArgs(ds: DsInstance, suffix: string, passwordFile: string): string[]
 async function countLacking(ds: DsInstance, suffix: string): Promise<number> {
   const r = await mustSucceed(
     'ldapsearch',
-    timed('ldapsearch', ['-LLL', '-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-E', 'pr=2000/noprompt', '-b', `ou=certificateRepository,ou=ca,${suffix}`, '-s', 'one', MISSING_FILTER, '1.1']),
+    timed('ldapsearch', ['-LLL', ...simpleBind(ds), '-E', 'pr=2000/noprompt', '-b', `ou=certificateRepository,ou=ca,${suffix}`, '-s', 'one', MISSING_FILTER, '1.1']),
   );
   return (r.stdout.match(/^dn: /gm) ?? []).length;
 }
@@ -151,7 +156,7 @@ async function measureSize(ds: DsInstance, dir: string, passwordFile: string, n:
       // the caches: read every record of both copies once, whole.
       await mustSucceed(
         'ldapsearch (warm-up)',
-        timed('ldapsearch', ['-LLL', '-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-E', 'pr=2000/noprompt', '-b', db.suffix, '(objectClass=*)', '*', '+']),
+        timed('ldapsearch', ['-LLL', ...simpleBind(ds), '-E', 'pr=2000/noprompt', '-b', db.suffix, '(objectClass=*)', '*', '+']),
       );
     }
   };
@@ -165,7 +170,7 @@ async function measureSize(ds: DsInstance, dir: string, passwordFile: string, n:
   const modRuns: number[] = [];
   const runLdapmodify = async () => {
     progress(`N=${n}: ldapmodify applying ${n} modifications from one LDIF`);
-    const r = await mustSucceed('ldapmodify', timed('ldapmodify', ['-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-f', modifyFile]));
+    const r = await mustSucceed('ldapmodify', timed('ldapmodify', [...simpleBind(ds), '-f', modifyFile]));
     modRuns.push(r.ms);
   };
   const runTool = async () => {
@@ -185,7 +190,7 @@ async function measureSize(ds: DsInstance, dir: string, passwordFile: string, n:
   for (let round = 0; round < rounds; round++) {
     if (round > 0) {
       progress(`N=${n}: putting both copies back for round ${round + 1}`);
-      for (const f of resetFiles) await mustSucceed('ldapmodify (reset)', timed('ldapmodify', ['-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-f', f]));
+      for (const f of resetFiles) await mustSucceed('ldapmodify (reset)', timed('ldapmodify', [...simpleBind(ds), '-f', f]));
       await mustSucceed('ldapdelete', timed('ldapdelete', ['-x', '-r', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, `cn=dbUpgrade,${tool.suffix}`]));
     }
     await restartAndWarm(round);
@@ -205,7 +210,7 @@ async function measureSize(ds: DsInstance, dir: string, passwordFile: string, n:
 
   // The server's ceiling for these writes, on the baseline copy put back as it was.
   progress(`N=${n}: the server's ceiling: the same modifications pre-encoded on one raw socket, 64 in flight`);
-  await mustSucceed('ldapmodify (reset)', timed('ldapmodify', ['-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-f', resetFiles[1]]));
+  await mustSucceed('ldapmodify (reset)', timed('ldapmodify', [...simpleBind(ds), '-f', resetFiles[1]]));
   await restartInstance(ds);
   if ((await countLacking(ds, baseline.suffix)) !== n) throw new Error(`${baseline.suffix}: not put back for the ceiling measurement`);
   const rawMs = await rawModifies({
@@ -261,7 +266,7 @@ async function measureNoop(ds: DsInstance, passwordFile: string) {
     if (!/nothing to do/.test(r.stderr)) throw new Error(`no-op run did something:\n${r.stderr}`);
     tool.push(r.ms);
     node.push((await mustSucceed('node -e 0', timed(process.execPath, ['-e', '0']))).ms);
-    search.push((await mustSucceed('ldapsearch', timed('ldapsearch', ['-LLL', '-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-b', suffix, '-s', 'base', '1.1']))).ms);
+    search.push((await mustSucceed('ldapsearch', timed('ldapsearch', ['-LLL', ...simpleBind(ds), '-b', suffix, '-s', 'base', '1.1']))).ms);
   }
   return { toolMs: median(tool), nodeMs: median(node), ldapsearchMs: median(search), bundleBytes: statSync(MAIN_BUNDLE).size };
 }
