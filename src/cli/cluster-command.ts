@@ -47,7 +47,7 @@ function context(db: OpenDatabase, target: Target, args: CliArgs, registry: Regi
     packageVersion: registry.packageVersion,
     local: db.session,
     connect: peerConnector(target, args.connectTimeoutSec ?? 10),
-    makeEngine: (admit) => db.engine({ dryRun: args.dryRun, logger, clock: systemClock, ldif, admit }),
+    makeEngine: (admit, schemaPeers) => db.engine({ dryRun: args.dryRun, logger, clock: systemClock, ldif, admit, schemaPeers }),
     logger,
     clock: systemClock,
     timing: timing(args),
@@ -92,7 +92,7 @@ export function runDatabaseWithClusterSafety(
     packageVersion: options.registry.packageVersion,
     local: db.session,
     connect,
-    makeEngine: (admit) => db.engine({ dryRun: false, logger: options.logger, clock: systemClock, admit }),
+    makeEngine: (admit, schemaPeers) => db.engine({ dryRun: false, logger: options.logger, clock: systemClock, admit, schemaPeers }),
     logger: options.logger,
     clock: systemClock,
   });

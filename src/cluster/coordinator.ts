@@ -57,6 +57,12 @@ export const DEFAULT_TIMING: ClusterTiming = {
 
 export type Admit = (plan: Plan, state: HistoryState) => Promise<Plan>;
 
+/** A peer whose cn=schema the run's schema steps write too (see directory/schema-helper.ts). */
+export interface SchemaPeer {
+  id: string;
+  session: LdapSession;
+}
+
 export interface ClusterContext {
   suffix: string;
   /** The local server's name in the history. */
@@ -65,8 +71,8 @@ export interface ClusterContext {
   local: LdapSession;
   /** Opens a session to a peer (same credentials as the local one). */
   connect: Connect;
-  /** A new engine on the local database, with the given admission hook. */
-  makeEngine(admit?: Admit): UpgradeEngine;
+  /** A new engine on the local database, with the given admission hook and schema peers. */
+  makeEngine(admit?: Admit, schemaPeers?: SchemaPeer[]): UpgradeEngine;
   logger: Logger;
   clock: Clock;
   timing?: Partial<ClusterTiming>;
@@ -270,7 +276,9 @@ class ClusterRun {
     if (this.mode === 'manual') await this.freezeOthers(topology);
 
     const before = maxCsn(await localRuv(topology), rid);
-    const result = await ctx.makeEngine((plan, state) => this.holdingClaim(plan, state, topology)).run();
+    // cn=schema is written on every server, not left to replication (schema-helper.ts).
+    const schemaPeers = topology.members.filter((m) => !m.local && m.session).map((m) => ({ id: m.id, session: m.session! }));
+    const result = await ctx.makeEngine((plan, state) => this.holdingClaim(plan, state, topology), schemaPeers).run();
     const after = maxCsn(await localRuv(topology), rid);
     // Read-only refuses replicated changes too: the others are thawed (their feeding agreements
     // poked) before waiting for the upgrade to reach them. Also after a failure.
