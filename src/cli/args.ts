@@ -101,6 +101,8 @@ Exit codes:
   4  the 389 DS could not be reached (instance mode: an upgrade is recorded as pending)
   5  replication is not ready for cluster-scope steps (agreement paused or in error, a server
      lagging or unreachable, another server's step interrupted); nothing was changed
+  6  applied on this server, but not yet on every server within the replication wait: the
+     changes stay queued and replicate (cluster status shows the progress)
   129, 130, 143  stopped by SIGHUP, SIGINT, SIGTERM (a restored password.conf is removed first)
 `;
 

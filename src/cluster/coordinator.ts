@@ -18,7 +18,7 @@ import os from 'node:os';
 import type { Clock } from '../core/clock';
 import type { LdapSession } from '../core/directory';
 import type { RunResult, UpgradeEngine } from '../core/engine';
-import { ClusterNotReadyError, DirectoryError, errorMessage } from '../core/errors';
+import { ClusterNotReadyError, DirectoryError, errorMessage, ReplicationPendingError } from '../core/errors';
 import type { HistoryState } from '../core/history-store';
 import type { Logger } from '../core/logger';
 import type { Plan } from '../core/planner';
@@ -86,6 +86,8 @@ export interface ClusterRunResult extends RunResult {
   claim: ClaimState;
   /** Steps this run left for later (no claim, or not backward compatible yet). */
   heldBack: string[];
+  /** Why they wait, for the one-line report (e.g. which servers are behind). */
+  heldBackReason?: string;
   /** Servers frozen during the run (manual mode), all thawed when it returned. */
   frozen: string[];
 }
@@ -130,6 +132,7 @@ class ClusterRun {
   private frozen: FreezeTarget[] = [];
   private thawed: string[] = [];
   private heldBack: string[] = [];
+  private heldBackReason?: string;
   private cleaning?: Promise<void>;
 
   constructor(
@@ -296,7 +299,7 @@ class ClusterRun {
         await waitForLocalChanges(after, this.waitOptions("this run's changes to reach every server"));
       } catch (err) {
         if (!(err instanceof ClusterNotReadyError)) throw err;
-        throw new ClusterNotReadyError(
+        throw new ReplicationPendingError(
           `the upgrade is applied on ${ctx.serverId} (database at ${result.databaseVersion ?? '(none)'}), but ${err.message}`,
           `${err.hint ?? ''}; the changes stay queued and replicate once the server is back: pki-db-upgrade cluster status shows the progress`,
         );
@@ -327,11 +330,12 @@ class ClusterRun {
       ctx.logger.warn(`--force: applying ${step.id}, which is not backward compatible, although ${behind} may not ship it`);
       return plan;
     }
+    const after = hold.heldBack.length > 1 ? `, with the ${hold.heldBack.length - 1} step(s) after it,` : '';
     ctx.logger.warn(
-      `step ${step.id} is not backward compatible: held back, with the ${hold.heldBack.length - 1} step(s) after it, until every server runs a package >= ${step.version}; ` +
+      `step ${step.id} is not backward compatible: held back${after} until every server runs a package >= ${step.version}; ` +
         `behind: ${behind}. Update the packages there; ${this.mode === 'manual' ? 'or pass --force to apply it now' : 'the next upgrade run applies it, or run pki-db-upgrade cluster upgrade --force'}`,
     );
-    return this.narrowed(hold);
+    return this.narrowed(hold, `not backward compatible: waits until every server runs a package >= ${step.version}; behind: ${behind}`);
   }
 
   private withoutClaim(plan: Plan, why: string): Promise<Plan> {
@@ -342,11 +346,12 @@ class ClusterRun {
           `${narrowed.plan.pending.length} server-scope step(s) run now`,
       );
     }
-    return Promise.resolve(this.narrowed(narrowed));
+    return Promise.resolve(this.narrowed(narrowed, why));
   }
 
-  private narrowed({ plan, heldBack }: Narrowed): Plan {
+  private narrowed({ plan, heldBack }: Narrowed, why: string): Plan {
     this.heldBack = heldBack.map((p) => p.step.id);
+    this.heldBackReason = heldBack.length > 0 ? why : undefined;
     return plan;
   }
 
@@ -359,7 +364,7 @@ class ClusterRun {
   private agreementProblems(topology: Topology): string[] {
     const problems: string[] = [];
     for (const member of topology.members) {
-      if (member.error && !member.session) problems.push(`${member.id} cannot be reached: ${member.error}`);
+      if (member.error && !member.session) problems.push(`${member.id} ${member.unreadable ? 'cannot be read with the credentials of this run' : 'cannot be reached'}: ${member.error}`);
       for (const agreement of member.agreements) {
         const problem = blockingProblem(agreement);
         if (problem) problems.push(`agreement on ${member.id}: ${problem}`);
@@ -389,6 +394,12 @@ class ClusterRun {
     }
     const problems = this.agreementProblems(topology);
     if (problems.length === 0) return;
+    if (topology.members.some((m) => m.unreadable)) {
+      throw new ClusterNotReadyError(
+        `the other servers of ${this.ctx.suffix} cannot be read with the credentials of this run, so it cannot tell whether cluster-scope steps would reach them: ${problems.join('; ')}`,
+        `apply the cluster-scope steps with pki-db-upgrade cluster upgrade --url ldap://${this.ctx.serverId} --base-dn ${this.ctx.suffix} --password-file FILE (the Directory Manager password, the same on every server); nothing was changed`,
+      );
+    }
     throw new ClusterNotReadyError(
       `replication of ${this.ctx.suffix} is not healthy, so cluster-scope steps would not reach every server: ${problems.join('; ')}`,
       'resume or repair the agreement (dsconf INSTANCE repl-agmt enable / repl-agmt status --suffix SUFFIX NAME), or remove the agreements of a decommissioned server, then run again; nothing was changed',
@@ -451,6 +462,6 @@ class ClusterRun {
   }
 
   private result(result: RunResult, claim: ClaimState): ClusterRunResult {
-    return { ...result, claim, heldBack: this.heldBack, frozen: [...this.thawed] };
+    return { ...result, claim, heldBack: this.heldBack, heldBackReason: this.heldBackReason, frozen: [...this.thawed] };
   }
 }
