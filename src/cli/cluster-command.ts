@@ -47,7 +47,7 @@ function context(db: OpenDatabase, target: Target, args: CliArgs, registry: Regi
     packageVersion: registry.packageVersion,
     local: db.session,
     connect: peerConnector(target, args.connectTimeoutSec ?? 10),
-    makeEngine: (admit, schemaPeers) => db.engine({ dryRun: args.dryRun, logger, clock: systemClock, ldif, admit, schemaPeers }),
+    makeEngine: (admit, schemaRollout) => db.engine({ dryRun: args.dryRun, logger, clock: systemClock, ldif, admit, schemaRollout }),
     logger,
     clock: systemClock,
     timing: timing(args),
@@ -92,7 +92,7 @@ export function runDatabaseWithClusterSafety(
     packageVersion: options.registry.packageVersion,
     local: db.session,
     connect,
-    makeEngine: (admit, schemaPeers) => db.engine({ dryRun: false, logger: options.logger, clock: systemClock, admit, schemaPeers }),
+    makeEngine: (admit, schemaRollout) => db.engine({ dryRun: false, logger: options.logger, clock: systemClock, admit, schemaRollout }),
     logger: options.logger,
     clock: systemClock,
   });
@@ -138,6 +138,7 @@ async function upgrade(db: OpenDatabase, target: Target, args: CliArgs, registry
       logger.error(result.failure.describe());
       return result.failure.exitCode;
     }
+    if (result.heldBack.length > 0) logger.warn(`the real run holds back ${result.heldBack.join(', ')}: ${result.heldBackReason}`);
     logger.info(`dry-run: ${result.results.length} step(s) would be applied; nothing was changed`);
     return ExitCode.Ok;
   }

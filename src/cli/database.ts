@@ -11,7 +11,7 @@ import type { RegisteredStep, StepContext } from '../core/step';
 import type { HistoryState } from '../core/history-store';
 import { LdapBulkUpdater } from '../directory/bulk-update';
 import { LdapIndexHelper } from '../directory/index-helper';
-import { LdapSchemaHelper, type SchemaServer } from '../directory/schema-helper';
+import { LdapSchemaHelper, type SchemaRollout } from '../directory/schema-helper';
 import { findBackend } from '../ldap/backend';
 import { waitForBackendTasks } from '../ldap/backend-tasks';
 import { DryRunSession } from '../ldap/dry-run-session';
@@ -43,7 +43,7 @@ export interface OpenDatabase {
     ldif?: (text: string) => void;
     admit?: (plan: Plan, state: HistoryState) => Promise<Plan>;
     /** The other servers of the cluster: schema steps write and check cn=schema there too. */
-    schemaPeers?: SchemaServer[];
+    schemaRollout?: SchemaRollout;
   }): UpgradeEngine;
   close(): Promise<void>;
 }
@@ -71,14 +71,14 @@ export async function databaseOn(
       session,
       serverId,
       backend,
-      engine({ dryRun, logger, clock, ldif, admit, schemaPeers }) {
+      engine({ dryRun, logger, clock, ldif, admit, schemaRollout }) {
         const recorder = dryRun ? new DryRunSession(session, ldif ?? (() => undefined)) : undefined;
         const ldap: LdapSession = recorder ?? session;
         const contextFor = (step: RegisteredStep): StepContext => {
           recorder?.comment(`step ${step.id} (${step.scope}): ${step.description}`);
           return {
             ldap,
-            schema: new LdapSchemaHelper({ local: { id: serverId, session: ldap }, peers: dryRun ? [] : schemaPeers, logger, dryRun }),
+            schema: new LdapSchemaHelper({ local: { id: serverId, session: ldap }, rollout: dryRun ? undefined : schemaRollout, logger, dryRun }),
             indexes: new LdapIndexHelper(ldap, { backend, dryRun }),
             bulk: new LdapBulkUpdater({
               reader: ldap,

@@ -27,6 +27,7 @@ import { blockingProblem, readAgreements } from './agreements';
 import { ClusterClaim, claimIsLive, describeClaim, readClaims } from './claim';
 import { isAlive as processIsAlive } from '../run/process-alive';
 import { localRuv, waitForLocalChanges, waitUntilExchanged, waitUntilInSync, type WaitOptions } from './convergence';
+import type { SchemaRollout } from '../directory/schema-helper';
 import { applyFreeze, freezeLdif, planFreeze, poke, readFreezeState, thaw, type FreezeTarget } from './freeze';
 import { compareCsn, maxCsn } from './ruv';
 import { agreementsTo, discoverTopology, suppliers, type Connect, type Topology } from './topology';
@@ -57,11 +58,8 @@ export const DEFAULT_TIMING: ClusterTiming = {
 
 export type Admit = (plan: Plan, state: HistoryState) => Promise<Plan>;
 
-/** A peer whose cn=schema the run's schema steps write too (see directory/schema-helper.ts). */
-export interface SchemaPeer {
-  id: string;
-  session: LdapSession;
-}
+/** How long to wait for the agreements to fall quiet before writing cn=schema everywhere. */
+const QUIET_WAIT_MS = 10_000;
 
 export interface ClusterContext {
   suffix: string;
@@ -71,8 +69,8 @@ export interface ClusterContext {
   local: LdapSession;
   /** Opens a session to a peer (same credentials as the local one). */
   connect: Connect;
-  /** A new engine on the local database, with the given admission hook and schema peers. */
-  makeEngine(admit?: Admit, schemaPeers?: SchemaPeer[]): UpgradeEngine;
+  /** A new engine on the local database, with the given admission hook; schema steps roll out to the peers. */
+  makeEngine(admit?: Admit, schemaRollout?: SchemaRollout): UpgradeEngine;
   logger: Logger;
   clock: Clock;
   timing?: Partial<ClusterTiming>;
@@ -119,7 +117,7 @@ export class ClusterUpgrade {
   }
 
   /** Prints what the run would do (freeze and thaw LDIF per server, then the engine's dry-run). */
-  rehearse(emit: (text: string) => void): Promise<RunResult> {
+  rehearse(emit: (text: string) => void): Promise<ClusterRunResult> {
     return this.inner.rehearse(emit);
   }
 }
@@ -210,7 +208,7 @@ class ClusterRun {
   }
 
   /** Dry-run of `cluster upgrade`: reads only. */
-  async rehearse(emit: (text: string) => void): Promise<RunResult> {
+  async rehearse(emit: (text: string) => void): Promise<ClusterRunResult> {
     const { ctx } = this;
     const topology = await this.discover();
     try {
@@ -226,13 +224,14 @@ class ClusterRun {
         if (targets.length === 0) emit('# no other supplier to freeze\n\n');
         emit(`# (b) upgrade on ${ctx.serverId}:\n`);
       }
-      const result = await ctx.makeEngine().run();
+      // The same admission as the real run: a step it would hold back is not shown as applied.
+      const result = await ctx.makeEngine(topology ? async (plan, state) => this.compatible(plan, state, topology) : undefined).run();
       if (topology) {
         emit(`# (c) thaw: writable again (read-only also refuses replicated changes), agreements poked\n`);
         for (const t of targets) emit(`${freezeLdif(t).thaw}\n`);
         emit(`# (d) wait until every server has applied the changes of replica ${topology.local.replica!.replicaId}\n`);
       }
-      return result;
+      return this.result(result, 'not needed');
     } finally {
       await topology?.close();
     }
@@ -280,8 +279,11 @@ class ClusterRun {
 
     const before = maxCsn(await localRuv(topology), rid);
     // cn=schema is written on every server, not left to replication (schema-helper.ts).
-    const schemaPeers = topology.members.filter((m) => !m.local && m.session).map((m) => ({ id: m.id, session: m.session! }));
-    const result = await ctx.makeEngine((plan, state) => this.holdingClaim(plan, state, topology), schemaPeers).run();
+    const schemaRollout: SchemaRollout = {
+      peers: topology.members.filter((m) => !m.local && m.session).map((m) => ({ id: m.id, session: m.session! })),
+      quiesce: () => this.quiesce(topology),
+    };
+    const result = await ctx.makeEngine((plan, state) => this.holdingClaim(plan, state, topology), schemaRollout).run();
     const after = maxCsn(await localRuv(topology), rid);
     // Read-only refuses replicated changes too: the others are thawed (their feeding agreements
     // poked) before waiting for the upgrade to reach them. Also after a failure.
@@ -309,6 +311,30 @@ class ClusterRun {
     return this.result(result, 'held');
   }
 
+  /**
+   * Until no replication session is about to start: every server has this run's writes, and no
+   * agreement of any server is sending (twice in a row, a poll apart). Bounded: past it the write
+   * goes ahead, and the schema check after it still decides. Frozen servers (manual mode) refuse
+   * replicated changes until the thaw, so delivery to them is not waited for.
+   */
+  private async quiesce(topology: Topology): Promise<void> {
+    const { ctx } = this;
+    const csn = maxCsn(await localRuv(topology), topology.local.replica!.replicaId);
+    if (csn && this.frozen.length === 0) await waitForLocalChanges(csn, this.waitOptions("this run's changes to reach every server before cn=schema is written"));
+    const deadline = ctx.clock.now().getTime() + QUIET_WAIT_MS;
+    let quietReads = 0;
+    while (quietReads < 2) {
+      const members = topology.members.filter((m) => m.session);
+      const busy = (await Promise.all(members.map((m) => readAgreements(m.session!, ctx.suffix)))).some((list) => list.some((a) => a.updateInProgress));
+      quietReads = busy ? 0 : quietReads + 1;
+      if (ctx.clock.now().getTime() >= deadline) {
+        ctx.logger.warn(`replication of ${ctx.suffix} did not fall quiet within ${QUIET_WAIT_MS / 1000} s: writing cn=schema anyway`);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.timing.pollMs));
+    }
+  }
+
   /** Admission of the claim holder: no interrupted step of another server (automated), compatibility. */
   private async holdingClaim(plan: Plan, state: HistoryState, topology: Topology): Promise<Plan> {
     const { ctx } = this;
@@ -321,6 +347,12 @@ class ClusterRun {
       }
       ctx.logger.warn(`resuming step ${record.stepId}, interrupted on ${record.server} (started ${record.startTime.toISOString()})`);
     }
+    return this.compatible(plan, state, topology);
+  }
+
+  /** Steps that are not backward compatible wait until every known server ships them (unless forced). */
+  private compatible(plan: Plan, state: HistoryState, topology: Topology): Plan {
+    const { ctx } = this;
     const servers = knownServers(state, topology.members.filter((m) => !m.local).map((m) => m.id), ctx.serverId, ctx.packageVersion);
     const hold = holdIncompatible(plan, servers);
     if (!hold.blocked) return plan;

@@ -9,6 +9,11 @@
  * "Schema violation" conflicts), and a stricter definition is learned back from the consumers and
  * reverts. Written on every server, the definitions are in force everywhere before the step is
  * recorded, and the later pushes carry identical schema.
+ *
+ * Written at once on every server, and only when replication is quiet: every session starts with a
+ * schema check, and one that starts from a server not yet written to a server already written logs
+ * "must not be overwritten" and learns the definitions instead (the run's own last write, e.g. the
+ * step's `started` record, sets off such sessions on every server).
  */
 import type { LdapSession, Modification } from '../core/directory';
 import type { Logger } from '../core/logger';
@@ -34,10 +39,16 @@ type Expected = Map<string, { kind: Kind; name: string; text: string }>;
 /** Attempts to write and check the schema on every server before the step fails. */
 const ATTEMPTS = 3;
 
+/** The other servers of the cluster, and how to wait until no replication session is about to start. */
+export interface SchemaRollout {
+  peers: SchemaServer[];
+  quiesce(): Promise<void>;
+}
+
 export interface SchemaHelperOptions {
   local: SchemaServer;
-  /** The other servers of the cluster, when the run reaches them. */
-  peers?: SchemaServer[];
+  /** Replicated: the other servers are written too. */
+  rollout?: SchemaRollout;
   logger?: Logger;
   /** Writes are only recorded: nothing to check afterwards. */
   dryRun?: boolean;
@@ -46,12 +57,14 @@ export interface SchemaHelperOptions {
 export class LdapSchemaHelper implements SchemaHelper {
   private readonly local: SchemaServer;
   private readonly servers: SchemaServer[];
+  private readonly rollout?: SchemaRollout;
   private readonly logger?: Logger;
   private readonly dryRun: boolean;
 
   constructor(options: SchemaHelperOptions) {
     this.local = options.local;
-    this.servers = [options.local, ...(options.peers ?? [])];
+    this.rollout = options.rollout;
+    this.servers = [options.local, ...(options.rollout?.peers ?? [])];
     this.logger = options.logger;
     this.dryRun = options.dryRun ?? false;
   }
@@ -60,13 +73,15 @@ export class LdapSchemaHelper implements SchemaHelper {
     let localChanges: SchemaChange[] | undefined;
     let missing: string[] = [];
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      if (!this.dryRun) await this.rollout?.quiesce();
       const expected = new Map<SchemaServer, Expected>();
-      for (const server of this.servers) {
-        const { changes, holds } = await ensureOn(server.session, definitions);
+      const written = await Promise.all(this.servers.map((server) => ensureOn(server.session, definitions)));
+      this.servers.forEach((server, i) => {
+        const { changes, holds } = written[i];
         expected.set(server, holds);
         if (server === this.local) localChanges ??= changes;
         else if (changes.length > 0) this.logger?.info(`cn=schema of ${server.id}: ${describe(changes)}`);
-      }
+      });
       if (this.dryRun) return localChanges ?? [];
       missing = [];
       for (const [server, holds] of expected) missing.push(...(await notHeld(server, holds)));

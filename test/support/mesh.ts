@@ -9,7 +9,7 @@
  * force, identical exports of the suffix.
  */
 import { Attribute, type Client } from 'ldapts';
-import { promises as fsp, statSync } from 'node:fs';
+import { promises as fsp, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DsInstance } from '../harness/dirsrv';
 import { removeInstance } from '../harness/dirsrv';
@@ -17,7 +17,9 @@ import { certRecordAttributes, certRecordDN, loadPkiDatabase, loadPkiSchema, typ
 import { createReplicatedSuffix, createSuppliers, waitForConvergence } from '../harness/replication';
 import { readRunInfo } from '../harness/run-info';
 import { withLdap } from '../harness/test-env';
+import { MAIN_BUNDLE, runCli, type CliResult } from './bundle';
 import { managerPasswordFile } from './cluster';
+import { createFakePki, type FakePki } from './fake-pki';
 
 /** Ports B+60 .. B+89: five meshes of three suppliers (harness README lists the ranges). */
 const FIRST_PORT = 60;
@@ -147,4 +149,16 @@ export async function meshProblems(mesh: Mesh, options: { requireIssuerName: boo
     }
   }
   return problems;
+}
+
+/** A fake /etc/pki tree per server (as the demo builds), its CS.cfg naming that server, password.conf holding the password. */
+export function pkiTreeFor(ds: DsInstance, suffix: string): FakePki {
+  const pki = createFakePki({ host: ds.host, port: ds.port, baseDN: suffix, instanceId: 'pki-tomcat' }, 'pki-tomcat');
+  writeFileSync(pki.passwordConf, `internaldb=${ds.rootPassword}\n`, { mode: 0o600 });
+  return pki;
+}
+
+/** `pki-db-upgrade --mode posttrans` on one server's tree, the bundled file in a child process. */
+export function posttrans(pki: FakePki, ...more: string[]): Promise<CliResult> {
+  return runCli(MAIN_BUNDLE, ['--root', pki.root, '--mode', 'posttrans', ...more], { timeoutMs: 300_000 });
 }
