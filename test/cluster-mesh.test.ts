@@ -6,8 +6,13 @@
 import type { DsInstance } from './harness/dirsrv';
 import { LdapHistoryStore } from '../src/ldap/ldap-history-store';
 import { LdaptsSession } from '../src/ldap/ldapts-session';
-import { entryExists, setAgreement, tool } from './support/cluster';
-import { MAIN_BUNDLE, runCli } from './support/bundle';
+import { execFileSync } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import { claimDN } from '../src/cluster/claim';
+import { MISSING_ISSUER_NAME_FILTER } from '../src/pki/ca-database';
+import { withLdap } from './harness/test-env';
+import { entryExists, registryOf, setAgreement, tool } from './support/cluster';
+import { collect, MAIN_BUNDLE, runCli, startCli } from './support/bundle';
 import { readStatus, removeFakePkis } from './support/fake-pki';
 import { freshMesh, meshProblems, pkiTreeFor, posttrans, type Mesh } from './support/mesh';
 
@@ -28,6 +33,28 @@ async function schemaOf(ds: DsInstance): Promise<string[]> {
     return [...(entry?.values('attributeTypes') ?? []), ...(entry?.values('objectClasses') ?? [])].sort();
   } finally {
     await session.close();
+  }
+}
+
+/** ldapdelete, synchronously: what another process does while the run goes on. */
+function deleteEntry(ds: DsInstance, dn: string): void {
+  execFileSync('ldapdelete', ['-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, dn]);
+}
+
+async function countWithIssuerName(ds: DsInstance, base: string): Promise<number> {
+  return withLdap(ds, async (c) => {
+    const { searchEntries } = await c.search(base, { scope: 'one', filter: '(&(objectClass=certificateRecord)(issuerName=*))', attributes: ['1.1'], paged: { pageSize: 1000 } });
+    return searchEntries.length;
+  });
+}
+
+async function waitForLine(file: string, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = await fsp.readFile(file, 'utf8').catch(() => '');
+    if (pattern.test(text)) return;
+    if (Date.now() > deadline) throw new Error(`${file} never showed ${pattern}:\n${text.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
@@ -149,5 +176,64 @@ describe('three suppliers', () => {
     expect((await posttrans(trees[0])).code).toBe(0);
     expect(readStatus(trees[0]).pending.reason).toMatch(/held back/);
     expect(await meshProblems(mesh, { requireIssuerName: false })).toEqual([]);
+  });
+  it('a run that loses its cluster claim in the middle of a backfill writes nothing more, exits 5, and the next run resumes', async () => {
+    mesh = await freshMesh(4, { certificates: 3000, withoutIssuerNameRatio: 1 });
+    const [a] = mesh.servers;
+    const repository = `ou=certificateRepository,ou=ca,${mesh.suffix}`;
+    const lostAt = 700;
+    let seen = 0;
+    const registry = registryOf('2.0.0', new Map(), [
+      {
+        id: '1.1.0/01-Backfill',
+        scope: 'cluster',
+        upgrade: async (ctx) => {
+          await ctx.bulk.update({
+            label: 'issuerName backfill',
+            base: repository,
+            filter: MISSING_ISSUER_NAME_FILTER,
+            attributes: ['1.1'],
+            pageSize: 500,
+            concurrency: 4,
+            transform: () => {
+              // Another run takes the claim away, in the middle of the second batch.
+              if (++seen === lostAt) deleteEntry(a, claimDN(mesh!.suffix, `localhost:${a.port}`));
+              return [{ operation: 'replace', attribute: 'issuerName', values: [mesh!.database.issuerName] }];
+            },
+          });
+        },
+      },
+    ]);
+
+    const lost = await tool(mesh.args(a, 'run'), registry);
+    expect(lost.code).toBe(5);
+    expect(lost.stderr).toMatch(/this run lost the cluster claim \(the claim entry was replaced or removed by another run\), so it stopped before writing more/);
+    // The two batches begun before the loss, and not one entry more: the third batch never started.
+    expect(await countWithIssuerName(a, repository)).toBe(1000);
+    const history = await historyOf(a, mesh.suffix);
+    expect(history.cluster.get('1.1.0/01-Backfill')?.outcome).toBe('started');
+
+    const resumed = await tool(mesh.args(a, 'run'), registry);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toMatch(/applying 1\.1\.0\/01-Backfill \(cluster, interrupted before\)/);
+    expect(await countWithIssuerName(a, repository)).toBe(3000);
+    expect(await meshProblems(mesh, { requireIssuerName: false })).toEqual([]);
+  });
+
+  it('kill -9 of one server\'s run during the backfill: the next run there resumes, and no server has a conflict', async () => {
+    mesh = await freshMesh(0, { certificates: 3000, withoutIssuerNameRatio: 1 });
+    const trees = mesh.servers.map((ds) => pkiTreeFor(ds, mesh!.suffix));
+    const child = startCli(MAIN_BUNDLE, ['--root', trees[0].root, '--mode', 'posttrans']);
+    const done = collect(child, 300_000);
+    await waitForLine(trees[0].logFile, /issuerName backfill: 3,000 entries to update/);
+    child.kill('SIGKILL');
+    expect((await done).signal).toBe('SIGKILL');
+
+    const results = [];
+    for (const t of trees) results.push(await posttrans(t));
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
+    const repository = `ou=certificateRepository,ou=ca,${mesh.suffix}`;
+    for (const ds of mesh.servers) expect(await countWithIssuerName(ds, repository)).toBe(3000);
+    expect(await meshProblems(mesh, { requireIssuerName: true })).toEqual([]);
   });
 });

@@ -47,7 +47,7 @@ function context(db: OpenDatabase, target: Target, args: CliArgs, registry: Regi
     packageVersion: registry.packageVersion,
     local: db.session,
     connect: peerConnector(target, args.connectTimeoutSec ?? 10),
-    makeEngine: (admit, schemaRollout) => db.engine({ dryRun: args.dryRun, logger, clock: systemClock, ldif, admit, schemaRollout }),
+    makeEngine: (options) => db.engine({ dryRun: args.dryRun, logger, clock: systemClock, ldif, ...options }),
     logger,
     clock: systemClock,
     timing: timing(args),
@@ -92,7 +92,7 @@ export function runDatabaseWithClusterSafety(
     packageVersion: options.registry.packageVersion,
     local: db.session,
     connect,
-    makeEngine: (admit, schemaRollout) => db.engine({ dryRun: false, logger: options.logger, clock: systemClock, admit, schemaRollout }),
+    makeEngine: (engineOptions) => db.engine({ dryRun: false, logger: options.logger, clock: systemClock, ...engineOptions }),
     logger: options.logger,
     clock: systemClock,
   });

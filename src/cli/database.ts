@@ -3,6 +3,7 @@
  * server identity and the context each step runs with.
  */
 import type { Clock } from '../core/clock';
+import type { Fence } from '../core/fence';
 import type { LdapSession } from '../core/directory';
 import { UpgradeEngine } from '../core/engine';
 import type { Logger } from '../core/logger';
@@ -44,6 +45,8 @@ export interface OpenDatabase {
     admit?: (plan: Plan, state: HistoryState) => Promise<Plan>;
     /** The other servers of the cluster: schema steps write and check cn=schema there too. */
     schemaRollout?: SchemaRollout;
+    /** The cluster claim: verified before each step and each batch of a bulk pass. */
+    fence?: Fence;
   }): UpgradeEngine;
   close(): Promise<void>;
 }
@@ -71,7 +74,7 @@ export async function databaseOn(
       session,
       serverId,
       backend,
-      engine({ dryRun, logger, clock, ldif, admit, schemaRollout }) {
+      engine({ dryRun, logger, clock, ldif, admit, schemaRollout, fence }) {
         const recorder = dryRun ? new DryRunSession(session, ldif ?? (() => undefined)) : undefined;
         const ldap: LdapSession = recorder ?? session;
         const contextFor = (step: RegisteredStep): StepContext => {
@@ -91,6 +94,7 @@ export async function databaseOn(
                   },
               logger,
               dryRun,
+              fence,
               terminal: process.stderr.isTTY ? process.stderr : undefined,
             }),
             database: { suffix: target.suffix, backend },
@@ -107,6 +111,7 @@ export async function databaseOn(
           clock,
           contextFor,
           dryRun,
+          fence,
           // Before the first write: a task still holding the backend (e.g. the index task of a
           // run that was killed) makes it read-only until it ends.
           admit: async (plan, state) => {

@@ -31,6 +31,7 @@ import { isAlive } from '../run/process-alive';
 import os from 'node:os';
 import type { Clock } from '../core/clock';
 import { hasResultCode, ResultCode, type DirectoryEntry, type LdapSession } from '../core/directory';
+import { ClaimLostError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { escapeRdnValue } from '../ldap/filter';
 
@@ -165,6 +166,34 @@ export class ClusterClaim {
       localHost: this.host,
       isProcessAlive: this.options.isProcessAlive ?? isAlive,
     };
+  }
+
+  /**
+   * The fence (core/fence.ts): our claim entry still names this run, and it was refreshed recently
+   * enough that no other server takes it for a dead run's. One read of the entry.
+   */
+  async verify(): Promise<void> {
+    const current = this.current;
+    if (!current) throw new ClaimLostError('this run does not hold the cluster claim', 'run pki-db-upgrade again');
+    if (!this.lost) {
+      let entry: DirectoryEntry | undefined;
+      try {
+        entry = await this.options.ldap.read(current.dn, ['description']);
+      } catch (err) {
+        if (!hasResultCode(err, ResultCode.NoSuchObject)) throw err;
+      }
+      const age = this.options.clock.now().getTime() - Date.parse(current.data.heartbeat);
+      // The heartbeat may be swapping the value right now: match the run, not the exact value.
+      if (!entry?.values('description').some((v) => v.includes(`"run":"${current.data.run}"`))) this.lost = 'the claim entry was replaced or removed by another run';
+      else if (age > this.options.staleAfterMs) this.lost = `it was not refreshed for ${Math.round(age / 1000)} s, so other servers take it for a dead run's`;
+      if (this.lost) this.options.logger.error(`lost the cluster claim: ${this.lost}`);
+    }
+    if (this.lost) {
+      throw new ClaimLostError(
+        `this run lost the cluster claim (${this.lost}), so it stopped before writing more`,
+        'run pki-db-upgrade again: it resumes at the step it stopped in (pki-db-upgrade cluster status shows who holds the claim now)',
+      );
+    }
   }
 
   /** Live claims of other runs (other servers, or another run of this server). */

@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Clock } from '../core/clock';
+import type { Fence } from '../core/fence';
 import type { LdapSession } from '../core/directory';
 import type { RunResult, UpgradeEngine } from '../core/engine';
 import { ClusterNotReadyError, DirectoryError, errorMessage, ReplicationPendingError } from '../core/errors';
@@ -58,6 +59,15 @@ export const DEFAULT_TIMING: ClusterTiming = {
 
 export type Admit = (plan: Plan, state: HistoryState) => Promise<Plan>;
 
+export interface EngineChoices {
+  /** Narrows the plan (or refuses) before anything is written. */
+  admit?: Admit;
+  /** Schema steps write cn=schema on these peers too. */
+  schemaRollout?: SchemaRollout;
+  /** The cluster claim, verified before each step and each batch. */
+  fence?: Fence;
+}
+
 /** How long to wait for the agreements to fall quiet before writing cn=schema everywhere. */
 const QUIET_WAIT_MS = 10_000;
 
@@ -69,8 +79,8 @@ export interface ClusterContext {
   local: LdapSession;
   /** Opens a session to a peer (same credentials as the local one). */
   connect: Connect;
-  /** A new engine on the local database, with the given admission hook; schema steps roll out to the peers. */
-  makeEngine(admit?: Admit, schemaRollout?: SchemaRollout): UpgradeEngine;
+  /** A new engine on the local database (see EngineChoices). */
+  makeEngine(options?: EngineChoices): UpgradeEngine;
   logger: Logger;
   clock: Clock;
   timing?: Partial<ClusterTiming>;
@@ -161,7 +171,7 @@ class ClusterRun {
       }
       if (topology.local.replica!.role !== 'supplier') {
         ctx.logger.warn(`${ctx.serverId} is a read-only ${topology.local.replica!.role} of ${ctx.suffix}: the suppliers apply the cluster-scope steps`);
-        return this.result(await ctx.makeEngine((p) => this.withoutClaim(p, 'this server is a read-only replica')).run(), 'backed off');
+        return this.result(await ctx.makeEngine({ admit: (p) => this.withoutClaim(p, 'this server is a read-only replica') }).run(), 'backed off');
       }
       await this.refuseBrokenAgreements(topology);
       const inSync = await waitUntilInSync(this.waitOptions('the servers to be in sync before the upgrade'));
@@ -198,7 +208,7 @@ class ClusterRun {
           throw new ClusterNotReadyError(`another upgrade is running: ${who}`, 'wait until it has finished (pki-db-upgrade cluster status shows it), then run again');
         }
         ctx.logger.warn(`${who} is upgrading the cluster database: this run applies only the server-scope steps that do not wait for it`);
-        return this.result(await ctx.makeEngine((p) => this.withoutClaim(p, `${outcome.holder.server} holds the cluster claim`)).run(), 'backed off');
+        return this.result(await ctx.makeEngine({ admit: (p) => this.withoutClaim(p, `${outcome.holder.server} holds the cluster claim`) }).run(), 'backed off');
       }
       return await this.upgradeHoldingClaim(topology);
     } finally {
@@ -225,7 +235,7 @@ class ClusterRun {
         emit(`# (b) upgrade on ${ctx.serverId}:\n`);
       }
       // The same admission as the real run: a step it would hold back is not shown as applied.
-      const result = await ctx.makeEngine(topology ? async (plan, state) => this.compatible(plan, state, topology) : undefined).run();
+      const result = await ctx.makeEngine({ admit: topology ? async (plan, state) => this.compatible(plan, state, topology) : undefined }).run();
       if (topology) {
         emit(`# (c) thaw: writable again (read-only also refuses replicated changes), agreements poked\n`);
         for (const t of targets) emit(`${freezeLdif(t).thaw}\n`);
@@ -283,7 +293,7 @@ class ClusterRun {
       peers: topology.members.filter((m) => !m.local && m.session).map((m) => ({ id: m.id, session: m.session! })),
       quiesce: () => this.quiesce(topology),
     };
-    const result = await ctx.makeEngine((plan, state) => this.holdingClaim(plan, state, topology), schemaRollout).run();
+    const result = await ctx.makeEngine({ admit: (plan, state) => this.holdingClaim(plan, state, topology), schemaRollout, fence: this.claim }).run();
     const after = maxCsn(await localRuv(topology), rid);
     // Read-only refuses replicated changes too: the others are thawed (their feeding agreements
     // poked) before waiting for the upgrade to reach them. Also after a failure.

@@ -84,6 +84,9 @@ export class ClusterNotReadyError extends PkiDbUpgradeError {
   readonly exitCode = ExitCode.ClusterNotReady;
 }
 
+/** This run's cluster claim was lost while it held it: it stopped before writing more. */
+export class ClaimLostError extends ClusterNotReadyError {}
+
 /**
  * The upgrade is applied on this server, but it has not reached every other server within the
  * replication wait: nothing is left to run here; replication delivers the rest.

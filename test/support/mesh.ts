@@ -40,7 +40,7 @@ export interface Mesh {
 }
 
 /** A fresh mesh in slot `slot` (0..4), with a CA database of `certificates` records. */
-export async function freshMesh(slot: number, options: { certificates?: number } = {}): Promise<Mesh> {
+export async function freshMesh(slot: number, options: { certificates?: number; withoutIssuerNameRatio?: number } = {}): Promise<Mesh> {
   if (!Number.isInteger(slot) || slot < 0 || slot >= SLOTS) throw new Error(`mesh slot ${slot} is not within 0..${SLOTS - 1}`);
   const info = readRunInfo();
   const rootDir = path.join(info.runRoot, `m${slot}`);
@@ -56,7 +56,7 @@ export async function freshMesh(slot: number, options: { certificates?: number }
     await createReplicatedSuffix(servers, suffix, backendName);
     // Each server starts with the old release's schema, as a cluster installed with it would.
     for (const ds of servers) await loadPkiSchema(ds);
-    const database = await loadPkiDatabase(servers[0], { suffix, backendName, certificates: options.certificates ?? 200, schema: false });
+    const database = await loadPkiDatabase(servers[0], { suffix, backendName, certificates: options.certificates ?? 200, withoutIssuerNameRatio: options.withoutIssuerNameRatio, schema: false });
     await waitForConvergence(servers, suffix, 60_000);
     const errorLogOffsets = new Map(servers.map((ds) => [ds, statSync(ds.errorLog).size]));
     const pw = managerPasswordFile(servers[0]);
