@@ -153,6 +153,8 @@ describe('cluster upgrade', () => {
     expect(third.code).toBe(0);
     expect(await freezeView(b, db)).toEqual(before);
     expect(await tryWrite(b, db.suffix)).toBe(0);
-    expect(await entryExists(b, `ou=finished,${db.suffix}`)).toBe(true);
+    const has = await entryExists(b, `ou=finished,${db.suffix}`);
+    if (!has) { console.log('THIRD', third.stderr); await new Promise((r) => setTimeout(r, 3000)); console.log('LATER', await entryExists(b, `ou=finished,${db.suffix}`)); }
+    expect(has).toBe(true);
   });
 });
