@@ -93,6 +93,12 @@ describe('three suppliers', () => {
 
     const first = await tool(mesh.args(a, 'cluster', 'upgrade'));
     expect({ code: first.code, log: first.stderr }).toEqual({ code: 0, log: expect.stringMatching(/held back/) });
+    // Again, with only the held-back step left: the others are not frozen for nothing.
+    const idle = await tool(mesh.args(a, 'cluster', 'upgrade'));
+    expect(idle.code).toBe(0);
+    expect(idle.stderr).toMatch(/no cluster-scope step can be applied now: the other servers are not frozen/);
+    expect(idle.stderr).not.toMatch(/frozen \(/);
+    expect(idle.stderr).toMatch(/nothing applied, database at version 10\.3\.3 \(.*\); held back: 11\.6\.0\/02-RequireIssuerName/);
     // The others run their own server-scope steps and record their package.
     const onB = await tool(mesh.args(b, 'run'));
     const onC = await tool(mesh.args(c, 'run'));

@@ -112,6 +112,22 @@ export function formatStatus(s: StatusReport): string {
   return lines.join('\n') + '\n';
 }
 
+/** The closing line of a direct or cluster run: what it applied, what it held back, and why. */
+export function runSummary(
+  label: string,
+  result: { results: unknown[]; plan: Plan; databaseVersion?: string; heldBack?: string[]; heldBackReason?: string },
+  seconds: number,
+): string {
+  const took = `${seconds.toFixed(2)} s`;
+  const held = result.heldBack?.length ? `; held back: ${result.heldBack.join(', ')} (${result.heldBackReason ?? 'left for a later run'})` : '';
+  const version = result.databaseVersion ?? '(untracked)';
+  const from = result.plan.databaseVersion ?? '(untracked)';
+  const n = result.results.length;
+  if (n === 0) return held ? `${label}: nothing applied, database at version ${version} (${took})${held}` : `${label}: up to date at version ${version} (${took})`;
+  if (from === version) return `${label}: ${n} step(s) applied in ${took}, database still at version ${version}${held}`;
+  return `${label}: upgraded from ${from} to ${version}, ${n} step(s) in ${took}${held}`;
+}
+
 export function formatHistory(records: StepRecord[]): string {
   if (records.length === 0) return 'No upgrade step has been recorded in this database.\n';
   const rows = records.map((r) => [

@@ -23,7 +23,7 @@ import { ClusterNotReadyError, DirectoryError, errorMessage, ReplicationPendingE
 import type { HistoryState } from '../core/history-store';
 import type { Logger } from '../core/logger';
 import type { Plan } from '../core/planner';
-import { describeBehind, holdIncompatible, interruptedElsewhere, knownServers, pendingClusterSteps, serverStepsOnly, type Narrowed } from './admission';
+import { describeBehind, holdIncompatible, interruptedElsewhere, knownServers, pendingClusterSteps, serverStepsOnly, type CompatibilityHold, type Narrowed } from './admission';
 import { blockingProblem, readAgreements } from './agreements';
 import { ClusterClaim, claimIsLive, describeClaim, readClaims } from './claim';
 import { isAlive as processIsAlive } from '../run/process-alive';
@@ -285,7 +285,13 @@ class ClusterRun {
   private async upgradeHoldingClaim(topology: Topology): Promise<ClusterRunResult> {
     const { ctx } = this;
     const rid = topology.local.replica!.replicaId;
-    if (this.mode === 'manual') await this.freezeOthers(topology);
+    if (this.mode === 'manual') {
+      // Freeze only for cluster steps this run will really apply (not those held back).
+      const { plan, state } = await ctx.makeEngine().plan();
+      const applicable = this.force ? plan : this.compatibilityHold(plan, state, topology).plan;
+      if (pendingClusterSteps(applicable).length > 0) await this.freezeOthers(topology);
+      else ctx.logger.info('no cluster-scope step can be applied now: the other servers are not frozen');
+    }
 
     const before = maxCsn(await localRuv(topology), rid);
     // cn=schema is written on every server, not left to replication (schema-helper.ts).
@@ -360,11 +366,15 @@ class ClusterRun {
     return this.compatible(plan, state, topology);
   }
 
+  private compatibilityHold(plan: Plan, state: HistoryState, topology: Topology): CompatibilityHold {
+    const servers = knownServers(state, topology.members.filter((m) => !m.local).map((m) => m.id), this.ctx.serverId, this.ctx.packageVersion);
+    return holdIncompatible(plan, servers);
+  }
+
   /** Steps that are not backward compatible wait until every known server ships them (unless forced). */
   private compatible(plan: Plan, state: HistoryState, topology: Topology): Plan {
     const { ctx } = this;
-    const servers = knownServers(state, topology.members.filter((m) => !m.local).map((m) => m.id), ctx.serverId, ctx.packageVersion);
-    const hold = holdIncompatible(plan, servers);
+    const hold = this.compatibilityHold(plan, state, topology);
     if (!hold.blocked) return plan;
     const { step } = hold.blocked.step;
     const behind = describeBehind(hold.blocked.behind);

@@ -10,7 +10,7 @@ import { ClusterNotReadyError, ConfigError, errorMessage, ExitCode, LockHeldErro
 import { seconds } from '../core/engine';
 import type { Io } from '../cli/io';
 import type { CliArgs } from '../cli/args';
-import { runDatabaseWithClusterSafety } from '../cli/cluster-command';
+import { clusterTiming, runDatabaseWithClusterSafety } from '../cli/cluster-command';
 import type { ClusterRunResult } from '../cluster/coordinator';
 import { databaseOn, type Registry } from '../cli/database';
 import { loadToolConfig, type ToolConfig } from '../config/tool-config';
@@ -242,6 +242,7 @@ async function upgradeDatabases(ctx: InstanceContext, registry: Registry, dryRun
               connectTimeoutSec: ctx.connectTimeoutSec,
               peerCredentials: via.kind === 'basic' ? async () => ({ bindDN: via.bindDN, password: await ctx.passwords.get(db.passwordKey) }) : undefined,
               tlsOptions: via.kind === 'basic' && via.secure && via.caFile ? { ca: readFileSync(via.caFile) } : undefined,
+              timing: clusterTiming(ctx.args),
             });
         outcome.fromVersion = result.plan.databaseVersion ?? null;
         outcome.toVersion = result.databaseVersion ?? null;
