@@ -24,14 +24,14 @@ import type { HistoryState } from '../core/history-store';
 import type { Logger } from '../core/logger';
 import type { Plan } from '../core/planner';
 import { describeBehind, holdIncompatible, interruptedElsewhere, knownServers, pendingClusterSteps, serverStepsOnly, type CompatibilityHold, type Narrowed } from './admission';
-import { blockingProblem, readAgreements } from './agreements';
+import { blockingProblem, readAgreements, type Agreement } from './agreements';
 import { ClusterClaim, claimIsLive, describeClaim, readClaims } from './claim';
 import { isAlive as processIsAlive } from '../run/process-alive';
 import { localRuv, waitForLocalChanges, waitUntilExchanged, waitUntilInSync, type WaitOptions } from './convergence';
 import type { SchemaRollout } from '../directory/schema-helper';
 import { applyFreeze, freezeLdif, planFreeze, poke, readFreezeState, thaw, type FreezeTarget } from './freeze';
 import { compareCsn, maxCsn } from './ruv';
-import { agreementsTo, discoverTopology, suppliers, type Connect, type Topology } from './topology';
+import { agreementsTo, discoverTopology, suppliers, type ClusterMember, type Connect, type Topology } from './topology';
 
 export interface ClusterTiming {
   /** Bound on every replication wait: in sync before, the claim exchange, delivery after. */
@@ -158,7 +158,10 @@ class ClusterRun {
     // Nothing replicated to change: server-scope steps are local and need no coordination.
     const clusterSteps = pendingClusterSteps(plan).length > 0;
     if (this.mode === 'automated' && !clusterSteps) return this.result(await ctx.makeEngine().run(), 'not needed');
+    const started = ctx.clock.now().getTime();
+    const elapsed = () => `${ctx.clock.now().getTime() - started} ms`;
     const topology = await this.discover();
+    if (topology) ctx.logger.debug(`replication topology of ${ctx.suffix}: ${topology.members.map((m) => m.id).join(', ')} (${elapsed()})`);
     if (!topology) {
       if (this.mode === 'manual') ctx.logger.warn(`${ctx.suffix} is not replicated on ${ctx.serverId}: upgrading it as a standalone database`);
       return this.result(await ctx.makeEngine().run(), 'not needed');
@@ -175,6 +178,7 @@ class ClusterRun {
       }
       await this.refuseBrokenAgreements(topology);
       const inSync = await waitUntilInSync(this.waitOptions('the servers to be in sync before the upgrade'));
+      ctx.logger.debug(`the servers are in sync (${elapsed()})`);
 
       const claim = new ClusterClaim({
         ldap: ctx.local,
@@ -202,6 +206,7 @@ class ClusterRun {
       // Known before it is taken: an interrupt while acquiring must withdraw it too.
       this.claim = claim;
       const outcome = await claim.acquire();
+      ctx.logger.debug(`cluster claim ${outcome.held ? 'taken' : 'not taken'} (${elapsed()})`);
       if (!outcome.held) {
         const who = describeClaim(outcome.holder);
         if (this.mode === 'manual') {
@@ -501,10 +506,31 @@ class ClusterRun {
     }
   }
 
+  /**
+   * In a mesh two suppliers often send to a third at once; the one refused ("Can't acquire busy
+   * replica") backs off for seconds (nsds5ReplicaBackoffMin, 3 s by default) although the replica
+   * is free again a few milliseconds later. Poking such an agreement makes it retry now.
+   */
+  private async pokeBusyFeeders(lagging: ClusterMember[]): Promise<void> {
+    const topology = this.topology!;
+    const busy: { from: ClusterMember; agreement: Agreement }[] = [];
+    for (const member of lagging) {
+      for (const { from, agreement } of agreementsTo(topology, member)) {
+        if (!from.session) continue;
+        const now = (await readAgreements(from.session, this.ctx.suffix)).find((a) => a.dn === agreement.dn);
+        if (now?.state === 'warning' && /busy/i.test(now.status)) busy.push({ from, agreement: now });
+      }
+    }
+    if (busy.length === 0) return;
+    this.ctx.logger.debug(`poking ${busy.map((b) => `${b.from.id} -> ${b.agreement.name}`).join(', ')} (backing off from a busy replica)`);
+    await poke(busy);
+  }
+
   private waitOptions(what: string): WaitOptions {
     return {
       topology: this.topology!,
       what,
+      nudge: (lagging) => this.pokeBusyFeeders(lagging),
       timeoutMs: this.timing.replicationTimeoutMs,
       pollMs: this.timing.pollMs,
       progressMs: this.timing.progressMs,

@@ -95,11 +95,11 @@ export class LdapSchemaHelper implements SchemaHelper {
   }
 
   async hasAttributeType(name: string): Promise<boolean> {
-    return (await definitionsOn(this.local.session, 'attributeTypes')).has(name.toLowerCase());
+    return (await definitionsOn(this.local.session, 'attributeTypes', [name])).has(name.toLowerCase());
   }
 
   async hasObjectClass(name: string): Promise<boolean> {
-    return (await definitionsOn(this.local.session, 'objectClasses')).has(name.toLowerCase());
+    return (await definitionsOn(this.local.session, 'objectClasses', [name])).has(name.toLowerCase());
   }
 }
 
@@ -111,7 +111,7 @@ async function ensureOn(ldap: LdapSession, definitions: Definitions): Promise<{ 
   for (const kind of KINDS) {
     const wanted = definitions[kind] ?? [];
     if (wanted.length === 0) continue;
-    const existing = await definitionsOn(ldap, kind);
+    const existing = await definitionsOn(ldap, kind, wanted.map((text) => parseDefinition(text).names[0] ?? ''));
     const mods: Modification[] = [];
     for (const text of wanted) {
       const name = parseDefinition(text).names[0];
@@ -140,7 +140,7 @@ async function notHeld(server: SchemaServer, holds: Expected): Promise<string[]>
   const out: string[] = [];
   const read = new Map<Kind, Map<string, string>>();
   for (const { kind, name, text } of holds.values()) {
-    if (!read.has(kind)) read.set(kind, await definitionsOn(server.session, kind));
+    if (!read.has(kind)) read.set(kind, await definitionsOn(server.session, kind, [...holds.values()].filter((h) => h.kind === kind).map((h) => h.name)));
     const present = read.get(kind)!.get(name.toLowerCase());
     if (!present) out.push(`${server.id} lacks ${kind} ${name}`);
     else if (!sameDefinition(parseDefinition(present), parseDefinition(text))) out.push(`${server.id} holds ${name} as ${present}`);
@@ -148,11 +148,16 @@ async function notHeld(server: SchemaServer, holds: Expected): Promise<string[]>
   return out;
 }
 
-/** Stored definitions by lower-case name (every NAME of a definition maps to it). */
-async function definitionsOn(ldap: LdapSession, kind: Kind): Promise<Map<string, string>> {
+/**
+ * Stored definitions by lower-case name (every NAME of a definition maps to it). With `names`,
+ * only definitions whose text mentions one of them are parsed: cn=schema holds thousands.
+ */
+async function definitionsOn(ldap: LdapSession, kind: Kind, names?: string[]): Promise<Map<string, string>> {
   const entry = await ldap.read('cn=schema', [kind]);
+  const wanted = names?.map((n) => `'${n.toLowerCase()}'`);
   const byName = new Map<string, string>();
   for (const text of entry?.values(kind) ?? []) {
+    if (wanted && !wanted.some((n) => text.toLowerCase().includes(n))) continue;
     for (const name of parseDefinition(text).names) byName.set(name.toLowerCase(), text);
   }
   return byName;
