@@ -83,7 +83,8 @@ Cluster:
   --dry-run              (cluster upgrade) print the freeze, upgrade and thaw LDIF; change nothing
   --force                (cluster upgrade) apply steps that are not backward compatible even when
                          some server has not recorded a package that ships them
-  --replication-timeout SEC  bound on each wait for replication (default 120)
+  --replication-timeout SEC  a wait for replication fails after SEC s without progress
+                         (default 120; at most 20 min per wait, progress or not)
   --claim-wait SEC       how long to wait for another server's running upgrade (default 60)
 
 Output:
