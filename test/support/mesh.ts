@@ -18,7 +18,7 @@ import { createReplicatedSuffix, createSuppliers, waitForConvergence } from '../
 import { readRunInfo } from '../harness/run-info';
 import { withLdap } from '../harness/test-env';
 import { MAIN_BUNDLE, runCli, type CliResult } from './bundle';
-import { managerPasswordFile } from './cluster';
+import { conflictEntries, managerPasswordFile } from './cluster';
 import { createFakePki, type FakePki } from './fake-pki';
 
 /** Ports B+60 .. B+89: five meshes of three suppliers (harness README lists the ranges). */
@@ -75,18 +75,6 @@ export async function freshMesh(slot: number, options: { certificates?: number; 
   }
 }
 
-/** Replication conflict entries under the suffix, on one server. */
-export async function conflictsOn(ds: DsInstance, suffix: string): Promise<string[]> {
-  return withLdap(ds, async (c) => {
-    const { searchEntries } = await c.search(suffix, {
-      scope: 'sub',
-      filter: '(|(nsds5ReplConflict=*)(&(objectClass=ldapsubentry)(nsds5ReplConflict=*)))',
-      attributes: ['nsds5ReplConflict'],
-    });
-    return searchEntries.map((e) => `${e.dn}: ${String(e.nsds5ReplConflict)}`);
-  });
-}
-
 /** The errors-log lines since the mesh was made that say schema and entries did not agree. */
 export async function schemaErrors(mesh: Mesh, ds: DsInstance): Promise<string[]> {
   const text = (await fsp.readFile(ds.errorLog)).subarray(mesh.errorLogOffsets.get(ds) ?? 0).toString('utf8');
@@ -134,7 +122,7 @@ export async function meshProblems(mesh: Mesh, options: { requireIssuerName: boo
   const exports: string[] = [];
   let serial = 900_000n + BigInt(Math.floor(Math.random() * 1000)) * 10n;
   for (const ds of mesh.servers) {
-    for (const c of await conflictsOn(ds, mesh.suffix)) problems.push(`${ds.url}: conflict entry ${c}`);
+    for (const dn of await conflictEntries(ds, mesh.suffix)) problems.push(`${ds.url}: conflict or glue entry ${dn}`);
     for (const l of await schemaErrors(mesh, ds)) problems.push(`${ds.url}: errors log: ${l}`);
     exports.push(await exportOf(ds, mesh.suffix));
   }
