@@ -13,7 +13,7 @@ import { MISSING_ISSUER_NAME_FILTER } from '../src/pki/ca-database';
 import { withLdap } from './harness/test-env';
 import { entryExists, registryOf, setAgreement, tool } from './support/cluster';
 import { collect, MAIN_BUNDLE, runCli, startCli } from './support/bundle';
-import { readStatus, removeFakePkis } from './support/fake-pki';
+import { createFakePki, readStatus, removeFakePkis, writeToolConfig } from './support/fake-pki';
 import { freshMesh, meshProblems, pkiTreeFor, posttrans, type Mesh } from './support/mesh';
 
 const CLUSTER_STEPS = [
@@ -160,10 +160,22 @@ describe('three suppliers', () => {
     expect(await meshProblems(mesh, { requireIssuerName: true })).toEqual([]);
   });
 
-  it('a paused agreement: every server refuses the cluster steps with exit 5, changing nothing, and says it waits for replication', async () => {
+  it('LDAPI autobind only, or a paused agreement: the run refuses the cluster steps with exit 5, changing nothing, and says why', async () => {
     mesh = await freshMesh(3);
     const [a, b, c] = mesh.servers;
     const trees = mesh.servers.map((ds) => pkiTreeFor(ds, mesh!.suffix));
+
+    // FreeIPA-style: no password anywhere, root autobinds on the local socket; the others cannot be read.
+    const ldapiOnly = createFakePki({ host: 'localhost', port: a.port, baseDN: mesh.suffix, authType: 'SslClientAuth' }, 'pki-ipa');
+    writeToolConfig(ldapiOnly, { ldapi_socket: a.ldapiPath, use_keyring: false });
+    const autobind = await posttrans(ldapiOnly);
+    expect(autobind.code).toBe(5);
+    expect(autobind.stderr).toMatch(/ca: waiting for replication: the other servers of o=pki-tomcat-CA cannot be read with the credentials of this run/);
+    for (const peer of [b, c]) expect(autobind.stderr).toMatch(new RegExp(`${peer.host.replace(/\./g, '\\.')}:${peer.port} cannot be read with the credentials of this run`));
+    expect(autobind.stderr).toMatch(/cluster upgrade --url ldap:\/\/localhost:\d+ --base-dn o=pki-tomcat-CA --password-file FILE/);
+    expect(autobind.stderr).not.toMatch(/cannot be reached/);
+    expect(readStatus(ldapiOnly).lastRun).toMatchObject({ result: 'waiting-for-replication', exitCode: 5 });
+    expect(await entryExists(a, `cn=dbUpgrade,${mesh.suffix}`)).toBe(false);
     await setAgreement(b, c, mesh.suffix, 'nsds5ReplicaEnabled', 'off');
     const r = await posttrans(trees[0]);
     expect(r.code).toBe(5);

@@ -203,23 +203,33 @@ export class ClusterClaim {
     return (await readClaims(ldap, suffix)).filter((c) => !(c.server === server && c.run === run) && claimIsLive(c, liveness));
   }
 
-  async acquire(): Promise<ClaimOutcome> {
+  /**
+   * Waits (up to waitMs) until no other run holds a live claim, without claiming. Returns the
+   * holder still there at the deadline, or undefined. The caller may plan again meanwhile: the
+   * other run may have applied what this one came for.
+   */
+  async waitForRivals(deadline = this.options.clock.now().getTime() + this.options.waitMs): Promise<Claim | undefined> {
     const { logger, clock, waitMs } = this.options;
     const pollMs = this.options.pollMs ?? 500;
-    const deadline = clock.now().getTime() + waitMs;
     let announced: string | undefined;
-    for (let attempt = 1; ; attempt++) {
-      const before = await this.rivals();
-      if (before.length > 0) {
-        const holder = before[0];
-        if (clock.now().getTime() >= deadline) return { held: false, holder };
-        if (announced !== holder.run) {
-          announced = holder.run;
-          logger.info(`another upgrade holds the cluster claim: ${describeClaim(holder)}; waiting up to ${Math.round(waitMs / 1000)} s for it to finish`);
-        }
-        await this.sleep(pollMs);
-        continue;
+    for (;;) {
+      const holder = (await this.rivals())[0];
+      if (!holder) return undefined;
+      if (clock.now().getTime() >= deadline) return holder;
+      if (announced !== holder.run) {
+        announced = holder.run;
+        logger.info(`another upgrade holds the cluster claim: ${describeClaim(holder)}; waiting up to ${Math.round(waitMs / 1000)} s for it to finish`);
       }
+      await this.sleep(pollMs);
+    }
+  }
+
+  async acquire(): Promise<ClaimOutcome> {
+    const { logger, clock, waitMs } = this.options;
+    const deadline = clock.now().getTime() + waitMs;
+    for (let attempt = 1; ; attempt++) {
+      const holder = await this.waitForRivals(deadline);
+      if (holder) return { held: false, holder };
 
       await this.write();
       try {

@@ -25,7 +25,7 @@ import type { Logger } from '../core/logger';
 import type { Plan } from '../core/planner';
 import { describeBehind, holdIncompatible, interruptedElsewhere, knownServers, pendingClusterSteps, serverStepsOnly, type CompatibilityHold, type Narrowed } from './admission';
 import { blockingProblem, readAgreements, type Agreement } from './agreements';
-import { ClusterClaim, claimIsLive, describeClaim, readClaims } from './claim';
+import { ClusterClaim, claimIsLive, describeClaim, readClaims, type Claim } from './claim';
 import { isAlive as processIsAlive } from '../run/process-alive';
 import { localRuv, waitForLocalChanges, waitUntilExchanged, waitUntilInSync, type WaitOptions } from './convergence';
 import type { SchemaRollout } from '../directory/schema-helper';
@@ -205,15 +205,23 @@ class ClusterRun {
       });
       // Known before it is taken: an interrupt while acquiring must withdraw it too.
       this.claim = claim;
+      if (this.mode === 'automated') {
+        // Another server's upgrade first; it may leave nothing that needs the claim (e.g. only this
+        // server's own steps, and a step held back until the others run this package).
+        const rival = await claim.waitForRivals();
+        if (rival) return await this.backOff(rival);
+        const { plan: now, state } = await ctx.makeEngine().plan();
+        if (pendingClusterSteps(this.compatibilityHold(now, state, topology).plan).length === 0) {
+          return this.result(await ctx.makeEngine({ admit: async (p, s) => this.compatible(p, s, topology) }).run(), 'not needed');
+        }
+      }
       const outcome = await claim.acquire();
       ctx.logger.debug(`cluster claim ${outcome.held ? 'taken' : 'not taken'} (${elapsed()})`);
       if (!outcome.held) {
-        const who = describeClaim(outcome.holder);
         if (this.mode === 'manual') {
-          throw new ClusterNotReadyError(`another upgrade is running: ${who}`, 'wait until it has finished (pki-db-upgrade cluster status shows it), then run again');
+          throw new ClusterNotReadyError(`another upgrade is running: ${describeClaim(outcome.holder)}`, 'wait until it has finished (pki-db-upgrade cluster status shows it), then run again');
         }
-        ctx.logger.warn(`${who} is upgrading the cluster database: this run applies only the server-scope steps that do not wait for it`);
-        return this.result(await ctx.makeEngine({ admit: (p) => this.withoutClaim(p, `${outcome.holder.server} holds the cluster claim`) }).run(), 'backed off');
+        return await this.backOff(outcome.holder);
       }
       return await this.upgradeHoldingClaim(topology);
     } finally {
@@ -393,6 +401,12 @@ class ClusterRun {
         `behind: ${behind}. Update the packages there; ${this.mode === 'manual' ? 'or pass --force to apply it now' : 'the next upgrade run applies it, or run pki-db-upgrade cluster upgrade --force'}`,
     );
     return this.narrowed(hold, `not backward compatible: waits until every server runs a package >= ${step.version}; behind: ${behind}`);
+  }
+
+  /** Automated mode, another server's run still upgrading: only the steps that do not wait for it. */
+  private async backOff(holder: Claim): Promise<ClusterRunResult> {
+    this.ctx.logger.warn(`${describeClaim(holder)} is upgrading the cluster database: this run applies only the server-scope steps that do not wait for it`);
+    return this.result(await this.ctx.makeEngine({ admit: (p) => this.withoutClaim(p, `${holder.server} holds the cluster claim`) }).run(), 'backed off');
   }
 
   private withoutClaim(plan: Plan, why: string): Promise<Plan> {
