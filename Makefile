@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-.PHONY: deps build typecheck test demo bench bench-convergence rpm clean
+.PHONY: deps build typecheck test demo bench bench-convergence bench-cluster rpm clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -34,10 +34,11 @@ test: deps build dist/harness.js typecheck
 demo: deps build dist/harness.js
 	@bash test/demo.sh
 
-# Figures, not tests: backfill vs ldapmodify, memory, no-op run, bundle size, then convergence.
-bench: deps build dist/harness.js dist/bench-convergence.js
+# Figures, not tests: backfill vs ldapmodify, memory, no-op run, bundle size, convergence, then the three-supplier cluster.
+bench: deps build dist/harness.js dist/bench-convergence.js dist/bench-cluster.js
 	@bash test/bench/run.sh
 	@node dist/bench-convergence.js
+	@node dist/bench-cluster.js
 
 # Cluster: time from the last local write to detected convergence vs actual arrival (ratio).
 dist/bench-convergence.js: node_modules/.installed $(shell find src test/harness test/bench -name '*.ts' 2>/dev/null)
@@ -45,6 +46,13 @@ dist/bench-convergence.js: node_modules/.installed $(shell find src test/harness
 
 bench-convergence: deps dist/bench-convergence.js
 	@node dist/bench-convergence.js
+
+# Cluster: the automated upgrade on three suppliers: claim time, one run alone, three at once.
+dist/bench-cluster.js: node_modules/.installed $(shell find src test/harness test/bench -name '*.ts' 2>/dev/null)
+	npx esbuild test/bench/cluster.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --outfile=$@
+
+bench-cluster: deps build dist/bench-cluster.js
+	@node dist/bench-cluster.js
 
 # The noarch RPM (packaging/pki-db-upgrade.spec) around a fresh bundle, into $(RPM_OUTDIR).
 # Version from package.json; override to build other versions (the RPM tests build N and N+1):

@@ -77,7 +77,7 @@ describe('a replicated suffix as the tool sees it', () => {
       const error = await waitForLocalChanges(csn, options).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ClusterNotReadyError);
       const message = (error as Error).message;
-      expect(message).toMatch(new RegExp(`within 3 s: localhost:${db.p.b.port}: has the changes of replica 1 \\(localhost:${db.p.a.port}\\) up to .* needs .* s behind\\)`));
+      expect(message).toMatch(new RegExp(`no progress for 3 s: localhost:${db.p.b.port}: has the changes of replica 1 \\(localhost:${db.p.a.port}\\) up to .* needs .* s behind\\)`));
       expect(message).toMatch(new RegExp(`localhost:${db.p.a.port} -> to-\\w+ \\(127\\.0\\.0\\.1:${db.p.b.port}\\): paused \\(nsds5ReplicaEnabled: off\\)`));
       expect(lines.filter((l) => l.startsWith('waiting for the test write')).length).toBeGreaterThanOrEqual(1);
 

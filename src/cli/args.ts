@@ -83,7 +83,8 @@ Cluster:
   --dry-run              (cluster upgrade) print the freeze, upgrade and thaw LDIF; change nothing
   --force                (cluster upgrade) apply steps that are not backward compatible even when
                          some server has not recorded a package that ships them
-  --replication-timeout SEC  bound on each wait for replication (default 120)
+  --replication-timeout SEC  a wait for replication fails after SEC s without progress
+                         (default 120; at most 20 min per wait, progress or not)
   --claim-wait SEC       how long to wait for another server's running upgrade (default 60)
 
 Output:
@@ -101,6 +102,8 @@ Exit codes:
   4  the 389 DS could not be reached (instance mode: an upgrade is recorded as pending)
   5  replication is not ready for cluster-scope steps (agreement paused or in error, a server
      lagging or unreachable, another server's step interrupted); nothing was changed
+  6  applied on this server, but not yet on every server within the replication wait: the
+     changes stay queued and replicate (cluster status shows the progress)
   129, 130, 143  stopped by SIGHUP, SIGINT, SIGTERM (a restored password.conf is removed first)
 `;
 

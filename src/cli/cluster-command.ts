@@ -14,6 +14,8 @@ import { LdapHistoryStore } from '../ldap/ldap-history-store';
 import { LdaptsSession } from '../ldap/ldapts-session';
 import type { CliArgs } from './args';
 import { openDatabase, type OpenDatabase, type Registry } from './database';
+import { acquireDirectLock } from './direct-lock';
+import { runSummary } from './report';
 import { targetFromArgs, type Target } from './target';
 
 interface Output {
@@ -33,7 +35,8 @@ export function peerConnector(target: Target, connectTimeoutSec: number): Connec
   };
 }
 
-function timing(args: CliArgs): Partial<ClusterTiming> {
+/** --replication-timeout and --claim-wait, in both modes. */
+export function clusterTiming(args: CliArgs): Partial<ClusterTiming> {
   const out: Partial<ClusterTiming> = {};
   if (args.replicationTimeoutSec !== undefined) out.replicationTimeoutMs = args.replicationTimeoutSec * 1000;
   if (args.claimWaitSec !== undefined) out.claimWaitMs = args.claimWaitSec * 1000;
@@ -47,10 +50,10 @@ function context(db: OpenDatabase, target: Target, args: CliArgs, registry: Regi
     packageVersion: registry.packageVersion,
     local: db.session,
     connect: peerConnector(target, args.connectTimeoutSec ?? 10),
-    makeEngine: (admit) => db.engine({ dryRun: args.dryRun, logger, clock: systemClock, ldif, admit }),
+    makeEngine: (options) => db.engine({ dryRun: args.dryRun, logger, clock: systemClock, ldif, ...options }),
     logger,
     clock: systemClock,
-    timing: timing(args),
+    timing: clusterTiming(args),
   };
 }
 
@@ -74,6 +77,7 @@ export function runDatabaseWithClusterSafety(
     connectTimeoutSec: number;
     peerCredentials?: () => Promise<{ bindDN: string; password: string }>;
     tlsOptions?: tls.ConnectionOptions;
+    timing?: Partial<ClusterTiming>;
   },
 ): Promise<ClusterRunResult> {
   const connect: Connect = async (url) => {
@@ -92,9 +96,10 @@ export function runDatabaseWithClusterSafety(
     packageVersion: options.registry.packageVersion,
     local: db.session,
     connect,
-    makeEngine: (admit) => db.engine({ dryRun: false, logger: options.logger, clock: systemClock, admit }),
+    makeEngine: (engineOptions) => db.engine({ dryRun: false, logger: options.logger, clock: systemClock, ...engineOptions }),
     logger: options.logger,
     clock: systemClock,
+    timing: options.timing,
   });
 }
 
@@ -138,6 +143,7 @@ async function upgrade(db: OpenDatabase, target: Target, args: CliArgs, registry
       logger.error(result.failure.describe());
       return result.failure.exitCode;
     }
+    if (result.heldBack.length > 0) logger.warn(`the real run holds back ${result.heldBack.join(', ')}: ${result.heldBackReason}`);
     logger.info(`dry-run: ${result.results.length} step(s) would be applied; nothing was changed`);
     return ExitCode.Ok;
   }
@@ -151,6 +157,8 @@ async function upgrade(db: OpenDatabase, target: Target, args: CliArgs, registry
       process.kill(process.pid, signal);
     });
   };
+  // Two runs from this host on the same database would freeze and apply twice: the direct-mode lock.
+  const lock = await acquireDirectLock(target, args, logger);
   for (const s of SIGNALS) process.on(s, onSignal);
   try {
     const started = Date.now();
@@ -158,6 +166,7 @@ async function upgrade(db: OpenDatabase, target: Target, args: CliArgs, registry
     return report(result, target, logger, (Date.now() - started) / 1000);
   } finally {
     for (const s of SIGNALS) process.removeListener(s, onSignal);
+    await lock?.release();
   }
 }
 
@@ -168,11 +177,6 @@ function report(result: ClusterRunResult | RunResult, target: Target, logger: Lo
     logger.error(result.failure.describe());
     return result.failure.exitCode;
   }
-  if (cluster.heldBack?.length) logger.warn(`held back for a later run: ${cluster.heldBack.join(', ')}`);
-  logger.info(
-    result.results.length === 0
-      ? `${target.label}: nothing applied, database at version ${result.databaseVersion ?? '(untracked)'} (${seconds.toFixed(2)} s)`
-      : `${target.label}: upgraded from ${result.plan.databaseVersion ?? '(untracked)'} to ${result.databaseVersion}, ${result.results.length} step(s) in ${seconds.toFixed(2)} s`,
-  );
+  logger.info(runSummary(target.label, result, seconds));
   return ExitCode.Ok;
 }

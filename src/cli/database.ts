@@ -3,6 +3,7 @@
  * server identity and the context each step runs with.
  */
 import type { Clock } from '../core/clock';
+import type { Fence } from '../core/fence';
 import type { LdapSession } from '../core/directory';
 import { UpgradeEngine } from '../core/engine';
 import type { Logger } from '../core/logger';
@@ -11,7 +12,7 @@ import type { RegisteredStep, StepContext } from '../core/step';
 import type { HistoryState } from '../core/history-store';
 import { LdapBulkUpdater } from '../directory/bulk-update';
 import { LdapIndexHelper } from '../directory/index-helper';
-import { LdapSchemaHelper } from '../directory/schema-helper';
+import { LdapSchemaHelper, type SchemaRollout } from '../directory/schema-helper';
 import { findBackend } from '../ldap/backend';
 import { waitForBackendTasks } from '../ldap/backend-tasks';
 import { DryRunSession } from '../ldap/dry-run-session';
@@ -42,6 +43,10 @@ export interface OpenDatabase {
     /** Receives LDIF in dry-run. */
     ldif?: (text: string) => void;
     admit?: (plan: Plan, state: HistoryState) => Promise<Plan>;
+    /** The other servers of the cluster: schema steps write and check cn=schema there too. */
+    schemaRollout?: SchemaRollout;
+    /** The cluster claim: verified before each step and each batch of a bulk pass. */
+    fence?: Fence;
   }): UpgradeEngine;
   close(): Promise<void>;
 }
@@ -69,14 +74,14 @@ export async function databaseOn(
       session,
       serverId,
       backend,
-      engine({ dryRun, logger, clock, ldif, admit }) {
+      engine({ dryRun, logger, clock, ldif, admit, schemaRollout, fence }) {
         const recorder = dryRun ? new DryRunSession(session, ldif ?? (() => undefined)) : undefined;
         const ldap: LdapSession = recorder ?? session;
         const contextFor = (step: RegisteredStep): StepContext => {
           recorder?.comment(`step ${step.id} (${step.scope}): ${step.description}`);
           return {
             ldap,
-            schema: new LdapSchemaHelper(ldap),
+            schema: new LdapSchemaHelper({ local: { id: serverId, session: ldap }, rollout: dryRun ? undefined : schemaRollout, logger, dryRun }),
             indexes: new LdapIndexHelper(ldap, { backend, dryRun }),
             bulk: new LdapBulkUpdater({
               reader: ldap,
@@ -89,6 +94,7 @@ export async function databaseOn(
                   },
               logger,
               dryRun,
+              fence,
               terminal: process.stderr.isTTY ? process.stderr : undefined,
             }),
             database: { suffix: target.suffix, backend },
@@ -105,6 +111,7 @@ export async function databaseOn(
           clock,
           contextFor,
           dryRun,
+          fence,
           // Before the first write: a task still holding the backend (e.g. the index task of a
           // run that was killed) makes it read-only until it ends.
           admit: async (plan, state) => {

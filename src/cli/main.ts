@@ -12,7 +12,7 @@ import { openDatabase, type OpenDatabase, type Registry } from './database';
 import { acquireDirectLock } from './direct-lock';
 import type { UpgradeEngine } from '../core/engine';
 import { clusterCommand, runWithClusterSafety } from './cluster-command';
-import { allRecords, formatHistory, formatStatus, recordJson, statusReport } from './report';
+import { allRecords, formatHistory, formatStatus, recordJson, runSummary, statusReport } from './report';
 import { targetFromArgs, type Target } from './target';
 import type { Io } from './io';
 import { runInstances } from './instance-mode';
@@ -107,7 +107,7 @@ async function applyAndReport(
   const started = Date.now();
   // A replicated database gets the automated mode's cluster safety (src/cluster/coordinator.ts).
   const result = dryRun ? await engine.run() : await runWithClusterSafety(db, target, args, registry, logger);
-  const elapsed = ((Date.now() - started) / 1000).toFixed(2);
+  const elapsed = (Date.now() - started) / 1000;
   if (result.failure) {
     logger.error(result.failure.describe());
     return result.failure.exitCode;
@@ -115,13 +115,8 @@ async function applyAndReport(
   if (dryRun) {
     const n = result.results.length;
     logger.info(n === 0 ? 'dry-run: nothing to do' : `dry-run: ${n} step(s) would be applied; nothing was changed`);
-  } else if (result.results.length === 0) {
-    logger.info(`${target.label}: up to date at version ${result.databaseVersion} (${elapsed} s)`);
   } else {
-    logger.info(
-      `${target.label}: upgraded from ${result.plan.databaseVersion ?? '(untracked)'} to ${result.databaseVersion}, ` +
-        `${result.results.length} step(s) in ${elapsed} s`,
-    );
+    logger.info(runSummary(target.label, result, elapsed));
   }
   return ExitCode.Ok;
 }

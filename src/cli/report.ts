@@ -1,6 +1,7 @@
 /** What status and history print, as text for people and JSON for scripts. */
 import type { HistoryState, StepRecord } from '../core/history-store';
 import type { Plan } from '../core/planner';
+import { describeBehind, holdIncompatible, knownServers } from '../cluster/admission';
 
 export interface StatusReport {
   target: string;
@@ -8,7 +9,8 @@ export interface StatusReport {
   databaseVersion: string | null;
   packageVersion: string;
   upToDate: boolean;
-  pending: { id: string; scope: string; reason: string; description: string }[];
+  /** heldBack: why a run would not apply it yet (not backward compatible while servers are behind). */
+  pending: { id: string; scope: string; reason: string; description: string; heldBack?: string }[];
   lastResult: RecordJson | null;
   warnings: string[];
 }
@@ -58,13 +60,24 @@ export function statusReport(target: string, plan: Plan, state: HistoryState): S
     (latest, r) => (!latest || (r.endTime ?? r.startTime) >= (latest.endTime ?? latest.startTime) ? r : latest),
     undefined,
   );
+  // The servers the history knows (a status run does not walk the replication topology).
+  const hold = holdIncompatible(plan, knownServers(state, [], plan.serverId, plan.packageVersion));
+  const held = new Map(hold.heldBack.map((p) => [p.step.id, hold.blocked!.step]));
+  const whyHeld = (id: string) => {
+    const blocker = held.get(id);
+    if (!blocker) return undefined;
+    const behind = describeBehind(hold.blocked!.behind);
+    return blocker.step.id === id
+      ? `held back: not backward compatible, waits until every server runs a package >= ${blocker.step.version} (behind: ${behind})`
+      : `held back: after ${blocker.step.id}`;
+  };
   return {
     target,
     server: plan.serverId,
     databaseVersion: plan.databaseVersion ?? null,
     packageVersion: plan.packageVersion,
     upToDate: plan.pending.length === 0 && !plan.needsBookkeeping,
-    pending: plan.pending.map((p) => ({ id: p.step.id, scope: p.step.scope, reason: p.reason, description: p.step.description })),
+    pending: plan.pending.map((p) => ({ id: p.step.id, scope: p.step.scope, reason: p.reason, description: p.step.description, heldBack: whyHeld(p.step.id) })),
     lastResult: last ? recordJson(last) : null,
     warnings: plan.warnings,
   };
@@ -80,7 +93,10 @@ export function formatStatus(s: StatusReport): string {
     lines.push(s.upToDate ? 'Pending:     none, the database is up to date' : 'Pending:     no step; the version record will be updated by the next run');
   } else {
     lines.push(`Pending:     ${s.pending.length} step(s), run "pki-db-upgrade" to apply`);
-    for (const p of s.pending) lines.push(`  ${p.id.padEnd(36)} ${p.scope.padEnd(8)} ${p.reason.padEnd(12)} ${p.description}`);
+    for (const p of s.pending) {
+      lines.push(`  ${p.id.padEnd(36)} ${p.scope.padEnd(8)} ${p.reason.padEnd(12)} ${p.description}`);
+      if (p.heldBack) lines.push(`  ${''.padEnd(36)} ${p.heldBack}`);
+    }
   }
   if (s.lastResult) {
     const r = s.lastResult;
@@ -94,6 +110,22 @@ export function formatStatus(s: StatusReport): string {
   }
   for (const w of s.warnings) lines.push(`Warning:     ${w}`);
   return lines.join('\n') + '\n';
+}
+
+/** The closing line of a direct or cluster run: what it applied, what it held back, and why. */
+export function runSummary(
+  label: string,
+  result: { results: unknown[]; plan: Plan; databaseVersion?: string; heldBack?: string[]; heldBackReason?: string },
+  seconds: number,
+): string {
+  const took = `${seconds.toFixed(2)} s`;
+  const held = result.heldBack?.length ? `; held back: ${result.heldBack.join(', ')} (${result.heldBackReason ?? 'left for a later run'})` : '';
+  const version = result.databaseVersion ?? '(untracked)';
+  const from = result.plan.databaseVersion ?? '(untracked)';
+  const n = result.results.length;
+  if (n === 0) return held ? `${label}: nothing applied, database at version ${version} (${took})${held}` : `${label}: up to date at version ${version} (${took})`;
+  if (from === version) return `${label}: ${n} step(s) applied in ${took}, database still at version ${version}${held}`;
+  return `${label}: upgraded from ${from} to ${version}, ${n} step(s) in ${took}${held}`;
 }
 
 export function formatHistory(records: StepRecord[]): string {

@@ -31,6 +31,7 @@ import { isAlive } from '../run/process-alive';
 import os from 'node:os';
 import type { Clock } from '../core/clock';
 import { hasResultCode, ResultCode, type DirectoryEntry, type LdapSession } from '../core/directory';
+import { ClaimLostError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { escapeRdnValue } from '../ldap/filter';
 
@@ -167,6 +168,34 @@ export class ClusterClaim {
     };
   }
 
+  /**
+   * The fence (core/fence.ts): our claim entry still names this run, and it was refreshed recently
+   * enough that no other server takes it for a dead run's. One read of the entry.
+   */
+  async verify(): Promise<void> {
+    const current = this.current;
+    if (!current) throw new ClaimLostError('this run does not hold the cluster claim', 'run pki-db-upgrade again');
+    if (!this.lost) {
+      let entry: DirectoryEntry | undefined;
+      try {
+        entry = await this.options.ldap.read(current.dn, ['description']);
+      } catch (err) {
+        if (!hasResultCode(err, ResultCode.NoSuchObject)) throw err;
+      }
+      const age = this.options.clock.now().getTime() - Date.parse(current.data.heartbeat);
+      // The heartbeat may be swapping the value right now: match the run, not the exact value.
+      if (!entry?.values('description').some((v) => v.includes(`"run":"${current.data.run}"`))) this.lost = 'the claim entry was replaced or removed by another run';
+      else if (age > this.options.staleAfterMs) this.lost = `it was not refreshed for ${Math.round(age / 1000)} s, so other servers take it for a dead run's`;
+      if (this.lost) this.options.logger.error(`lost the cluster claim: ${this.lost}`);
+    }
+    if (this.lost) {
+      throw new ClaimLostError(
+        `this run lost the cluster claim (${this.lost}), so it stopped before writing more`,
+        'run pki-db-upgrade again: it resumes at the step it stopped in (pki-db-upgrade cluster status shows who holds the claim now)',
+      );
+    }
+  }
+
   /** Live claims of other runs (other servers, or another run of this server). */
   async rivals(): Promise<Claim[]> {
     const { ldap, suffix, server, run } = this.options;
@@ -174,23 +203,33 @@ export class ClusterClaim {
     return (await readClaims(ldap, suffix)).filter((c) => !(c.server === server && c.run === run) && claimIsLive(c, liveness));
   }
 
-  async acquire(): Promise<ClaimOutcome> {
+  /**
+   * Waits (up to waitMs) until no other run holds a live claim, without claiming. Returns the
+   * holder still there at the deadline, or undefined. The caller may plan again meanwhile: the
+   * other run may have applied what this one came for.
+   */
+  async waitForRivals(deadline = this.options.clock.now().getTime() + this.options.waitMs): Promise<Claim | undefined> {
     const { logger, clock, waitMs } = this.options;
     const pollMs = this.options.pollMs ?? 500;
-    const deadline = clock.now().getTime() + waitMs;
     let announced: string | undefined;
-    for (let attempt = 1; ; attempt++) {
-      const before = await this.rivals();
-      if (before.length > 0) {
-        const holder = before[0];
-        if (clock.now().getTime() >= deadline) return { held: false, holder };
-        if (announced !== holder.run) {
-          announced = holder.run;
-          logger.info(`another upgrade holds the cluster claim: ${describeClaim(holder)}; waiting up to ${Math.round(waitMs / 1000)} s for it to finish`);
-        }
-        await this.sleep(pollMs);
-        continue;
+    for (;;) {
+      const holder = (await this.rivals())[0];
+      if (!holder) return undefined;
+      if (clock.now().getTime() >= deadline) return holder;
+      if (announced !== holder.run) {
+        announced = holder.run;
+        logger.info(`another upgrade holds the cluster claim: ${describeClaim(holder)}; waiting up to ${Math.round(waitMs / 1000)} s for it to finish`);
       }
+      await this.sleep(pollMs);
+    }
+  }
+
+  async acquire(): Promise<ClaimOutcome> {
+    const { logger, clock, waitMs } = this.options;
+    const deadline = clock.now().getTime() + waitMs;
+    for (let attempt = 1; ; attempt++) {
+      const holder = await this.waitForRivals(deadline);
+      if (holder) return { held: false, holder };
 
       await this.write();
       try {

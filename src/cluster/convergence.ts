@@ -4,6 +4,9 @@
  * for, and on timeout names the lagging server, how far behind it is and what the agreements that
  * feed it report.
  *
+ * A wait fails once the lagging servers' RUVs have not moved for `timeoutMs` (a healthy replica
+ * replaying a large backfill keeps moving for minutes), and in any case after `capMs`.
+ *
  * Waits are "caught up with a snapshot", never "RUVs equal": on a busy cluster the RUVs are rarely
  * equal at the instant they are read, but every server reaching what the others had at one moment
  * is both reachable and exactly what the callers need.
@@ -60,11 +63,23 @@ export function coveredByInit(topology: Topology, member: ClusterMember, ruv: Ru
   return init !== undefined && csnTime(csn).getTime() <= Math.floor(init.getTime() / 1000) * 1000;
 }
 
+/** No wait lasts longer than this, progress or not: well inside the %posttrans limit (30 min). */
+export const WAIT_CAP_MS = 20 * 60_000;
+
 export interface WaitOptions {
   topology: Topology;
   /** For messages: "the upgrade's changes to reach every server". */
   what: string;
+  /** Fails after this long without progress of the lagging servers' RUVs. */
   timeoutMs: number;
+  /** Fails after this long in all (default WAIT_CAP_MS). */
+  capMs?: number;
+  /**
+   * Called once when the wait has not finished after `nudgeAfterMs` (default 300 ms), with the
+   * servers still lacking changes: e.g. to poke an agreement that backs off from a busy replica.
+   */
+  nudge?: (lagging: ClusterMember[]) => Promise<void>;
+  nudgeAfterMs?: number;
   pollMs?: number;
   /** How often a progress line is logged while waiting. */
   progressMs?: number;
@@ -98,7 +113,12 @@ export async function waitUntilReached(expectations: Expectation[], options: Wai
   const pollMs = options.pollMs ?? 100;
   const progressMs = options.progressMs ?? 5000;
   const started = clock.now().getTime();
+  const capMs = options.capMs ?? WAIT_CAP_MS;
   let nextProgress = started + progressMs;
+  let nudged = false;
+  // Progress: a lagging server's max CSN, for a replica id it waits for, moved since the last poll.
+  const reached = new Map<Expectation, Map<number, string>>();
+  let movedAt = started;
 
   const satisfied = new Map<ClusterMember, Ruv>();
   let pending = expectations.filter((e) => e.reach.size > 0);
@@ -119,22 +139,36 @@ export async function waitUntilReached(expectations: Expectation[], options: Wai
       pending.map(async (e) => {
         const reading = await readRuv(e.member.session!, topology.suffix);
         last.set(e, reading);
-        if ('ruv' in reading && satisfies(e, reading.ruv, topology)) {
-          satisfied.set(e.member, reading.ruv);
+        if (!('ruv' in reading)) return;
+        if (satisfies(e, reading.ruv, topology)) satisfied.set(e.member, reading.ruv);
+        const before = reached.get(e) ?? new Map<number, string>();
+        for (const rid of e.reach.keys()) {
+          const now = maxCsn(reading.ruv, rid);
+          const was = before.get(rid);
+          if (now && (!was || compareCsn(now, was) > 0)) {
+            if (reached.has(e)) movedAt = clock.now().getTime();
+            before.set(rid, now);
+          }
         }
+        reached.set(e, before);
       }),
     );
     pending = pending.filter((e) => !satisfied.has(e.member));
     if (pending.length === 0) return satisfied;
 
     const now = clock.now().getTime();
-    if (now - started >= timeoutMs) {
+    if (now - movedAt >= timeoutMs || now - started >= capMs) {
       const lags = await describeLags(pending, last, topology);
+      const why = now - started >= capMs ? `within the cap of ${Math.round(capMs / 1000)} s` : `: no progress for ${Math.round((now - movedAt) / 1000)} s`;
       throw new ClusterNotReadyError(
-        `replication did not deliver ${options.what} within ${Math.round(timeoutMs / 1000)} s: ${lags.map(formatLag).join('; ')}`,
+        `replication did not deliver ${options.what}${why.startsWith(':') ? '' : ' '}${why}: ${lags.map(formatLag).join('; ')}`,
         'fix the agreement or the lagging server (dsconf INSTANCE repl-agmt status --suffix SUFFIX NAME; ' +
           'dsconf INSTANCE repl-agmt poke --suffix SUFFIX NAME retries at once), then run again',
       );
+    }
+    if (!nudged && options.nudge && now - started >= (options.nudgeAfterMs ?? 300)) {
+      nudged = true;
+      await options.nudge(pending.map((e) => e.member));
     }
     if (now >= nextProgress) {
       nextProgress = now + progressMs;

@@ -16,20 +16,22 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Clock } from '../core/clock';
+import type { Fence } from '../core/fence';
 import type { LdapSession } from '../core/directory';
 import type { RunResult, UpgradeEngine } from '../core/engine';
-import { ClusterNotReadyError, DirectoryError, errorMessage } from '../core/errors';
+import { ClusterNotReadyError, DirectoryError, errorMessage, ReplicationPendingError } from '../core/errors';
 import type { HistoryState } from '../core/history-store';
 import type { Logger } from '../core/logger';
 import type { Plan } from '../core/planner';
-import { describeBehind, holdIncompatible, interruptedElsewhere, knownServers, pendingClusterSteps, serverStepsOnly, type Narrowed } from './admission';
-import { blockingProblem, readAgreements } from './agreements';
-import { ClusterClaim, claimIsLive, describeClaim, readClaims } from './claim';
+import { describeBehind, holdIncompatible, interruptedElsewhere, knownServers, pendingClusterSteps, serverStepsOnly, type CompatibilityHold, type Narrowed } from './admission';
+import { blockingProblem, readAgreements, type Agreement } from './agreements';
+import { ClusterClaim, claimIsLive, describeClaim, readClaims, type Claim } from './claim';
 import { isAlive as processIsAlive } from '../run/process-alive';
 import { localRuv, waitForLocalChanges, waitUntilExchanged, waitUntilInSync, type WaitOptions } from './convergence';
+import type { SchemaRollout } from '../directory/schema-helper';
 import { applyFreeze, freezeLdif, planFreeze, poke, readFreezeState, thaw, type FreezeTarget } from './freeze';
 import { compareCsn, maxCsn } from './ruv';
-import { agreementsTo, discoverTopology, suppliers, type Connect, type Topology } from './topology';
+import { agreementsTo, discoverTopology, suppliers, type ClusterMember, type Connect, type Topology } from './topology';
 
 export interface ClusterTiming {
   /** Bound on every replication wait: in sync before, the claim exchange, delivery after. */
@@ -57,6 +59,18 @@ export const DEFAULT_TIMING: ClusterTiming = {
 
 export type Admit = (plan: Plan, state: HistoryState) => Promise<Plan>;
 
+export interface EngineChoices {
+  /** Narrows the plan (or refuses) before anything is written. */
+  admit?: Admit;
+  /** Schema steps write cn=schema on these peers too. */
+  schemaRollout?: SchemaRollout;
+  /** The cluster claim, verified before each step and each batch. */
+  fence?: Fence;
+}
+
+/** How long to wait for the agreements to fall quiet before writing cn=schema everywhere. */
+const QUIET_WAIT_MS = 10_000;
+
 export interface ClusterContext {
   suffix: string;
   /** The local server's name in the history. */
@@ -65,8 +79,8 @@ export interface ClusterContext {
   local: LdapSession;
   /** Opens a session to a peer (same credentials as the local one). */
   connect: Connect;
-  /** A new engine on the local database, with the given admission hook. */
-  makeEngine(admit?: Admit): UpgradeEngine;
+  /** A new engine on the local database (see EngineChoices). */
+  makeEngine(options?: EngineChoices): UpgradeEngine;
   logger: Logger;
   clock: Clock;
   timing?: Partial<ClusterTiming>;
@@ -80,6 +94,8 @@ export interface ClusterRunResult extends RunResult {
   claim: ClaimState;
   /** Steps this run left for later (no claim, or not backward compatible yet). */
   heldBack: string[];
+  /** Why they wait, for the one-line report (e.g. which servers are behind). */
+  heldBackReason?: string;
   /** Servers frozen during the run (manual mode), all thawed when it returned. */
   frozen: string[];
 }
@@ -111,7 +127,7 @@ export class ClusterUpgrade {
   }
 
   /** Prints what the run would do (freeze and thaw LDIF per server, then the engine's dry-run). */
-  rehearse(emit: (text: string) => void): Promise<RunResult> {
+  rehearse(emit: (text: string) => void): Promise<ClusterRunResult> {
     return this.inner.rehearse(emit);
   }
 }
@@ -124,6 +140,7 @@ class ClusterRun {
   private frozen: FreezeTarget[] = [];
   private thawed: string[] = [];
   private heldBack: string[] = [];
+  private heldBackReason?: string;
   private cleaning?: Promise<void>;
 
   constructor(
@@ -141,7 +158,10 @@ class ClusterRun {
     // Nothing replicated to change: server-scope steps are local and need no coordination.
     const clusterSteps = pendingClusterSteps(plan).length > 0;
     if (this.mode === 'automated' && !clusterSteps) return this.result(await ctx.makeEngine().run(), 'not needed');
+    const started = ctx.clock.now().getTime();
+    const elapsed = () => `${ctx.clock.now().getTime() - started} ms`;
     const topology = await this.discover();
+    if (topology) ctx.logger.debug(`replication topology of ${ctx.suffix}: ${topology.members.map((m) => m.id).join(', ')} (${elapsed()})`);
     if (!topology) {
       if (this.mode === 'manual') ctx.logger.warn(`${ctx.suffix} is not replicated on ${ctx.serverId}: upgrading it as a standalone database`);
       return this.result(await ctx.makeEngine().run(), 'not needed');
@@ -154,10 +174,11 @@ class ClusterRun {
       }
       if (topology.local.replica!.role !== 'supplier') {
         ctx.logger.warn(`${ctx.serverId} is a read-only ${topology.local.replica!.role} of ${ctx.suffix}: the suppliers apply the cluster-scope steps`);
-        return this.result(await ctx.makeEngine((p) => this.withoutClaim(p, 'this server is a read-only replica')).run(), 'backed off');
+        return this.result(await ctx.makeEngine({ admit: (p) => this.withoutClaim(p, 'this server is a read-only replica') }).run(), 'backed off');
       }
       await this.refuseBrokenAgreements(topology);
       const inSync = await waitUntilInSync(this.waitOptions('the servers to be in sync before the upgrade'));
+      ctx.logger.debug(`the servers are in sync (${elapsed()})`);
 
       const claim = new ClusterClaim({
         ldap: ctx.local,
@@ -184,14 +205,23 @@ class ClusterRun {
       });
       // Known before it is taken: an interrupt while acquiring must withdraw it too.
       this.claim = claim;
-      const outcome = await claim.acquire();
-      if (!outcome.held) {
-        const who = describeClaim(outcome.holder);
-        if (this.mode === 'manual') {
-          throw new ClusterNotReadyError(`another upgrade is running: ${who}`, 'wait until it has finished (pki-db-upgrade cluster status shows it), then run again');
+      if (this.mode === 'automated') {
+        // Another server's upgrade first; it may leave nothing that needs the claim (e.g. only this
+        // server's own steps, and a step held back until the others run this package).
+        const rival = await claim.waitForRivals();
+        if (rival) return await this.backOff(rival);
+        const { plan: now, state } = await ctx.makeEngine().plan();
+        if (pendingClusterSteps(this.compatibilityHold(now, state, topology).plan).length === 0) {
+          return this.result(await ctx.makeEngine({ admit: async (p, s) => this.compatible(p, s, topology) }).run(), 'not needed');
         }
-        ctx.logger.warn(`${who} is upgrading the cluster database: this run applies only the server-scope steps that do not wait for it`);
-        return this.result(await ctx.makeEngine((p) => this.withoutClaim(p, `${outcome.holder.server} holds the cluster claim`)).run(), 'backed off');
+      }
+      const outcome = await claim.acquire();
+      ctx.logger.debug(`cluster claim ${outcome.held ? 'taken' : 'not taken'} (${elapsed()})`);
+      if (!outcome.held) {
+        if (this.mode === 'manual') {
+          throw new ClusterNotReadyError(`another upgrade is running: ${describeClaim(outcome.holder)}`, 'wait until it has finished (pki-db-upgrade cluster status shows it), then run again');
+        }
+        return await this.backOff(outcome.holder);
       }
       return await this.upgradeHoldingClaim(topology);
     } finally {
@@ -201,7 +231,7 @@ class ClusterRun {
   }
 
   /** Dry-run of `cluster upgrade`: reads only. */
-  async rehearse(emit: (text: string) => void): Promise<RunResult> {
+  async rehearse(emit: (text: string) => void): Promise<ClusterRunResult> {
     const { ctx } = this;
     const topology = await this.discover();
     try {
@@ -217,13 +247,14 @@ class ClusterRun {
         if (targets.length === 0) emit('# no other supplier to freeze\n\n');
         emit(`# (b) upgrade on ${ctx.serverId}:\n`);
       }
-      const result = await ctx.makeEngine().run();
+      // The same admission as the real run: a step it would hold back is not shown as applied.
+      const result = await ctx.makeEngine({ admit: topology ? async (plan, state) => this.compatible(plan, state, topology) : undefined }).run();
       if (topology) {
         emit(`# (c) thaw: writable again (read-only also refuses replicated changes), agreements poked\n`);
         for (const t of targets) emit(`${freezeLdif(t).thaw}\n`);
         emit(`# (d) wait until every server has applied the changes of replica ${topology.local.replica!.replicaId}\n`);
       }
-      return result;
+      return this.result(result, 'not needed');
     } finally {
       await topology?.close();
     }
@@ -267,10 +298,21 @@ class ClusterRun {
   private async upgradeHoldingClaim(topology: Topology): Promise<ClusterRunResult> {
     const { ctx } = this;
     const rid = topology.local.replica!.replicaId;
-    if (this.mode === 'manual') await this.freezeOthers(topology);
+    if (this.mode === 'manual') {
+      // Freeze only for cluster steps this run will really apply (not those held back).
+      const { plan, state } = await ctx.makeEngine().plan();
+      const applicable = this.force ? plan : this.compatibilityHold(plan, state, topology).plan;
+      if (pendingClusterSteps(applicable).length > 0) await this.freezeOthers(topology);
+      else ctx.logger.info('no cluster-scope step can be applied now: the other servers are not frozen');
+    }
 
     const before = maxCsn(await localRuv(topology), rid);
-    const result = await ctx.makeEngine((plan, state) => this.holdingClaim(plan, state, topology)).run();
+    // cn=schema is written on every server, not left to replication (schema-helper.ts).
+    const schemaRollout: SchemaRollout = {
+      peers: topology.members.filter((m) => !m.local && m.session).map((m) => ({ id: m.id, session: m.session! })),
+      quiesce: () => this.quiesce(topology),
+    };
+    const result = await ctx.makeEngine({ admit: (plan, state) => this.holdingClaim(plan, state, topology), schemaRollout, fence: this.claim }).run();
     const after = maxCsn(await localRuv(topology), rid);
     // Read-only refuses replicated changes too: the others are thawed (their feeding agreements
     // poked) before waiting for the upgrade to reach them. Also after a failure.
@@ -288,7 +330,7 @@ class ClusterRun {
         await waitForLocalChanges(after, this.waitOptions("this run's changes to reach every server"));
       } catch (err) {
         if (!(err instanceof ClusterNotReadyError)) throw err;
-        throw new ClusterNotReadyError(
+        throw new ReplicationPendingError(
           `the upgrade is applied on ${ctx.serverId} (database at ${result.databaseVersion ?? '(none)'}), but ${err.message}`,
           `${err.hint ?? ''}; the changes stay queued and replicate once the server is back: pki-db-upgrade cluster status shows the progress`,
         );
@@ -296,6 +338,30 @@ class ClusterRun {
       ctx.logger.info(`every server has this run's changes (${((ctx.clock.now().getTime() - started) / 1000).toFixed(2)} s after the last write)`);
     }
     return this.result(result, 'held');
+  }
+
+  /**
+   * Until no replication session is about to start: every server has this run's writes, and no
+   * agreement of any server is sending (twice in a row, a poll apart). Bounded: past it the write
+   * goes ahead, and the schema check after it still decides. Frozen servers (manual mode) refuse
+   * replicated changes until the thaw, so delivery to them is not waited for.
+   */
+  private async quiesce(topology: Topology): Promise<void> {
+    const { ctx } = this;
+    const csn = maxCsn(await localRuv(topology), topology.local.replica!.replicaId);
+    if (csn && this.frozen.length === 0) await waitForLocalChanges(csn, this.waitOptions("this run's changes to reach every server before cn=schema is written"));
+    const deadline = ctx.clock.now().getTime() + QUIET_WAIT_MS;
+    let quietReads = 0;
+    while (quietReads < 2) {
+      const members = topology.members.filter((m) => m.session);
+      const busy = (await Promise.all(members.map((m) => readAgreements(m.session!, ctx.suffix)))).some((list) => list.some((a) => a.updateInProgress));
+      quietReads = busy ? 0 : quietReads + 1;
+      if (ctx.clock.now().getTime() >= deadline) {
+        ctx.logger.warn(`replication of ${ctx.suffix} did not fall quiet within ${QUIET_WAIT_MS / 1000} s: writing cn=schema anyway`);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.timing.pollMs));
+    }
   }
 
   /** Admission of the claim holder: no interrupted step of another server (automated), compatibility. */
@@ -310,8 +376,18 @@ class ClusterRun {
       }
       ctx.logger.warn(`resuming step ${record.stepId}, interrupted on ${record.server} (started ${record.startTime.toISOString()})`);
     }
-    const servers = knownServers(state, topology.members.filter((m) => !m.local).map((m) => m.id), ctx.serverId, ctx.packageVersion);
-    const hold = holdIncompatible(plan, servers);
+    return this.compatible(plan, state, topology);
+  }
+
+  private compatibilityHold(plan: Plan, state: HistoryState, topology: Topology): CompatibilityHold {
+    const servers = knownServers(state, topology.members.filter((m) => !m.local).map((m) => m.id), this.ctx.serverId, this.ctx.packageVersion);
+    return holdIncompatible(plan, servers);
+  }
+
+  /** Steps that are not backward compatible wait until every known server ships them (unless forced). */
+  private compatible(plan: Plan, state: HistoryState, topology: Topology): Plan {
+    const { ctx } = this;
+    const hold = this.compatibilityHold(plan, state, topology);
     if (!hold.blocked) return plan;
     const { step } = hold.blocked.step;
     const behind = describeBehind(hold.blocked.behind);
@@ -319,11 +395,18 @@ class ClusterRun {
       ctx.logger.warn(`--force: applying ${step.id}, which is not backward compatible, although ${behind} may not ship it`);
       return plan;
     }
+    const after = hold.heldBack.length > 1 ? `, with the ${hold.heldBack.length - 1} step(s) after it,` : '';
     ctx.logger.warn(
-      `step ${step.id} is not backward compatible: held back, with the ${hold.heldBack.length - 1} step(s) after it, until every server runs a package >= ${step.version}; ` +
+      `step ${step.id} is not backward compatible: held back${after} until every server runs a package >= ${step.version}; ` +
         `behind: ${behind}. Update the packages there; ${this.mode === 'manual' ? 'or pass --force to apply it now' : 'the next upgrade run applies it, or run pki-db-upgrade cluster upgrade --force'}`,
     );
-    return this.narrowed(hold);
+    return this.narrowed(hold, `not backward compatible: waits until every server runs a package >= ${step.version}; behind: ${behind}`);
+  }
+
+  /** Automated mode, another server's run still upgrading: only the steps that do not wait for it. */
+  private async backOff(holder: Claim): Promise<ClusterRunResult> {
+    this.ctx.logger.warn(`${describeClaim(holder)} is upgrading the cluster database: this run applies only the server-scope steps that do not wait for it`);
+    return this.result(await this.ctx.makeEngine({ admit: (p) => this.withoutClaim(p, `${holder.server} holds the cluster claim`) }).run(), 'backed off');
   }
 
   private withoutClaim(plan: Plan, why: string): Promise<Plan> {
@@ -334,11 +417,12 @@ class ClusterRun {
           `${narrowed.plan.pending.length} server-scope step(s) run now`,
       );
     }
-    return Promise.resolve(this.narrowed(narrowed));
+    return Promise.resolve(this.narrowed(narrowed, why));
   }
 
-  private narrowed({ plan, heldBack }: Narrowed): Plan {
+  private narrowed({ plan, heldBack }: Narrowed, why: string): Plan {
     this.heldBack = heldBack.map((p) => p.step.id);
+    this.heldBackReason = heldBack.length > 0 ? why : undefined;
     return plan;
   }
 
@@ -351,7 +435,7 @@ class ClusterRun {
   private agreementProblems(topology: Topology): string[] {
     const problems: string[] = [];
     for (const member of topology.members) {
-      if (member.error && !member.session) problems.push(`${member.id} cannot be reached: ${member.error}`);
+      if (member.error && !member.session) problems.push(`${member.id} ${member.unreadable ? 'cannot be read with the credentials of this run' : 'cannot be reached'}: ${member.error}`);
       for (const agreement of member.agreements) {
         const problem = blockingProblem(agreement);
         if (problem) problems.push(`agreement on ${member.id}: ${problem}`);
@@ -381,6 +465,12 @@ class ClusterRun {
     }
     const problems = this.agreementProblems(topology);
     if (problems.length === 0) return;
+    if (topology.members.some((m) => m.unreadable)) {
+      throw new ClusterNotReadyError(
+        `the other servers of ${this.ctx.suffix} cannot be read with the credentials of this run, so it cannot tell whether cluster-scope steps would reach them: ${problems.join('; ')}`,
+        `apply the cluster-scope steps with pki-db-upgrade cluster upgrade --url ldap://${this.ctx.serverId} --base-dn ${this.ctx.suffix} --password-file FILE (the Directory Manager password, the same on every server); nothing was changed`,
+      );
+    }
     throw new ClusterNotReadyError(
       `replication of ${this.ctx.suffix} is not healthy, so cluster-scope steps would not reach every server: ${problems.join('; ')}`,
       'resume or repair the agreement (dsconf INSTANCE repl-agmt enable / repl-agmt status --suffix SUFFIX NAME), or remove the agreements of a decommissioned server, then run again; nothing was changed',
@@ -430,10 +520,31 @@ class ClusterRun {
     }
   }
 
+  /**
+   * In a mesh two suppliers often send to a third at once; the one refused ("Can't acquire busy
+   * replica") backs off for seconds (nsds5ReplicaBackoffMin, 3 s by default) although the replica
+   * is free again a few milliseconds later. Poking such an agreement makes it retry now.
+   */
+  private async pokeBusyFeeders(lagging: ClusterMember[]): Promise<void> {
+    const topology = this.topology!;
+    const busy: { from: ClusterMember; agreement: Agreement }[] = [];
+    for (const member of lagging) {
+      for (const { from, agreement } of agreementsTo(topology, member)) {
+        if (!from.session) continue;
+        const now = (await readAgreements(from.session, this.ctx.suffix)).find((a) => a.dn === agreement.dn);
+        if (now?.state === 'warning' && /busy/i.test(now.status)) busy.push({ from, agreement: now });
+      }
+    }
+    if (busy.length === 0) return;
+    this.ctx.logger.debug(`poking ${busy.map((b) => `${b.from.id} -> ${b.agreement.name}`).join(', ')} (backing off from a busy replica)`);
+    await poke(busy);
+  }
+
   private waitOptions(what: string): WaitOptions {
     return {
       topology: this.topology!,
       what,
+      nudge: (lagging) => this.pokeBusyFeeders(lagging),
       timeoutMs: this.timing.replicationTimeoutMs,
       pollMs: this.timing.pollMs,
       progressMs: this.timing.progressMs,
@@ -443,6 +554,6 @@ class ClusterRun {
   }
 
   private result(result: RunResult, claim: ClaimState): ClusterRunResult {
-    return { ...result, claim, heldBack: this.heldBack, frozen: [...this.thawed] };
+    return { ...result, claim, heldBack: this.heldBack, heldBackReason: this.heldBackReason, frozen: [...this.thawed] };
   }
 }

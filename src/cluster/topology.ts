@@ -9,7 +9,7 @@
  * PKI cluster); one that cannot be reached is kept with the reason, never silently dropped.
  */
 import { hasResultCode, ResultCode, type LdapSession } from '../core/directory';
-import { errorMessage } from '../core/errors';
+import { ConfigError, errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { escapeFilterValue } from '../ldap/filter';
 import { identifyServer } from '../ldap/server-identity';
@@ -39,6 +39,8 @@ export interface ClusterMember {
   agreements: Agreement[];
   /** Why the server could not be reached or read. */
   error?: string;
+  /** It may well be up: this run has no credentials that work there (LDAPI autobind is local). */
+  unreadable?: boolean;
 }
 
 export interface Topology {
@@ -129,8 +131,9 @@ export async function discoverTopology(options: {
     try {
       session = await connect(url);
     } catch (err) {
-      const member: ClusterMember = { id: `${agreement.host}:${agreement.port}`, url, local: false, agreements: [], error: errorMessage(err) };
-      logger.warn(`cannot reach ${url} (replication agreement ${agreement.name}): ${member.error}`);
+      const unreadable = err instanceof ConfigError;
+      const member: ClusterMember = { id: `${agreement.host}:${agreement.port}`, url, local: false, agreements: [], error: errorMessage(err), unreadable };
+      logger.warn(`${unreadable ? 'cannot read' : 'cannot reach'} ${url} (replication agreement ${agreement.name}): ${member.error}`);
       members.push(member);
       byUrl.set(url, member);
       continue;

@@ -5,7 +5,8 @@
  */
 import type { Clock } from './clock';
 import { adviceFor } from './directory';
-import { DirectoryError, errorMessage, PkiDbUpgradeError, ServerUnreachableError, StepFailedError, TrackingStateError } from './errors';
+import { ClaimLostError, DirectoryError, errorMessage, PkiDbUpgradeError, ServerUnreachableError, StepFailedError, TrackingStateError } from './errors';
+import type { Fence } from './fence';
 import type { HistoryState, HistoryStore, StepRecord } from './history-store';
 import type { Logger } from './logger';
 import { planUpgrade, reachedVersion, recordFor, type Plan, type PlannedStep } from './planner';
@@ -27,6 +28,8 @@ export interface EngineOptions {
    * hold back cluster steps) or throw to refuse the run.
    */
   admit?(plan: Plan, state: HistoryState): Promise<Plan>;
+  /** Verified before each step; a run that may no longer write stops there (ClaimLostError). */
+  fence?: Fence;
 }
 
 export interface StepResult {
@@ -121,6 +124,7 @@ export class UpgradeEngine {
       logger.info(`applying ${step.id} (${step.scope}${reason === 'new' ? '' : `, ${reason} before`}): ${step.description}`, {
         step: step.id,
       });
+      await this.options.fence?.verify();
       // Before the tracking schema exists there is nowhere to write `started`; that step is
       // idempotent, so a crash during it just means it runs again.
       if (ready) await recorded(`record step ${step.id} as started`, () => store.write(record));
@@ -128,6 +132,8 @@ export class UpgradeEngine {
       try {
         await step.upgrade(contextFor(step));
       } catch (err) {
+        // Fenced off: not even the failure is written (the record stays `started`: interrupted).
+        if (err instanceof ClaimLostError) throw err;
         const end = clock.now();
         const message = errorMessage(err);
         const failed: StepRecord = { ...record, endTime: end, durationMs: end.getTime() - record.startTime.getTime(), outcome: 'failed', error: message };

@@ -9,6 +9,7 @@ export const ExitCode = {
   LockHeld: 3,
   ServerUnreachable: 4,
   ClusterNotReady: 5,
+  ReplicationPending: 6,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -81,6 +82,17 @@ export class ServerUnreachableError extends PkiDbUpgradeError {
  */
 export class ClusterNotReadyError extends PkiDbUpgradeError {
   readonly exitCode = ExitCode.ClusterNotReady;
+}
+
+/** This run's cluster claim was lost while it held it: it stopped before writing more. */
+export class ClaimLostError extends ClusterNotReadyError {}
+
+/**
+ * The upgrade is applied on this server, but it has not reached every other server within the
+ * replication wait: nothing is left to run here; replication delivers the rest.
+ */
+export class ReplicationPendingError extends PkiDbUpgradeError {
+  readonly exitCode = ExitCode.ReplicationPending;
 }
 
 export function errorMessage(err: unknown): string {

@@ -13,6 +13,7 @@
  */
 import { hasResultCode, LdapResultError, ResultCode, type DirectoryEntry, type LdapSession, type Modification } from '../core/directory';
 import { errorMessage } from '../core/errors';
+import type { Fence } from '../core/fence';
 import type { Logger } from '../core/logger';
 import type { BulkUpdater, BulkUpdateResult, BulkUpdateSpec } from '../core/step';
 import { ConcurrencyTuner } from './concurrency-tuner';
@@ -35,6 +36,8 @@ export interface BulkUpdaterOptions {
   terminal?: NodeJS.WritableStream;
   /** Interval of progress lines in the log (default 10 s). */
   logEveryMs?: number;
+  /** Verified before each batch (page) of writes: a run that lost its cluster claim stops there. */
+  fence?: Fence;
   now?: () => number;
 }
 
@@ -125,6 +128,14 @@ export class LdapBulkUpdater implements BulkUpdater {
     try {
       for await (const entry of readAhead(search, pageSize)) {
         if (fatal || failed >= maxFailures) break;
+        if (this.options.fence && result.matched % pageSize === 0) {
+          try {
+            await this.options.fence.verify();
+          } catch (err) {
+            fatal = { error: err };
+            break;
+          }
+        }
         result.matched++;
         const changes = transformed(spec, entry);
         if (changes instanceof Error) {

@@ -1,57 +1,168 @@
-/** Adds or updates schema in cn=schema (which replicates): idempotent, matched by NAME. */
+/**
+ * Adds or updates schema in cn=schema: idempotent, matched by NAME, on every server of the
+ * database that the run reaches, each checked afterwards.
+ *
+ * Why every server, when cn=schema replicates: 389 DS pushes a supplier's schema only at the
+ * start of a replication session that has entries to send, and only when the supplier's schema is
+ * a superset of the consumer's (docs/schema-replication.md). Until then, entries that use the new
+ * definitions reach servers that do not know them (replicated modifies of such entries are flagged
+ * "Schema violation" conflicts), and a stricter definition is learned back from the consumers and
+ * reverts. Written on every server, the definitions are in force everywhere before the step is
+ * recorded, and the later pushes carry identical schema.
+ *
+ * Written at once on every server, and only when replication is quiet: every session starts with a
+ * schema check, and one that starts from a server not yet written to a server already written logs
+ * "must not be overwritten" and learns the definitions instead (the run's own last write, e.g. the
+ * step's `started` record, sets off such sessions on every server).
+ */
 import type { LdapSession, Modification } from '../core/directory';
+import type { Logger } from '../core/logger';
 import type { SchemaChange, SchemaHelper } from '../core/step';
+import { replicableReplacement } from './replicable-schema';
 import { parseDefinition, sameDefinition } from './schema-definition';
 
 type Kind = 'attributeTypes' | 'objectClasses';
+const KINDS: Kind[] = ['attributeTypes', 'objectClasses'];
+
+type Definitions = { attributeTypes?: string[]; objectClasses?: string[] };
+
+/** A server whose cn=schema a step changes: the local one, or a peer of the cluster. */
+export interface SchemaServer {
+  /** The server's name in the history (host:port). */
+  id: string;
+  session: LdapSession;
+}
+
+/** What one server must hold once ensure() is done: the text written there, by kind and name. */
+type Expected = Map<string, { kind: Kind; name: string; text: string }>;
+
+/** Attempts to write and check the schema on every server before the step fails. */
+const ATTEMPTS = 3;
+
+/** The other servers of the cluster, and how to wait until no replication session is about to start. */
+export interface SchemaRollout {
+  peers: SchemaServer[];
+  quiesce(): Promise<void>;
+}
+
+export interface SchemaHelperOptions {
+  local: SchemaServer;
+  /** Replicated: the other servers are written too. */
+  rollout?: SchemaRollout;
+  logger?: Logger;
+  /** Writes are only recorded: nothing to check afterwards. */
+  dryRun?: boolean;
+}
 
 export class LdapSchemaHelper implements SchemaHelper {
-  constructor(private readonly ldap: LdapSession) {}
+  private readonly local: SchemaServer;
+  private readonly servers: SchemaServer[];
+  private readonly rollout?: SchemaRollout;
+  private readonly logger?: Logger;
+  private readonly dryRun: boolean;
 
-  async ensure(definitions: { attributeTypes?: string[]; objectClasses?: string[] }): Promise<SchemaChange[]> {
-    const changes: SchemaChange[] = [];
-    // Attribute types first: object classes may name them.
-    for (const kind of ['attributeTypes', 'objectClasses'] as Kind[]) {
-      const wanted = definitions[kind] ?? [];
-      if (wanted.length === 0) continue;
-      const existing = await this.current(kind);
-      const mods: Modification[] = [];
-      for (const text of wanted) {
-        const definition = parseDefinition(text);
-        const name = definition.names[0];
-        if (!name) throw new Error(`schema definition without NAME: ${text}`);
-        const present = existing.get(name.toLowerCase());
-        if (!present) {
-          mods.push({ operation: 'add', attribute: kind, values: [text] });
-          changes.push({ kind, name, action: 'added' });
-        } else if (!sameDefinition(parseDefinition(present), definition)) {
-          // 389 DS replaces a definition when the old value is deleted and the new one added in
-          // the same modify.
-          mods.push({ operation: 'delete', attribute: kind, values: [present] });
-          mods.push({ operation: 'add', attribute: kind, values: [text] });
-          changes.push({ kind, name, action: 'replaced' });
-        }
-      }
-      if (mods.length > 0) await this.ldap.modify('cn=schema', mods);
+  constructor(options: SchemaHelperOptions) {
+    this.local = options.local;
+    this.rollout = options.rollout;
+    this.servers = [options.local, ...(options.rollout?.peers ?? [])];
+    this.logger = options.logger;
+    this.dryRun = options.dryRun ?? false;
+  }
+
+  async ensure(definitions: Definitions): Promise<SchemaChange[]> {
+    let localChanges: SchemaChange[] | undefined;
+    let missing: string[] = [];
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      if (!this.dryRun) await this.rollout?.quiesce();
+      const expected = new Map<SchemaServer, Expected>();
+      const written = await Promise.all(this.servers.map((server) => ensureOn(server.session, definitions)));
+      this.servers.forEach((server, i) => {
+        const { changes, holds } = written[i];
+        expected.set(server, holds);
+        if (server === this.local) localChanges ??= changes;
+        else if (changes.length > 0) this.logger?.info(`cn=schema of ${server.id}: ${describe(changes)}`);
+      });
+      if (this.dryRun) return localChanges ?? [];
+      missing = [];
+      for (const [server, holds] of expected) missing.push(...(await notHeld(server, holds)));
+      if (missing.length === 0) return localChanges ?? [];
+      this.logger?.warn(`schema not in force after writing it (attempt ${attempt} of ${ATTEMPTS}): ${missing.join('; ')}`);
     }
-    return changes;
+    throw new Error(
+      `the schema written does not hold: ${missing.join('; ')}. A server replaced it, e.g. by learning an older definition ` +
+        'from a replication peer that this run does not reach (see the errors log: "must not be overwritten")',
+    );
   }
 
   async hasAttributeType(name: string): Promise<boolean> {
-    return (await this.current('attributeTypes')).has(name.toLowerCase());
+    return (await definitionsOn(this.local.session, 'attributeTypes', [name])).has(name.toLowerCase());
   }
 
   async hasObjectClass(name: string): Promise<boolean> {
-    return (await this.current('objectClasses')).has(name.toLowerCase());
+    return (await definitionsOn(this.local.session, 'objectClasses', [name])).has(name.toLowerCase());
   }
+}
 
-  /** Stored definitions by lower-case name (every NAME of a definition maps to it). */
-  private async current(kind: Kind): Promise<Map<string, string>> {
-    const entry = await this.ldap.read('cn=schema', [kind]);
-    const byName = new Map<string, string>();
-    for (const text of entry?.values(kind) ?? []) {
-      for (const name of parseDefinition(text).names) byName.set(name.toLowerCase(), text);
+/** Writes what one server lacks; returns what it changed and the text each definition must read. */
+async function ensureOn(ldap: LdapSession, definitions: Definitions): Promise<{ changes: SchemaChange[]; holds: Expected }> {
+  const changes: SchemaChange[] = [];
+  const holds: Expected = new Map();
+  // Attribute types first: object classes may name them.
+  for (const kind of KINDS) {
+    const wanted = definitions[kind] ?? [];
+    if (wanted.length === 0) continue;
+    const existing = await definitionsOn(ldap, kind, wanted.map((text) => parseDefinition(text).names[0] ?? ''));
+    const mods: Modification[] = [];
+    for (const text of wanted) {
+      const name = parseDefinition(text).names[0];
+      if (!name) throw new Error(`schema definition without NAME: ${text}`);
+      const present = existing.get(name.toLowerCase());
+      const target = present ? replicableReplacement(present, text) : text;
+      holds.set(`${kind}:${name.toLowerCase()}`, { kind, name, text: target });
+      if (!present) {
+        mods.push({ operation: 'add', attribute: kind, values: [target] });
+        changes.push({ kind, name, action: 'added' });
+      } else if (!sameDefinition(parseDefinition(present), parseDefinition(target))) {
+        // 389 DS replaces a definition when the old value is deleted and the new one added in
+        // the same modify.
+        mods.push({ operation: 'delete', attribute: kind, values: [present] });
+        mods.push({ operation: 'add', attribute: kind, values: [target] });
+        changes.push({ kind, name, action: 'replaced' });
+      }
     }
-    return byName;
+    if (mods.length > 0) await ldap.modify('cn=schema', mods);
   }
+  return { changes, holds };
+}
+
+/** The definitions a server does not hold as expected, each named with the server. */
+async function notHeld(server: SchemaServer, holds: Expected): Promise<string[]> {
+  const out: string[] = [];
+  const read = new Map<Kind, Map<string, string>>();
+  for (const { kind, name, text } of holds.values()) {
+    if (!read.has(kind)) read.set(kind, await definitionsOn(server.session, kind, [...holds.values()].filter((h) => h.kind === kind).map((h) => h.name)));
+    const present = read.get(kind)!.get(name.toLowerCase());
+    if (!present) out.push(`${server.id} lacks ${kind} ${name}`);
+    else if (!sameDefinition(parseDefinition(present), parseDefinition(text))) out.push(`${server.id} holds ${name} as ${present}`);
+  }
+  return out;
+}
+
+/**
+ * Stored definitions by lower-case name (every NAME of a definition maps to it). With `names`,
+ * only definitions whose text mentions one of them are parsed: cn=schema holds thousands.
+ */
+async function definitionsOn(ldap: LdapSession, kind: Kind, names?: string[]): Promise<Map<string, string>> {
+  const entry = await ldap.read('cn=schema', [kind]);
+  const wanted = names?.map((n) => `'${n.toLowerCase()}'`);
+  const byName = new Map<string, string>();
+  for (const text of entry?.values(kind) ?? []) {
+    if (wanted && !wanted.some((n) => text.toLowerCase().includes(n))) continue;
+    for (const name of parseDefinition(text).names) byName.set(name.toLowerCase(), text);
+  }
+  return byName;
+}
+
+function describe(changes: SchemaChange[]): string {
+  return changes.map((c) => `${c.action} ${c.name}`).join(', ');
 }

@@ -6,11 +6,12 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { systemClock } from '../core/clock';
-import { ConfigError, errorMessage, ExitCode, LockHeldError, PkiDbUpgradeError, ServerUnreachableError } from '../core/errors';
+import { ClusterNotReadyError, ConfigError, errorMessage, ExitCode, LockHeldError, PkiDbUpgradeError, ReplicationPendingError, ServerUnreachableError } from '../core/errors';
 import { seconds } from '../core/engine';
 import type { Io } from '../cli/io';
 import type { CliArgs } from '../cli/args';
-import { runDatabaseWithClusterSafety } from '../cli/cluster-command';
+import { clusterTiming, runDatabaseWithClusterSafety } from '../cli/cluster-command';
+import type { ClusterRunResult } from '../cluster/coordinator';
 import { databaseOn, type Registry } from '../cli/database';
 import { loadToolConfig, type ToolConfig } from '../config/tool-config';
 import type { SystemPaths } from '../config/paths';
@@ -31,6 +32,8 @@ const SEVERITY: [RunResult, number][] = [
   ['interrupted', ExitCode.UpgradeFailed],
   ['config-error', ExitCode.UsageOrConfig],
   ['server-down', ExitCode.ServerUnreachable],
+  ['waiting-for-replication', ExitCode.ClusterNotReady],
+  ['replicating', ExitCode.ReplicationPending],
 ];
 
 export function overallResult(outcomes: DatabaseOutcome[]): { result: RunResult; exitCode: number } {
@@ -239,10 +242,13 @@ async function upgradeDatabases(ctx: InstanceContext, registry: Registry, dryRun
               connectTimeoutSec: ctx.connectTimeoutSec,
               peerCredentials: via.kind === 'basic' ? async () => ({ bindDN: via.bindDN, password: await ctx.passwords.get(db.passwordKey) }) : undefined,
               tlsOptions: via.kind === 'basic' && via.secure && via.caFile ? { ca: readFileSync(via.caFile) } : undefined,
+              timing: clusterTiming(ctx.args),
             });
         outcome.fromVersion = result.plan.databaseVersion ?? null;
         outcome.toVersion = result.databaseVersion ?? null;
         outcome.steps = result.results.map((r) => ({ id: r.step.id, outcome: r.outcome, durationMs: r.durationMs, error: r.error }));
+        const { heldBack, heldBackReason } = result as Partial<ClusterRunResult>;
+        if (heldBack?.length) Object.assign(outcome, { heldBack, heldBackReason });
         if (result.failure) {
           outcome.result = 'failed';
           outcome.message = oneLine(result.failure.describe());
@@ -267,6 +273,8 @@ async function upgradeDatabases(ctx: InstanceContext, registry: Registry, dryRun
 /** What an error means for the status file (its exit code comes with the error). */
 function resultOf(err: unknown): RunResult {
   if (err instanceof ServerUnreachableError) return 'server-down';
+  if (err instanceof ClusterNotReadyError) return 'waiting-for-replication';
+  if (err instanceof ReplicationPendingError) return 'replicating';
   if (err instanceof PkiDbUpgradeError && err.exitCode === ExitCode.UsageOrConfig) return 'config-error';
   return 'failed';
 }
@@ -274,13 +282,19 @@ function resultOf(err: unknown): RunResult {
 function summarize(outcomes: DatabaseOutcome[], dryRun: boolean): string {
   const parts = outcomes.map((o) => {
     const total = o.steps.reduce((sum, s) => sum + s.durationMs, 0);
+    const held = o.heldBack?.length ? `; held back: ${o.heldBack.join(', ')} (${o.heldBackReason ?? 'left for a later run'})` : '';
     switch (o.result) {
       case 'upgraded':
-        return `${o.subsystem} upgraded from ${o.fromVersion ?? '(untracked)'} to ${o.toVersion} (${o.steps.length} step(s), ${seconds(total)})`;
+        return o.fromVersion === o.toVersion
+          ? `${o.subsystem}: ${o.steps.length} step(s) applied (${seconds(total)}), database still at ${o.toVersion}${held}`
+          : `${o.subsystem} upgraded from ${o.fromVersion ?? '(untracked)'} to ${o.toVersion} (${o.steps.length} step(s), ${seconds(total)})${held}`;
       case 'up-to-date':
-        return dryRun ? `${o.subsystem}: dry-run, ${o.steps.length} step(s) would be applied` : `${o.subsystem} up to date at ${o.toVersion}`;
+        if (dryRun) return `${o.subsystem}: dry-run, ${o.steps.length} step(s) would be applied${held}`;
+        return held ? `${o.subsystem}: nothing applied, database at ${o.toVersion}${held}` : `${o.subsystem} up to date at ${o.toVersion}`;
       case 'server-down':
         return `${o.subsystem}: ${o.message}; upgrade pending`;
+      case 'waiting-for-replication':
+        return `${o.subsystem}: waiting for replication: ${o.message}; upgrade pending`;
       default:
         return `${o.subsystem}: ${o.message}`;
     }

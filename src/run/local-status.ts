@@ -39,7 +39,14 @@ export async function showInstance(paths: SystemPaths, instance: PkiInstance, ar
       try {
         const db = await databaseOn(session, { suffix: sub.cs.internalDb.baseDN, backend: sub.cs.internalDb.backend }, registry);
         const { plan, state } = await db.engine({ dryRun: true, logger: silentLogger, clock: systemClock }).plan();
-        if (args.command === 'status') entry.report = statusReport(`${instance.name}/${sub.name} ${sub.cs.internalDb.baseDN}`, plan, state);
+        if (args.command === 'status') {
+          entry.report = statusReport(`${instance.name}/${sub.name} ${sub.cs.internalDb.baseDN}`, plan, state);
+          // The last run saw the whole cluster (which servers are behind); this look sees the history only.
+          const last = recorded?.lastRun?.databases.find((d) => d.subsystem === sub.name);
+          for (const p of entry.report.pending) {
+            if (!p.heldBack && last?.heldBack?.includes(p.id)) p.heldBack = `held back by the last run: ${last.heldBackReason ?? 'left for a later run'}`;
+          }
+        }
         else entry.records = allRecords(state);
       } finally {
         await session.close();
@@ -54,7 +61,9 @@ export async function showInstance(paths: SystemPaths, instance: PkiInstance, ar
     const databases = live.map((d) => ({ ...d, records: d.records?.map(recordJson) }));
     io.stdout.write(JSON.stringify({ instance: instance.name, recorded: recorded ?? null, statusFile: statusFilePath(paths.stateDir(instance.name)), databases }, null, 2) + '\n');
   } else if (args.command === 'status') {
-    io.stdout.write(formatRecorded(instance, recorded, statusFilePath(paths.stateDir(instance.name))));
+    // What the file owes may have been done since, by another server of the cluster.
+    const nowCurrent = live.length > 0 && live.every((d) => d.report?.upToDate);
+    io.stdout.write(formatRecorded(instance, recorded, statusFilePath(paths.stateDir(instance.name)), nowCurrent));
     for (const d of live) io.stdout.write(d.report ? formatStatus(d.report) : `Database:    ${instance.name}/${d.subsystem}: live state unavailable: ${d.error}\n`);
   } else {
     for (const d of live) {
@@ -66,7 +75,7 @@ export async function showInstance(paths: SystemPaths, instance: PkiInstance, ar
   return args.command === 'history' && live.some((d) => d.error) ? ExitCode.ServerUnreachable : ExitCode.Ok;
 }
 
-export function formatRecorded(instance: PkiInstance, status: StatusFile | undefined, file: string): string {
+export function formatRecorded(instance: PkiInstance, status: StatusFile | undefined, file: string, nowCurrent = false): string {
   const lines = [`Instance:    ${instance.name} (${instance.dir})`];
   const run = status?.lastRun;
   if (!run) {
@@ -79,10 +88,14 @@ export function formatRecorded(instance: PkiInstance, status: StatusFile | undef
     if (run.message) lines.push(`             ${run.message}`);
     if (run.logFile) lines.push(`Log:         ${run.logFile}`);
   }
-  lines.push(
-    status?.pending
-      ? `Upgrade:     PENDING since ${status.pending.since} (package ${status.pending.packageVersion}): ${status.pending.reason}`
-      : `Upgrade:     ${run ? 'nothing pending after the last run' : 'unknown'}`,
-  );
+  if (status?.pending && nowCurrent) {
+    lines.push(`Upgrade:     done: pending after the last run here (${status.pending.reason}), but every database is up to date now`);
+  } else {
+    lines.push(
+      status?.pending
+        ? `Upgrade:     PENDING since ${status.pending.since} (package ${status.pending.packageVersion}): ${status.pending.reason}`
+        : `Upgrade:     ${run ? 'nothing pending after the last run' : 'unknown'}`,
+    );
+  }
   return lines.join('\n') + '\n';
 }

@@ -9,7 +9,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { makeDirs } from '../config/paths';
 
-export type RunResult = 'upgraded' | 'up-to-date' | 'failed' | 'skipped' | 'server-down' | 'interrupted' | 'config-error';
+/**
+ * `waiting-for-replication`: cluster-scope steps refused until replication is ready (exit 5, still
+ * owed); `replicating`: applied here, not yet on every server (exit 6, nothing owed here).
+ */
+export type RunResult =
+  | 'upgraded'
+  | 'up-to-date'
+  | 'failed'
+  | 'skipped'
+  | 'server-down'
+  | 'interrupted'
+  | 'config-error'
+  | 'waiting-for-replication'
+  | 'replicating';
 
 export interface DatabaseOutcome {
   subsystem: string;
@@ -19,6 +32,9 @@ export interface DatabaseOutcome {
   fromVersion?: string | null;
   toVersion?: string | null;
   steps: { id: string; outcome: string; durationMs: number; error?: string }[];
+  /** Steps this run left for a later one (not backward compatible yet, another server's claim). */
+  heldBack?: string[];
+  heldBackReason?: string;
   message?: string;
 }
 
@@ -67,7 +83,7 @@ export function writeStatusFile(stateDir: string, status: StatusFile): void {
 /** Records a finished run: `pending` stays (keeping its first date) until a run leaves all databases current. */
 export function recordRun(stateDir: string, run: RunStatus): StatusFile {
   const previous = readStatusFile(stateDir);
-  const owed = run.result !== 'upgraded' && run.result !== 'up-to-date';
+  const owed = !['upgraded', 'up-to-date', 'replicating'].includes(run.result) || run.databases.some((d) => (d.heldBack?.length ?? 0) > 0);
   const status: StatusFile = {
     lastRun: run,
     pending: owed

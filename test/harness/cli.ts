@@ -87,6 +87,7 @@ function remoteInstance(url: string, password: string): DsInstance {
     root: '',
     port,
     securePort: 0,
+    host: new URL(url).hostname,
     url,
     ldapiPath: '',
     rootDN: ROOT_DN,

@@ -29,7 +29,9 @@ export interface DsInstance {
   root: string;
   port: number;
   securePort: number;
-  /** ldap://127.0.0.1:port */
+  /** The loopback address it listens on (127.0.0.1 unless created with another). */
+  host: string;
+  /** ldap://<host>:port */
   url: string;
   /** LDAPI socket; root (uid 0) autobinds there as cn=Directory Manager via SASL EXTERNAL. */
   ldapiPath: string;
@@ -102,11 +104,11 @@ export async function isRunning(ds: DsInstance): Promise<boolean> {
   return pid !== undefined && isSlapdPid(pid);
 }
 
-async function portIsFree(port: number): Promise<boolean> {
+async function portIsFree(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = net.createServer();
     srv.once('error', () => resolve(false));
-    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
+    srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(true)));
   });
 }
 
@@ -222,6 +224,8 @@ export interface CreateOptions {
   securePort: number;
   /** Default: <tmpdir>/pkidbu-<name>-<random> */
   root?: string;
+  /** Loopback address to listen on (default 127.0.0.1): three servers on 127.0.0.1/2/3 are three hosts. */
+  host?: string;
   rootPassword?: string;
   /** Start after creation (default true). */
   start?: boolean;
@@ -234,9 +238,11 @@ export async function createInstance(opts: CreateOptions): Promise<DsInstance> {
   if (root.length > MAX_ROOT_LENGTH) {
     throw new Error(`instance root "${root}" is ${root.length} chars; keep it <= ${MAX_ROOT_LENGTH} (LDAPI socket path limit)`);
   }
+  const host = opts.host ?? '127.0.0.1';
+  if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) throw new Error(`instance ${opts.name}: ${host} is not a loopback address (127.0.0.0/8)`);
   for (const port of [opts.port, opts.securePort]) {
-    if (!(await portIsFree(port))) {
-      throw new Error(`cannot create instance ${opts.name}: 127.0.0.1:${port} is already in use`);
+    if (!(await portIsFree(port, host))) {
+      throw new Error(`cannot create instance ${opts.name}: ${host}:${port} is already in use`);
     }
   }
   await ensureDirsrvInstalled();
@@ -249,7 +255,8 @@ export async function createInstance(opts: CreateOptions): Promise<DsInstance> {
     root,
     port: opts.port,
     securePort: opts.securePort,
-    url: `ldap://127.0.0.1:${opts.port}`,
+    host,
+    url: `ldap://${host}:${opts.port}`,
     rootDN: ROOT_DN,
     rootPassword: opts.rootPassword ?? DEFAULT_ROOT_PASSWORD,
     ...instancePaths(root, opts.name),
@@ -343,7 +350,7 @@ async function runDscreate(ds: DsInstance): Promise<void> {
 async function tuneDse(ds: DsInstance): Promise<void> {
   const dse = `${ds.configDir}/dse.ldif`;
   let text = await fsp.readFile(dse, 'utf8');
-  text = setDseAttribute(text, 'cn=config', 'nsslapd-listenhost', '127.0.0.1').ldif;
+  text = setDseAttribute(text, 'cn=config', 'nsslapd-listenhost', ds.host).ldif;
   // LDAPI is on with root autobind by dscreate's defaults; make it explicit and independent of them.
   text = setDseAttribute(text, 'cn=config', 'nsslapd-ldapilisten', 'on').ldif;
   text = setDseAttribute(text, 'cn=config', 'nsslapd-ldapifilepath', ds.ldapiPath).ldif;
@@ -357,7 +364,7 @@ async function tuneDse(ds: DsInstance): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Start / stop
 
-/** Starts the server and waits until its root DSE answers on 127.0.0.1:port. */
+/** Starts the server and waits until its root DSE answers on host:port. */
 export async function startInstance(ds: DsInstance): Promise<void> {
   if (await isRunning(ds)) return;
   await fsp.rm(ds.pidFile, { force: true });
@@ -472,7 +479,7 @@ async function removeStatsSemaphore(ds: DsInstance): Promise<void> {
 export async function loadInstance(root: string): Promise<DsInstance> {
   const file = path.join(root, INSTANCE_FILE);
   try {
-    return JSON.parse(await fsp.readFile(file, 'utf8')) as DsInstance;
+    return { host: '127.0.0.1', ...(JSON.parse(await fsp.readFile(file, 'utf8')) as Omit<DsInstance, 'host'>) } as DsInstance;
   } catch (err) {
     throw new Error(`no harness instance in ${root} (${file}: ${(err as Error).message})`);
   }

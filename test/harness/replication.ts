@@ -44,6 +44,8 @@ export interface CreateSuppliersOptions {
   count?: number;
   /** Default a<port>, b<port>, ... (unique on the machine, see dirsrv removeStatsSemaphore). */
   names?: string[];
+  /** Loopback address of each supplier (default 127.0.0.1 for all). */
+  hosts?: string[];
 }
 
 /**
@@ -59,6 +61,7 @@ export async function createSuppliers(opts: CreateSuppliersOptions): Promise<DsI
         name,
         port: opts.portBase + 2 * i,
         securePort: opts.portBase + 2 * i + 1,
+        host: opts.hosts?.[i],
         // Short root names (a, b, ...): the LDAPI socket path must stay short.
         root: path.join(opts.rootDir, String.fromCharCode(97 + i)),
       }),
@@ -145,7 +148,7 @@ async function addAgreement(c: Client, suffix: string, to: DsInstance): Promise<
     cn: [agreementName(to)],
     description: [`${suffix} to ${to.name}`],
     nsDS5ReplicaRoot: [suffix],
-    nsDS5ReplicaHost: ['127.0.0.1'],
+    nsDS5ReplicaHost: [to.host],
     nsDS5ReplicaPort: [String(to.port)],
     nsDS5ReplicaTransportInfo: ['LDAP'],
     nsDS5ReplicaBindMethod: ['SIMPLE'],

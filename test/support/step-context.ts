@@ -42,7 +42,7 @@ export async function realStepContext(
   const ldap: LdapSession = recorder ?? session;
   const ctx: StepContext = {
     ldap,
-    schema: new LdapSchemaHelper(ldap),
+    schema: new LdapSchemaHelper({ local: { id: 'local', session: ldap }, logger, dryRun }),
     indexes: new LdapIndexHelper(ldap, { backend: database.backend, dryRun, pollMs: 100 }),
     bulk: new LdapBulkUpdater({
       reader: ldap,

@@ -89,8 +89,26 @@ describe('waiting for our changes to reach every server', () => {
     const error = await waitForLocalChanges(WRITE, waitOptions(t, lines)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ClusterNotReadyError);
     expect((error as ClusterNotReadyError).exitCode).toBe(5);
-    expect((error as Error).message).toMatch(/did not deliver this run's changes to reach every server within 3 s: localhost:39352: has the changes of replica 1/);
+    expect((error as Error).message).toMatch(/did not deliver this run's changes to reach every server: no progress for 3 s: localhost:39352: has the changes of replica 1/);
     expect((error as Error).message).toMatch(/5 s behind\) \[localhost:39350 -> to-b \(127\.0\.0\.1:39352\): paused \(nsds5ReplicaEnabled: off\)\]/);
+  });
+
+  it('keeps waiting past the timeout while the lagging server makes progress, and fails at the overall cap', async () => {
+    // A replica replaying a long backfill: its max CSN for replica 1 moves at every read, for ever.
+    const moving = Array.from({ length: 100 }, (_, i) => [R1(`6b0697${(0x10 + i).toString(16)}000000010000`), R2]);
+    const b = server('ldap://b', moving);
+    const options = { ...waitOptions(topology(server('ldap://a', []), b), []), capMs: 20_000 };
+    const error = await waitForLocalChanges('6b0699ff000000010000', options).catch((e: unknown) => e);
+    // Far past the 3 s without progress, still waiting; stopped by the cap.
+    expect((error as Error).message).toMatch(/did not deliver this run's changes to reach every server within the cap of 20 s: localhost:39352/);
+  });
+
+  it('nudges once, with the servers still lacking the changes, when the wait does not end at once', async () => {
+    const nudged: string[][] = [];
+    const b = server('ldap://b', [[R1('6b069780000000010000'), R2], [R1('6b069780000000010000'), R2], [R1(WRITE), R2]]);
+    const t = topology(server('ldap://a', []), b);
+    await waitForLocalChanges(WRITE, { ...waitOptions(t, []), nudgeAfterMs: 400, nudge: async (lagging) => void nudged.push(lagging.map((m) => m.id)) });
+    expect(nudged).toEqual([['localhost:39352']]);
   });
 
   it('counts a server answering with a referral (total update running) as not there yet', async () => {
@@ -139,7 +157,7 @@ describe('exchanging the cluster claim', () => {
     const a = server('ldap://a', [[R1(CLAIM_A), R2]]);
     const b = server('ldap://b', [JUST_INITIALIZED]);
     await expect(waitUntilExchanged(CLAIM_A, IN_SYNC, waitOptions(topology(a, b), []))).rejects.toThrow(
-      /within 3 s: localhost:39352: has no change of replica 1 \(localhost:39350\) yet, needs 08:07:16Z/,
+      /no progress for 3 s: localhost:39352: has no change of replica 1 \(localhost:39350\) yet, needs 08:07:16Z/,
     );
   });
 
