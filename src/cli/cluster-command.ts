@@ -14,6 +14,7 @@ import { LdapHistoryStore } from '../ldap/ldap-history-store';
 import { LdaptsSession } from '../ldap/ldapts-session';
 import type { CliArgs } from './args';
 import { openDatabase, type OpenDatabase, type Registry } from './database';
+import { setSignalUndo } from '../run/exit-cleanup';
 import { acquireDirectLock } from './direct-lock';
 import { runSummary } from './report';
 import { targetFromArgs, type Target } from './target';
@@ -132,7 +133,6 @@ async function status(db: OpenDatabase, target: Target, args: CliArgs, logger: L
   }
 }
 
-const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 async function upgrade(db: OpenDatabase, target: Target, args: CliArgs, registry: Registry, logger: Logger, out: Output): Promise<number> {
   const ldif = (text: string) => void out.stdout.write(text);
@@ -148,25 +148,24 @@ async function upgrade(db: OpenDatabase, target: Target, args: CliArgs, registry
     return ExitCode.Ok;
   }
 
-  // An interrupt must not leave the other servers refusing writes: thaw, then let the signal
-  // take its usual course (re-raised once our handler is gone).
-  const onSignal = (signal: NodeJS.Signals) => {
+  // An interrupt must not leave the other servers refusing writes: thaw first, then exit with
+  // 128 + the signal number (run/exit-cleanup.ts also releases the lock).
+  setSignalUndo(async (signal) => {
     logger.warn(`${signal} received: making the other servers writable again before stopping`);
-    void run.abort().finally(() => {
-      for (const s of SIGNALS) process.removeListener(s, onSignal);
-      process.kill(process.pid, signal);
-    });
-  };
-  // Two runs from this host on the same database would freeze and apply twice: the direct-mode lock.
-  const lock = await acquireDirectLock(target, args, logger);
-  for (const s of SIGNALS) process.on(s, onSignal);
+    await run.abort();
+  });
   try {
-    const started = Date.now();
-    const result = await run.run();
-    return report(result, target, logger, (Date.now() - started) / 1000);
+    // Two runs from this host on the same database would freeze and apply twice: the direct-mode lock.
+    const lock = await acquireDirectLock(target, args, logger);
+    try {
+      const started = Date.now();
+      const result = await run.run();
+      return report(result, target, logger, (Date.now() - started) / 1000);
+    } finally {
+      await lock?.release();
+    }
   } finally {
-    for (const s of SIGNALS) process.removeListener(s, onSignal);
-    await lock?.release();
+    setSignalUndo(undefined);
   }
 }
 

@@ -529,8 +529,11 @@ class ClusterRun {
     const topology = this.topology!;
     const busy: { from: ClusterMember; agreement: Agreement }[] = [];
     for (const member of lagging) {
+      // Only this server's own agreements: they carry this run's writes, and a poke restarts the
+      // agreement's protocol (its cached consumer schema state too), which is not ours to do
+      // to the others' agreements.
       for (const { from, agreement } of agreementsTo(topology, member)) {
-        if (!from.session) continue;
+        if (!from.local || !from.session) continue;
         const now = (await readAgreements(from.session, this.ctx.suffix)).find((a) => a.dn === agreement.dn);
         if (now?.state === 'warning' && /busy/i.test(now.status)) busy.push({ from, agreement: now });
       }

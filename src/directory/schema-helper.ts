@@ -74,8 +74,12 @@ export class LdapSchemaHelper implements SchemaHelper {
     let missing: string[] = [];
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       if (!this.dryRun) await this.rollout?.quiesce();
+      // The local server first: it sends the run's own writes, and a session from a server that
+      // already holds the definitions passes the schema check. Then the others at once.
+      const local = await ensureOn(this.local.session, definitions);
+      const peers = await Promise.all(this.servers.slice(1).map((server) => ensureOn(server.session, definitions)));
+      const written = [local, ...peers];
       const expected = new Map<SchemaServer, Expected>();
-      const written = await Promise.all(this.servers.map((server) => ensureOn(server.session, definitions)));
       this.servers.forEach((server, i) => {
         const { changes, holds } = written[i];
         expected.set(server, holds);

@@ -12,6 +12,7 @@ type Cleanup = () => void;
 const cleanups = new Set<Cleanup>();
 let installed = false;
 let onSignalNotice: ((signal: HandledSignal, exitCode: number) => void) | undefined;
+let onSignalAsync: ((signal: HandledSignal) => Promise<void>) | undefined;
 
 function runAll(): void {
   // Newest first: later resources may depend on earlier ones (e.g. a file inside a locked folder).
@@ -32,6 +33,19 @@ function onSignal(signal: HandledSignal): void {
     onSignalNotice?.(signal, exitCode);
   } catch {
     /* the notice is best effort */
+  }
+  // A run that must undo something over the network first (cluster upgrade: thaw the others)
+  // gets to finish that; a second signal meanwhile ends the process at once.
+  const undo = onSignalAsync;
+  onSignalAsync = undefined;
+  if (undo) {
+    void undo(signal)
+      .catch(() => undefined)
+      .finally(() => {
+        runAll();
+        process.exit(exitCode);
+      });
+    return;
   }
   runAll();
   process.exit(exitCode);
@@ -58,6 +72,15 @@ export function onProcessExit(fn: Cleanup): () => void {
     cleanups.delete(once);
     once();
   };
+}
+
+/**
+ * Awaited before the cleanups and the exit when a signal ends the run: for what cannot be undone
+ * synchronously (writes to other servers). Unset with undefined once the run is over.
+ */
+export function setSignalUndo(fn: ((signal: HandledSignal) => Promise<void>) | undefined): void {
+  install();
+  onSignalAsync = fn;
 }
 
 /** Called (synchronously) before the cleanups when a signal ends the run: e.g. to record it. */
