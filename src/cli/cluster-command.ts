@@ -12,6 +12,7 @@ import { clusterStatus, formatClusterStatus } from '../cluster/status';
 import { discoverTopology, type Connect } from '../cluster/topology';
 import { LdapHistoryStore } from '../ldap/ldap-history-store';
 import { LdaptsSession } from '../ldap/ldapts-session';
+import { escapeTerminal } from '../logging/escape';
 import { checkPeerTransport, hostPortOf } from '../ldap/peer-transport';
 import type { CliArgs } from './args';
 import { openDatabase, type OpenDatabase, type Registry } from './database';
@@ -131,7 +132,8 @@ async function status(db: OpenDatabase, target: Target, args: CliArgs, logger: L
   try {
     const state = await new LdapHistoryStore(db.session, target.suffix).load();
     const report = await clusterStatus({ topology, suffix: target.suffix, localId: db.serverId, state, clock: systemClock, staleClaimMs: DEFAULT_TIMING.staleClaimMs });
-    out.stdout.write(args.json ? JSON.stringify(report, null, 2) + '\n' : formatClusterStatus(report));
+    // Agreement status texts come from the servers: escaped for the terminal (escape.ts).
+    out.stdout.write(args.json ? JSON.stringify(report, null, 2) + '\n' : escapeTerminal(formatClusterStatus(report)));
     return ExitCode.Ok;
   } finally {
     await topology?.close();

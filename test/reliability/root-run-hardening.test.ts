@@ -22,7 +22,7 @@ import { agreementUrl, parseAgreement } from '../../src/cluster/agreements';
 import { DirectoryEntry } from '../../src/core/directory';
 import { LdaptsSession } from '../../src/ldap/ldapts-session';
 import { checkPeerTransport } from '../../src/ldap/peer-transport';
-import { FakeLdapServer } from './support/fake-ldap';
+import { FakeLdapServer, type FakeLdapOptions } from './support/fake-ldap';
 
 const PKI_USER = { uid: 65534, gid: 65534 };
 const SECRET = `Root-Only-${randomBytes(6).toString('hex')}`;
@@ -108,9 +108,14 @@ async function realDatabase(): Promise<string> {
   return suffix;
 }
 
-async function fakeServer(options: Partial<ConstructorParameters<typeof FakeLdapServer>[0]> = {}): Promise<{ server: FakeLdapServer; port: number }> {
+/** Runs `use` with a fake LDAP server on 127.0.0.2 (the attacker's choice of server), closed afterwards. */
+async function withFakeServer(options: Partial<FakeLdapOptions>, use: (server: FakeLdapServer, port: number) => Promise<void>): Promise<void> {
   const server = new FakeLdapServer({ host: '127.0.0.2', afterBind: 'error', ...options });
-  return { server, port: await server.start() };
+  try {
+    await use(server, await server.start());
+  } finally {
+    await server.close();
+  }
 }
 
 function posttrans(pki: FakePki, ...more: string[]): Promise<CliResult> {
@@ -158,8 +163,7 @@ describe('High: root writes attacker text into any file (the log)', () => {
   });
 
   it('server error text with a forged passwd line and terminal escapes reaches the log and the console escaped', async () => {
-    const { server, port } = await fakeServer({ errorMessage: `nope\nevil::0:0:root:/root:/bin/bash\n${ESC}[2J${ESC}]0;owned\u0007` });
-    try {
+    await withFakeServer({ errorMessage: `nope\nevil::0:0:root:/root:/bin/bash\n${ESC}[2J${ESC}]0;owned\u0007` }, async (server, port) => {
       const pki = hostileTree({ host: '127.0.0.2', port, baseDN: 'o=pki-tomcat-CA' });
       plant(pki.passwordConf, `internaldb=${ATTACKER_PASSWORD}\n`);
       const result = await posttrans(pki);
@@ -172,9 +176,7 @@ describe('High: root writes attacker text into any file (the log)', () => {
         expect(text).not.toMatch(/^evil::0:0/m);
       }
       expect(server.passwords()).toEqual([ATTACKER_PASSWORD]); // its own password.conf: may go where its CS.cfg says
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   it('a hard link db-upgrade.log -> a root file is refused (one link only), the file is untouched', async () => {
@@ -208,8 +210,7 @@ describe('High: root writes attacker text into any file (the log)', () => {
 
 describe('High: the PKI user chooses which root secret is read and where it is sent', () => {
   it('password_file in its db-upgrade.conf naming a root-only file, CS.cfg naming 127.0.0.2: ignored, nothing sent', async () => {
-    const { server, port } = await fakeServer();
-    try {
+    await withFakeServer({}, async (server, port) => {
       const pki = hostileTree({ host: '127.0.0.2', port, baseDN: 'o=pki-tomcat-CA' });
       plant(pki.toolConfig, `password_file = ${secretFile}\nuse_keyring = false\n`);
       const result = await posttrans(pki);
@@ -217,14 +218,11 @@ describe('High: the PKI user chooses which root secret is read and where it is s
       expect(fs.readFileSync(pki.logFile, 'utf8')).toContain('password_file ignored');
       expect(server.passwords()).toEqual([]);
       expect(filesHolding(pki.root, SECRET)).toEqual([]);
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   it('password.conf as a symlink to a root-only file is not followed, also when swapped in during the runs', async () => {
-    const { server, port } = await fakeServer();
-    try {
+    await withFakeServer({}, async (server, port) => {
       const pki = hostileTree({ host: '127.0.0.2', port, baseDN: 'o=pki-tomcat-CA' });
       plant(pki.toolConfig, 'use_keyring = false\n');
       asPkiUser(`ln -s '${secretFile}' '${pki.passwordConf}'`);
@@ -235,9 +233,7 @@ describe('High: the PKI user chooses which root secret is read and where it is s
       for (let i = 0; i < 5; i++) await posttrans(pki);
       expect(server.passwords().filter((p) => p !== ATTACKER_PASSWORD)).toEqual([]);
       expect(filesHolding(pki.root, SECRET)).toEqual([]);
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   describe('the kernel keyring (root\'s, nuxwdog)', () => {
@@ -254,21 +250,17 @@ describe('High: the PKI user chooses which root secret is read and where it is s
     it('CS.cfg instanceId naming another instance\'s tag: the tag comes from the folder name, nothing is sent', async () => {
       const other = `pkidbu-other-${randomBytes(4).toString('hex')}`;
       addKey(`${other}/internaldb`, SECRET);
-      const { server, port } = await fakeServer();
-      try {
+      await withFakeServer({}, async (server, port) => {
         const pki = hostileTree({ host: '127.0.0.2', port, baseDN: 'o=pki-tomcat-CA', instanceId: other });
         const result = await posttrans(pki);
         expect(result.code).toBe(2);
         expect(result.stderr).toContain(`no key "${pki.name}/internaldb" in the user keyring`);
         expect(server.passwords()).toEqual([]);
-      } finally {
-        await server.close();
-      }
+      });
     });
 
     it('the instance\'s own key goes neither to the server its CS.cfg names, nor into a password.conf it could keep (run and status)', async () => {
-      const { server, port } = await fakeServer();
-      try {
+      await withFakeServer({}, async (server, port) => {
         const pki = hostileTree({ host: '127.0.0.2', port, baseDN: 'o=pki-tomcat-CA' });
         addKey(`${pki.name}/internaldb`, SECRET);
         // The hard-link attack on a restored password.conf, tried all along the run.
@@ -283,9 +275,7 @@ describe('High: the PKI user chooses which root secret is read and where it is s
         expect(server.passwords()).toEqual([]);
         expect(fs.existsSync(kept)).toBe(false);
         expect(filesHolding(pki.root, SECRET)).toEqual([]);
-      } finally {
-        await server.close();
-      }
+      });
     });
 
     it('the same key reaches the real 389 DS once root names it in trusted_servers of a root-owned db-upgrade.conf', async () => {
@@ -303,8 +293,7 @@ describe('High: the PKI user chooses which root secret is read and where it is s
 
 describe('Medium: no server can hold dnf (bounded time)', () => {
   it('a plain server that accepts the bind and never answers again: the run stops itself after operation_timeout (exit 4)', async () => {
-    const { server, port } = await fakeServer({ afterBind: 'hang' });
-    try {
+    await withFakeServer({ afterBind: 'hang' }, async (server, port) => {
       const pki = hostileTree({ host: '127.0.0.2', port, baseDN: 'o=pki-tomcat-CA' });
       plant(pki.passwordConf, `internaldb=${ATTACKER_PASSWORD}\n`);
       plant(pki.toolConfig, 'operation_timeout = 2\n');
@@ -312,9 +301,7 @@ describe('Medium: no server can hold dnf (bounded time)', () => {
       expect({ code: result.code, signal: result.signal }).toEqual({ code: 4, signal: null });
       expect(result.stderr).toContain(`389 DS at ldap://127.0.0.2:${port} did not answer`);
       expect(result.stderr).toContain('within 2 s (operation_timeout)');
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   it('an ldapi_socket the PKI user made (named even in root\'s own db-upgrade.conf) is not used', async () => {
