@@ -51,6 +51,8 @@ export const TOOL_CONFIG_KEYS = [
   'operation_timeout',
 ] as const;
 
+const MAX_SECONDS = 86_400;
+
 /** Honoured only from a file root alone can change. */
 export const ROOT_ONLY_KEYS = ['log_file', 'password_file', 'ldapi_socket', 'ca_file', 'trusted_servers'] as const;
 
@@ -81,6 +83,8 @@ export function parseToolConfig(text: string, file: string, untrusted?: string):
   const seconds = (key: string, value: unknown, allowZero: boolean): number => {
     const n = Number(value);
     if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw bad(key, value, allowZero ? 'a number of seconds (0 or more)' : 'a positive number of seconds');
+    // Larger values overflow Node's timers (which then fire at once); no wait should be that long.
+    if (n > MAX_SECONDS) throw bad(key, value, `at most ${MAX_SECONDS} seconds`);
     return n;
   };
   const filePath = (key: string, value: unknown): string => {

@@ -10,6 +10,9 @@ import { parseToolConfig, ROOT_ONLY_KEYS } from '../../src/config/tool-config';
 import { openForAppend } from '../../src/config/safe-append';
 import { escapeControl, escapeTerminal } from '../../src/logging/escape';
 import { checkPeerTransport, hostPortOf } from '../../src/ldap/peer-transport';
+import { SecretDestinationError } from '../../src/core/errors';
+import { silentLogger } from '../../src/core/logger';
+import { InstancePasswords } from '../../src/secrets/instance-password';
 
 describe('db-upgrade.conf not owned by root alone', () => {
   const text = ['auto_upgrade = false', 'log_file = /etc/passwd', 'password_file = /etc/shadow', 'ldapi_socket = /tmp/x.socket', 'ca_file = /tmp/ca.pem', 'trusted_servers = 127.0.0.2:389', 'operation_timeout = 5'].join('\n');
@@ -89,5 +92,44 @@ describe('peer URLs', () => {
     expect(() => checkPeerTransport('ldap://localhost:389')).not.toThrow();
     expect(() => checkPeerTransport('ldap://10.0.0.1:389')).toThrow('in the clear');
     expect(() => checkPeerTransport('ldaps://10.0.0.1:636')).not.toThrow();
+  });
+});
+
+describe('where a password may go', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pkidbu-dest-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const passwords = (owner: { uid: number; gid: number }, trustedServers: string[] = []) =>
+    new InstancePasswords({
+      instanceId: 'pki-tomcat',
+      passwordConf: path.join(dir, 'password.conf'),
+      owner,
+      trustedServers,
+      stateDir: path.join(dir, 'state'),
+      useKeyring: true,
+      mayPrompt: false,
+      restore: false,
+      logger: silentLogger,
+      deps: { readKeyring: () => ({ found: true, password: 'from-root-keyring' }), readOptionFile: () => '', readConfiguredFile: () => '', prompt: async () => '' },
+    });
+  const fromPkiUser = { file: '/etc/pki/pki-tomcat/ca/CS.cfg', rootControlled: false };
+
+  it('a root-held password (keyring) goes only to servers root named, replication peers included', async () => {
+    const p = passwords({ uid: 17, gid: 17 }, ['ds1.example.com:636']);
+    await p.get('internaldb');
+    expect(() => p.checkDestination('internaldb', 'DS1.example.com:636', fromPkiUser)).not.toThrow();
+    expect(() => p.checkDestination('internaldb', 'ds1.example.com:636', { file: '/etc/pki/pki-tomcat/ca/CS.cfg', rootControlled: true })).not.toThrow();
+    expect(() => p.checkDestination('internaldb', '127.0.0.2:389', fromPkiUser)).toThrow(SecretDestinationError);
+    expect(() => p.checkDestination('internaldb', 'ca2.example.com:636', { file: 'a replication agreement', rootControlled: false })).toThrow(
+      'is not sent to ca2.example.com:636: that server is named by a replication agreement, which the PKI user (uid 17) can change',
+    );
+  });
+
+  it('when root itself is the PKI user (a root-owned instance), nothing is held back', async () => {
+    const p = passwords({ uid: 0, gid: 0 });
+    await p.get('internaldb');
+    expect(() => p.checkDestination('internaldb', '127.0.0.2:389', fromPkiUser)).not.toThrow();
   });
 });
