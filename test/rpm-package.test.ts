@@ -307,7 +307,9 @@ describe('the RPM installed and upgraded with real rpm', () => {
     fs.rmSync(server.passwordConf);
     const rootOnly = path.join(server.root, 'root/internaldb.pass');
     fs.writeFileSync(rootOnly, `internaldb=${server.password}\n`, { mode: 0o600 });
-    fs.writeFileSync(server.toolConfig, 'password_file = /root/internaldb.pass\nuse_keyring = false\n');
+    // Root's settings in root's folder: in the PKI user's /etc/pki/<instance> they would not count.
+    fs.mkdirSync(path.join(server.root, 'etc/pki-db-upgrade'), { recursive: true }); // the package makes it too
+    fs.writeFileSync(path.join(server.root, `etc/pki-db-upgrade/${INSTANCE}.conf`), `password_file = /root/internaldb.pass\nuse_keyring = false\ntrusted_servers = 127.0.0.1:${ds.port}\n`);
     expect((await rpmUpgrade(server.root, rpmN)).code).toBe(0);
 
     const before = listTree(server.root);
@@ -366,6 +368,7 @@ describe('the RPM package', () => {
         '-rw-r--r-- /usr/share/pki-db-upgrade/db-upgrade.conf',
         expect.stringMatching(/^-rw-r--r-- \/usr\/share\/man\/man8\/pki-db-upgrade\.8(\.gz)?$/),
         'drwxr-xr-x /var/lib/pki-db-upgrade',
+        'drwxr-xr-x /etc/pki-db-upgrade',
       ]),
     );
     const info = await run('rpm', ['-qp', '--dbpath', path.join(work, 'rpmdb-query'), '--qf', '%{ARCH} %{VERSION}-%{RELEASE}\n[%{REQUIREFLAGS:deptype} %{REQUIRENEVRS}\n]', rpmNext]);

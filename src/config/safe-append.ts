@@ -16,8 +16,12 @@ import { isTrustedFolder, selfUid } from './file-trust';
 
 const MAX_LINKS_FOLLOWED = 8;
 
-/** Returns the real path of `dir` after checking (and creating) it as described above. */
-export function prepareFolder(dir: string, mode: number, depth = 0): string {
+/**
+ * Returns the real path of `dir` after checking it as described above, creating what is missing
+ * (`create`). `ownFolder`: the last folder may be another user's (the log's own folder); without
+ * it every folder must be root's, as for a file whose very name only root may decide.
+ */
+export function prepareFolder(dir: string, mode: number, options: { create: boolean; ownFolder: boolean } = { create: true, ownFolder: true }, depth = 0): string {
   if (depth > MAX_LINKS_FOLLOWED) throw new UnsafePathError(`too many symbolic links in ${dir}`);
   const parts = path.resolve(dir).split(path.sep).filter(Boolean);
   let current = '/';
@@ -29,7 +33,7 @@ export function prepareFolder(dir: string, mode: number, depth = 0): string {
     try {
       st = fs.lstatSync(next);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !options.create) throw err;
     }
     if (!st) {
       if (!isTrustedFolder(parent)) throw new UnsafePathError(`${next} does not exist and ${current} is not root's alone: not created`);
@@ -42,17 +46,30 @@ export function prepareFolder(dir: string, mode: number, depth = 0): string {
     }
     if (st.isSymbolicLink()) {
       if (!isTrustedFolder(parent)) throw new UnsafePathError(`${next} is a symbolic link in ${current}, which is not root's alone`);
-      current = prepareFolder(fs.realpathSync(next), mode, depth + 1);
+      current = prepareFolder(fs.realpathSync(next), mode, { ...options, ownFolder: options.ownFolder && last }, depth + 1);
     } else if (st.isDirectory()) {
       current = next;
     } else {
       throw new UnsafePathError(`${next} is not a folder`);
     }
-    if (!last && !isTrustedFolder(fs.lstatSync(current))) {
-      throw new UnsafePathError(`${current} may be changed by uid ${fs.lstatSync(current).uid}: nothing is written below it`);
+    if ((!last || !options.ownFolder) && !isTrustedFolder(fs.lstatSync(current))) {
+      throw new UnsafePathError(`${current} may be changed by uid ${fs.lstatSync(current).uid}, not by root alone`);
     }
   }
   return current;
+}
+
+/**
+ * Why root alone did not decide what is at `file`'s path (a folder on the way another user may
+ * change, who could rename a root-owned file there), or undefined when it did.
+ */
+export function untrustedFolderOf(file: string): string | undefined {
+  try {
+    prepareFolder(path.dirname(path.resolve(file)), 0o755, { create: false, ownFolder: false });
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 /** The descriptor of `file`, opened for appending as described above (mode applies to a new file). */

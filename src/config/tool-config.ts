@@ -12,6 +12,7 @@ import path from 'node:path';
 import ini from 'ini';
 import { ConfigError } from '../core/errors';
 import { isRootControlled, modeText, readConfigFile } from './file-trust';
+import { untrustedFolderOf } from './safe-append';
 import { shortValue } from './read-error';
 
 export interface ToolConfig {
@@ -19,6 +20,8 @@ export interface ToolConfig {
   file?: string;
   /** false: %posttrans (--mode=posttrans) leaves the database alone; manual runs still work. */
   autoUpgrade: boolean;
+  /** The file that set auto_upgrade, for the message. */
+  autoUpgradeFile?: string;
   logFile?: string;
   /** Root-only file holding the database password (source 3 of password-sources.ts). */
   passwordFile?: string;
@@ -66,10 +69,13 @@ export const DEFAULT_TOOL_CONFIG: ToolConfig = {
   warnings: [],
 };
 
-/** `untrusted`: why the file is not root's alone (its root-only keys are then ignored). */
-export function parseToolConfig(text: string, file: string, untrusted?: string): ToolConfig {
+/**
+ * `untrusted`: why the file is not root's alone (its root-only keys are then ignored). `base`: the
+ * settings this file's keys override (another file read before it).
+ */
+export function parseToolConfig(text: string, file: string, untrusted?: string, base: ToolConfig = DEFAULT_TOOL_CONFIG): ToolConfig {
   const raw = ini.parse(text) as Record<string, unknown>;
-  const config: ToolConfig = { ...DEFAULT_TOOL_CONFIG, file, warnings: [], trustedServers: [] };
+  const config: ToolConfig = { ...base, file, warnings: [...base.warnings], trustedServers: [...base.trustedServers] };
   const bad = (key: string, value: unknown, expected: string) =>
     new ConfigError(`${file}: ${key} = ${shortValue(String(value))} is not ${expected}`, `fix ${key} in ${file}`);
   const bool = (key: string, value: unknown): boolean => {
@@ -99,12 +105,13 @@ export function parseToolConfig(text: string, file: string, untrusted?: string):
   };
   for (const [key, value] of Object.entries(raw)) {
     if (untrusted && (ROOT_ONLY_KEYS as readonly string[]).includes(key)) {
-      config.warnings.push(`${file}: ${key} ignored: ${untrusted}; only a file owned by root and writable by no one else may set it`);
+      config.warnings.push(`${file}: ${key} ignored: ${untrusted}; only a file root alone controls may set it (e.g. /etc/pki-db-upgrade/<instance>.conf)`);
       continue;
     }
     switch (key) {
       case 'auto_upgrade':
         config.autoUpgrade = bool(key, value);
+        config.autoUpgradeFile = file;
         break;
       case 'use_keyring':
         config.useKeyring = bool(key, value);
@@ -144,21 +151,29 @@ export function parseToolConfig(text: string, file: string, untrusted?: string):
   return config;
 }
 
-/** Reads the file (never through a link); a missing file gives the defaults. */
-export function loadToolConfig(file: string): ToolConfig {
+/**
+ * Reads the file (never through a link); a missing file gives `base` (the defaults). Its root-only
+ * keys count only when root alone decided both its content and its name: the file root's, one
+ * link, and every folder above it root's (in the PKI user's folder, that user could rename any
+ * root-owned file it finds there, e.g. the log, to db-upgrade.conf).
+ */
+export function loadToolConfig(file: string, base: ToolConfig = DEFAULT_TOOL_CONFIG): ToolConfig {
   let opened;
   try {
     opened = readConfigFile(file);
   } catch (err) {
     const code = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
-    if (code === 'ENOENT') return { ...DEFAULT_TOOL_CONFIG, warnings: [], trustedServers: [] };
+    if (code === 'ENOENT') return { ...base, warnings: [...base.warnings], trustedServers: [...base.trustedServers] };
     throw err;
   }
   const st = opened.stat;
+  const folder = untrustedFolderOf(file);
   const untrusted = !isRootControlled(st)
     ? `the file belongs to uid ${st.uid} with mode ${modeText(st)}`
     : st.nlink !== 1
       ? `the file has ${st.nlink} hard links`
-      : undefined;
-  return parseToolConfig(opened.text, file, untrusted);
+      : folder
+        ? `${folder}`
+        : undefined;
+  return parseToolConfig(opened.text, file, untrusted, base);
 }

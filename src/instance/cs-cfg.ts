@@ -5,6 +5,7 @@
 import { ConfigError } from '../core/errors';
 import { checkInstanceFile, isRootControlled, readConfigFile, type Owner } from '../config/file-trust';
 import { quoteValue } from '../config/read-error';
+import { untrustedFolderOf } from '../config/safe-append';
 
 export interface InternalDbConfig {
   host: string;
@@ -29,8 +30,9 @@ export interface CsCfg {
   machineName?: string;
   internalDb: InternalDbConfig;
   /**
-   * Root's alone (owned by root, writable by no one else, one link): its host may receive a
-   * root-held password. On a real host CS.cfg is the PKI user's, and this is false.
+   * Root's alone (owned by root, writable by no one else, one link, in folders only root can
+   * change): its host may receive a root-held password. On a real host CS.cfg is the PKI user's,
+   * and this is false.
    */
   rootControlled: boolean;
 }
@@ -88,5 +90,6 @@ export function parseCsCfg(text: string, file: string): CsCfg {
 export function readCsCfg(file: string, owner: Owner): CsCfg {
   const { text, stat } = readConfigFile(file);
   checkInstanceFile(file, stat, owner);
-  return { ...parseCsCfg(text, file), rootControlled: isRootControlled(stat) && stat.nlink === 1 };
+  // Its host counts as root's choice only if root alone decided the file and its name.
+  return { ...parseCsCfg(text, file), rootControlled: isRootControlled(stat) && stat.nlink === 1 && !untrustedFolderOf(file) };
 }

@@ -45,7 +45,8 @@ export function loadInstanceConfig(paths: SystemPaths, instance: PkiInstance, ar
     if (!config.file) throw new ConfigError(`the configuration file ${args.configFile} does not exist`, 'fix --config');
     return config;
   }
-  return loadToolConfig(paths.toolConfig(instance.name));
+  // The instance's own file, then root's (/etc/pki-db-upgrade/<instance>.conf), whose keys win.
+  return loadToolConfig(paths.rootToolConfig(instance.name), loadToolConfig(paths.toolConfig(instance.name)));
 }
 
 export interface InstanceContext {
@@ -160,7 +161,7 @@ export async function runInstance(paths: SystemPaths, instance: PkiInstance, arg
   let record = !dryRun;
   try {
     if (posttrans && !config.autoUpgrade && !dryRun) {
-      const why = `skipped: auto_upgrade = false in ${config.file}; run "pki-db-upgrade --instance ${instance.name}" to upgrade`;
+      const why = `skipped: auto_upgrade = false in ${config.autoUpgradeFile ?? config.file}; run "pki-db-upgrade --instance ${instance.name}" to upgrade`;
       logger.info(why);
       status.result = 'skipped';
       status.message = why;

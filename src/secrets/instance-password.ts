@@ -108,7 +108,7 @@ export class InstancePasswords {
     if (this.options.trustedServers.includes(server.toLowerCase())) return;
     throw new SecretDestinationError(
       `the password "${key}" from ${this.sources.get(key)} is not sent to ${server}: that server is named by ${namedBy.file}, which the PKI user (uid ${this.options.owner.uid}) can change`,
-      `if ${server} is the instance's 389 DS, add "trusted_servers = ${server}" to db-upgrade.conf (owned by root, writable by no one else), or run as root on that server (LDAPI)`,
+      `if ${server} is the instance's 389 DS, add "trusted_servers = ${server}" to /etc/pki-db-upgrade/${this.options.instanceId}.conf (root's), or run as root on that server (LDAPI)`,
     );
   }
 

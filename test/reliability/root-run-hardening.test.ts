@@ -97,6 +97,14 @@ function hostileTree(cs: CsCfgOptions): FakePki {
   return pki;
 }
 
+/** Root's own settings for the instance: /etc/pki-db-upgrade/<instance>.conf, in a folder only root can change. */
+function writeRootConfig(pki: FakePki, text: string): string {
+  const file = path.join(pki.root, 'etc/pki-db-upgrade', `${pki.name}.conf`);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+  fs.writeFileSync(file, text, { mode: 0o644 });
+  return file;
+}
+
 /** What the PKI user writes into its own folder (files then belong to uid 65534). */
 function plant(file: string, text: string): void {
   asPkiUser(`umask 007; printf '%s' '${text.replace(/'/g, `'\\''`)}' > '${file}'`);
@@ -160,6 +168,25 @@ describe('High: root writes attacker text into any file (the log)', () => {
     }
     expect(victimState()).toEqual(before);
     expect(fs.existsSync(path.dirname(preload))).toBe(false);
+  });
+
+  it('a root-owned file renamed into db-upgrade.conf (its own log, holding "log_file = ..." from a server message) sets no root-only key', async () => {
+    const before = victimState();
+    await withFakeServer({ errorMessage: `nope\nlog_file = ${victimFiles.passwd}\npassword_file = ${secretFile}\ntrusted_servers = 127.0.0.2:389` }, async (server, port) => {
+      const pki = hostileTree({ host: '127.0.0.2', port, baseDN: 'o=pki-tomcat-CA' });
+      plant(pki.passwordConf, `internaldb=${ATTACKER_PASSWORD}\n`);
+      await posttrans(pki);
+      expect(fs.readFileSync(pki.logFile, 'utf8')).toContain(`\n  log_file = ${victimFiles.passwd}`);
+      // Root's file, one link, mode 0640: moved by the PKI user, which owns both folders.
+      asPkiUser(`mv '${pki.logFile}' '${pki.toolConfig}'; rm -f '${pki.passwordConf}'`);
+      expect(fs.statSync(pki.toolConfig).uid).toBe(0);
+      await posttrans(pki);
+      const log = fs.readFileSync(pki.logFile, 'utf8');
+      expect(log).toContain(`${pki.toolConfig}: log_file ignored: ${pki.instanceDir} may be changed by uid ${PKI_USER.uid}, not by root alone`);
+      expect(log).toContain(`${pki.toolConfig}: password_file ignored`);
+      expect(server.passwords()).toEqual([ATTACKER_PASSWORD]);
+    });
+    expect(victimState()).toEqual(before);
   });
 
   it('server error text with a forged passwd line and terminal escapes reaches the log and the console escaped', async () => {
@@ -278,10 +305,10 @@ describe('High: the PKI user chooses which root secret is read and where it is s
       });
     });
 
-    it('the same key reaches the real 389 DS once root names it in trusted_servers of a root-owned db-upgrade.conf', async () => {
+    it('the same key reaches the real 389 DS once root names it in trusted_servers of /etc/pki-db-upgrade/<instance>.conf', async () => {
       const pki = hostileTree({ port: ds().port, baseDN: await realDatabase() });
       addKey(`${pki.name}/internaldb`, ds().rootPassword);
-      fs.writeFileSync(pki.toolConfig, `trusted_servers = 127.0.0.1:${ds().port}\nldapi_socket = /nonexistent/slapd.socket\n`, { mode: 0o644 });
+      writeRootConfig(pki, `trusted_servers = 127.0.0.1:${ds().port}\nldapi_socket = /nonexistent/slapd.socket\n`);
       const result = await posttrans(pki);
       expect(result.code).toBe(0);
       expect(result.stdout).toContain('upgraded from (untracked)');
@@ -304,13 +331,13 @@ describe('Medium: no server can hold dnf (bounded time)', () => {
     });
   });
 
-  it('an ldapi_socket the PKI user made (named even in root\'s own db-upgrade.conf) is not used', async () => {
+  it('an ldapi_socket the PKI user made (named even in root\'s own configuration) is not used', async () => {
     const pki = hostileTree({ port: ds().port, baseDN: await realDatabase() });
     plant(pki.passwordConf, `internaldb=${ds().rootPassword}\n`);
     const socket = path.join(path.dirname(pki.logFile), 'slapd-evil.socket');
     asPkiUserInLoop(`exec ${process.execPath} -e "require('net').createServer(() => {}).listen('${socket}')"`);
     for (let i = 0; i < 200 && !fs.existsSync(socket); i++) await new Promise((r) => setTimeout(r, 25));
-    fs.writeFileSync(pki.toolConfig, `ldapi_socket = ${socket}\n`, { mode: 0o644 });
+    writeRootConfig(pki, `ldapi_socket = ${socket}\n`);
     const result = await posttrans(pki);
     expect(result.code).toBe(0);
     expect(fs.readFileSync(pki.logFile, 'utf8')).toContain(`LDAPI socket ${socket} not used: it belongs to uid ${PKI_USER.uid}, neither root nor dirsrv`);

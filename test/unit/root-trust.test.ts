@@ -21,7 +21,7 @@ describe('db-upgrade.conf not owned by root alone', () => {
     const config = parseToolConfig(text, '/etc/pki/x/db-upgrade.conf', 'the file belongs to uid 65534 with mode 0660');
     expect(config).toMatchObject({ autoUpgrade: false, operationTimeoutSec: 5, trustedServers: [] });
     expect([config.logFile, config.passwordFile, config.ldapiSocket, config.caFile]).toEqual([undefined, undefined, undefined, undefined]);
-    expect(config.warnings).toEqual(ROOT_ONLY_KEYS.map((k) => `/etc/pki/x/db-upgrade.conf: ${k} ignored: the file belongs to uid 65534 with mode 0660; only a file owned by root and writable by no one else may set it`));
+    expect(config.warnings).toEqual(ROOT_ONLY_KEYS.map((k) => `/etc/pki/x/db-upgrade.conf: ${k} ignored: the file belongs to uid 65534 with mode 0660; only a file root alone controls may set it (e.g. /etc/pki-db-upgrade/<instance>.conf)`));
   });
 
   it('takes every key from a file root alone controls', () => {
@@ -76,7 +76,7 @@ describe('openForAppend', () => {
     const theirs = path.join(dir, 'theirs');
     fs.mkdirSync(theirs, { mode: 0o770 });
     fs.chownSync(theirs, 65534, 65534);
-    expect(() => openForAppend(path.join(theirs, 'sub/x.log'), 0o640)).toThrow(`${theirs} may be changed by uid 65534: nothing is written below it`);
+    expect(() => openForAppend(path.join(theirs, 'sub/x.log'), 0o640)).toThrow(`${theirs} may be changed by uid 65534, not by root alone`);
     expect(fs.existsSync(path.join(theirs, 'sub'))).toBe(false);
     fs.closeSync(openForAppend(path.join(theirs, 'x.log'), 0o640)); // its own folder may be the user's
   });
