@@ -48,9 +48,17 @@ beforeAll(() => {
   secretFile = path.join(victims, 'shadow');
   fs.writeFileSync(secretFile, `internaldb=${SECRET}\n`, { mode: 0o600 });
 });
-afterEach(() => {
-  for (const a of attackers.splice(0)) a.kill('SIGKILL');
-});
+/** Ends the attacker loops this case started (before looking at what they left). */
+async function stopAttackers(): Promise<void> {
+  await Promise.all(
+    attackers.splice(0).map((a) => {
+      const ended = new Promise((r) => a.once('close', r));
+      a.kill('SIGKILL');
+      return a.exitCode !== null || a.signalCode !== null ? undefined : ended;
+    }),
+  );
+}
+afterEach(() => stopAttackers());
 afterAll(() => {
   fs.rmSync(victims, { recursive: true, force: true });
   removeFakePkis();
@@ -231,6 +239,7 @@ describe('High: root writes attacker text into any file (the log)', () => {
       const result = await posttrans(pki);
       expect(result.signal).toBeNull();
     }
+    await stopAttackers();
     expect(victimState()).toEqual(before);
   });
 });
@@ -258,6 +267,7 @@ describe('High: the PKI user chooses which root secret is read and where it is s
       expect(planted.stderr).toContain(`${pki.passwordConf} is a symbolic link; it is not followed`);
       asPkiUserInLoop(`cd '${pki.instanceDir}'; while :; do printf 'internaldb=${ATTACKER_PASSWORD}\\n' > pw.tmp; mv -f pw.tmp password.conf; ln -sf '${secretFile}' password.conf; done`);
       for (let i = 0; i < 5; i++) await posttrans(pki);
+      await stopAttackers();
       expect(server.passwords().filter((p) => p !== ATTACKER_PASSWORD)).toEqual([]);
       expect(filesHolding(pki.root, SECRET)).toEqual([]);
     });
@@ -294,6 +304,7 @@ describe('High: the PKI user chooses which root secret is read and where it is s
         const kept = path.join(path.dirname(pki.logFile), 'kept');
         asPkiUserInLoop(`while :; do ln '${pki.passwordConf}' '${kept}' 2>/dev/null; done`);
         const run = await posttrans(pki);
+        await stopAttackers();
         expect(run.code).toBe(2);
         expect(run.stderr).toContain(`is not sent to 127.0.0.2:${port}: that server is named by ${path.join(pki.instanceDir, 'ca/CS.cfg')}, which the PKI user (uid ${PKI_USER.uid}) can change`);
         expect(fs.readFileSync(pki.logFile, 'utf8')).toContain(`${pki.passwordConf} not restored: the PKI user (uid ${PKI_USER.uid}) cannot read the keyring`);
