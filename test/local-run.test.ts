@@ -86,10 +86,14 @@ function mode(file: string): number {
 describe('password.conf restored for the run', () => {
   it('exists with mode 0600 and the PKI user as owner while the upgrade runs, never in ps, and is removed after success', async () => {
     const pki = await instanceWithDatabase();
-    passwordFromConfigFile(pki);
     fs.chownSync(pki.instanceDir, 4321, 4322); // the PKI user owns the instance folder
+    // A password the PKI user holds anyway (its own file): restoring it gives that user nothing new.
+    writeToolConfig(pki, { ldapi_socket: '/nonexistent/slapd.socket', use_keyring: false });
+    const own = path.join(pki.root, 'pki-user.pass');
+    fs.writeFileSync(own, `${ds().rootPassword}\n`, { mode: 0o600 });
+    fs.chownSync(own, 4321, 4322);
     const started = path.join(pki.root, 'step-started');
-    const run = startTool(controlled, posttrans(pki), { PKI_TEST_STEP_STARTED_FILE: started, PKI_TEST_STEP_SLEEP_MS: '1500' });
+    const run = startTool(controlled, posttrans(pki, '--password-file', own), { PKI_TEST_STEP_STARTED_FILE: started, PKI_TEST_STEP_SLEEP_MS: '1500' });
     await waitForFile(started);
 
     const st = fs.statSync(pki.passwordConf);
@@ -101,7 +105,7 @@ describe('password.conf restored for the run', () => {
     const ps = execFileSync('ps', ['-e', 'ww', '-o', 'pid=,ppid=,args='], { encoding: 'utf8' })
       .split('\n')
       .filter((line) => { const [pid, ppid] = line.trim().split(/\s+/).map(Number); return pid === run.child.pid || ppid === run.child.pid; });
-    expect(ps).toEqual([expect.stringContaining(`${process.execPath} ${controlled} --root ${pki.root} --mode posttrans`)]);
+    expect(ps).toEqual([expect.stringContaining(`${process.execPath} ${controlled} --root ${pki.root} --mode posttrans --password-file ${own}`)]);
     expect(ps.join('\n')).not.toContain(ds().rootPassword);
     const withEnvironment = execFileSync('ps', ['e', 'ww', '-o', 'args=', '-p', String(run.child.pid)], { encoding: 'utf8' });
     expect(withEnvironment).toContain('PKI_TEST_STEP_SLEEP_MS=1500');
@@ -178,6 +182,7 @@ describe('password.conf restored for the run', () => {
     fs.writeFileSync(pki.passwordConf, content, { mode: 0o640 });
     fs.chmodSync(pki.passwordConf, 0o640);
     fs.chownSync(pki.passwordConf, 4321, 4322);
+    fs.chownSync(pki.instanceDir, 4321, 4322); // the PKI user's, as on a real host
     const old = new Date('2020-01-02T03:04:05Z');
     fs.utimesSync(pki.passwordConf, old, old);
     const before = fs.statSync(pki.passwordConf);
@@ -195,9 +200,9 @@ describe('password.conf restored for the run', () => {
 });
 
 describe('password sources', () => {
-  it('reads the nuxwdog keyring tag <instanceId>/internaldb (keyctl), restoring password.conf only for the run', async () => {
-    const instanceId = `pkidbu-${randomBytes(4).toString('hex')}`;
-    const pki = await instanceWithDatabase({ instanceId });
+  it('reads the nuxwdog keyring tag <instance folder>/internaldb (keyctl), not CS.cfg instanceId', async () => {
+    const pki = await instanceWithDatabase({ instanceId: `other-${randomBytes(4).toString('hex')}` });
+    const instanceId = pki.name;
     writeToolConfig(pki, { ldapi_socket: '/nonexistent/slapd.socket' });
     const add = spawnSync('keyctl', ['padd', 'user', `${instanceId}/internaldb`, '@u'], { input: ds().rootPassword, encoding: 'utf8' });
     expect(add.status).toBe(0);

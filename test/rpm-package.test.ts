@@ -201,6 +201,19 @@ describe('the RPM installed and upgraded with real rpm', () => {
     const manual = await inRoot(server.root, ['/usr/sbin/pki-db-upgrade', 'run', '--instance', INSTANCE]);
     expect(manual.stderr).toMatch(new RegExp(`upgraded from \\(untracked\\) to ${versionN.replace(/\./g, '\\.')}`));
     expect(manual.code).toBe(0);
+
+    // The wrapper runs node in an environment of its own: what rpm's environment holds does not
+    // reach it. Node itself honours NODE_OPTIONS (the control), the wrapper does not pass it on.
+    fs.writeFileSync(path.join(server.root, 'tmp/preload.js'), "require('fs').writeFileSync('/tmp/preload-ran', process.argv.join(' '))");
+    const hostile = { ...RPM_ENV, NODE_OPTIONS: '--require /tmp/preload.js', NODE_TLS_REJECT_UNAUTHORIZED: '0', PKI_DB_UPGRADE_ROOT: '/nonexistent' };
+    const control = await run('chroot', [server.root, '/usr/bin/node', '-e', '0'], { env: hostile });
+    expect({ code: control.code, ran: fs.existsSync(path.join(server.root, 'tmp/preload-ran')) }).toEqual({ code: 0, ran: true });
+    fs.rmSync(path.join(server.root, 'tmp/preload-ran'));
+    const wrapped = await run('chroot', [server.root, '/usr/sbin/pki-db-upgrade', 'status', '--instance', INSTANCE, '--json'], { env: hostile });
+    expect(wrapped.code).toBe(0);
+    expect(fs.existsSync(path.join(server.root, 'tmp/preload-ran'))).toBe(false);
+    expect(JSON.parse(wrapped.stdout)).toMatchObject({ instance: INSTANCE }); // /etc/pki, not PKI_DB_UPGRADE_ROOT
+    fs.rmSync(path.join(server.root, 'tmp/preload.js'));
     expect(await databaseVersion(suffix, ds)).toBe(versionN);
 
     // dnf update: version N+1, whose one new step %posttrans applies.
@@ -286,7 +299,7 @@ describe('the RPM installed and upgraded with real rpm', () => {
     expect(readStatus(server).pending).toBeUndefined();
   });
 
-  it('without password.conf (nuxwdog) restores it for the upgrade only and leaves nothing behind', async () => {
+  it('without password.conf (nuxwdog) upgrades with the root-only password, never copies it into password.conf (the PKI user could keep it), and leaves nothing behind', async () => {
     const ds = standalone();
     const { suffix, backendName } = uniqueSuffix('rpmnux');
     await createBackend(ds, suffix, backendName);
@@ -294,7 +307,9 @@ describe('the RPM installed and upgraded with real rpm', () => {
     fs.rmSync(server.passwordConf);
     const rootOnly = path.join(server.root, 'root/internaldb.pass');
     fs.writeFileSync(rootOnly, `internaldb=${server.password}\n`, { mode: 0o600 });
-    fs.writeFileSync(server.toolConfig, 'password_file = /root/internaldb.pass\nuse_keyring = false\n');
+    // Root's settings in root's folder: in the PKI user's /etc/pki/<instance> they would not count.
+    fs.mkdirSync(path.join(server.root, 'etc/pki-db-upgrade'), { recursive: true }); // the package makes it too
+    fs.writeFileSync(path.join(server.root, `etc/pki-db-upgrade/${INSTANCE}.conf`), `password_file = /root/internaldb.pass\nuse_keyring = false\ntrusted_servers = 127.0.0.1:${ds.port}\n`);
     expect((await rpmUpgrade(server.root, rpmN)).code).toBe(0);
 
     const before = listTree(server.root);
@@ -304,8 +319,8 @@ describe('the RPM installed and upgraded with real rpm', () => {
     expect(packageLines(upgrade)).toEqual([expect.stringMatching(new RegExp(`^pki-db-upgrade: ${INSTANCE}: ca upgraded from \\(untracked\\) to ${versionNext}`))]);
     expect(await databaseVersion(suffix)).toBe(versionNext);
     const log = fs.readFileSync(server.logFile, 'utf8');
-    expect(log).toMatch(new RegExp(`restored /etc/pki/${INSTANCE}/password\\.conf for this run \\(mode 0600, owner ${PKI_UID}:${PKI_UID}\\)`));
-    expect(log).toMatch(new RegExp(`removed the restored /etc/pki/${INSTANCE}/password\\.conf`));
+    expect(log).toContain(`/etc/pki/${INSTANCE}/password.conf not restored: the PKI user (uid ${PKI_UID}) cannot read the configured password file`);
+    expect(log).not.toContain('restored /etc/pki');
     expect(log).not.toContain(server.password);
     expect(fs.existsSync(server.passwordConf)).toBe(false);
     expect([...listTree(server.root)].filter((p) => !before.has(p) && !allowed(p))).toEqual([]);
@@ -353,6 +368,7 @@ describe('the RPM package', () => {
         '-rw-r--r-- /usr/share/pki-db-upgrade/db-upgrade.conf',
         expect.stringMatching(/^-rw-r--r-- \/usr\/share\/man\/man8\/pki-db-upgrade\.8(\.gz)?$/),
         'drwxr-xr-x /var/lib/pki-db-upgrade',
+        'drwxr-xr-x /etc/pki-db-upgrade',
       ]),
     );
     const info = await run('rpm', ['-qp', '--dbpath', path.join(work, 'rpmdb-query'), '--qf', '%{ARCH} %{VERSION}-%{RELEASE}\n[%{REQUIREFLAGS:deptype} %{REQUIRENEVRS}\n]', rpmNext]);
@@ -362,8 +378,8 @@ describe('the RPM package', () => {
     // rm and timeout (%posttrans); keyctl for nuxwdog.
     const engines: string = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).engines.node;
     const node = `nodejs >= 1:${/^>=\s*([\d.]+)$/.exec(engines)?.[1]}`;
-    expect(lines).toEqual(expect.arrayContaining([`manual ${node}`, `posttrans ${node}`, 'pre coreutils', 'posttrans coreutils', 'manual keyutils']));
-    expect(Object.keys(SCRIPTLET_COMMANDS).sort()).toEqual(['mkdir', 'node', 'rm', 'sh', 'timeout']);
+    expect(lines).toEqual(expect.arrayContaining([`manual ${node}`, `posttrans ${node}`, 'pre coreutils', 'posttrans coreutils', 'manual keyutils', 'manual coreutils']));
+    expect(Object.keys(SCRIPTLET_COMMANDS).sort()).toEqual(['env', 'mkdir', 'node', 'rm', 'sh', 'timeout']);
   });
 
   it('renders its man page without warnings', async () => {

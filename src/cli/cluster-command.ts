@@ -12,6 +12,8 @@ import { clusterStatus, formatClusterStatus } from '../cluster/status';
 import { discoverTopology, type Connect } from '../cluster/topology';
 import { LdapHistoryStore } from '../ldap/ldap-history-store';
 import { LdaptsSession } from '../ldap/ldapts-session';
+import { escapeTerminal } from '../logging/escape';
+import { checkPeerTransport, hostPortOf } from '../ldap/peer-transport';
 import type { CliArgs } from './args';
 import { openDatabase, type OpenDatabase, type Registry } from './database';
 import { setSignalUndo } from '../run/exit-cleanup';
@@ -32,6 +34,7 @@ export function peerConnector(target: Target, connectTimeoutSec: number): Connec
         'pass --password-file with the Directory Manager password (the same on every server) so the other servers can be read',
       );
     }
+    checkPeerTransport(url);
     return LdaptsSession.open({ url, credentials: target.credentials, connectTimeoutMs: connectTimeoutSec * 1000 });
   };
 }
@@ -76,7 +79,9 @@ export function runDatabaseWithClusterSafety(
     registry: Registry;
     logger: Logger;
     connectTimeoutSec: number;
-    peerCredentials?: () => Promise<{ bindDN: string; password: string }>;
+    operationTimeoutSec?: number;
+    /** Asked per peer (host:port), which it may refuse (a root-held password, a peer root did not name). */
+    peerCredentials?: (peer: string) => Promise<{ bindDN: string; password: string }>;
     tlsOptions?: tls.ConnectionOptions;
     timing?: Partial<ClusterTiming>;
   },
@@ -88,8 +93,15 @@ export function runDatabaseWithClusterSafety(
         'apply the cluster-scope steps with pki-db-upgrade cluster upgrade --url ... --password-file FILE (Directory Manager)',
       );
     }
-    const { bindDN, password } = await options.peerCredentials();
-    return LdaptsSession.open({ url, credentials: { kind: 'simple', bindDN, password }, connectTimeoutMs: options.connectTimeoutSec * 1000, tlsOptions: options.tlsOptions });
+    checkPeerTransport(url);
+    const { bindDN, password } = await options.peerCredentials(hostPortOf(url));
+    return LdaptsSession.open({
+      url,
+      credentials: { kind: 'simple', bindDN, password },
+      connectTimeoutMs: options.connectTimeoutSec * 1000,
+      operationTimeoutMs: (options.operationTimeoutSec ?? 60) * 1000,
+      tlsOptions: options.tlsOptions,
+    });
   };
   return runAutomated({
     suffix: options.suffix,
@@ -126,7 +138,8 @@ async function status(db: OpenDatabase, target: Target, args: CliArgs, logger: L
   try {
     const state = await new LdapHistoryStore(db.session, target.suffix).load();
     const report = await clusterStatus({ topology, suffix: target.suffix, localId: db.serverId, state, clock: systemClock, staleClaimMs: DEFAULT_TIMING.staleClaimMs });
-    out.stdout.write(args.json ? JSON.stringify(report, null, 2) + '\n' : formatClusterStatus(report));
+    // Agreement status texts come from the servers: escaped for the terminal (escape.ts).
+    out.stdout.write(args.json ? JSON.stringify(report, null, 2) + '\n' : escapeTerminal(formatClusterStatus(report)));
     return ExitCode.Ok;
   } finally {
     await topology?.close();

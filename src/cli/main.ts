@@ -5,6 +5,7 @@
 import { systemClock } from '../core/clock';
 import { errorMessage, ExitCode, PkiDbUpgradeError } from '../core/errors';
 import { orderRegistry } from '../core/registry';
+import { escapeTerminal } from '../logging/escape';
 import { createRunLogger, type RunLogger } from '../logging/run-logger';
 import { packageVersion, steps } from '../../upgrades/registry.generated';
 import { parseCli, USAGE, type CliArgs } from './args';
@@ -73,10 +74,10 @@ async function dispatch(args: CliArgs, registry: Registry, logger: RunLogger, io
       const { plan, state } = await engine.plan();
       if (args.command === 'status') {
         const report = statusReport(target.label, plan, state);
-        io.stdout.write(args.json ? JSON.stringify(report, null, 2) + '\n' : formatStatus(report));
+        io.stdout.write(args.json ? JSON.stringify(report, null, 2) + '\n' : escapeTerminal(formatStatus(report)));
       } else {
         const records = allRecords(state);
-        io.stdout.write(args.json ? JSON.stringify(records.map(recordJson), null, 2) + '\n' : formatHistory(records));
+        io.stdout.write(args.json ? JSON.stringify(records.map(recordJson), null, 2) + '\n' : escapeTerminal(formatHistory(records)));
       }
       return ExitCode.Ok;
     }

@@ -104,9 +104,14 @@ export function classifyStatus(status: string, json?: string): AgreementState {
   return 'error';
 }
 
-/** How an administrator reaches the receiving server: the URL the agreement implies. */
+/**
+ * How to reach the receiving server as the agreement does: LDAPS for SSL, StartTLS
+ * (ldap+starttls://, see LdaptsSession) for TLS, so a bind password goes encrypted where
+ * replication does.
+ */
 export function agreementUrl(agreement: Agreement): string {
-  const scheme = agreement.transport === 'SSL' || agreement.transport === 'LDAPS' ? 'ldaps' : 'ldap';
+  const t = agreement.transport;
+  const scheme = t === 'SSL' || t === 'LDAPS' ? 'ldaps' : t === 'TLS' || t === 'STARTTLS' ? 'ldap+starttls' : 'ldap';
   const host = agreement.host.includes(':') ? `[${agreement.host}]` : agreement.host;
   return `${scheme}://${host}:${agreement.port}`;
 }

@@ -17,6 +17,11 @@ export interface SystemPaths {
   instanceDir(instance: string): string;
   /** /etc/pki/<instance>/db-upgrade.conf: this tool's own settings for the instance. */
   toolConfig(instance: string): string;
+  /**
+   * /etc/pki-db-upgrade/<instance>.conf: the same settings in a folder only root can change, the
+   * place for the keys that steer root when /etc/pki/<instance> belongs to the PKI user.
+   */
+  rootToolConfig(instance: string): string;
   passwordConf(instance: string): string;
   /** /var/log/pki/<instance>/db-upgrade.log (default; db-upgrade.conf may name another). */
   defaultLogFile(instance: string): string;
@@ -32,6 +37,7 @@ export function systemPaths(root = process.env[ROOT_ENV] || '/'): SystemPaths {
     pkiConfigDir: under('etc/pki'),
     instanceDir: (instance) => under('etc/pki', instance),
     toolConfig: (instance) => under('etc/pki', instance, 'db-upgrade.conf'),
+    rootToolConfig: (instance) => under('etc/pki-db-upgrade', `${instance}.conf`),
     passwordConf: (instance) => under('etc/pki', instance, 'password.conf'),
     defaultLogFile: (instance) => under('var/log/pki', instance, 'db-upgrade.log'),
     stateDir: (instance) => under('var/lib/pki-db-upgrade', instance),

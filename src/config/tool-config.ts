@@ -2,18 +2,26 @@
  * The tool's own settings for one instance: /etc/pki/<instance>/db-upgrade.conf (INI, top-level
  * keys). A missing file means every default. A bad value is a configuration error (exit 2); an
  * unknown key is reported as a warning, so a typo does not pass silently.
+ *
+ * The file lives in the PKI user's folder. The keys that could steer root (ROOT_ONLY_KEYS: where
+ * the log goes, which file holds a secret, which socket or CA to trust, where a root-held password
+ * may be sent) are honoured only when the file is root's alone: owned by root, not writable by
+ * group or others, one link. Otherwise they are ignored with a warning (docs/threat-model.md).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import ini from 'ini';
 import { ConfigError } from '../core/errors';
-import { readErrorHint, readErrorReason, shortValue } from './read-error';
+import { isRootControlled, modeText, readConfigFile } from './file-trust';
+import { untrustedFolderOf } from './safe-append';
+import { shortValue } from './read-error';
 
 export interface ToolConfig {
   /** The file read, or undefined when there was none. */
   file?: string;
   /** false: %posttrans (--mode=posttrans) leaves the database alone; manual runs still work. */
   autoUpgrade: boolean;
+  /** The file that set auto_upgrade, for the message. */
+  autoUpgradeFile?: string;
   logFile?: string;
   /** Root-only file holding the database password (source 3 of password-sources.ts). */
   passwordFile?: string;
@@ -26,6 +34,10 @@ export interface ToolConfig {
   ldapiSocket?: string;
   /** CA certificate(s), PEM, that signed the 389 DS server certificate (LDAPS). */
   caFile?: string;
+  /** host:port of the servers a password from a root-only source may be sent to. */
+  trustedServers: string[];
+  /** Bound on every LDAP operation after the bind, in seconds. */
+  operationTimeoutSec: number;
   warnings: string[];
 }
 
@@ -38,19 +50,32 @@ export const TOOL_CONFIG_KEYS = [
   'lock_wait',
   'ldapi_socket',
   'ca_file',
+  'trusted_servers',
+  'operation_timeout',
 ] as const;
+
+const MAX_SECONDS = 86_400;
+
+/** Honoured only from a file root alone can change. */
+export const ROOT_ONLY_KEYS = ['log_file', 'password_file', 'ldapi_socket', 'ca_file', 'trusted_servers'] as const;
 
 export const DEFAULT_TOOL_CONFIG: ToolConfig = {
   autoUpgrade: true,
   useKeyring: true,
   connectTimeoutSec: 10,
   lockWaitSec: 0,
+  trustedServers: [],
+  operationTimeoutSec: 60,
   warnings: [],
 };
 
-export function parseToolConfig(text: string, file: string): ToolConfig {
+/**
+ * `untrusted`: why the file is not root's alone (its root-only keys are then ignored). `base`: the
+ * settings this file's keys override (another file read before it).
+ */
+export function parseToolConfig(text: string, file: string, untrusted?: string, base: ToolConfig = DEFAULT_TOOL_CONFIG): ToolConfig {
   const raw = ini.parse(text) as Record<string, unknown>;
-  const config: ToolConfig = { ...DEFAULT_TOOL_CONFIG, file, warnings: [] };
+  const config: ToolConfig = { ...base, file, warnings: [...base.warnings], trustedServers: [...base.trustedServers] };
   const bad = (key: string, value: unknown, expected: string) =>
     new ConfigError(`${file}: ${key} = ${shortValue(String(value))} is not ${expected}`, `fix ${key} in ${file}`);
   const bool = (key: string, value: unknown): boolean => {
@@ -64,6 +89,8 @@ export function parseToolConfig(text: string, file: string): ToolConfig {
   const seconds = (key: string, value: unknown, allowZero: boolean): number => {
     const n = Number(value);
     if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw bad(key, value, allowZero ? 'a number of seconds (0 or more)' : 'a positive number of seconds');
+    // Larger values overflow Node's timers (which then fire at once); no wait should be that long.
+    if (n > MAX_SECONDS) throw bad(key, value, `at most ${MAX_SECONDS} seconds`);
     return n;
   };
   const filePath = (key: string, value: unknown): string => {
@@ -71,10 +98,20 @@ export function parseToolConfig(text: string, file: string): ToolConfig {
     if (!v || typeof value === 'boolean') throw bad(key, value, 'a path');
     return path.isAbsolute(v) ? v : path.resolve(path.dirname(file), v);
   };
+  const hostPorts = (key: string, value: unknown): string[] => {
+    const list = String(value).split(/[\s,]+/).filter(Boolean);
+    for (const hp of list) if (!/^(\[[0-9a-f:.]+\]|[^:\s\[\]]+):\d{1,5}$/i.test(hp)) throw bad(key, value, 'a list of host:port');
+    return list.map((hp) => hp.toLowerCase());
+  };
   for (const [key, value] of Object.entries(raw)) {
+    if (untrusted && (ROOT_ONLY_KEYS as readonly string[]).includes(key)) {
+      config.warnings.push(`${file}: ${key} ignored: ${untrusted}; only a file root alone controls may set it (e.g. /etc/pki-db-upgrade/<instance>.conf)`);
+      continue;
+    }
     switch (key) {
       case 'auto_upgrade':
         config.autoUpgrade = bool(key, value);
+        config.autoUpgradeFile = file;
         break;
       case 'use_keyring':
         config.useKeyring = bool(key, value);
@@ -90,6 +127,12 @@ export function parseToolConfig(text: string, file: string): ToolConfig {
         break;
       case 'ca_file':
         config.caFile = filePath(key, value);
+        break;
+      case 'trusted_servers':
+        config.trustedServers = hostPorts(key, value);
+        break;
+      case 'operation_timeout':
+        config.operationTimeoutSec = seconds(key, value, false);
         break;
       case 'connect_timeout':
         config.connectTimeoutSec = seconds(key, value, false);
@@ -108,15 +151,29 @@ export function parseToolConfig(text: string, file: string): ToolConfig {
   return config;
 }
 
-/** Reads the file; a missing file gives the defaults. */
-export function loadToolConfig(file: string): ToolConfig {
-  let text: string;
+/**
+ * Reads the file (never through a link); a missing file gives `base` (the defaults). Its root-only
+ * keys count only when root alone decided both its content and its name: the file root's, one
+ * link, and every folder above it root's (in the PKI user's folder, that user could rename any
+ * root-owned file it finds there, e.g. the log, to db-upgrade.conf).
+ */
+export function loadToolConfig(file: string, base: ToolConfig = DEFAULT_TOOL_CONFIG): ToolConfig {
+  let opened;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    opened = readConfigFile(file);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { ...DEFAULT_TOOL_CONFIG, warnings: [] };
-    throw new ConfigError(`cannot read ${file} (${readErrorReason(err)})`, readErrorHint(err, file, 'check the file and its permissions'));
+    const code = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'ENOENT') return { ...base, warnings: [...base.warnings], trustedServers: [...base.trustedServers] };
+    throw err;
   }
-  return parseToolConfig(text, file);
+  const st = opened.stat;
+  const folder = untrustedFolderOf(file);
+  const untrusted = !isRootControlled(st)
+    ? `the file belongs to uid ${st.uid} with mode ${modeText(st)}`
+    : st.nlink !== 1
+      ? `the file has ${st.nlink} hard links`
+      : folder
+        ? `${folder}`
+        : undefined;
+  return parseToolConfig(opened.text, file, untrusted, base);
 }

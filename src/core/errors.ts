@@ -35,6 +35,12 @@ export class ConfigError extends PkiDbUpgradeError {
   readonly exitCode = ExitCode.UsageOrConfig;
 }
 
+/** A path root would write through was planted or may be changed by another user (docs/threat-model.md). */
+export class UnsafePathError extends ConfigError {}
+
+/** A password would go to a server, or over a connection, it may not go to (docs/threat-model.md). */
+export class SecretDestinationError extends ConfigError {}
+
 /** The server rejected the bind DN and password (invalid credentials, 49). */
 export class CredentialsRejectedError extends ConfigError {}
 

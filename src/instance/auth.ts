@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Logger } from '../core/logger';
 import type { InternalDbConfig } from './cs-cfg';
 
 export type AuthCandidate =
@@ -29,9 +30,19 @@ export function ldapiUrl(socket: string): string {
   return `ldapi://${encodeURIComponent(socket)}`;
 }
 
-/** The LDAPI sockets that exist: the configured one, or every /run/slapd-*.socket. */
-export function findLdapiSockets(configured?: string): string[] {
-  if (configured) return isSocket(configured) ? [configured] : [];
+/**
+ * The LDAPI sockets that exist and belong to the directory server: the configured one, or every
+ * /run/slapd-*.socket. A socket (and its folder) that anyone but root or the dirsrv user owns is
+ * skipped: whoever made it could answer as the server would, or never answer.
+ */
+export function findLdapiSockets(configured?: string, logger?: Logger): string[] {
+  const owners = directoryServerUids();
+  const usable = (p: string) => {
+    const problem = socketProblem(p, owners);
+    if (problem && logger) logger.warn(`LDAPI socket ${p} not used: ${problem}`);
+    return !problem;
+  };
+  if (configured) return isSocket(configured) && usable(configured) ? [configured] : [];
   const found = new Set<string>();
   for (const dir of ['/run', '/var/run']) {
     let names: string[] = [];
@@ -50,10 +61,38 @@ export function findLdapiSockets(configured?: string): string[] {
       } catch {
         /* keep p */
       }
-      found.add(real);
+      if (usable(real)) found.add(real);
     }
   }
   return [...found].sort();
+}
+
+/** Root and the dirsrv user (from /etc/passwd, root's file). */
+function directoryServerUids(): Set<number> {
+  const uids = new Set([0]);
+  try {
+    for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const [name, , uid] = line.split(':');
+      if (name === 'dirsrv' && /^\d+$/.test(uid ?? '')) uids.add(Number(uid));
+    }
+  } catch {
+    /* root only */
+  }
+  return uids;
+}
+
+/** Why the socket at `p` is not the directory server's, or undefined when it is. */
+function socketProblem(p: string, owners: Set<number>): string | undefined {
+  try {
+    const st = fs.lstatSync(p);
+    if (!st.isSocket()) return 'not a socket (a link?)';
+    if (!owners.has(st.uid)) return `it belongs to uid ${st.uid}, neither root nor dirsrv`;
+    const dir = fs.lstatSync(path.dirname(p));
+    if (!owners.has(dir.uid) || (dir.mode & 0o022) !== 0) return `its folder ${path.dirname(p)} may be changed by others (uid ${dir.uid}, mode ${(dir.mode & 0o7777).toString(8)})`;
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? String(err);
+  }
 }
 
 function isSocket(p: string): boolean {

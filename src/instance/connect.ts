@@ -10,6 +10,8 @@ export interface ConnectRequest {
   db: InternalDbConfig;
   candidates: AuthCandidate[];
   connectTimeoutSec: number;
+  /** Bound on each operation after the bind. */
+  operationTimeoutSec?: number;
   logger: Logger;
   startHint?: string;
   /** Asked only when a BasicAuth candidate is reached. */
@@ -20,7 +22,7 @@ export interface ConnectRequest {
 
 export async function connectDatabase(req: ConnectRequest): Promise<{ session: LdaptsSession; via: AuthCandidate }> {
   const { db, logger } = req;
-  const options = { connectTimeoutMs: req.connectTimeoutSec * 1000, startHint: req.startHint };
+  const options = { connectTimeoutMs: req.connectTimeoutSec * 1000, operationTimeoutMs: (req.operationTimeoutSec ?? 60) * 1000, startHint: req.startHint };
   for (const c of req.candidates) {
     if (c.kind === 'ldapi-external') {
       let session: LdaptsSession | undefined;

@@ -2,9 +2,10 @@
  * The internal database settings of one PKI subsystem, read from its CS.cfg (flat key=value
  * lines, as Dogtag writes them). Only the internaldb.* keys and the instance id matter here.
  */
-import fs from 'node:fs';
 import { ConfigError } from '../core/errors';
-import { quoteValue, readErrorHint, readErrorReason } from '../config/read-error';
+import { checkInstanceFile, isRootControlled, readConfigFile, type Owner } from '../config/file-trust';
+import { quoteValue } from '../config/read-error';
+import { untrustedFolderOf } from '../config/safe-append';
 
 export interface InternalDbConfig {
   host: string;
@@ -28,6 +29,12 @@ export interface CsCfg {
   instanceId?: string;
   machineName?: string;
   internalDb: InternalDbConfig;
+  /**
+   * Root's alone (owned by root, writable by no one else, one link, in folders only root can
+   * change): its host may receive a root-held password. On a real host CS.cfg is the PKI user's,
+   * and this is false.
+   */
+  rootControlled: boolean;
 }
 
 /** key=value lines; '#' comments and blank lines ignored; the value is everything after the first '='. */
@@ -63,6 +70,7 @@ export function parseCsCfg(text: string, file: string): CsCfg {
   }
   return {
     file,
+    rootControlled: false,
     instanceId: p.get('instanceId') || undefined,
     machineName: p.get('machineName') || undefined,
     internalDb: {
@@ -78,12 +86,10 @@ export function parseCsCfg(text: string, file: string): CsCfg {
   };
 }
 
-export function readCsCfg(file: string): CsCfg {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`cannot read ${file} (${readErrorReason(err)})`, readErrorHint(err, file, 'check the file and its permissions'));
-  }
-  return parseCsCfg(text, file);
+/** Reads CS.cfg without following a link; it must be root's or the PKI user's (`owner`). */
+export function readCsCfg(file: string, owner: Owner): CsCfg {
+  const { text, stat } = readConfigFile(file);
+  checkInstanceFile(file, stat, owner);
+  // Its host counts as root's choice only if root alone decided the file and its name.
+  return { ...parseCsCfg(text, file), rootControlled: isRootControlled(stat) && stat.nlink === 1 && !untrustedFolderOf(file) };
 }

@@ -19,7 +19,10 @@ export interface Subsystem {
 
 export interface PkiInstance {
   name: string;
-  /** instanceId from CS.cfg (the keyring tag prefix), else the folder name. */
+  /**
+   * The keyring tag prefix: the folder name, never CS.cfg's instanceId (CS.cfg is the PKI user's,
+   * who could name another instance's keys with it).
+   */
   instanceId: string;
   dir: string;
   /** The PKI user: owner of the instance folder; a restored password.conf belongs to it. */
@@ -39,8 +42,18 @@ export function databasesOf(instance: PkiInstance): Subsystem[] {
   });
 }
 
+/** Present, as a file or as anything else (a planted link is then refused when read, not skipped). */
+function exists(file: string): boolean {
+  try {
+    fs.lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function hasSubsystem(dir: string): boolean {
-  return SUBSYSTEMS.some((s) => fs.existsSync(path.join(dir, s, 'CS.cfg')));
+  return SUBSYSTEMS.some((s) => exists(path.join(dir, s, 'CS.cfg')));
 }
 
 export function loadInstance(paths: SystemPaths, name: string): PkiInstance {
@@ -54,19 +67,20 @@ export function loadInstance(paths: SystemPaths, name: string): PkiInstance {
     }
     throw new ConfigError(`no PKI instance "${name}": ${dir} does not exist`, `instances found: ${listInstanceNames(paths).join(', ') || 'none'}`);
   }
+  const owner = { uid: stat.uid, gid: stat.gid };
   const subsystems: Subsystem[] = [];
   for (const s of SUBSYSTEMS) {
     const file = path.join(dir, s, 'CS.cfg');
-    if (fs.existsSync(file)) subsystems.push({ name: s, cs: readCsCfg(file) });
+    if (exists(file)) subsystems.push({ name: s, cs: readCsCfg(file, owner) });
   }
   if (subsystems.length === 0) {
     throw new ConfigError(`${dir} holds no subsystem (no ${SUBSYSTEMS.map((s) => `${s}/CS.cfg`).join(', ')})`, 'check the instance name');
   }
   return {
     name,
-    instanceId: subsystems.find((s) => s.cs.instanceId)?.cs.instanceId ?? name,
+    instanceId: name,
     dir,
-    owner: { uid: stat.uid, gid: stat.gid },
+    owner,
     subsystems,
   };
 }

@@ -23,11 +23,17 @@ export type Credentials =
   | { kind: 'anonymous' };
 
 export interface ConnectOptions {
-  /** ldap://host:port, ldaps://host:port or ldapi://%2Fpath%2Fto%2Fsocket */
+  /**
+   * ldap://host:port, ldaps://host:port, ldapi://%2Fpath%2Fto%2Fsocket, or ldap+starttls://host:port
+   * (a replication agreement with StartTLS transport: TLS before the bind).
+   */
   url: string;
   credentials: Credentials;
   connectTimeoutMs?: number;
-  /** Per-operation timeout; 0 = none (long index tasks are polled, not waited on). */
+  /**
+   * Bound on every operation after the bind (default 60 s): no server can hold the run, and dnf
+   * with it, longer than that per request. Long index tasks are polled, never waited on.
+   */
   operationTimeoutMs?: number;
   tlsOptions?: tls.ConnectionOptions;
   /** Used in messages, e.g. "start it with systemctl start dirsrv@pki-tomcat". */
@@ -41,6 +47,8 @@ export interface ConnectOptions {
 }
 
 const DEFAULT_PAGE_SIZE = 500;
+export const DEFAULT_OPERATION_TIMEOUT_MS = 60_000;
+const STARTTLS = 'ldap+starttls://';
 
 export class LdaptsSession implements LdapSession {
   private constructor(
@@ -57,10 +65,11 @@ export class LdaptsSession implements LdapSession {
     const timeouts = (client as unknown as { clientOptions: { timeout?: number } }).clientOptions;
     timeouts.timeout = options.connectTimeoutMs ?? 10_000;
     try {
+      if (options.url.startsWith(STARTTLS)) await startTls(client, options);
       const c = options.credentials;
       if (c.kind === 'simple') await client.bind(c.bindDN, c.password);
       else if (c.kind === 'external') await client.bind('EXTERNAL');
-      timeouts.timeout = options.operationTimeoutMs ?? 0;
+      timeouts.timeout = operationTimeout(options);
     } catch (err) {
       await client.unbind().catch(() => undefined);
       throw connectionError(err, display, options);
@@ -179,6 +188,13 @@ export class LdaptsSession implements LdapSession {
     if (typeof code === 'number') {
       return new LdapResultError(code, operation, dn, (err as Error).message, this.boundAs);
     }
+    if (/Operation timed out/.test((err as Error).message ?? '')) {
+      return new ServerUnreachableError(
+        `389 DS at ${this.url} did not answer ${operation} ${dn} within ${operationTimeout(this.options) / 1000} s (operation_timeout)`,
+        'check that the server is running and not hung, then run pki-db-upgrade again: it resumes where it stopped',
+        { cause: err },
+      );
+    }
     return new ServerUnreachableError(
       `lost the connection to 389 DS at ${this.url} during ${operation} ${dn}: ${(err as Error).message}`,
       'check that the server is running, then run pki-db-upgrade again: it resumes where it stopped',
@@ -187,10 +203,29 @@ export class LdaptsSession implements LdapSession {
   }
 }
 
+function operationTimeout(options: ConnectOptions): number {
+  return options.operationTimeoutMs || DEFAULT_OPERATION_TIMEOUT_MS;
+}
+
+/** StartTLS, verified as LDAPS would be (host name, CA), bounded by the connect timeout. */
+async function startTls(client: Client, options: ConnectOptions): Promise<void> {
+  const host = new URL(`ldap://${options.url.slice(STARTTLS.length)}`).hostname.replace(/^\[|\]$/g, '');
+  const tlsOptions: tls.ConnectionOptions = { ...options.tlsOptions, host, ...(net.isIP(host) ? {} : { servername: host }) };
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('StartTLS timed out')), options.connectTimeoutMs ?? 10_000);
+  });
+  try {
+    await Promise.race([client.startTLS(tlsOptions), limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function createClient(options: ConnectOptions): { client: Client; display: string } {
   const common = {
     connectTimeout: options.connectTimeoutMs ?? 10_000,
-    timeout: options.operationTimeoutMs ?? 0,
+    timeout: operationTimeout(options),
     // A server restart mid-run must not leave us silently unauthenticated.
     autoRebind: true,
     strictDN: false,
@@ -205,14 +240,17 @@ function createClient(options: ConnectOptions): { client: Client; display: strin
     });
     return { client, display: options.url };
   }
-  if (!/^ldaps?:\/\//.test(options.url)) {
+  const url = options.url.startsWith(STARTTLS) ? `ldap://${options.url.slice(STARTTLS.length)}` : options.url;
+  if (!/^ldaps?:\/\//.test(url)) {
     throw new ConfigError(`"${options.url}" is not an LDAP URL`, 'use ldap://host:port, ldaps://host:port or ldapi://%2Frun%2Fslapd-NAME.socket');
   }
   return {
     client: new Client({
       ...common,
-      url: options.url,
-      tlsOptions: options.tlsOptions,
+      url,
+      // ldapts goes TLS from the first byte whenever it has tlsOptions: only for ldaps://
+      // (StartTLS gets them in startTls, plain loopback peers none).
+      tlsOptions: url.startsWith('ldaps://') ? options.tlsOptions : undefined,
       ...(options.noDelay
         ? {
             createConnection: ((port: number, host: string) => net.connect(port, host).setNoDelay(true)) as unknown as typeof net.connect,

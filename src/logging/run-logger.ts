@@ -4,10 +4,10 @@
  * to stderr instead, with one warning saying so.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import winston from 'winston';
 import type { Logger } from '../core/logger';
-import { makeDirs } from '../config/paths';
+import { openForAppend } from '../config/safe-append';
+import { escapeControl } from './escape';
 
 export interface RunLoggerOptions {
   /** Console verbosity: 'debug', 'info', 'warn', or 'silent'. */
@@ -53,17 +53,25 @@ export function createRunLogger(options: RunLoggerOptions): RunLogger {
   }
   let logFile: string | undefined;
   let fileTransport: winston.transport | undefined;
+  let fileStream: fs.WriteStream | undefined;
+  let fd: number | undefined;
   if (options.logFile) {
-    const problem = prepareLogFile(options.logFile, options.fileMode ?? 0o640);
-    if (problem) {
-      stderr.write(`warning: cannot write the log file ${options.logFile} (${problem}); logging to stderr instead\n`);
+    try {
+      fd = openForAppend(options.logFile, options.fileMode ?? 0o640);
+    } catch (err) {
+      const problem = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      stderr.write(`warning: cannot write the log file ${escapeControl(options.logFile)} (${escapeControl(problem)}); logging to stderr instead\n`);
       if (options.consoleLevel === 'silent' || options.consoleLevel === 'warn' || options.consoleLevel === 'error') {
         transports.push(new winston.transports.Stream({ stream: stderr, level: 'debug', format: fileFormat() }));
       }
-    } else {
+    }
+    if (fd !== undefined) {
       logFile = options.logFile;
-      fileTransport = new winston.transports.File({ filename: logFile, level: 'debug', format: fileFormat() });
-      // Without a handler a transport error (disk full, file removed) kills the process.
+      // winston writes to the descriptor opened above: the path is never opened again.
+      fileStream = fs.createWriteStream('', { fd, flags: 'a', autoClose: true });
+      fileTransport = new winston.transports.Stream({ stream: fileStream, level: 'debug', format: fileFormat() });
+      // Without a handler a write error (disk full) kills the process.
+      fileStream.on('error', (err) => stderr.write(`warning: log file ${logFile}: ${(err as Error).message}\n`));
       fileTransport.on('error', (err) => stderr.write(`warning: log file ${logFile}: ${(err as Error).message}\n`));
       transports.push(fileTransport);
     }
@@ -72,7 +80,7 @@ export function createRunLogger(options: RunLoggerOptions): RunLogger {
   // A quiet command (status --json, no log file) still needs one transport: winston complains
   // on stderr about every line logged without any.
   if (transports.length === 0) transports.push(new winston.transports.Console({ silent: true }));
-  const logger = winston.createLogger({ level: 'debug', format: redact(), transports, exitOnError: false });
+  const logger = winston.createLogger({ level: 'debug', format: winston.format.combine(redact(), escaped()), transports, exitOnError: false });
   logger.on('error', (err) => stderr.write(`warning: logging failed: ${(err as Error).message}\n`));
 
   const log = (level: string) => (message: string, fields?: Record<string, unknown>) => logger.log(level, message, fields ?? {});
@@ -83,10 +91,10 @@ export function createRunLogger(options: RunLoggerOptions): RunLogger {
     warn: log('warn'),
     error: log('error'),
     appendSync(level, message) {
-      if (!logFile) return;
+      if (fd === undefined || fileStream?.closed) return;
       try {
-        const clean = redactText(message, options.secrets?.() ?? []);
-        fs.appendFileSync(logFile, `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${clean}\n`);
+        const clean = escapeControl(redactText(message, options.secrets?.() ?? []));
+        fs.writeSync(fd, `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${clean}\n`);
       } catch {
         /* best effort: the process is going away */
       }
@@ -98,13 +106,23 @@ export function createRunLogger(options: RunLoggerOptions): RunLogger {
           resolve();
           return;
         }
-        // 'finish' fires once the file stream has flushed every line.
-        fileTransport.once('finish', () => resolve());
+        // The transport's 'finish' comes once winston has handed over every line; the file
+        // stream's 'close' once they are written and the descriptor is closed.
+        fileTransport.once('finish', () => {
+          fileStream!.once('close', () => resolve());
+          fileStream!.end();
+        });
         logger.end();
         setTimeout(resolve, 2000).unref();
       }),
   };
 }
+
+/** Every message passes escapeControl before any transport: see escape.ts. */
+const escaped = winston.format((info) => {
+  if (typeof info.message === 'string') info.message = escapeControl(info.message);
+  return info;
+});
 
 /** Lines logged with the field `fileOnly: true` (e.g. the run header) stay off the console. */
 const fileOnly = winston.format((info) => (info.fileOnly === true ? false : info));
@@ -142,19 +160,4 @@ function redactor(secrets: (() => readonly string[]) | undefined) {
     }
     return info;
   });
-}
-
-/** Creates the file (and its folder) with the right mode; returns why it cannot be written, if so. */
-function prepareLogFile(file: string, mode: number): string | undefined {
-  try {
-    makeDirs(path.dirname(file), 0o750);
-    const existed = fs.existsSync(file);
-    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, mode);
-    // A new file gets exactly `mode` whatever the umask; an existing one keeps what the admin chose.
-    if (!existed) fs.fchmodSync(fd, mode);
-    fs.closeSync(fd);
-    return undefined;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-  }
 }

@@ -18,6 +18,7 @@ import type { SystemPaths } from '../config/paths';
 import { authCandidates, findLdapiSockets } from '../instance/auth';
 import { connectDatabase } from '../instance/connect';
 import { databasesOf, type PkiInstance, type Subsystem } from '../instance/discovery';
+import { escapeControl } from '../logging/escape';
 import { createRunLogger, type RunLogger } from '../logging/run-logger';
 import { InstancePasswords } from '../secrets/instance-password';
 import { isInteractiveTerminal } from '../secrets/tty-prompt';
@@ -47,7 +48,8 @@ export function loadInstanceConfig(paths: SystemPaths, instance: PkiInstance, ar
     if (!config.file) throw new ConfigError(`the configuration file ${args.configFile} does not exist`, 'fix --config');
     return config;
   }
-  return loadToolConfig(paths.toolConfig(instance.name));
+  // The instance's own file, then root's (/etc/pki-db-upgrade/<instance>.conf), whose keys win.
+  return loadToolConfig(paths.rootToolConfig(instance.name), loadToolConfig(paths.toolConfig(instance.name)));
 }
 
 export interface InstanceContext {
@@ -86,6 +88,7 @@ export function instanceContext(paths: SystemPaths, instance: PkiInstance, confi
     passwordFileOption: args.passwordFile,
     useKeyring: config.useKeyring,
     configuredPasswordFile: config.passwordFile,
+    trustedServers: config.trustedServers,
     mayPrompt: options.mayPrompt,
     restore: options.restore,
     logger,
@@ -100,16 +103,21 @@ export function connectSubsystem(ctx: InstanceContext, sub: Subsystem) {
   const candidates = authCandidates(db, {
     isRoot,
     machineName: sub.cs.machineName,
-    sockets: isRoot ? findLdapiSockets(ctx.config.ldapiSocket) : [],
+    sockets: isRoot ? findLdapiSockets(ctx.config.ldapiSocket, ctx.logger) : [],
     caFile: ctx.config.caFile,
   });
   return connectDatabase({
     db,
     candidates,
     connectTimeoutSec: ctx.connectTimeoutSec,
+    operationTimeoutSec: ctx.config.operationTimeoutSec,
     logger: ctx.logger,
     startHint: `start the 389 DS of ${ctx.instance.name} (systemctl start dirsrv@INSTANCE)`,
-    password: () => ctx.passwords.get(db.passwordKey),
+    password: async () => {
+      const password = await ctx.passwords.get(db.passwordKey);
+      ctx.passwords.checkDestination(db.passwordKey, `${db.host}:${db.port}`, { file: sub.cs.file, rootControlled: sub.cs.rootControlled });
+      return password;
+    },
     passwordSource: () => ctx.passwords.sourceOf(db.passwordKey),
   });
 }
@@ -118,7 +126,7 @@ export async function runInstance(paths: SystemPaths, instance: PkiInstance, arg
   const posttrans = args.mode === 'posttrans';
   const dryRun = args.command === 'dry-run';
   const stateDir = paths.stateDir(instance.name);
-  const say = (line: string, failure: boolean) => (failure ? io.stderr : io.stdout).write(`pki-db-upgrade: ${instance.name}: ${line}\n`);
+  const say = (line: string, failure: boolean) => (failure ? io.stderr : io.stdout).write(`pki-db-upgrade: ${instance.name}: ${escapeControl(line)}\n`);
 
   let config: ToolConfig;
   try {
@@ -156,7 +164,7 @@ export async function runInstance(paths: SystemPaths, instance: PkiInstance, arg
   let record = !dryRun;
   try {
     if (posttrans && !config.autoUpgrade && !dryRun) {
-      const why = `skipped: auto_upgrade = false in ${config.file}; run "pki-db-upgrade --instance ${instance.name}" to upgrade`;
+      const why = `skipped: auto_upgrade = false in ${config.autoUpgradeFile ?? config.file}; run "pki-db-upgrade --instance ${instance.name}" to upgrade`;
       logger.info(why);
       status.result = 'skipped';
       status.message = why;
@@ -240,8 +248,17 @@ async function upgradeDatabases(ctx: InstanceContext, registry: Registry, dryRun
               registry,
               logger,
               connectTimeoutSec: ctx.connectTimeoutSec,
-              peerCredentials: via.kind === 'basic' ? async () => ({ bindDN: via.bindDN, password: await ctx.passwords.get(db.passwordKey) }) : undefined,
-              tlsOptions: via.kind === 'basic' && via.secure && via.caFile ? { ca: readFileSync(via.caFile) } : undefined,
+              operationTimeoutSec: ctx.config.operationTimeoutSec,
+              peerCredentials:
+                via.kind === 'basic'
+                  ? async (peer) => {
+                      const password = await ctx.passwords.get(db.passwordKey);
+                      ctx.passwords.checkDestination(db.passwordKey, peer, { file: 'a replication agreement', rootControlled: false });
+                      return { bindDN: via.bindDN, password };
+                    }
+                  : undefined,
+              // Peers reached by LDAPS or StartTLS trust the same CA as the local server.
+              tlsOptions: ctx.config.caFile ? { ca: readFileSync(ctx.config.caFile) } : undefined,
               timing: clusterTiming(ctx.args),
             });
         outcome.fromVersion = result.plan.databaseVersion ?? null;

@@ -14,6 +14,7 @@ import { allRecords, formatHistory, formatStatus, recordJson, statusReport, type
 import type { SystemPaths } from '../config/paths';
 import type { StepRecord } from '../core/history-store';
 import { databasesOf, type PkiInstance } from '../instance/discovery';
+import { escapeTerminal } from '../logging/escape';
 import { connectSubsystem, instanceContext, loadInstanceConfig, oneLine } from './local-run';
 import { isAlive } from './process-alive';
 import { readStatusFile, statusFilePath, type StatusFile } from './status-file';
@@ -63,12 +64,13 @@ export async function showInstance(paths: SystemPaths, instance: PkiInstance, ar
   } else if (args.command === 'status') {
     // What the file owes may have been done since, by another server of the cluster.
     const nowCurrent = live.length > 0 && live.every((d) => d.report?.upToDate);
-    io.stdout.write(formatRecorded(instance, recorded, statusFilePath(paths.stateDir(instance.name)), nowCurrent));
-    for (const d of live) io.stdout.write(d.report ? formatStatus(d.report) : `Database:    ${instance.name}/${d.subsystem}: live state unavailable: ${d.error}\n`);
+    // Server text (errors, recorded messages) reaches the terminal escaped (escape.ts).
+    io.stdout.write(escapeTerminal(formatRecorded(instance, recorded, statusFilePath(paths.stateDir(instance.name)), nowCurrent)));
+    for (const d of live) io.stdout.write(escapeTerminal(d.report ? formatStatus(d.report) : `Database:    ${instance.name}/${d.subsystem}: live state unavailable: ${d.error}\n`));
   } else {
     for (const d of live) {
       io.stdout.write(`== ${instance.name}/${d.subsystem}\n`);
-      io.stdout.write(d.records ? formatHistory(d.records) : `history unavailable: ${d.error}\n`);
+      io.stdout.write(escapeTerminal(d.records ? formatHistory(d.records) : `history unavailable: ${d.error}\n`));
     }
   }
   // status answers from the file even when the server is down; history needs the server.

@@ -17,8 +17,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { makeDirs } from '../config/paths';
-import { readErrorHint, readErrorReason } from '../config/read-error';
-import { ConfigError } from '../core/errors';
+import { checkInstanceFile, readConfigFile, type Owner } from '../config/file-trust';
 import { parseProperties } from '../instance/cs-cfg';
 import type { Logger } from '../core/logger';
 import { isAlive } from '../run/process-alive';
@@ -47,15 +46,21 @@ export interface RestoredPasswordConf {
   remove(): void;
 }
 
-/** The password of `key` in an existing password.conf; undefined when the file or the key is missing. */
-export function readPasswordConf(file: string, key: string): { exists: boolean; password?: string } {
+/**
+ * The password of `key` in an existing password.conf; undefined when the file or the key is
+ * missing. Never read through a link, and only when root or the PKI user (`owner`) owns it: a
+ * link planted there could otherwise make root read, and send, a secret of its choosing.
+ */
+export function readPasswordConf(file: string, key: string, owner: Owner): { exists: boolean; password?: string } {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    const opened = readConfigFile(file);
+    checkInstanceFile(file, opened.stat, owner);
+    text = opened.text;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false };
     // Not restored over: a password.conf that exists but cannot be read is the administrator's.
-    throw new ConfigError(`cannot read ${file} (${readErrorReason(err)})`, readErrorHint(err, file, 'check the file and its permissions'));
+    if (((err as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return { exists: false };
+    throw err;
   }
   const password = parseProperties(text).get(key);
   return { exists: true, password: password || undefined };

@@ -7,8 +7,9 @@
  *   4. a prompt on the terminal     only in interactive mode with a TTY on stdin
  * No source ever puts the password in argv, a log line or an error message.
  */
-import fs from 'node:fs';
+import type fs from 'node:fs';
 import { ConfigError } from '../core/errors';
+import { readNoFollow } from '../config/file-trust';
 import { readErrorReason } from '../config/read-error';
 import { parseProperties } from '../instance/cs-cfg';
 import { readKeyring, type KeyringLookup } from './keyring';
@@ -89,14 +90,14 @@ export async function findPassword(
 export function readRootOnlyPasswordFile(file: string, key: string): string {
   const unreadable = (reason: string) =>
     new ConfigError(`cannot read the password file ${file} named in db-upgrade.conf (${reason})`, 'fix password_file in db-upgrade.conf');
+  // Judged on the opened file: a swap after a check cannot change what is read.
   let st: fs.Stats;
+  let text: string;
   try {
-    st = fs.statSync(file);
+    ({ stat: st, text } = readNoFollow(file, true));
   } catch (err) {
-    throw unreadable(readErrorReason(err));
+    throw unreadable((err as NodeJS.ErrnoException).code === 'ENOTREG' ? 'not a regular file' : readErrorReason(err));
   }
-  if (st.isDirectory()) throw unreadable('EISDIR: it is a directory');
-  if (!st.isFile()) throw unreadable('not a regular file');
   const me = process.getuid?.() ?? 0;
   if (st.uid !== 0 && st.uid !== me) {
     throw new ConfigError(`the password file ${file} belongs to uid ${st.uid}, not root`, `chown root: ${file}`);
@@ -106,12 +107,6 @@ export function readRootOnlyPasswordFile(file: string, key: string): string {
       `the password file ${file} is accessible by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})`,
       `chmod 600 ${file}`,
     );
-  }
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw unreadable(readErrorReason(err));
   }
   const keyed = parseProperties(text).get(key);
   const password = keyed ?? text.split(/\r?\n/)[0];

@@ -9,9 +9,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** What the scriptlets and the wrapper run: %pre mkdir; %posttrans rm, timeout; the wrapper node. */
+/** What the scriptlets and the wrapper run: %pre mkdir; %posttrans rm, timeout; the wrapper env and node. */
 export const SCRIPTLET_COMMANDS: Record<string, string> = {
   sh: '/bin/sh',
+  env: 'env',
   mkdir: 'mkdir',
   rm: 'rm',
   timeout: 'timeout',

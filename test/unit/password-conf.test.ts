@@ -24,7 +24,7 @@ describe('password.conf restore', () => {
       expect(fs.readFileSync(file, 'utf8')).toBe('internaldb=pw=1\n');
       expect(fs.statSync(file).mode & 0o777).toBe(0o600);
       expect(fs.statSync(path.join(state, MARKER_NAME)).mode & 0o777).toBe(0o600);
-      expect(readPasswordConf(file, 'internaldb')).toEqual({ exists: true, password: 'pw=1' });
+      expect(readPasswordConf(file, 'internaldb', { uid: 0, gid: 0 })).toEqual({ exists: true, password: 'pw=1' });
       expect(fs.readdirSync(dir).sort()).toEqual(['password.conf', 'state']); // no temporary file left
       restored.remove();
       expect(fs.existsSync(file)).toBe(false);
@@ -38,7 +38,7 @@ describe('password.conf restore', () => {
     fs.writeFileSync(file, 'internal=x\n', { mode: 0o640 });
     expect(restorePasswordConf({ file, key: 'internaldb', password: 'pw', owner, stateDir: state })).toBeUndefined();
     expect(fs.readFileSync(file, 'utf8')).toBe('internal=x\n');
-    expect(readPasswordConf(file, 'internaldb')).toEqual({ exists: true, password: undefined });
+    expect(readPasswordConf(file, 'internaldb', { uid: 0, gid: 0 })).toEqual({ exists: true, password: undefined });
   });
 
   it('a leftover is removed by the next run only while it is the very file that was written', () => {
