@@ -79,13 +79,13 @@ describe('pki-db-upgrade run on a real 389 DS', () => {
   it('writes nothing at all on a second run', async () => {
     const db = await freshDatabase('noop');
     expect((await runCli(MAIN_BUNDLE, db.args('run'))).code).toBe(0);
-    const before = snapshot(ds, db.suffix, db.backendName);
+    const before = snapshot(ds, db.suffix, db.backendName, { ownServer: false });
     // modifyTimestamp has one-second resolution: let a second pass so any write would show.
     await new Promise((r) => setTimeout(r, 1100));
     const second = await runCli(MAIN_BUNDLE, db.args('run'));
     expect(second.code).toBe(0);
     expect(second.stderr).toMatch(/nothing to do/);
-    expect(snapshot(ds, db.suffix, db.backendName)).toBe(before);
+    expect(snapshot(ds, db.suffix, db.backendName, { ownServer: false })).toBe(before);
   });
 
   it('stops at a failing step with the version not advanced past it, and resumes there', async () => {
@@ -178,7 +178,7 @@ describe('pki-db-upgrade run on a real 389 DS', () => {
   it('dry-run prints the LDIF of every pending step and changes no entry', async () => {
     const db = await freshDatabase('dry');
     const bundle = fixtureBundle('dry-run');
-    const before = snapshot(ds, db.suffix, db.backendName);
+    const before = snapshot(ds, db.suffix, db.backendName, { ownServer: false });
     const r = await runCli(bundle, db.args('dry-run'));
     expect(r.code).toBe(0);
     const ldif = r.stdout.replace(/\n /g, ''); // unfold continuation lines
@@ -188,7 +188,7 @@ describe('pki-db-upgrade run on a real 389 DS', () => {
     expect(ldif).toContain(`dn: cn=description,cn=index,cn=${db.backendName},cn=ldbm database,cn=plugins,cn=config\nchangetype: add\n`);
     expect(ldif).toMatch(/dn: cn=pki-db-upgrade-\d+-\d+,cn=index,cn=tasks,cn=config\nchangetype: add\n/);
     expect(r.stderr).toMatch(/dry-run: 3 step\(s\) would be applied; nothing was changed/);
-    expect(snapshot(ds, db.suffix, db.backendName)).toBe(before);
+    expect(snapshot(ds, db.suffix, db.backendName, { ownServer: false })).toBe(before);
   });
 
   it('refuses a database newer than the package, writing nothing', async () => {
@@ -197,12 +197,12 @@ describe('pki-db-upgrade run on a real 389 DS', () => {
     await withLdap(ds, (c) =>
       c.modify(`cn=dbUpgrade,${db.suffix}`, replace('pkiDbUpgradeVersion', '12.0.0')),
     );
-    const before = snapshot(ds, db.suffix, db.backendName);
+    const before = snapshot(ds, db.suffix, db.backendName, { ownServer: false });
     const r = await runCli(MAIN_BUNDLE, db.args('run'));
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/database is at version 12\.0\.0, newer than this package \(11\.6\.0\)/);
     expect(r.stderr).toMatch(/update the packages on this server/);
-    expect(snapshot(ds, db.suffix, db.backendName)).toBe(before);
+    expect(snapshot(ds, db.suffix, db.backendName, { ownServer: false })).toBe(before);
   });
 
   it('reports an applied step whose script changed since, without re-running it', async () => {

@@ -74,11 +74,11 @@ describe('10.3.3/01-IssuerNameBackfill', () => {
   it('changes nothing on a second run: one empty search, no write', async () => {
     const db = await caDatabase(ds, 'bf2', { certificates: 120 });
     await runStep(ds, issuerNameBackfill, db);
-    const before = snapshot(ds, db.suffix, db.backend);
+    const before = snapshot(ds, db.suffix, db.backend, { ownServer: false });
     await pause(1100);
     const { lines } = await runStep(ds, issuerNameBackfill, db);
     expect(lines).toEqual([`info: issuerName backfill: nothing to do (no entry under ${REPOSITORY(db.suffix)} matches (&(objectclass=certificateRecord)(|(!(issuerName=*))(issuerName=))))`]);
-    expect(snapshot(ds, db.suffix, db.backend)).toBe(before);
+    expect(snapshot(ds, db.suffix, db.backend, { ownServer: false })).toBe(before);
   });
 
   it('escapes issuer names with special characters as RFC 4514 (and JSS) requires', async () => {
@@ -102,14 +102,14 @@ describe('10.3.3/01-IssuerNameBackfill', () => {
 
   it('records one LDIF change per record in dry-run and writes nothing', async () => {
     const db = await caDatabase(ds, 'bfdry', { certificates: 40 });
-    const before = snapshot(ds, db.suffix, db.backend);
+    const before = snapshot(ds, db.suffix, db.backend, { ownServer: false });
     const { ldif, lines } = await runStep(ds, issuerNameBackfill, db, { dryRun: true });
     expect(ldif).toHaveLength(12);
     expect(ldif[0]).toMatch(
       new RegExp(`^dn: cn=\\d+,${REPOSITORY(db.suffix)}\nchangetype: modify\nreplace: issuerName\nissuerName: CN=CA Signing Certificate,OU=pki-tomcat,O=EXAMPLE\n-\n`),
     );
     expect(lines.at(-1)).toMatch(/^info: issuerName backfill: 12 recorded as LDIF in /);
-    expect(snapshot(ds, db.suffix, db.backend)).toBe(before);
+    expect(snapshot(ds, db.suffix, db.backend, { ownServer: false })).toBe(before);
   });
 });
 
@@ -139,11 +139,11 @@ describe('11.6.0/01-CAIndexes', () => {
     );
     expect(found).toEqual(['1']);
 
-    const before = snapshot(ds, db.suffix, db.backend);
+    const before = snapshot(ds, db.suffix, db.backend, { ownServer: false });
     await pause(1100);
     const second = await runStep(ds, caIndexes, db);
     expect(second.lines).toEqual([`info: all ${CA_INDEXES.length} CA indexes already defined on backend ${db.backend}`]);
-    expect(snapshot(ds, db.suffix, db.backend)).toBe(before);
+    expect(snapshot(ds, db.suffix, db.backend, { ownServer: false })).toBe(before);
   });
 
   it('completes an index that lacks some types and leaves the rest alone', async () => {
@@ -162,13 +162,13 @@ describe('11.6.0/01-CAIndexes', () => {
 
   it('records the index definitions and the index task as LDIF in dry-run, and writes nothing', async () => {
     const db = await caDatabase(ds, 'idxdry', { certificates: 5 });
-    const before = snapshot(ds, db.suffix, db.backend);
+    const before = snapshot(ds, db.suffix, db.backend, { ownServer: false });
     const { ldif } = await runStep(ds, caIndexes, db, { dryRun: true });
     // Unfold LDIF continuation lines (long DNs are folded at 76 characters).
     const text = ldif.join('\n').replace(/\n /g, '');
     expect(text).toMatch(new RegExp(`dn: cn=acmeExpires,cn=index,cn=${db.backend},cn=ldbm database,cn=plugins,cn=config\nchangetype: add\n`));
     expect(text).toMatch(/dn: cn=pki-db-upgrade-\d+-\d+,cn=index,cn=tasks,cn=config\nchangetype: add\n(.*\n)*nsIndexAttribute: issuername\n/);
-    expect(snapshot(ds, db.suffix, db.backend)).toBe(before);
+    expect(snapshot(ds, db.suffix, db.backend, { ownServer: false })).toBe(before);
   });
 });
 
@@ -185,9 +185,9 @@ describe('on a database that is not a CA (e.g. a KRA: no certificate repository)
       await c.add(`ou=keyRepository,ou=kra,${suffix}`, { objectClass: ['top', 'organizationalUnit'], ou: 'keyRepository' });
     });
     const db = { suffix, backend: backendName };
-    const before = snapshot(ds, suffix, backendName);
+    const before = snapshot(ds, suffix, backendName, { ownServer: false });
     const { lines } = await runStep(ds, step, db);
     expect(lines).toEqual([expect.stringMatching(/^info: no certificate repository in this database \(not a CA\)/)]);
-    expect(snapshot(ds, suffix, backendName)).toBe(before);
+    expect(snapshot(ds, suffix, backendName, { ownServer: false })).toBe(before);
   });
 });

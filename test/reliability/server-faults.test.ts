@@ -222,7 +222,7 @@ describe('a server answering with errors', () => {
   it('insufficient access, no right to read: exit 2 naming what could not be seen and the bind DN; nothing written', async () => {
     const db = await caDatabase();
     const dn = await reader(db);
-    const before = snapshot(ds!, db.suffix, db.backend);
+    const before = snapshot(ds!, db.suffix, db.backend, { ownServer: true });
     // CS.cfg without internaldb.database: the backend is looked up in cn=config, which it may not read.
     const blind = await run(db, '--mode', 'posttrans');
     expect(blind.code).toBe(2);
@@ -232,14 +232,14 @@ describe('a server answering with errors', () => {
     const unseen = await run(db, '--mode', 'posttrans');
     expect(unseen.code).toBe(2);
     expect(oneLine(unseen)).toContain(`the base DN ${db.suffix} does not exist on ldap://127.0.0.1:${ds!.port}, or ${dn} may not read it`);
-    expect(snapshot(ds!, db.suffix, db.backend)).toBe(before);
+    expect(snapshot(ds!, db.suffix, db.backend, { ownServer: true })).toBe(before);
   });
 
   it('insufficient access, read but no write: exit 1 naming the refused write and the missing right; nothing recorded; resumable as Directory Manager', async () => {
     const db = await caDatabase();
     const aci = `(targetattr="*")(version 3.0; acl "reader"; allow (read, search, compare) userdn="ldap:///cn=reader,${db.suffix}";)`;
     const dn = await reader(db, { aci, database: true });
-    const before = snapshot(ds!, db.suffix, db.backend);
+    const before = snapshot(ds!, db.suffix, db.backend, { ownServer: true });
     const result = await run(db);
     expect(result.code).toBe(1);
     // The first write refused: the tracking schema (on a server whose cn=schema is not upgraded
@@ -248,7 +248,7 @@ describe('a server answering with errors', () => {
       /step 10\.0\.0\/01-TrackingSchema failed: modify cn=schema failed: LDAP result 50 \(Insufficient 'write' privilege|could not create the tracking entries \(cn=dbUpgrade\) in the upgrade history: add cn=dbUpgrade,o=pki-faults-\d+ failed: LDAP result 50 \(Insufficient 'add' privilege/,
     );
     expect(result.stderr).toContain(`${dn} lacks a right the upgrade needs`);
-    expect(snapshot(ds!, db.suffix, db.backend)).toBe(before);
+    expect(snapshot(ds!, db.suffix, db.backend, { ownServer: true })).toBe(before);
 
     useDirectoryManager(db);
     expect((await run(db)).code).toBe(0);
@@ -299,13 +299,13 @@ describe('a server answering with errors', () => {
     const readonly = (value: string) =>
       withLdap(ds!, (c) => c.modify(backendDN, [new Change({ operation: 'replace', modification: new Attribute({ type: 'nsslapd-readonly', values: [value] }) })]));
     await readonly('on');
-    const before = snapshot(ds!, db.suffix, db.backend);
+    const before = snapshot(ds!, db.suffix, db.backend, { ownServer: true });
     const refused = await run(db, '--mode', 'posttrans');
     expect(refused.code).toBe(1);
     const line = oneLine(refused);
     expect(line).toContain('LDAP result 53');
     expect(line).toContain('the server refuses writes to this database (read-only: nsslapd-readonly, or a task holding the backend): make it writable, or let the task finish, then run pki-db-upgrade again');
-    expect(snapshot(ds!, db.suffix, db.backend)).toBe(before);
+    expect(snapshot(ds!, db.suffix, db.backend, { ownServer: true })).toBe(before);
 
     await readonly('off');
     expect((await run(db, '--mode', 'posttrans')).code).toBe(0);
