@@ -341,13 +341,18 @@ class ClusterRun {
   }
 
   /**
-   * Until no replication session is about to start: every server has this run's writes, and no
-   * agreement of any server is sending (twice in a row, a poll apart). Bounded: past it the write
+   * Until no replication session is about to start: no other run's claim is still to be withdrawn,
+   * every server has this run's writes, and no agreement of any server is sending (twice in a
+   * row, a poll apart). Bounded: past it the write
    * goes ahead, and the schema check after it still decides. Frozen servers (manual mode) refuse
    * replicated changes until the thaw, so delivery to them is not waited for.
    */
   private async quiesce(topology: Topology): Promise<void> {
     const { ctx } = this;
+    // A run of another server that claimed at the same moment withdraws its claim once it sees
+    // ours: that delete is a replicated write, and its sessions would start with a schema check.
+    const rival = await this.claim?.waitForRivals(ctx.clock.now().getTime() + QUIET_WAIT_MS);
+    if (rival) ctx.logger.warn(`${describeClaim(rival)} still shows a claim: writing cn=schema anyway`);
     const csn = maxCsn(await localRuv(topology), topology.local.replica!.replicaId);
     if (csn && this.frozen.length === 0) await waitForLocalChanges(csn, this.waitOptions("this run's changes to reach every server before cn=schema is written"));
     const deadline = ctx.clock.now().getTime() + QUIET_WAIT_MS;

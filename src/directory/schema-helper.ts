@@ -10,7 +10,7 @@
  * reverts. Written on every server, the definitions are in force everywhere before the step is
  * recorded, and the later pushes carry identical schema.
  *
- * Written at once on every server, and only when replication is quiet: every session starts with a
+ * Written only when replication is quiet, the other servers first: every session starts with a
  * schema check, and one that starts from a server not yet written to a server already written logs
  * "must not be overwritten" and learns the definitions instead (the run's own last write, e.g. the
  * step's `started` record, sets off such sessions on every server).
@@ -74,11 +74,12 @@ export class LdapSchemaHelper implements SchemaHelper {
     let missing: string[] = [];
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       if (!this.dryRun) await this.rollout?.quiesce();
-      // The local server first: it sends the run's own writes, and a session from a server that
-      // already holds the definitions passes the schema check. Then the others at once.
-      const local = await ensureOn(this.local.session, definitions);
+      // The others first, at once, then this server. Meanwhile only a session from a server that
+      // lacks the definitions to one that has them would fail its schema check: the others have
+      // nothing to send once replication is quiet, and this server, the only one lacking them at
+      // the end, sends nothing until this run writes again.
       const peers = await Promise.all(this.servers.slice(1).map((server) => ensureOn(server.session, definitions)));
-      const written = [local, ...peers];
+      const written = [await ensureOn(this.local.session, definitions), ...peers];
       const expected = new Map<SchemaServer, Expected>();
       this.servers.forEach((server, i) => {
         const { changes, holds } = written[i];
