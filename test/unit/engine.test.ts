@@ -3,7 +3,7 @@ import { silentLogger } from '../../src/core/logger';
 import type { RegisteredStep, StepContext } from '../../src/core/step';
 import { orderRegistry } from '../../src/core/registry';
 import { LdapResultError, ResultCode } from '../../src/core/directory';
-import { DirectoryError, ServerUnreachableError } from '../../src/core/errors';
+import { ClaimLostError, DirectoryError, ServerUnreachableError } from '../../src/core/errors';
 import type { StepRecord } from '../../src/core/history-store';
 import { MemoryHistoryStore } from '../support/memory-history-store';
 import { registry, step } from '../support/steps';
@@ -150,5 +150,28 @@ describe('the engine', () => {
       await expect(run).rejects.toBe(lost);
       expect(store.state.cluster.get('1.1.0/01-Lost')?.outcome).toBe('failed');
     });
+  });
+
+  it('fenced: a run that lost its claim stops before the next step, and writes nothing more, not even the failure', async () => {
+    const store = new MemoryHistoryStore();
+    let lost = false;
+    const fence = { verify: async () => { if (lost) throw new ClaimLostError('this run lost the cluster claim'); } };
+    const ran: string[] = [];
+    const steps = registry(
+      step('1.1.0/01-A', { upgrade: async () => { ran.push('A'); lost = true; } }),
+      step('1.1.0/02-B', { upgrade: async () => void ran.push('B') }),
+    );
+    const run = new UpgradeEngine({ steps: orderRegistry(steps, '2.0.0'), packageVersion: '2.0.0', serverId: SERVER, store, logger: silentLogger, clock, contextFor: () => ({}) as StepContext, dryRun: false, fence });
+    await expect(run.run()).rejects.toBeInstanceOf(ClaimLostError);
+    expect(ran).toEqual(['A']);
+    expect(store.writes.filter((w) => w.includes('02-B'))).toEqual([]);
+
+    // Lost in the middle of a step (a bulk pass found out): the record stays `started`.
+    const again = new MemoryHistoryStore();
+    const inside = registry(step('1.1.0/01-A', { upgrade: async () => { throw new ClaimLostError('lost between two batches'); } }));
+    const fenced = new UpgradeEngine({ steps: orderRegistry(inside, '2.0.0'), packageVersion: '2.0.0', serverId: SERVER, store: again, logger: silentLogger, clock, contextFor: () => ({}) as StepContext, dryRun: false });
+    await expect(fenced.run()).rejects.toBeInstanceOf(ClaimLostError);
+    expect(again.state.cluster.get('1.1.0/01-A')?.outcome).toBe('started');
+    expect(again.writes.slice(-1)).toEqual(['1.1.0/01-A:started']);
   });
 });
