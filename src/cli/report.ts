@@ -112,6 +112,11 @@ export function formatStatus(s: StatusReport): string {
   return lines.join('\n') + '\n';
 }
 
+/** "; held back: A, B (why)" for a closing line, or nothing. */
+export function heldBackText(heldBack: string[] | undefined, reason: string | undefined): string {
+  return heldBack?.length ? `; held back: ${heldBack.join(', ')} (${reason ?? 'left for a later run'})` : '';
+}
+
 /** The closing line of a direct or cluster run: what it applied, what it held back, and why. */
 export function runSummary(
   label: string,
@@ -119,7 +124,7 @@ export function runSummary(
   seconds: number,
 ): string {
   const took = `${seconds.toFixed(2)} s`;
-  const held = result.heldBack?.length ? `; held back: ${result.heldBack.join(', ')} (${result.heldBackReason ?? 'left for a later run'})` : '';
+  const held = heldBackText(result.heldBack, result.heldBackReason);
   const version = result.databaseVersion ?? '(untracked)';
   const from = result.plan.databaseVersion ?? '(untracked)';
   const n = result.results.length;

@@ -210,8 +210,7 @@ class ClusterRun {
         // server's own steps, and a step held back until the others run this package).
         const rival = await claim.waitForRivals();
         if (rival) return await this.backOff(rival);
-        const { plan: now, state } = await ctx.makeEngine().plan();
-        if (pendingClusterSteps(this.compatibilityHold(now, state, topology).plan).length === 0) {
+        if (!(await this.clusterStepsToApply(topology))) {
           return this.result(await ctx.makeEngine({ admit: async (p, s) => this.compatible(p, s, topology) }).run(), 'not needed');
         }
       }
@@ -300,9 +299,7 @@ class ClusterRun {
     const rid = topology.local.replica!.replicaId;
     if (this.mode === 'manual') {
       // Freeze only for cluster steps this run will really apply (not those held back).
-      const { plan, state } = await ctx.makeEngine().plan();
-      const applicable = this.force ? plan : this.compatibilityHold(plan, state, topology).plan;
-      if (pendingClusterSteps(applicable).length > 0) await this.freezeOthers(topology);
+      if (await this.clusterStepsToApply(topology)) await this.freezeOthers(topology);
       else ctx.logger.info('no cluster-scope step can be applied now: the other servers are not frozen');
     }
 
@@ -356,11 +353,11 @@ class ClusterRun {
     const csn = maxCsn(await localRuv(topology), topology.local.replica!.replicaId);
     if (csn && this.frozen.length === 0) await waitForLocalChanges(csn, this.waitOptions("this run's changes to reach every server before cn=schema is written"));
     const deadline = ctx.clock.now().getTime() + QUIET_WAIT_MS;
-    let quietReads = 0;
-    while (quietReads < 2) {
-      const members = topology.members.filter((m) => m.session);
+    const members = topology.members.filter((m) => m.session);
+    for (let quietReads = 0; ; ) {
       const busy = (await Promise.all(members.map((m) => readAgreements(m.session!, ctx.suffix)))).some((list) => list.some((a) => a.updateInProgress));
       quietReads = busy ? 0 : quietReads + 1;
+      if (quietReads === 2) return;
       if (ctx.clock.now().getTime() >= deadline) {
         ctx.logger.warn(`replication of ${ctx.suffix} did not fall quiet within ${QUIET_WAIT_MS / 1000} s: writing cn=schema anyway`);
         return;
@@ -382,6 +379,12 @@ class ClusterRun {
       ctx.logger.warn(`resuming step ${record.stepId}, interrupted on ${record.server} (started ${record.startTime.toISOString()})`);
     }
     return this.compatible(plan, state, topology);
+  }
+
+  /** Whether the plan, as of now, has a cluster step this run would apply (held-back ones do not count). */
+  private async clusterStepsToApply(topology: Topology): Promise<boolean> {
+    const { plan, state } = await this.ctx.makeEngine().plan();
+    return pendingClusterSteps(this.force ? plan : this.compatibilityHold(plan, state, topology).plan).length > 0;
   }
 
   private compatibilityHold(plan: Plan, state: HistoryState, topology: Topology): CompatibilityHold {

@@ -143,26 +143,29 @@ async function ensureOn(ldap: LdapSession, definitions: Definitions): Promise<{ 
 /** The definitions a server does not hold as expected, each named with the server. */
 async function notHeld(server: SchemaServer, holds: Expected): Promise<string[]> {
   const out: string[] = [];
-  const read = new Map<Kind, Map<string, string>>();
-  for (const { kind, name, text } of holds.values()) {
-    if (!read.has(kind)) read.set(kind, await definitionsOn(server.session, kind, [...holds.values()].filter((h) => h.kind === kind).map((h) => h.name)));
-    const present = read.get(kind)!.get(name.toLowerCase());
-    if (!present) out.push(`${server.id} lacks ${kind} ${name}`);
-    else if (!sameDefinition(parseDefinition(present), parseDefinition(text))) out.push(`${server.id} holds ${name} as ${present}`);
+  for (const kind of KINDS) {
+    const expected = [...holds.values()].filter((h) => h.kind === kind);
+    if (expected.length === 0) continue;
+    const stored = await definitionsOn(server.session, kind, expected.map((h) => h.name));
+    for (const { name, text } of expected) {
+      const present = stored.get(name.toLowerCase());
+      if (!present) out.push(`${server.id} lacks ${kind} ${name}`);
+      else if (!sameDefinition(parseDefinition(present), parseDefinition(text))) out.push(`${server.id} holds ${name} as ${present}`);
+    }
   }
   return out;
 }
 
 /**
- * Stored definitions by lower-case name (every NAME of a definition maps to it). With `names`,
- * only definitions whose text mentions one of them are parsed: cn=schema holds thousands.
+ * Stored definitions by lower-case name (every NAME of a definition maps to it), of those whose
+ * text mentions one of `names`: cn=schema holds thousands, and only these are parsed.
  */
-async function definitionsOn(ldap: LdapSession, kind: Kind, names?: string[]): Promise<Map<string, string>> {
+async function definitionsOn(ldap: LdapSession, kind: Kind, names: string[]): Promise<Map<string, string>> {
   const entry = await ldap.read('cn=schema', [kind]);
-  const wanted = names?.map((n) => `'${n.toLowerCase()}'`);
+  const wanted = names.map((n) => `'${n.toLowerCase()}'`);
   const byName = new Map<string, string>();
   for (const text of entry?.values(kind) ?? []) {
-    if (wanted && !wanted.some((n) => text.toLowerCase().includes(n))) continue;
+    if (!wanted.some((n) => text.toLowerCase().includes(n))) continue;
     for (const name of parseDefinition(text).names) byName.set(name.toLowerCase(), text);
   }
   return byName;

@@ -11,6 +11,7 @@ import { seconds } from '../core/engine';
 import type { Io } from '../cli/io';
 import type { CliArgs } from '../cli/args';
 import { clusterTiming, runDatabaseWithClusterSafety } from '../cli/cluster-command';
+import { heldBackText } from '../cli/report';
 import type { ClusterRunResult } from '../cluster/coordinator';
 import { databaseOn, type Registry } from '../cli/database';
 import { loadToolConfig, type ToolConfig } from '../config/tool-config';
@@ -299,7 +300,7 @@ function resultOf(err: unknown): RunResult {
 function summarize(outcomes: DatabaseOutcome[], dryRun: boolean): string {
   const parts = outcomes.map((o) => {
     const total = o.steps.reduce((sum, s) => sum + s.durationMs, 0);
-    const held = o.heldBack?.length ? `; held back: ${o.heldBack.join(', ')} (${o.heldBackReason ?? 'left for a later run'})` : '';
+    const held = heldBackText(o.heldBack, o.heldBackReason);
     switch (o.result) {
       case 'upgraded':
         return o.fromVersion === o.toVersion
