@@ -70,6 +70,8 @@ export class ToolRunner {
   readonly privateTmp: string;
   /** Names under the private /tmp that are (empty) mount points of exposed paths. */
   private readonly mountPoints = new Set<string>();
+  /** A copy of the bundle that any user can read, for runs as another user (made on first use). */
+  private readableCopy?: string;
 
   constructor(
     private readonly bundle: string,
@@ -87,10 +89,11 @@ export class ToolRunner {
     const started = Date.now();
     const env = { ...process.env, TMPDIR: '/tmp', ...options.env };
     let command = process.execPath;
-    let argv = [this.bundle, ...args];
+    const bundle = options.user ? this.readableBundle() : this.bundle;
+    let argv = [bundle, ...args];
     if (privateTmpSupported()) {
       // The bundle itself may live under /tmp (a CI clone there): it must stay visible too.
-      const exposed = [...(options.expose ?? []), ...topOfTmp(this.bundle)].map((p) => {
+      const exposed = [...(options.expose ?? []), ...topOfTmp(bundle)].map((p) => {
         const rel = path.relative('/tmp', p);
         if (!rel || rel.startsWith('..') || rel.includes('/')) throw new Error(`${p} is not directly under /tmp`);
         fs.mkdirSync(path.join(this.privateTmp, rel), { recursive: true });
@@ -145,6 +148,20 @@ export class ToolRunner {
 
   dispose(): void {
     fs.rmSync(this.privateTmp, { recursive: true, force: true });
+    if (this.readableCopy) fs.rmSync(path.dirname(this.readableCopy), { recursive: true, force: true });
+  }
+
+  /** The clone (and so the bundle) may sit in a folder only root can enter, e.g. one made by mktemp -d. */
+  private readableBundle(): string {
+    if (!this.readableCopy) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pkidbu-relbin-'));
+      fs.chmodSync(dir, 0o755);
+      const copy = path.join(dir, path.basename(this.bundle));
+      fs.copyFileSync(this.bundle, copy);
+      fs.chmodSync(copy, 0o644);
+      this.readableCopy = copy;
+    }
+    return this.readableCopy;
   }
 }
 
