@@ -339,8 +339,8 @@ class ClusterRun {
 
   /**
    * Until no replication session is about to start: no other run's claim is still to be withdrawn,
-   * every server has this run's writes, and no agreement of any server is sending (twice in a
-   * row, a poll apart). Bounded: past it the write
+   * every server has this run's writes, and no agreement of any server is sending or waiting to
+   * retry a busy replica (twice in a row, a poll apart). Bounded: past it the write
    * goes ahead, and the schema check after it still decides. Frozen servers (manual mode) refuse
    * replicated changes until the thaw, so delivery to them is not waited for.
    */
@@ -355,7 +355,11 @@ class ClusterRun {
     const deadline = ctx.clock.now().getTime() + QUIET_WAIT_MS;
     const members = topology.members.filter((m) => m.session);
     for (let quietReads = 0; ; ) {
-      const busy = (await Promise.all(members.map((m) => readAgreements(m.session!, ctx.suffix)))).some((list) => list.some((a) => a.updateInProgress));
+      // Sending now, or backing off from a busy replica: that one retries on a timer, with a
+      // session (and its schema check) whether or not it has anything left to send.
+      const busy = (await Promise.all(members.map((m) => readAgreements(m.session!, ctx.suffix)))).some((list) =>
+        list.some((a) => a.updateInProgress || (a.state === 'warning' && /busy/i.test(a.status))),
+      );
       quietReads = busy ? 0 : quietReads + 1;
       if (quietReads === 2) return;
       if (ctx.clock.now().getTime() >= deadline) {
