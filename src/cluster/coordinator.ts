@@ -308,6 +308,7 @@ class ClusterRun {
     const schemaRollout: SchemaRollout = {
       peers: topology.members.filter((m) => !m.local && m.session).map((m) => ({ id: m.id, session: m.session! })),
       quiesce: () => this.quiesce(topology),
+      localFirst: () => this.frozen.length > 0,
     };
     const result = await ctx.makeEngine({ admit: (plan, state) => this.holdingClaim(plan, state, topology), schemaRollout, fence: this.claim }).run();
     const after = maxCsn(await localRuv(topology), rid);

@@ -43,6 +43,11 @@ const ATTEMPTS = 3;
 export interface SchemaRollout {
   peers: SchemaServer[];
   quiesce(): Promise<void>;
+  /**
+   * This server still has changes to send (to frozen peers, which refuse them and are retried):
+   * its sessions go on, so it is written first, and is never the one lacking the definitions.
+   */
+  localFirst(): boolean;
 }
 
 export interface SchemaHelperOptions {
@@ -78,8 +83,15 @@ export class LdapSchemaHelper implements SchemaHelper {
       // lacks the definitions to one that has them would fail its schema check: the others have
       // nothing to send once replication is quiet, and this server, the only one lacking them at
       // the end, sends nothing until this run writes again.
-      const peers = await Promise.all(this.servers.slice(1).map((server) => ensureOn(server.session, definitions)));
-      const written = [await ensureOn(this.local.session, definitions), ...peers];
+      const writePeers = () => Promise.all(this.servers.slice(1).map((server) => ensureOn(server.session, definitions)));
+      let written;
+      if (this.rollout?.localFirst()) {
+        const local = await ensureOn(this.local.session, definitions);
+        written = [local, ...(await writePeers())];
+      } else {
+        const peers = await writePeers();
+        written = [await ensureOn(this.local.session, definitions), ...peers];
+      }
       const expected = new Map<SchemaServer, Expected>();
       this.servers.forEach((server, i) => {
         const { changes, holds } = written[i];

@@ -45,7 +45,7 @@ function cluster() {
   const quiesced: string[] = [];
   const helper = new LdapSchemaHelper({
     local: { id: 'a', session: a.session() },
-    rollout: { peers: [b, c].map((s) => ({ id: s.name, session: s.session() })), quiesce: async () => void quiesced.push(`quiet before write ${order.length}`) },
+    rollout: { peers: [b, c].map((s) => ({ id: s.name, session: s.session() })), quiesce: async () => void quiesced.push(`quiet before write ${order.length}`), localFirst: () => false },
   });
   return { a, b, c, order, quiesced, helper };
 }
@@ -87,7 +87,7 @@ describe('a schema step on a replicated database', () => {
     never.c.session = () => ({ ...session, modify: async (dn: string, mods: Modification[]) => { await modify(dn, mods); never.c.objectClasses = [OLD]; } }) as LdapSession;
     const helper = new LdapSchemaHelper({
       local: { id: 'a', session: never.a.session() },
-      rollout: { peers: [never.b, never.c].map((s) => ({ id: s.name, session: s.session() })), quiesce: async () => undefined },
+      rollout: { peers: [never.b, never.c].map((s) => ({ id: s.name, session: s.session() })), quiesce: async () => undefined, localFirst: () => false },
     });
     await expect(helper.ensure({ objectClasses: [STRICT] })).rejects.toThrow(/the schema written does not hold: c holds rec as .*MAY \( issuerName \$ sn \)/);
   });
