@@ -8,6 +8,11 @@
  * proper-lockfile's own staleness (the holder refreshes the lock's mtime every few seconds) still
  * frees it after STALE_MS. Taking over and acquiring happen under a short second lock (the guard)
  * so that two runs finding the same dead holder cannot both take over.
+ *
+ * A kill can land between any two file operations, so no moment may leave a lock without a
+ * record of who made it: the record is written (as `run.holder.json.<pid>`) before the lock is
+ * made and renamed into place after, and on release the lock goes first and the record stays (it
+ * names the last holder and is read only while a lock exists).
  */
 import { isAlive } from './process-alive';
 import fs from 'node:fs';
@@ -16,7 +21,6 @@ import { makeDirs } from '../config/paths';
 import lockfile from 'proper-lockfile';
 import { LockHeldError } from '../core/errors';
 import type { Logger } from '../core/logger';
-import { onProcessExit } from './exit-cleanup';
 
 const STALE_MS = 30_000;
 const UPDATE_MS = 5_000;
@@ -72,7 +76,7 @@ export async function acquireInstanceLock(options: LockOptions): Promise<Instanc
 async function tryOnce(options: LockOptions): Promise<Attempt> {
   const { stateDir } = options;
   const target = path.join(stateDir, 'run');
-  const holderFile = path.join(stateDir, 'run.holder.json');
+  const holderFile = path.join(stateDir, HOLDER_FILE);
   const releaseGuard = await lockfile.lock(path.join(stateDir, 'guard'), {
     realpath: false,
     stale: 5_000,
@@ -86,34 +90,74 @@ async function tryOnce(options: LockOptions): Promise<Attempt> {
       // The default throws from a timer (a crash); a blocked event loop must not kill an upgrade.
       onCompromised: (err: Error) => options.logger.warn(`the run lock of ${options.instance} was compromised: ${err.message}`),
     };
+    // Read before writing our own candidate record: a dead candidate may be the lock's maker.
+    const { records, candidateFiles } = readRecords(stateDir);
+    const me: LockHolder = { pid: process.pid, since: new Date().toISOString(), mode: options.mode };
+    const myCandidate = writeCandidate(stateDir, me);
     let tookOverFrom: LockHolder | undefined;
     let release: () => Promise<void>;
     try {
       release = await lockfile.lock(target, lockOptions);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
-      const holder = readHolder(holderFile);
-      if (!holder || holder.pid === process.pid || isAlive(holder.pid)) return { heldBy: holder };
-      options.logger.warn(`taking over the lock left by pid ${holder.pid} (${holder.mode} run since ${holder.since}), which is no longer running`);
+      const live = records.find((r) => r.holder.pid === process.pid || isAlive(r.holder.pid));
+      // Under the guard, the lock was made by a run named in one of these records; it is free to
+      // take over only when none of them still runs.
+      if ((err as NodeJS.ErrnoException).code !== 'ELOCKED' || live || records.length === 0) {
+        fs.rmSync(myCandidate, { force: true });
+        if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+        return { heldBy: live?.holder };
+      }
+      const maker = records.find((r) => r.file !== holderFile) ?? records[0];
+      options.logger.warn(`taking over the lock left by pid ${maker.holder.pid} (${maker.holder.mode} run since ${maker.holder.since}), which is no longer running`);
       fs.rmSync(`${target}.lock`, { recursive: true, force: true });
       release = await lockfile.lock(target, lockOptions);
-      tookOverFrom = holder;
+      tookOverFrom = maker.holder;
     }
-    const me: LockHolder = { pid: process.pid, since: new Date().toISOString(), mode: options.mode };
-    fs.writeFileSync(holderFile, JSON.stringify(me) + '\n', { mode: 0o644 });
-    const forgetHolder = onProcessExit(() => fs.rmSync(holderFile, { force: true }));
+    fs.renameSync(myCandidate, holderFile);
+    // Left by runs killed while taking the lock; nobody else can be writing one under the guard.
+    for (const file of candidateFiles) if (file !== myCandidate) fs.rmSync(file, { force: true });
     return {
       acquired: {
         tookOverFrom,
-        release: async () => {
-          forgetHolder();
-          await release().catch(() => undefined);
-        },
+        release: () => release().catch(() => undefined),
       },
     };
   } finally {
     await releaseGuard().catch(() => undefined);
   }
+}
+
+const HOLDER_FILE = 'run.holder.json';
+
+interface HolderRecord {
+  file: string;
+  holder: LockHolder;
+}
+
+/**
+ * The last holder's record and the candidate records (whole or not) left by runs killed while
+ * taking the lock.
+ */
+function readRecords(stateDir: string): { records: HolderRecord[]; candidateFiles: string[] } {
+  const candidateFiles = fs
+    .readdirSync(stateDir)
+    .filter((name) => name.startsWith(`${HOLDER_FILE}.`))
+    .map((name) => path.join(stateDir, name));
+  const records: HolderRecord[] = [];
+  for (const file of [path.join(stateDir, HOLDER_FILE), ...candidateFiles]) {
+    const holder = readHolder(file);
+    if (holder) records.push({ file, holder });
+  }
+  return { records, candidateFiles };
+}
+
+/** Written whole under a temporary name then renamed, so that a reader never sees half a record. */
+function writeCandidate(stateDir: string, me: LockHolder): string {
+  const file = path.join(stateDir, `${HOLDER_FILE}.${me.pid}`);
+  const partial = `${file}.partial`;
+  fs.writeFileSync(partial, JSON.stringify(me) + '\n', { mode: 0o644 });
+  fs.renameSync(partial, file);
+  return file;
 }
 
 function readHolder(file: string): LockHolder | undefined {

@@ -46,6 +46,43 @@ describe('instance lock (proper-lockfile)', () => {
     await lock.release();
   });
 
+  it('a lock made by a run killed before it could rename its record into place is taken over at once', async () => {
+    const dir = path.join(base, 'd');
+    fs.mkdirSync(path.join(dir, 'run.lock'), { recursive: true });
+    const previous = deadPid();
+    const killed = deadPid();
+    // the record of the last holder, and the candidate record of the run that made the lock
+    fs.writeFileSync(path.join(dir, 'run.holder.json'), JSON.stringify({ pid: previous, since: '2024-01-01T00:00:00Z', mode: 'posttrans' }));
+    fs.writeFileSync(path.join(dir, `run.holder.json.${killed}`), JSON.stringify({ pid: killed, since: '2024-01-02T00:00:00Z', mode: 'interactive' }));
+    const lock = await acquireInstanceLock(options(dir));
+    expect(lock.tookOverFrom).toMatchObject({ pid: killed, mode: 'interactive' });
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('run.holder.json'))).toEqual(['run.holder.json']);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'run.holder.json'), 'utf8')).pid).toBe(process.pid);
+    await lock.release();
+  });
+
+  it('a candidate record left by a killed run does not free a lock whose holder still runs', async () => {
+    const dir = path.join(base, 'e');
+    const first = await acquireInstanceLock(options(dir));
+    fs.writeFileSync(path.join(dir, 'run.holder.json'), JSON.stringify({ pid: process.ppid, since: 'x', mode: 'posttrans' }));
+    const killed = deadPid();
+    fs.writeFileSync(path.join(dir, `run.holder.json.${killed}`), JSON.stringify({ pid: killed, since: 'y', mode: 'interactive' }));
+    await expect(acquireInstanceLock(options(dir))).rejects.toThrow(`pid ${process.ppid} (posttrans run since x)`);
+    expect(fs.existsSync(path.join(dir, 'run.lock'))).toBe(true);
+    await first.release();
+  });
+
+  it('release removes the lock before anything else and keeps the record of the last holder', async () => {
+    const dir = path.join(base, 'f');
+    const lock = await acquireInstanceLock(options(dir));
+    await lock.release();
+    expect(fs.existsSync(path.join(dir, 'run.lock'))).toBe(false);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'run.holder.json'), 'utf8')).pid).toBe(process.pid);
+    // a lock with only that (dead or finished) record is not mistaken for a live one
+    const again = await acquireInstanceLock(options(dir));
+    await again.release();
+  });
+
   it('--wait polls until the holder releases', async () => {
     const dir = path.join(base, 'c');
     const first = await acquireInstanceLock(options(dir));
