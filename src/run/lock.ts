@@ -11,14 +11,15 @@
  *
  * A kill can land between any two file operations, so no moment may leave a lock without a
  * record of who made it: the record is written (as `run.holder.json.<pid>`) before the lock is
- * made and renamed into place after, and on release the lock goes first and the record stays (it
- * names the last holder and is read only while a lock exists).
+ * made and renamed into place after, and on release (or exit) the lock goes first, then the
+ * record. A record without a lock is never read.
  */
 import { isAlive } from './process-alive';
 import fs from 'node:fs';
 import path from 'node:path';
 import { makeDirs } from '../config/paths';
 import lockfile from 'proper-lockfile';
+import { onProcessExit } from './exit-cleanup';
 import { LockHeldError } from '../core/errors';
 import type { Logger } from '../core/logger';
 
@@ -116,10 +117,18 @@ async function tryOnce(options: LockOptions): Promise<Attempt> {
     fs.renameSync(myCandidate, holderFile);
     // Left by runs killed while taking the lock; nobody else can be writing one under the guard.
     for (const file of candidateFiles) if (file !== myCandidate) fs.rmSync(file, { force: true });
+    // On an exit without release (an error, a signal): the lock as proper-lockfile would remove it, then the record.
+    const forget = onProcessExit(() => {
+      fs.rmSync(`${target}.lock`, { recursive: true, force: true });
+      fs.rmSync(holderFile, { force: true });
+    });
     return {
       acquired: {
         tookOverFrom,
-        release: () => release().catch(() => undefined),
+        release: async () => {
+          await release().catch(() => undefined);
+          forget();
+        },
       },
     };
   } finally {
