@@ -165,22 +165,10 @@ describe('three suppliers', () => {
     expect(await meshProblems(mesh, { requireIssuerName: true })).toEqual([]);
   });
 
-  it('LDAPI autobind only, or a paused agreement: the run refuses the cluster steps with exit 5, changing nothing, and says why', async () => {
+  it('a paused agreement anywhere: the run refuses the cluster steps with exit 5, changing nothing, and says why', async () => {
     mesh = await freshMesh(3);
     const [a, b, c] = mesh.servers;
     const trees = mesh.servers.map((ds) => pkiTreeFor(ds, mesh!.suffix));
-
-    // FreeIPA-style: no password anywhere, root autobinds on the local socket; the others cannot be read.
-    const ldapiOnly = createFakePki({ host: 'localhost', port: a.port, baseDN: mesh.suffix, authType: 'SslClientAuth' }, 'pki-ipa');
-    writeToolConfig(ldapiOnly, { ldapi_socket: a.ldapiPath, use_keyring: false });
-    const autobind = await posttrans(ldapiOnly);
-    expect(autobind.code).toBe(5);
-    expect(autobind.stderr).toMatch(/ca: waiting for replication: the other servers of o=pki-tomcat-CA cannot be read with the credentials of this run/);
-    for (const peer of [b, c]) expect(autobind.stderr).toMatch(new RegExp(`${peer.host.replace(/\./g, '\\.')}:${peer.port} cannot be read with the credentials of this run`));
-    expect(autobind.stderr).toMatch(/cluster upgrade --url ldap:\/\/localhost:\d+ --base-dn o=pki-tomcat-CA --password-file FILE/);
-    expect(autobind.stderr).not.toMatch(/cannot be reached/);
-    expect(readStatus(ldapiOnly).lastRun).toMatchObject({ result: 'waiting-for-replication', exitCode: 5 });
-    expect(await entryExists(a, `cn=dbUpgrade,${mesh.suffix}`)).toBe(false);
     await setAgreement(b, c, mesh.suffix, 'nsds5ReplicaEnabled', 'off');
     const r = await posttrans(trees[0]);
     expect(r.code).toBe(5);
@@ -200,6 +188,49 @@ describe('three suppliers', () => {
     expect(readStatus(trees[0]).pending.reason).toMatch(/held back/);
     expect(await meshProblems(mesh, { requireIssuerName: false })).toEqual([]);
   });
+
+  it('LDAPI autobind only, no password anywhere: the run decides from its own server (agreements, anonymous reads there), and the cluster steps are in force on every server', async () => {
+    mesh = await freshMesh(2);
+    const [a, b, c] = mesh.servers;
+    // FreeIPA-style: root autobinds on the local socket; the other servers cannot be bound to.
+    const ldapiOnly = createFakePki({ host: 'localhost', port: a.port, baseDN: mesh.suffix, authType: 'SslClientAuth' }, 'pki-ipa');
+    writeToolConfig(ldapiOnly, { ldapi_socket: a.ldapiPath, use_keyring: false });
+
+    // What it can see of its own agreements still counts: one paused, nothing changes.
+    await setAgreement(a, b, mesh.suffix, 'nsds5ReplicaEnabled', 'off');
+    const refused = await posttrans(ldapiOnly);
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toMatch(new RegExp(`ca: waiting for replication: replication of o=pki-tomcat-CA is not healthy.*agreement on localhost:${a.port}: to-\\w+ \\(127\\.0\\.0\\.2:${b.port}\\): paused`));
+    expect(readStatus(ldapiOnly).lastRun).toMatchObject({ result: 'waiting-for-replication', exitCode: 5 });
+    expect(await entryExists(a, `cn=dbUpgrade,${mesh.suffix}`)).toBe(false);
+    await setAgreement(a, b, mesh.suffix, 'nsds5ReplicaEnabled', 'on');
+
+    const run = await posttrans(ldapiOnly);
+    if (run.code !== 0) throw new Error(`exit ${run.code}:\n${run.stderr}\n${(await fsp.readFile(ldapiOnly.logFile, 'utf8')).slice(-6000)}`);
+    expect(run.stdout).toMatch(/pki-ipa: ca upgraded from \(untracked\) to 10\.3\.3 \(5 step\(s\), .*\); held back: 11\.6\.0\/02-RequireIssuerName \(not backward compatible/);
+    const log = await fsp.readFile(ldapiOnly.logFile, 'utf8');
+    expect(log).toMatch(/the other servers of o=pki-tomcat-CA are seen from localhost:\d+ only/);
+    expect(log).toContain(`cn=schema of localhost:${b.port}, localhost:${c.port}: received from localhost:${a.port} by replication`);
+    // In force on every server: the definitions the steps wrote, and the records written after them.
+    const [sa, sb, sc] = await Promise.all([a, b, c].map(schemaOf));
+    expect(sa.some((d) => /NAME 'pkiDbUpgradeContainer'/.test(d))).toBe(true);
+    expect(sb).toEqual(sa);
+    expect(sc).toEqual(sa);
+    for (const ds of [b, c]) expect((await historyOf(ds, mesh.suffix)).cluster.get('10.3.3/01-IssuerNameBackfill')?.outcome).toBe('done');
+    const problems = await meshProblems(mesh, { requireIssuerName: false });
+    if (problems.length > 0) throw new Error(`${problems.join('\n')}\n\nthe run's log:\n${log.slice(-6000)}`);
+
+    // The others the same way, each with its own socket; the last one applies the stricter schema.
+    for (const [ds, name] of [[b, 'pki-ipa-b'], [c, 'pki-ipa-c']] as const) {
+      const tree = createFakePki({ host: 'localhost', port: ds.port, baseDN: mesh.suffix, authType: 'SslClientAuth' }, name);
+      writeToolConfig(tree, { ldapi_socket: ds.ldapiPath, use_keyring: false });
+      const next = await posttrans(tree);
+      if (next.code !== 0) throw new Error(`${name}: exit ${next.code}:\n${next.stderr}\n${(await fsp.readFile(tree.logFile, 'utf8')).slice(-6000)}`);
+    }
+    for (const ds of [a, b, c]) expect((await historyOf(ds, mesh.suffix)).databaseVersion).toBe('11.6.0');
+    expect(await meshProblems(mesh, { requireIssuerName: true })).toEqual([]);
+  });
+
   it('a run that loses its cluster claim in the middle of a backfill writes nothing more, exits 5, and the next run resumes', async () => {
     mesh = await freshMesh(4, { certificates: 3000, withoutIssuerNameRatio: 1 });
     const [a] = mesh.servers;

@@ -13,7 +13,7 @@ import { discoverTopology, type Connect } from '../cluster/topology';
 import { LdapHistoryStore } from '../ldap/ldap-history-store';
 import { LdaptsSession } from '../ldap/ldapts-session';
 import { escapeTerminal } from '../logging/escape';
-import { checkPeerTransport, hostPortOf } from '../ldap/peer-transport';
+import { checkPeerTransport, hostPortOf, isLoopback } from '../ldap/peer-transport';
 import type { CliArgs } from './args';
 import { openDatabase, type OpenDatabase, type Registry } from './database';
 import { setSignalUndo } from '../run/exit-cleanup';
@@ -36,6 +36,25 @@ export function peerConnector(target: Target, connectTimeoutSec: number): Connec
     }
     checkPeerTransport(url);
     return LdaptsSession.open({ url, credentials: target.credentials, connectTimeoutMs: connectTimeoutSec * 1000 });
+  };
+}
+
+/**
+ * Anonymous sessions for the local view (src/cluster/local-view.ts), when the local connection's
+ * credentials work on this host only. No password goes there; plain LDAP to another host is
+ * upgraded to StartTLS, so that a forged answer cannot make the run take a change as replicated.
+ */
+export function peerObserver(connectTimeoutSec: number, operationTimeoutSec = 60, tlsOptions?: tls.ConnectionOptions): Connect {
+  return (url) => {
+    const host = url.startsWith('ldap://') ? new URL(url).hostname : '';
+    const secured = url.startsWith('ldap://') && !isLoopback(host) ? url.replace(/^ldap:/, 'ldap+starttls:') : url;
+    return LdaptsSession.open({
+      url: secured,
+      credentials: { kind: 'anonymous' },
+      connectTimeoutMs: connectTimeoutSec * 1000,
+      operationTimeoutMs: operationTimeoutSec * 1000,
+      tlsOptions,
+    });
   };
 }
 
@@ -63,14 +82,17 @@ function context(db: OpenDatabase, target: Target, args: CliArgs, registry: Regi
 
 /** `run` on a possibly replicated database: the automated mode's safety (src/cluster/coordinator.ts). */
 export function runWithClusterSafety(db: OpenDatabase, target: Target, args: CliArgs, registry: Registry, logger: Logger): Promise<ClusterRunResult> {
-  return runAutomated(context(db, target, args, registry, logger));
+  // Local credentials only: the automated mode may decide from this server's view (local-view.ts);
+  // `cluster upgrade` freezes the others, which needs their credentials.
+  const observe = target.credentials.kind === 'simple' ? undefined : peerObserver(args.connectTimeoutSec ?? 10);
+  return runAutomated({ ...context(db, target, args, registry, logger), observe });
 }
 
 /**
  * The same for instance mode (%posttrans), which opened the database itself. Peers are read with
- * `peerCredentials` (the CS.cfg bind DN and password); without them (LDAPI autobind) a replicated
- * database's cluster-scope steps are refused with a hint; with nothing replicated to change, its
- * server-scope steps run as usual.
+ * `peerCredentials` (the CS.cfg bind DN and password); without them (LDAPI autobind) they are read
+ * anonymously and the run decides from this server's view (src/cluster/local-view.ts), or refuses
+ * the cluster-scope steps with a hint when that view does not show every server.
  */
 export function runDatabaseWithClusterSafety(
   db: OpenDatabase,
@@ -109,6 +131,7 @@ export function runDatabaseWithClusterSafety(
     packageVersion: options.registry.packageVersion,
     local: db.session,
     connect,
+    observe: options.peerCredentials ? undefined : peerObserver(options.connectTimeoutSec, options.operationTimeoutSec, options.tlsOptions),
     makeEngine: (engineOptions) => db.engine({ dryRun: false, logger: options.logger, clock: systemClock, ...engineOptions }),
     logger: options.logger,
     clock: systemClock,

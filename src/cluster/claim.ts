@@ -24,6 +24,10 @@
  * upgrade of a cluster, when two servers creating cn=dbUpgrade at once would conflict), which the
  * single-valued pkiDbUpgradeLockHolder on cn=dbUpgrade cannot.
  *
+ * With local credentials only, step 2 is "ours is readable on every other server" (local-view.ts):
+ * that alone already keeps two runs from both holding it, since each reads the claims only after
+ * its own reached the other.
+ *
  * A claim is alive while its holder refreshes it (heartbeat); one not refreshed for staleAfterMs,
  * or made from this host by a process that no longer exists, is a leftover of a dead run.
  */
@@ -130,7 +134,13 @@ export interface ClaimOptions {
   host?: string;
   pid?: number;
   isProcessAlive?: (pid: number) => boolean;
+  /** Written readable by anonymous sessions: the local view reads it on the other servers (local-view.ts). */
+  readableByAnyone?: boolean;
 }
+
+/** Lets anyone read the claim entry, and nothing else under the suffix. */
+export const CLAIM_READ_ACI =
+  '(targetattr="cn || description || objectClass")(version 3.0; acl "pki-db-upgrade claim: readable by the runs of the other servers"; allow (read, search, compare) userdn = "ldap:///anyone";)';
 
 export type ClaimOutcome = { held: true } | { held: false; holder: Claim };
 
@@ -138,6 +148,7 @@ export class ClusterClaim {
   private current?: { dn: string; value: string; data: ClaimData };
   private timer?: NodeJS.Timeout;
   private lost?: string;
+  private refreshing: Promise<void> = Promise.resolve();
   private readonly host: string;
   private readonly pid: number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -263,7 +274,8 @@ export class ClusterClaim {
     const data: ClaimData = { server, run, host: this.host, pid: this.pid, since: now, heartbeat: now, tool };
     const dn = claimDN(suffix, server);
     const value = claimValue(data);
-    const attributes = { objectClass: ['top', 'applicationProcess'], cn: CN_PREFIX + server, description: value };
+    const attributes: Record<string, string[] | string> = { objectClass: ['top', 'applicationProcess'], cn: CN_PREFIX + server, description: value };
+    if (this.options.readableByAnyone) attributes.aci = CLAIM_READ_ACI;
     try {
       await ldap.add(dn, attributes);
     } catch (err) {
@@ -301,18 +313,47 @@ export class ClusterClaim {
     this.timer = undefined;
   }
 
-  /** Refreshes the claim by compare-and-swap: fails if someone replaced or removed it. */
-  private async beat(): Promise<void> {
+  /** The claim entry as this run last wrote it (DN and description value). */
+  get written(): { dn: string; value: string } | undefined {
+    return this.current && { dn: this.current.dn, value: this.current.value };
+  }
+
+  /**
+   * Refreshes the claim now and returns the value written: a change of this server later than
+   * every change of this run so far (the local view waits for it to show on the other servers).
+   */
+  async touch(): Promise<{ dn: string; value: string }> {
+    await this.verify();
+    await this.refresh();
+    return this.written!;
+  }
+
+  /** Refreshes the claim by compare-and-swap: fails if someone replaced or removed it. One at a time (heartbeat and touch). */
+  private refresh(): Promise<void> {
+    const next = this.refreshing.then(() => this.swap());
+    this.refreshing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async swap(): Promise<void> {
     const current = this.current;
     if (!current || this.lost) return;
-    const data = { ...current.data, heartbeat: this.options.clock.now().toISOString() };
+    // A new value even within the same millisecond: the local view tells its writes apart by it.
+    let heartbeat = this.options.clock.now().toISOString();
+    if (heartbeat <= current.data.heartbeat) heartbeat = new Date(Date.parse(current.data.heartbeat) + 1).toISOString();
+    const data = { ...current.data, heartbeat };
     const value = claimValue(data);
+    await this.options.ldap.modify(current.dn, [
+      { operation: 'delete', attribute: 'description', values: [current.value] },
+      { operation: 'add', attribute: 'description', values: [value] },
+    ]);
+    if (this.current === current) this.current = { ...current, value, data };
+  }
+
+  private async beat(): Promise<void> {
+    if (!this.current || this.lost) return;
     try {
-      await this.options.ldap.modify(current.dn, [
-        { operation: 'delete', attribute: 'description', values: [current.value] },
-        { operation: 'add', attribute: 'description', values: [value] },
-      ]);
-      if (this.current === current) this.current = { ...current, value, data };
+      await this.refresh();
     } catch (err) {
       if (hasResultCode(err, ResultCode.NoSuchAttribute) || hasResultCode(err, ResultCode.NoSuchObject)) {
         this.lost = 'the claim entry was replaced or removed by another run';

@@ -6,7 +6,8 @@
  *   holds the cluster claim (claim.ts). Without the claim the run applies the server-scope steps
  *   that do not wait for a pending cluster step, and says who is upgrading. After cluster steps it
  *   waits until every server has received them. Steps that are not backward compatible wait until
- *   every known server runs a package that ships them.
+ *   every known server runs a package that ships them. With local credentials only (LDAPI
+ *   autobind) it decides from this server's view when that shows every server (local-view.ts).
  *
  * manual (`cluster upgrade`, the semi-automated process): the same checks and claim, then
  *   (a) freeze the other suppliers (freeze.ts: writes refused, replication applied), (b) upgrade
@@ -32,6 +33,7 @@ import type { SchemaRollout } from '../directory/schema-helper';
 import { applyFreeze, freezeLdif, planFreeze, poke, readFreezeState, thaw, type FreezeTarget } from './freeze';
 import { compareCsn, maxCsn } from './ruv';
 import { agreementsTo, discoverTopology, suppliers, type ClusterMember, type Connect, type Topology } from './topology';
+import { localView, nameObserved, readConsumerReplicaIds, unfedSuppliers, waitUntilSeen, type LocalView } from './local-view';
 
 export interface ClusterTiming {
   /** Bound on every replication wait: in sync before, the claim exchange, delivery after. */
@@ -70,6 +72,8 @@ export interface EngineChoices {
 
 /** How long to wait for the agreements to fall quiet before writing cn=schema everywhere. */
 const QUIET_WAIT_MS = 10_000;
+/** Local view: how long the sessions the others open on receiving this run's last change get to end. */
+const RELAY_SETTLE_MS = 4_000;
 
 export interface ClusterContext {
   suffix: string;
@@ -79,6 +83,11 @@ export interface ClusterContext {
   local: LdapSession;
   /** Opens a session to a peer (same credentials as the local one). */
   connect: Connect;
+  /**
+   * Opens an anonymous session to a peer that `connect` has no credentials for (LDAPI autobind):
+   * the run then decides from this server's view (local-view.ts).
+   */
+  observe?: Connect;
   /** A new engine on the local database (see EngineChoices). */
   makeEngine(options?: EngineChoices): UpgradeEngine;
   logger: Logger;
@@ -136,6 +145,8 @@ class ClusterRun {
   private readonly timing: ClusterTiming;
   private readonly runId: string;
   private topology?: Topology;
+  /** Set when the other servers can only be read anonymously. */
+  private view?: LocalView;
   private claim?: ClusterClaim;
   private frozen: FreezeTarget[] = [];
   private thawed: string[] = [];
@@ -177,16 +188,21 @@ class ClusterRun {
         return this.result(await ctx.makeEngine({ admit: (p) => this.withoutClaim(p, 'this server is a read-only replica') }).run(), 'backed off');
       }
       await this.refuseBrokenAgreements(topology);
-      const inSync = await waitUntilInSync(this.waitOptions('the servers to be in sync before the upgrade'));
-      ctx.logger.debug(`the servers are in sync (${elapsed()})`);
+      this.view = await this.localViewOf(topology);
+      // From this server alone the others' changes cannot be seen; the claim exchange below needs
+      // only that ours reaches them (claim.ts), which the local view reads there.
+      const inSync = this.view ? new Map<number, string>() : await waitUntilInSync(this.waitOptions('the servers to be in sync before the upgrade'));
+      if (!this.view) ctx.logger.debug(`the servers are in sync (${elapsed()})`);
 
-      const claim = new ClusterClaim({
+      const claim: ClusterClaim = new ClusterClaim({
         ldap: ctx.local,
         suffix: ctx.suffix,
         server: ctx.serverId,
         run: this.runId,
         tool: `pki-db-upgrade ${ctx.packageVersion}`,
-        exchange: async () => {
+        readableByAnyone: this.view !== undefined,
+        exchange: async (): Promise<void> => {
+          if (this.view) return this.exchangeSeenFromHere(topology, claim);
           const rid = topology.local.replica!.replicaId;
           const csn = maxCsn(await localRuv(topology), rid);
           // The claim was just written here, so the local RUV must show a change newer than the
@@ -210,7 +226,9 @@ class ClusterRun {
         // server's own steps, and a step held back until the others run this package).
         const rival = await claim.waitForRivals();
         if (rival) return await this.backOff(rival);
-        if (!(await this.clusterStepsToApply(topology))) {
+        // In the local view the others' names (for the compatibility check) are known once the
+        // claim is exchanged (exchangeSeenFromHere): the claim is taken first.
+        if (!this.view && !(await this.clusterStepsToApply(topology))) {
           return this.result(await ctx.makeEngine({ admit: async (p, s) => this.compatible(p, s, topology) }).run(), 'not needed');
         }
       }
@@ -304,9 +322,14 @@ class ClusterRun {
     }
 
     const before = maxCsn(await localRuv(topology), rid);
-    // cn=schema is written on every server, not left to replication (schema-helper.ts).
+    // cn=schema is written on every server, not left to replication (schema-helper.ts); in the
+    // local view it is written here and read back there once replication has carried it.
+    const view = this.view;
     const schemaRollout: SchemaRollout = {
       peers: topology.members.filter((m) => !m.local && m.session).map((m) => ({ id: m.id, session: m.session! })),
+      observed: view?.observers.map((o) => ({ id: o.member.id, session: o.session })),
+      // A schema change alone starts no session (docs/schema-replication.md): a write does.
+      push: view ? async () => void (await this.claim!.touch()) : undefined,
       quiesce: () => this.quiesce(topology),
       localFirst: () => this.frozen.length > 0,
     };
@@ -325,7 +348,8 @@ class ClusterRun {
     if (!result.failure && after && after !== before) {
       const started = ctx.clock.now().getTime();
       try {
-        await waitForLocalChanges(after, this.waitOptions("this run's changes to reach every server"));
+        if (view) await this.deliveredEverywhere("this run's changes");
+        else await waitForLocalChanges(after, this.waitOptions("this run's changes to reach every server"));
       } catch (err) {
         if (!(err instanceof ClusterNotReadyError)) throw err;
         throw new ReplicationPendingError(
@@ -352,7 +376,14 @@ class ClusterRun {
     const rival = await this.claim?.waitForRivals(ctx.clock.now().getTime() + QUIET_WAIT_MS);
     if (rival) ctx.logger.warn(`${describeClaim(rival)} still shows a claim: writing cn=schema anyway`);
     const csn = maxCsn(await localRuv(topology), topology.local.replica!.replicaId);
-    if (csn && this.frozen.length === 0) await waitForLocalChanges(csn, this.waitOptions("this run's changes to reach every server before cn=schema is written"));
+    if (this.view) {
+      await this.deliveredEverywhere("this run's changes, before cn=schema is written,");
+      // Each server that receives a change opens sessions to its peers, and those this run cannot
+      // see may be refused as busy and retried after nsds5ReplicaBusyWaitTime (3 s by default).
+      // One that starts after cn=schema is written here, from a server that lacks the new
+      // definitions, learns them instead of pushing ("must not be overwritten"): let them end first.
+      await new Promise((resolve) => setTimeout(resolve, RELAY_SETTLE_MS));
+    } else if (csn && this.frozen.length === 0) await waitForLocalChanges(csn, this.waitOptions("this run's changes to reach every server before cn=schema is written"));
     const deadline = ctx.clock.now().getTime() + QUIET_WAIT_MS;
     const members = topology.members.filter((m) => m.session);
     for (let quietReads = 0; ; ) {
@@ -441,13 +472,74 @@ class ClusterRun {
 
   private async discover(): Promise<Topology | undefined> {
     const { ctx } = this;
-    this.topology = await discoverTopology({ local: ctx.local, localId: ctx.serverId, suffix: ctx.suffix, connect: ctx.connect, logger: ctx.logger });
+    this.topology = await discoverTopology({ local: ctx.local, localId: ctx.serverId, suffix: ctx.suffix, connect: ctx.connect, observe: ctx.observe, logger: ctx.logger });
     return this.topology;
+  }
+
+  /**
+   * The other servers cannot be read with this run's credentials: decide from this server's view
+   * if it shows them all (local-view.ts), else refuse before anything is written.
+   */
+  private async localViewOf(topology: Topology): Promise<LocalView | undefined> {
+    const { ctx } = this;
+    if (!ctx.observe || !topology.members.some((m) => m.unreadable)) return undefined;
+    const seen = localView(topology);
+    if ('problems' in seen) throw this.notVisible(seen.problems);
+    ctx.logger.info(`the other servers of ${ctx.suffix} are seen from ${ctx.serverId} only (its agreements, and anonymous reads of cn=schema and of the cluster claim there)`);
+    return seen.view;
+  }
+
+  private notVisible(problems: string[]): ClusterNotReadyError {
+    const { ctx } = this;
+    return new ClusterNotReadyError(
+      `the other servers of ${ctx.suffix} cannot be read with the credentials of this run, and this server's own view does not show them all: ${problems.join('; ')}`,
+      `apply the cluster-scope steps with pki-db-upgrade cluster upgrade --url ldap://${ctx.serverId} --base-dn ${ctx.suffix} --password-file FILE (the Directory Manager password, the same on every server); nothing was changed`,
+    );
+  }
+
+  /**
+   * Local view, our claim just written: every supplier is fed by this server (local-view.ts), and
+   * the claim is readable on every other server. Then the claim protocol reads the claims here.
+   */
+  private async exchangeSeenFromHere(topology: Topology, claim: ClusterClaim): Promise<void> {
+    const deadline = this.ctx.clock.now().getTime() + this.timing.agreementRecheckMs;
+    for (;;) {
+      const [ruv, consumers] = await Promise.all([localRuv(topology), readConsumerReplicaIds(this.ctx.local, this.ctx.suffix)]);
+      const problems = unfedSuppliers(topology, ruv, consumers);
+      if (problems.length === 0) {
+        nameObserved(topology, ruv, consumers);
+        break;
+      }
+      if (this.ctx.clock.now().getTime() >= deadline) throw this.notVisible(problems);
+      await new Promise((resolve) => setTimeout(resolve, this.timing.pollMs * 2));
+      await claim.touch();
+    }
+    await this.seenEverywhere(claim.written!, 'the cluster claim');
+  }
+
+  /** Local view: a fresh change of this run (the claim refreshed) is readable on every other server, and with it all before it. */
+  private async deliveredEverywhere(what: string): Promise<void> {
+    const mark = await this.claim!.touch();
+    await this.seenEverywhere(mark, what);
+  }
+
+  private seenEverywhere(written: { dn: string; value: string }, what: string): Promise<void> {
+    const view = this.view!;
+    return waitUntilSeen(view, written.dn, 'description', written.value, {
+      what,
+      timeoutMs: this.timing.replicationTimeoutMs,
+      pollMs: this.timing.pollMs,
+      clock: this.ctx.clock,
+      logger: this.ctx.logger,
+      nudge: () => this.pokeBusyFeeders(view.observers.map((o) => o.member)),
+    });
   }
 
   private agreementProblems(topology: Topology): string[] {
     const problems: string[] = [];
     for (const member of topology.members) {
+      // Read anonymously only: its agreements are not visible, and the local view decides (localViewOf).
+      if (member.observer) continue;
       if (member.error && !member.session) problems.push(`${member.id} ${member.unreadable ? 'cannot be read with the credentials of this run' : 'cannot be reached'}: ${member.error}`);
       for (const agreement of member.agreements) {
         const problem = blockingProblem(agreement);
@@ -478,7 +570,7 @@ class ClusterRun {
     }
     const problems = this.agreementProblems(topology);
     if (problems.length === 0) return;
-    if (topology.members.some((m) => m.unreadable)) {
+    if (topology.members.some((m) => m.unreadable && !m.observer)) {
       throw new ClusterNotReadyError(
         `the other servers of ${this.ctx.suffix} cannot be read with the credentials of this run, so it cannot tell whether cluster-scope steps would reach them: ${problems.join('; ')}`,
         `apply the cluster-scope steps with pki-db-upgrade cluster upgrade --url ldap://${this.ctx.serverId} --base-dn ${this.ctx.suffix} --password-file FILE (the Directory Manager password, the same on every server); nothing was changed`,

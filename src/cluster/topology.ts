@@ -41,6 +41,10 @@ export interface ClusterMember {
   error?: string;
   /** It may well be up: this run has no credentials that work there (LDAPI autobind is local). */
   unreadable?: boolean;
+  /** Unreadable with the run's credentials: an anonymous session for the local view (local-view.ts). */
+  observer?: PeerSession;
+  /** Why not even an anonymous session could be opened. */
+  observerError?: string;
 }
 
 export interface Topology {
@@ -108,9 +112,11 @@ export async function discoverTopology(options: {
   localId: string;
   suffix: string;
   connect: Connect;
+  /** Anonymous sessions to the servers `connect` has no credentials for. */
+  observe?: Connect;
   logger: Logger;
 }): Promise<Topology | undefined> {
-  const { local, localId, suffix, connect, logger } = options;
+  const { local, localId, suffix, connect, observe, logger } = options;
   const replica = await readReplica(local, suffix);
   if (!replica) return undefined;
 
@@ -133,7 +139,15 @@ export async function discoverTopology(options: {
     } catch (err) {
       const unreadable = err instanceof ConfigError;
       const member: ClusterMember = { id: `${agreement.host}:${agreement.port}`, url, local: false, agreements: [], error: errorMessage(err), unreadable };
-      logger.warn(`${unreadable ? 'cannot read' : 'cannot reach'} ${url} (replication agreement ${agreement.name}): ${member.error}`);
+      if (unreadable && observe) {
+        try {
+          member.observer = await observe(url);
+          opened.push(member.observer);
+        } catch (observeErr) {
+          member.observerError = errorMessage(observeErr);
+        }
+      }
+      if (!member.observer) logger.warn(`${unreadable ? 'cannot read' : 'cannot reach'} ${url} (replication agreement ${agreement.name}): ${member.error}`);
       members.push(member);
       byUrl.set(url, member);
       continue;

@@ -14,6 +14,9 @@
  * schema check, and one that starts from a server not yet written to a server already written logs
  * "must not be overwritten" and learns the definitions instead (the run's own last write, e.g. the
  * step's `started` record, sets off such sessions on every server).
+ *
+ * A run that can read the others only anonymously (local credentials) writes this server alone and
+ * lets replication carry the schema, reading each server back (SchemaRollout.observed).
  */
 import type { LdapSession, Modification } from '../core/directory';
 import type { Logger } from '../core/logger';
@@ -38,10 +41,20 @@ type Expected = Map<string, { kind: Kind; name: string; text: string }>;
 
 /** Attempts to write and check the schema on every server before the step fails. */
 const ATTEMPTS = 3;
+/** How long replication gets to carry the schema to a server this run can only read, and how often it is set off. */
+const PUSH_WAIT_MS = 20_000;
+const PUSH_AGAIN_MS = 2_000;
 
 /** The other servers of the cluster, and how to wait until no replication session is about to start. */
 export interface SchemaRollout {
   peers: SchemaServer[];
+  /**
+   * Servers this run can only read (anonymously: local credentials only). 389 DS carries the
+   * schema there: `push` writes something replicated, which starts a session from this server to
+   * each, and each session begins by pushing this server's schema to a consumer holding a subset.
+   */
+  observed?: SchemaServer[];
+  push?(): Promise<void>;
   quiesce(): Promise<void>;
   /**
    * This server still has changes to send (to frozen peers, which refuse them and are retried):
@@ -102,6 +115,7 @@ export class LdapSchemaHelper implements SchemaHelper {
       if (this.dryRun) return localChanges ?? [];
       missing = [];
       for (const [server, holds] of expected) missing.push(...(await notHeld(server, holds)));
+      if (missing.length === 0) missing.push(...(await this.pushedToObserved(expected.get(this.local)!)));
       if (missing.length === 0) return localChanges ?? [];
       this.logger?.warn(`schema not in force after writing it (attempt ${attempt} of ${ATTEMPTS}): ${missing.join('; ')}`);
     }
@@ -109,6 +123,27 @@ export class LdapSchemaHelper implements SchemaHelper {
       `the schema written does not hold: ${missing.join('; ')}. A server replaced it, e.g. by learning an older definition ` +
         'from a replication peer that this run does not reach (see the errors log: "must not be overwritten")',
     );
+  }
+
+  /** Until each observed server holds what this server holds (or PUSH_WAIT_MS); what is still missing. */
+  private async pushedToObserved(holds: Expected): Promise<string[]> {
+    const observed = this.rollout?.observed ?? [];
+    if (observed.length === 0) return [];
+    const deadline = Date.now() + PUSH_WAIT_MS;
+    let nextPush = 0;
+    for (;;) {
+      if (Date.now() >= nextPush) {
+        await this.rollout!.push?.();
+        nextPush = Date.now() + PUSH_AGAIN_MS;
+      }
+      const missing = (await Promise.all(observed.map((server) => notHeld(server, holds)))).flat();
+      if (missing.length === 0) {
+        this.logger?.info(`cn=schema of ${observed.map((s) => s.id).join(', ')}: received from ${this.local.id} by replication`);
+        return [];
+      }
+      if (Date.now() >= deadline) return missing;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   async hasAttributeType(name: string): Promise<boolean> {

@@ -91,4 +91,29 @@ describe('a schema step on a replicated database', () => {
     });
     await expect(helper.ensure({ objectClasses: [STRICT] })).rejects.toThrow(/the schema written does not hold: c holds rec as .*MAY \( issuerName \$ sn \)/);
   });
+
+  it('with local credentials only: writes this server alone, sets replication off, and is done once the others read the same', async () => {
+    const order: string[] = [];
+    const [a, b, c] = ['a', 'b', 'c'].map((n) => new SchemaServer(n, order));
+    const pushes: string[] = [];
+    const helper = new LdapSchemaHelper({
+      local: { id: 'a', session: a.session() },
+      rollout: {
+        peers: [],
+        observed: [b, c].map((s) => ({ id: s.name, session: s.session() })),
+        // What 389 DS does at the start of the session a write sets off: the supplier's schema goes to each consumer.
+        push: async () => {
+          pushes.push('push');
+          if (pushes.length === 2) for (const s of [b, c]) s.objectClasses = [...a.objectClasses];
+        },
+        quiesce: async () => undefined,
+        localFirst: () => false,
+      },
+    });
+    await helper.ensure({ objectClasses: [STRICT] });
+    expect(order).toEqual(['a']);
+    expect(pushes.length).toBe(2);
+    expect(b.objectClasses).toEqual(a.objectClasses);
+    expect(c.objectClasses.join()).toMatch(/MUST \( cn \$ issuerName \)/);
+  });
 });
