@@ -171,4 +171,24 @@ describe('the cluster claim protocol', () => {
     await expect(claim.acquire()).rejects.toThrow('replication did not converge');
     expect(await readClaims(a, SUFFIX)).toEqual([]);
   });
+
+  it('for the local view: written readable by anyone, and each touch leaves a new value, even within one millisecond and beside the heartbeat', async () => {
+    const time = new FakeTime();
+    const a = new FakeSupplier('ldap://a');
+    const claim = claimFor(a, 'a:389', time, [a], { readableByAnyone: true, heartbeatMs: 1 });
+    await claim.acquire();
+    const entry = await a.read(claimDN(SUFFIX, 'a:389'), ['aci', 'description']);
+    expect(entry?.first('aci')).toMatch(/allow \(read, search, compare\) userdn = "ldap:\/\/\/anyone"/);
+    // The clock stands still; the heartbeat timer (1 ms) swaps the value too.
+    const values = new Set<string>();
+    for (let i = 0; i < 5; i++) {
+      const { value } = await claim.touch();
+      values.add(value);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    expect(values.size).toBe(5);
+    expect(claim.lostReason).toBeUndefined();
+    expect((await a.read(claimDN(SUFFIX, 'a:389'), ['description']))?.values('description')).toEqual([claim.written!.value]);
+    await claim.release();
+  });
 });
