@@ -72,6 +72,8 @@ export interface EngineChoices {
 
 /** How long to wait for the agreements to fall quiet before writing cn=schema everywhere. */
 const QUIET_WAIT_MS = 10_000;
+/** Local view: how often agreements that back off from a busy replica are retried while waiting. */
+const NUDGE_EVERY_MS = 1_000;
 /** Local view: how long the sessions the others open on receiving this run's last change get to end. */
 const RELAY_SETTLE_MS = 4_000;
 
@@ -502,15 +504,26 @@ class ClusterRun {
    * the claim is readable on every other server. Then the claim protocol reads the claims here.
    */
   private async exchangeSeenFromHere(topology: Topology, claim: ClusterClaim): Promise<void> {
-    const deadline = this.ctx.clock.now().getTime() + this.timing.agreementRecheckMs;
+    const { ctx } = this;
+    const started = ctx.clock.now().getTime();
+    let nextNudge = started + NUDGE_EVERY_MS;
     for (;;) {
-      const [ruv, consumers] = await Promise.all([localRuv(topology), readConsumerReplicaIds(this.ctx.local, this.ctx.suffix)]);
+      const [ruv, consumers] = await Promise.all([localRuv(topology), readConsumerReplicaIds(ctx.local, ctx.suffix)]);
       const problems = unfedSuppliers(topology, ruv, consumers);
       if (problems.length === 0) {
         nameObserved(topology, ruv, consumers);
         break;
       }
-      if (this.ctx.clock.now().getTime() >= deadline) throw this.notVisible(problems);
+      const now = ctx.clock.now().getTime();
+      if (now - started >= this.timing.replicationTimeoutMs) throw this.notVisible(problems);
+      // 389 DS learns an agreement's consumer id in a session that sends changes, and records it
+      // at the next local change: refresh the claim until it shows, retrying busy agreements now.
+      if (now >= nextNudge) {
+        const known = [...consumers].map(([name, rid]) => `${name} -> ${rid}`).join(', ') || 'none';
+        ctx.logger.debug(`waiting for the agreements of ${ctx.serverId} to show which replica each feeds (known: ${known}): ${problems.join('; ')}`);
+        await this.pokeBusyFeeders(topology.members.filter((m) => !m.local));
+        nextNudge = now + NUDGE_EVERY_MS;
+      }
       await new Promise((resolve) => setTimeout(resolve, this.timing.pollMs * 2));
       await claim.touch();
     }
