@@ -79,11 +79,16 @@ export async function readClaims(ldap: LdapSession, suffix: string): Promise<Cla
 
 export function parseClaim(entry: DirectoryEntry): Claim | undefined {
   const value = entry.values('description').find((v) => v.startsWith(DESCRIPTION_PREFIX));
-  if (!value) return undefined;
+  const data = value === undefined ? undefined : parseDescription(value);
+  return data && value !== undefined ? { ...data, dn: entry.dn, value } : undefined;
+}
+
+function parseDescription(value: string): ClaimData | undefined {
+  if (!value.startsWith(DESCRIPTION_PREFIX)) return undefined;
   try {
     const data = JSON.parse(value.slice(DESCRIPTION_PREFIX.length)) as ClaimData;
-    if (typeof data.server !== 'string' || typeof data.run !== 'string') return undefined;
-    return { ...data, dn: entry.dn, value };
+    if (typeof data.server !== 'string' || typeof data.run !== 'string' || typeof data.heartbeat !== 'string') return undefined;
+    return data;
   } catch {
     return undefined;
   }
@@ -265,6 +270,8 @@ export class ClusterClaim {
   /** Removes our claim (if we still hold it); safe to call more than once. */
   async release(): Promise<void> {
     this.stopHeartbeat();
+    // A refresh in flight would find the entry gone and report a loss.
+    await this.refreshing;
     await this.withdraw();
   }
 
@@ -337,17 +344,45 @@ export class ClusterClaim {
 
   private async swap(): Promise<void> {
     const current = this.current;
-    if (!current || this.lost) return;
+    if (!current || this.lost) throw this.lostError(this.lost ?? 'this run does not hold the cluster claim any more');
     // A new value even within the same millisecond: the local view tells its writes apart by it.
     let heartbeat = this.options.clock.now().toISOString();
     if (heartbeat <= current.data.heartbeat) heartbeat = new Date(Date.parse(current.data.heartbeat) + 1).toISOString();
     const data = { ...current.data, heartbeat };
     const value = claimValue(data);
-    await this.options.ldap.modify(current.dn, [
-      { operation: 'delete', attribute: 'description', values: [current.value] },
-      { operation: 'add', attribute: 'description', values: [value] },
-    ]);
+    try {
+      await this.options.ldap.modify(current.dn, [
+        { operation: 'delete', attribute: 'description', values: [current.value] },
+        { operation: 'add', attribute: 'description', values: [value] },
+      ]);
+    } catch (err) {
+      if (!hasResultCode(err, ResultCode.NoSuchAttribute) && !hasResultCode(err, ResultCode.NoSuchObject)) throw err;
+      // Released meanwhile (cleanup on a signal): not a loss to report.
+      if (this.current !== current) throw this.lostError('this run does not hold the cluster claim any more');
+      this.lost = 'the claim entry was replaced or removed by another run';
+      this.options.logger.error(`lost the cluster claim: ${this.lost}`);
+      throw this.lostError(this.lost);
+    }
     if (this.current === current) this.current = { ...current, value, data };
+  }
+
+  private lostError(why: string): ClaimLostError {
+    return new ClaimLostError(
+      `this run lost the cluster claim (${why}), so it stopped before writing more`,
+      'run pki-db-upgrade again: it resumes at the step it stopped in (pki-db-upgrade cluster status shows who holds the claim now)',
+    );
+  }
+
+  /**
+   * Whether `values` (the claim entry's description as another server holds it) show this run's
+   * claim refreshed at `mark` or later: a heartbeat after the mark replaces the marked value.
+   */
+  shows(values: string[], mark: { value: string }): boolean {
+    const at = parseDescription(mark.value)?.heartbeat;
+    return values.some((v) => {
+      const data = parseDescription(v);
+      return data !== undefined && at !== undefined && data.run === this.options.run && data.server === this.options.server && data.heartbeat >= at;
+    });
   }
 
   private async beat(): Promise<void> {
@@ -355,12 +390,7 @@ export class ClusterClaim {
     try {
       await this.refresh();
     } catch (err) {
-      if (hasResultCode(err, ResultCode.NoSuchAttribute) || hasResultCode(err, ResultCode.NoSuchObject)) {
-        this.lost = 'the claim entry was replaced or removed by another run';
-        this.options.logger.error(`lost the cluster claim: ${this.lost}`);
-      } else {
-        this.options.logger.warn(`could not refresh the cluster claim: ${(err as Error).message}`);
-      }
+      if (!(err instanceof ClaimLostError)) this.options.logger.warn(`could not refresh the cluster claim: ${(err as Error).message}`);
     }
   }
 }

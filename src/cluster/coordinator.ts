@@ -505,6 +505,16 @@ class ClusterRun {
    */
   private async exchangeSeenFromHere(topology: Topology, claim: ClusterClaim): Promise<void> {
     const { ctx } = this;
+    // A claim left by a run that died: its last writes may still be on their way here through
+    // agreements this run cannot see (the in-sync check of the full view would wait for them).
+    const liveness = claim.liveness();
+    const leftover = (await readClaims(ctx.local, ctx.suffix)).filter((c) => c.server !== ctx.serverId && !claimIsLive(c, liveness));
+    if (leftover.length > 0) {
+      throw new ClusterNotReadyError(
+        `${leftover.map(describeClaim).join(', ')} left a cluster claim behind, and from ${ctx.serverId} alone this run cannot tell whether that run's last changes have all arrived here`,
+        `run pki-db-upgrade on ${leftover.map((c) => c.server).join(', ')} (it replaces its own leftover claim), or pki-db-upgrade cluster upgrade --url ldap://${ctx.serverId} --base-dn ${ctx.suffix} --password-file FILE; nothing was changed`,
+      );
+    }
     const started = ctx.clock.now().getTime();
     let nextNudge = started + NUDGE_EVERY_MS;
     for (;;) {
@@ -538,7 +548,8 @@ class ClusterRun {
 
   private seenEverywhere(written: { dn: string; value: string }, what: string): Promise<void> {
     const view = this.view!;
-    return waitUntilSeen(view, written.dn, 'description', written.value, {
+    const claim = this.claim!;
+    return waitUntilSeen(view, written.dn, 'description', (values) => claim.shows(values, written), {
       what,
       timeoutMs: this.timing.replicationTimeoutMs,
       pollMs: this.timing.pollMs,

@@ -39,10 +39,12 @@ export interface LocalView {
 export function consumerReplicaIds(values: string[]): Map<string, number> {
   const byAgreement = new Map<string, number>();
   for (const value of values) {
+    // From the right: the suffix and the agreement name may hold ';' themselves.
     const parts = value.split(';');
     if (parts.length < 6) continue;
-    const rid = Number(parts[4]);
-    if (Number.isInteger(rid)) byAgreement.set(parts[1].toLowerCase(), rid);
+    const rid = Number(parts[parts.length - 2]);
+    const name = parts.slice(1, parts.length - 4).join(';');
+    if (Number.isInteger(rid) && rid > 0) byAgreement.set(name.toLowerCase(), rid);
   }
   return byAgreement;
 }
@@ -67,7 +69,7 @@ export function localView(topology: Topology): { view: LocalView } | { problems:
   const observers: Observer[] = [];
   for (const member of topology.members) {
     if (member.local) continue;
-    if (member.session) return { problems: [`${member.id} can be read with the credentials of this run: the local view is not needed`] };
+    if (member.session) return { problems: [`${member.id} can be read with the credentials of this run and others cannot: a run reads either every server or its own only`] };
     if (!member.observer) problems.push(`${member.id} cannot be read even anonymously: ${member.observerError ?? member.error ?? 'unknown reason'}`);
     else observers.push({ member, session: member.observer });
   }
@@ -95,7 +97,7 @@ export function unfedSuppliers(topology: Topology, ruv: Ruv, consumers: Map<stri
     if (element.url && fedUrls.has(element.url.replace(/^[a-z]+:\/\//i, '').toLowerCase())) continue;
     problems.push(
       `the supplier with replica id ${element.replicaId} (${element.url ?? 'URL unknown'}) is not fed by an agreement of ${topology.local.id}, ` +
-        'so this server cannot tell whether its changes reached it',
+        'so this server cannot tell whether its changes reached it (a decommissioned server left in the RUV is removed with dsconf INSTANCE repl-tasks cleanallruv)',
     );
   }
   return problems;
@@ -128,22 +130,32 @@ export interface SeenOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
+/** Progress lines while waiting, this often. */
+const PROGRESS_MS = 5_000;
+
 /**
- * Waits until every observer reads `value` in attribute `attribute` of `dn` (a change of this
- * server, replicated there). Throws ClusterNotReadyError after `timeoutMs`, naming the servers
- * that still lack it.
+ * Waits until every observer reads, in attribute `attribute` of `dn`, values that `shows` accepts
+ * (a change of this server, replicated there). Throws ClusterNotReadyError after `timeoutMs`,
+ * naming the servers that still lack it.
  */
-export async function waitUntilSeen(view: LocalView, dn: string, attribute: string, value: string, options: SeenOptions): Promise<void> {
+export async function waitUntilSeen(view: LocalView, dn: string, attribute: string, shows: (values: string[]) => boolean, options: SeenOptions): Promise<void> {
   const { clock } = options;
-  const deadline = clock.now().getTime() + options.timeoutMs;
+  const started = clock.now().getTime();
+  const deadline = started + options.timeoutMs;
+  let nextProgress = started + PROGRESS_MS;
   let pending = [...view.observers];
   let polls = 0;
   for (;;) {
     const still: Observer[] = [];
-    for (const observer of pending) if (!(await holds(observer, dn, attribute, value))) still.push(observer);
+    for (const observer of pending) if (!shows(await valuesOn(observer, dn, attribute))) still.push(observer);
     pending = still;
     if (pending.length === 0) return;
-    if (clock.now().getTime() >= deadline) {
+    const now = clock.now().getTime();
+    if (now >= nextProgress) {
+      options.logger.info(`waiting for ${options.what} to reach ${pending.map((o) => o.member.id).join(', ')} (${Math.round((now - started) / 1000)} s)`);
+      nextProgress = now + PROGRESS_MS;
+    }
+    if (now >= deadline) {
       throw new ClusterNotReadyError(
         `${options.what} did not reach ${pending.map((o) => o.member.id).join(', ')} within ${Math.round(options.timeoutMs / 1000)} s (read anonymously there)`,
         'check the agreements of this server (dsconf INSTANCE repl-agmt status) and that server, then run again',
@@ -154,12 +166,12 @@ export async function waitUntilSeen(view: LocalView, dn: string, attribute: stri
   }
 }
 
-async function holds(observer: Observer, dn: string, attribute: string, value: string): Promise<boolean> {
+async function valuesOn(observer: Observer, dn: string, attribute: string): Promise<string[]> {
   try {
     const entry = await observer.session.read(dn, [attribute]);
-    return entry?.values(attribute).includes(value) ?? false;
+    return entry?.values(attribute) ?? [];
   } catch (err) {
-    if (hasResultCode(err, ResultCode.NoSuchObject)) return false;
+    if (hasResultCode(err, ResultCode.NoSuchObject)) return [];
     throw new ClusterNotReadyError(`cannot read ${dn} on ${observer.member.id} anonymously: ${errorMessage(err)}`, 'allow anonymous reads there (nsslapd-allow-anonymous-access), or run pki-db-upgrade cluster upgrade with --password-file');
   }
 }

@@ -3,6 +3,7 @@
  * drives: who may apply cluster-scope steps when several servers are upgraded at once.
  */
 import { claimDN, claimIsLive, ClusterClaim, readClaims, type ClaimData } from '../../src/cluster/claim';
+import { ClaimLostError } from '../../src/core/errors';
 import { silentLogger } from '../../src/core/logger';
 import { FakeSupplier, replicate } from '../support/fake-replicated-directory';
 
@@ -190,5 +191,30 @@ describe('the cluster claim protocol', () => {
     expect(claim.lostReason).toBeUndefined();
     expect((await a.read(claimDN(SUFFIX, 'a:389')))?.values('description')).toEqual([claim.written!.value]);
     await claim.release();
+  });
+
+  it('for the local view: a server shows a touch once it holds that value or a later heartbeat of the same run', async () => {
+    const time = new FakeTime();
+    const a = new FakeSupplier('ldap://a');
+    const claim = claimFor(a, 'a:389', time, [a], { readableByAnyone: true });
+    await claim.acquire();
+    const first = await claim.touch();
+    time.ms += 1000;
+    const second = await claim.touch();
+    expect(claim.shows([first.value], first)).toBe(true);
+    expect(claim.shows([second.value], first)).toBe(true);
+    expect(claim.shows([first.value], second)).toBe(false);
+    expect(claim.shows([second.value.replace('run-a:389', 'run-other')], first)).toBe(false);
+    await claim.release();
+  });
+
+  it('a touch of a claim whose entry another run removed is a lost claim, not a raw LDAP error', async () => {
+    const time = new FakeTime();
+    const a = new FakeSupplier('ldap://a');
+    const claim = claimFor(a, 'a:389', time, [a]);
+    await claim.acquire();
+    await a.delete(claimDN(SUFFIX, 'a:389'));
+    await expect(claim.touch()).rejects.toThrow(ClaimLostError);
+    expect(claim.lostReason).toBe('the claim entry was replaced or removed by another run');
   });
 });
