@@ -220,14 +220,26 @@ describe('three suppliers', () => {
     const problems = await meshProblems(mesh, { requireIssuerName: false });
     if (problems.length > 0) throw new Error(`${problems.join('\n')}\n\nthe run's log:\n${log.slice(-6000)}`);
 
-    // The others the same way, each with its own socket; the last one applies the stricter schema.
+    // Then dnf on the other two at once, each with its own socket, and once more on all three: the
+    // claim decides between runs that each see only their own server; the stricter schema comes
+    // once every server runs the package.
+    const trees = [ldapiOnly];
     for (const [ds, name] of [[b, 'pki-ipa-b'], [c, 'pki-ipa-c']] as const) {
       const tree = createFakePki({ host: 'localhost', port: ds.port, baseDN: mesh.suffix, authType: 'SslClientAuth' }, name);
       writeToolConfig(tree, { ldapi_socket: ds.ldapiPath, use_keyring: false });
-      const next = await posttrans(tree);
-      if (next.code !== 0) throw new Error(`${name}: exit ${next.code}:\n${next.stderr}\n${(await fsp.readFile(tree.logFile, 'utf8')).slice(-6000)}`);
+      trees.push(tree);
     }
-    for (const ds of [a, b, c]) expect((await historyOf(ds, mesh.suffix)).databaseVersion).toBe('11.6.0');
+    const expectAllSucceeded = async (runs: Awaited<ReturnType<typeof posttrans>>[], ran: typeof trees) => {
+      for (const [i, r] of runs.entries()) {
+        if (r.code !== 0) throw new Error(`${ran[i].name}: exit ${r.code}:\n${r.stderr}\n${(await fsp.readFile(ran[i].logFile, 'utf8')).slice(-6000)}`);
+      }
+    };
+    await expectAllSucceeded(await Promise.all(trees.slice(1).map((t) => posttrans(t))), trees.slice(1));
+    await expectAllSucceeded(await Promise.all(trees.map((t) => posttrans(t))), trees);
+    const history = await historyOf(c, mesh.suffix);
+    expect(history.databaseVersion).toBe('11.6.0');
+    expect([...history.cluster.values()].map((r) => `${r.stepId} ${r.outcome}`)).toEqual(CLUSTER_STEPS.map((id) => `${id} done`));
+    expect(mesh.servers.map((ds) => history.servers.get(`localhost:${ds.port}`)?.get('11.6.0/01-CAIndexes')?.outcome)).toEqual(['done', 'done', 'done']);
     expect(await meshProblems(mesh, { requireIssuerName: true })).toEqual([]);
   });
 
