@@ -72,6 +72,15 @@ async function historyOf(ds: DsInstance, suffix: string) {
   }
 }
 
+/** Exit 0 from each run; otherwise the failure shows what the run said and the end of its log. */
+async function expectEachSucceeded(runs: { code: number | null; stdout: string; stderr: string }[], trees: { name: string; logFile: string }[]): Promise<void> {
+  for (const [i, r] of runs.entries()) {
+    if (r.code === 0) continue;
+    const log = await fsp.readFile(trees[i].logFile, 'utf8').catch(() => '(no log)');
+    throw new Error(`${trees[i].name} (run ${i + 1} of ${runs.length}): exit ${r.code}:\n${r.stdout}${r.stderr}\n${log.slice(-8000)}`);
+  }
+}
+
 let mesh: Mesh | undefined;
 afterEach(async () => {
   await mesh?.remove();
@@ -122,7 +131,7 @@ describe('three suppliers', () => {
     const trees = mesh.servers.map((ds) => pkiTreeFor(ds, mesh!.suffix));
 
     const first = await Promise.all(trees.map((t) => posttrans(t)));
-    expect(first.map((r) => r.code)).toEqual([0, 0, 0]);
+    await expectEachSucceeded(first, trees);
     // One line each for dnf; the step that waits for the other servers is named.
     for (const r of first) expect((r.stdout + r.stderr).trim().split('\n')).toHaveLength(1);
     const held = first.filter((r) => /held back: 11\.6\.0\/02-RequireIssuerName \(not backward compatible/.test(r.stdout));
@@ -130,7 +139,7 @@ describe('three suppliers', () => {
 
     // The next update (or a second run) on every server at once: now every server runs 11.6.0.
     const second = await Promise.all(trees.map((t) => posttrans(t)));
-    expect(second.map((r) => r.code)).toEqual([0, 0, 0]);
+    await expectEachSucceeded(second, trees);
     const history = await historyOf(mesh.servers[2], mesh.suffix);
     expect(history.databaseVersion).toBe('11.6.0');
     // Each cluster step recorded once, by one server; the index step on each of the three.
@@ -229,13 +238,8 @@ describe('three suppliers', () => {
       writeToolConfig(tree, { ldapi_socket: ds.ldapiPath, use_keyring: false });
       trees.push(tree);
     }
-    const expectAllSucceeded = async (runs: Awaited<ReturnType<typeof posttrans>>[], ran: typeof trees) => {
-      for (const [i, r] of runs.entries()) {
-        if (r.code !== 0) throw new Error(`${ran[i].name}: exit ${r.code}:\n${r.stderr}\n${(await fsp.readFile(ran[i].logFile, 'utf8')).slice(-6000)}`);
-      }
-    };
-    await expectAllSucceeded(await Promise.all(trees.slice(1).map((t) => posttrans(t))), trees.slice(1));
-    await expectAllSucceeded(await Promise.all(trees.map((t) => posttrans(t))), trees);
+    await expectEachSucceeded(await Promise.all(trees.slice(1).map((t) => posttrans(t))), trees.slice(1));
+    await expectEachSucceeded(await Promise.all(trees.map((t) => posttrans(t))), trees);
     const history = await historyOf(c, mesh.suffix);
     expect(history.databaseVersion).toBe('11.6.0');
     expect([...history.cluster.values()].map((r) => `${r.stepId} ${r.outcome}`)).toEqual(CLUSTER_STEPS.map((id) => `${id} done`));

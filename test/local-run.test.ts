@@ -167,7 +167,10 @@ describe('password.conf restored for the run', () => {
     expect(result.ms).toBeLessThan(15000);
     expect(fs.existsSync(pki.passwordConf)).toBe(false);
     expect(fs.existsSync(path.join(pki.stateDir, 'password-conf.marker.json'))).toBe(false);
-    expect(fs.readFileSync(pki.logFile, 'utf8')).toContain(`interrupted by ${signal}`);
+    const log = fs.readFileSync(pki.logFile, 'utf8');
+    expect(log).toContain(`interrupted by ${signal}`);
+    // The run's closing line, as every run has: the last line of the log.
+    expect(log.trim().split('\n').at(-1)).toMatch(new RegExp(`INFO  ==== INTERRUPTED \\(exit ${code}\\) in [\\d.]+ m?s: interrupted by ${signal}; the database stays at the last completed step`));
     expect(readStatus(pki).lastRun).toMatchObject({ result: 'interrupted', exitCode: code });
     expect(fs.existsSync(path.join(pki.stateDir, 'run.lock'))).toBe(false); // released on the way out
     // the lock went with it: the next run starts at once

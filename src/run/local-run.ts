@@ -163,6 +163,22 @@ export async function runInstance(paths: SystemPaths, instance: PkiInstance, arg
   let exitCode: number;
   let summary: string;
   let record = !dryRun;
+  // Whether this run holds the lock, and with it the status file (a signal then records there too).
+  let ownsStatus = false;
+  // Every run's log ends with its closing line, also when a signal ends it (the %posttrans time limit).
+  setSignalNotice((signal, signalExitCode) => {
+    const message = `interrupted by ${signal}; the database stays at the last completed step: run pki-db-upgrade again to resume`;
+    logger.appendSync('error', message);
+    const endTime = new Date().toISOString();
+    if (ownsStatus) {
+      status.result = 'interrupted';
+      status.message = message;
+      status.endTime = endTime;
+      status.exitCode = signalExitCode;
+      recordRun(stateDir, status);
+    }
+    logger.appendSync('info', `==== INTERRUPTED (exit ${signalExitCode}) in ${seconds(Date.parse(endTime) - Date.parse(status.startTime))}: ${message}`);
+  });
   try {
     if (posttrans && !config.autoUpgrade && !dryRun) {
       const why = `skipped: auto_upgrade = false in ${config.autoUpgradeFile ?? config.file}; run "pki-db-upgrade --instance ${instance.name}" to upgrade`;
@@ -175,21 +191,13 @@ export async function runInstance(paths: SystemPaths, instance: PkiInstance, arg
       const lock = await acquireInstanceLock({ stateDir, instance: instance.name, mode: args.mode, waitSec: args.waitSec ?? config.lockWaitSec, logger });
       try {
         if (record) {
-          setSignalNotice((signal, signalExitCode) => {
-            const message = `interrupted by ${signal}; the database stays at the last completed step: run pki-db-upgrade again to resume`;
-            logger.appendSync('error', message);
-            status.result = 'interrupted';
-            status.message = message;
-            status.endTime = new Date().toISOString();
-            status.exitCode = signalExitCode;
-            recordRun(stateDir, status);
-          });
+          ownsStatus = true;
           writeStatusFile(stateDir, { lastRun: status, pending: readStatusFile(stateDir)?.pending });
         }
         removeLeftoverPasswordConf(stateDir, paths.passwordConf(instance.name), logger);
         status.databases = await upgradeDatabases(ctx, registry, dryRun, io);
       } finally {
-        setSignalNotice(undefined);
+        ownsStatus = false;
         passwords.release();
         await lock.release();
       }
@@ -211,6 +219,7 @@ export async function runInstance(paths: SystemPaths, instance: PkiInstance, arg
   status.endTime = new Date().toISOString();
   status.exitCode = exitCode;
   const elapsed = seconds(Date.parse(status.endTime) - Date.parse(status.startTime));
+  setSignalNotice(undefined);
   logger.info(`==== ${exitCode === 0 ? 'finished' : `FAILED (exit ${exitCode})`} in ${elapsed}: ${summary}`);
   if (record) recordRun(stateDir, status);
   await logger.close();
