@@ -96,15 +96,18 @@ export class LdapSchemaHelper implements SchemaHelper {
       // lacks the definitions to one that has them would fail its schema check: the others have
       // nothing to send once replication is quiet, and this server, the only one lacking them at
       // the end, sends nothing until this run writes again.
-      const writePeers = () => Promise.all(this.servers.slice(1).map((server) => ensureOn(server.session, definitions)));
-      let written;
+      // Every server read first, then the writes issued together: the moments when one server
+      // holds the definitions and another not yet are as short as the writes themselves.
+      const planned = await Promise.all(this.servers.map((server) => planOn(server.session, definitions)));
+      const writePeers = () => Promise.all(this.servers.slice(1).map((server, i) => applyOn(server.session, planned[i + 1])));
       if (this.rollout?.localFirst()) {
-        const local = await ensureOn(this.local.session, definitions);
-        written = [local, ...(await writePeers())];
+        await applyOn(this.local.session, planned[0]);
+        await writePeers();
       } else {
-        const peers = await writePeers();
-        written = [await ensureOn(this.local.session, definitions), ...peers];
+        await writePeers();
+        await applyOn(this.local.session, planned[0]);
       }
+      const written = planned;
       const expected = new Map<SchemaServer, Expected>();
       this.servers.forEach((server, i) => {
         const { changes, holds } = written[i];
@@ -155,10 +158,18 @@ export class LdapSchemaHelper implements SchemaHelper {
   }
 }
 
-/** Writes what one server lacks; returns what it changed and the text each definition must read. */
-async function ensureOn(ldap: LdapSession, definitions: Definitions): Promise<{ changes: SchemaChange[]; holds: Expected }> {
+interface Planned {
+  changes: SchemaChange[];
+  holds: Expected;
+  /** One modify per kind, attribute types first: object classes may name them. */
+  writes: Modification[][];
+}
+
+/** What one server lacks: the writes, what they change, and the text each definition must read. */
+async function planOn(ldap: LdapSession, definitions: Definitions): Promise<Planned> {
   const changes: SchemaChange[] = [];
   const holds: Expected = new Map();
+  const writes: Modification[][] = [];
   // Attribute types first: object classes may name them.
   for (const kind of KINDS) {
     const wanted = definitions[kind] ?? [];
@@ -182,9 +193,13 @@ async function ensureOn(ldap: LdapSession, definitions: Definitions): Promise<{ 
         changes.push({ kind, name, action: 'replaced' });
       }
     }
-    if (mods.length > 0) await ldap.modify('cn=schema', mods);
+    if (mods.length > 0) writes.push(mods);
   }
-  return { changes, holds };
+  return { changes, holds, writes };
+}
+
+async function applyOn(ldap: LdapSession, planned: Planned): Promise<void> {
+  for (const mods of planned.writes) await ldap.modify('cn=schema', mods);
 }
 
 /** The definitions a server does not hold as expected, each named with the server. */
