@@ -508,7 +508,10 @@ class ClusterRun {
     // A claim left by a run that died: its last writes may still be on their way here through
     // agreements this run cannot see (the in-sync check of the full view would wait for them).
     const liveness = claim.liveness();
-    const leftover = (await readClaims(ctx.local, ctx.suffix)).filter((c) => c.server !== ctx.serverId && !claimIsLive(c, liveness));
+    // Not one being withdrawn right now (its run just ended, its delete on the way): one not
+    // refreshed for a heartbeat interval.
+    const abandoned = (c: Claim) => ctx.clock.now().getTime() - Date.parse(c.heartbeat) > this.timing.heartbeatMs;
+    const leftover = (await readClaims(ctx.local, ctx.suffix)).filter((c) => c.server !== ctx.serverId && !claimIsLive(c, liveness) && abandoned(c));
     if (leftover.length > 0) {
       throw new ClusterNotReadyError(
         `${leftover.map(describeClaim).join(', ')} left a cluster claim behind, and from ${ctx.serverId} alone this run cannot tell whether that run's last changes have all arrived here`,
