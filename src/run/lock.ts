@@ -12,7 +12,8 @@
  * A kill can land between any two file operations, so no moment may leave a lock without a
  * record of who made it: the record is written (as `run.holder.json.<pid>`) before the lock is
  * made and renamed into place after, and on release (or exit) the lock goes first, then the
- * record. A record without a lock is never read.
+ * record. A record without a lock is never read. Release takes the guard too, so that a run
+ * taking the lock just after it never has its record removed by the one leaving.
  */
 import { isAlive } from './process-alive';
 import fs from 'node:fs';
@@ -78,11 +79,7 @@ async function tryOnce(options: LockOptions): Promise<Attempt> {
   const { stateDir } = options;
   const target = path.join(stateDir, 'run');
   const holderFile = path.join(stateDir, HOLDER_FILE);
-  const releaseGuard = await lockfile.lock(path.join(stateDir, 'guard'), {
-    realpath: false,
-    stale: 5_000,
-    retries: { retries: 200, minTimeout: 10, maxTimeout: 50 },
-  });
+  const releaseGuard = await takeGuard(stateDir);
   try {
     const lockOptions = {
       realpath: false,
@@ -117,8 +114,11 @@ async function tryOnce(options: LockOptions): Promise<Attempt> {
     fs.renameSync(myCandidate, holderFile);
     // Left by runs killed while taking the lock; nobody else can be writing one under the guard.
     for (const file of candidateFiles) if (file !== myCandidate) fs.rmSync(file, { force: true });
-    // On an exit without release (an error, a signal): the lock as proper-lockfile would remove it, then the record.
+    // On an exit without release (an error, a signal; synchronous, so without the guard): the
+    // lock as proper-lockfile would remove it, then the record, only while the record is ours
+    // (after a release, another run may hold the lock already).
     const forget = onProcessExit(() => {
+      if (readHolder(holderFile)?.pid !== me.pid) return;
       fs.rmSync(`${target}.lock`, { recursive: true, force: true });
       fs.rmSync(holderFile, { force: true });
     });
@@ -126,7 +126,13 @@ async function tryOnce(options: LockOptions): Promise<Attempt> {
       acquired: {
         tookOverFrom,
         release: async () => {
-          await release().catch(() => undefined);
+          const releaseGuardAgain = await takeGuard(stateDir);
+          try {
+            await release().catch(() => undefined);
+            fs.rmSync(holderFile, { force: true });
+          } finally {
+            await releaseGuardAgain().catch(() => undefined);
+          }
           forget();
         },
       },
@@ -137,6 +143,15 @@ async function tryOnce(options: LockOptions): Promise<Attempt> {
 }
 
 const HOLDER_FILE = 'run.holder.json';
+
+/** The short lock under which the run lock is taken, taken over and released. */
+function takeGuard(stateDir: string): Promise<() => Promise<void>> {
+  return lockfile.lock(path.join(stateDir, 'guard'), {
+    realpath: false,
+    stale: 5_000,
+    retries: { retries: 200, minTimeout: 10, maxTimeout: 50 },
+  });
+}
 
 interface HolderRecord {
   file: string;
