@@ -26,7 +26,7 @@ import type { Logger } from '../core/logger';
 import type { Plan } from '../core/planner';
 import { describeBehind, holdIncompatible, interruptedElsewhere, knownServers, pendingClusterSteps, serverStepsOnly, type CompatibilityHold, type Narrowed } from './admission';
 import { blockingProblem, readAgreements, type Agreement } from './agreements';
-import { ClusterClaim, claimIsLive, describeClaim, readClaims, type Claim } from './claim';
+import { ClusterClaim, claimIsLive, describeClaim, readClaims, type Claim, type Liveness } from './claim';
 import { isAlive as processIsAlive } from '../run/process-alive';
 import { localRuv, waitForLocalChanges, waitUntilExchanged, waitUntilInSync, type WaitOptions } from './convergence';
 import type { SchemaRollout } from '../directory/schema-helper';
@@ -487,6 +487,19 @@ class ClusterRun {
     if (!ctx.observe || !topology.members.some((m) => m.unreadable)) return undefined;
     const seen = localView(topology);
     if ('problems' in seen) throw this.notVisible(seen.problems);
+    // A claim left by a run that died: its last writes may still be on their way here through
+    // agreements this run cannot see (the in-sync check of the full view would wait for them).
+    // Not one being withdrawn right now (its run just ended, its delete on the way): one not
+    // refreshed for a heartbeat interval.
+    const liveness = this.liveness();
+    const abandoned = (c: Claim) => liveness.now.getTime() - Date.parse(c.heartbeat) > this.timing.heartbeatMs;
+    const leftover = (await readClaims(ctx.local, ctx.suffix)).filter((c) => c.server !== ctx.serverId && !claimIsLive(c, liveness) && abandoned(c));
+    if (leftover.length > 0) {
+      throw new ClusterNotReadyError(
+        `${leftover.map(describeClaim).join(', ')} left a cluster claim behind, and from ${ctx.serverId} alone this run cannot tell whether that run's last changes have all arrived here`,
+        `run pki-db-upgrade on ${leftover.map((c) => c.server).join(', ')} (it replaces its own leftover claim), or pki-db-upgrade cluster upgrade --url ldap://${ctx.serverId} --base-dn ${ctx.suffix} --password-file FILE; nothing was changed`,
+      );
+    }
     ctx.logger.info(`the other servers of ${ctx.suffix} are seen from ${ctx.serverId} only (its agreements, and anonymous reads of cn=schema and of the cluster claim there)`);
     return seen.view;
   }
@@ -505,19 +518,6 @@ class ClusterRun {
    */
   private async exchangeSeenFromHere(topology: Topology, claim: ClusterClaim): Promise<void> {
     const { ctx } = this;
-    // A claim left by a run that died: its last writes may still be on their way here through
-    // agreements this run cannot see (the in-sync check of the full view would wait for them).
-    const liveness = claim.liveness();
-    // Not one being withdrawn right now (its run just ended, its delete on the way): one not
-    // refreshed for a heartbeat interval.
-    const abandoned = (c: Claim) => ctx.clock.now().getTime() - Date.parse(c.heartbeat) > this.timing.heartbeatMs;
-    const leftover = (await readClaims(ctx.local, ctx.suffix)).filter((c) => c.server !== ctx.serverId && !claimIsLive(c, liveness) && abandoned(c));
-    if (leftover.length > 0) {
-      throw new ClusterNotReadyError(
-        `${leftover.map(describeClaim).join(', ')} left a cluster claim behind, and from ${ctx.serverId} alone this run cannot tell whether that run's last changes have all arrived here`,
-        `run pki-db-upgrade on ${leftover.map((c) => c.server).join(', ')} (it replaces its own leftover claim), or pki-db-upgrade cluster upgrade --url ldap://${ctx.serverId} --base-dn ${ctx.suffix} --password-file FILE; nothing was changed`,
-      );
-    }
     const started = ctx.clock.now().getTime();
     let nextNudge = started + NUDGE_EVERY_MS;
     for (;;) {
@@ -629,15 +629,15 @@ class ClusterRun {
     }
   }
 
+  /** How claims are judged alive, as the claim protocol judges them (claim.ts). */
+  private liveness(): Liveness {
+    return { now: this.ctx.clock.now(), staleAfterMs: this.timing.staleClaimMs, localHost: os.hostname(), isProcessAlive: processIsAlive };
+  }
+
   /** A freeze whose run no longer holds a live claim was left by a crash: undo it. */
   private async liftLeftoverFreezes(topology: Topology): Promise<void> {
     const { ctx } = this;
-    const liveness = {
-      now: ctx.clock.now(),
-      staleAfterMs: this.timing.staleClaimMs,
-      localHost: os.hostname(),
-      isProcessAlive: processIsAlive,
-    };
+    const liveness = this.liveness();
     const live = new Set((await readClaims(ctx.local, ctx.suffix)).filter((c) => claimIsLive(c, liveness)).map((c) => c.run));
     for (const member of topology.members) {
       if (!member.session || !member.replica) continue;

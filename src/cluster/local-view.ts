@@ -17,6 +17,7 @@ import { hasResultCode, ResultCode, type LdapSession } from '../core/directory';
 import { ClusterNotReadyError, errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { escapeFilterValue } from '../ldap/filter';
+import { hostPortOf } from '../ldap/peer-transport';
 import { CONSUMER_REPLICA_ID, type Ruv } from './ruv';
 import type { ClusterMember, Topology } from './topology';
 
@@ -94,7 +95,7 @@ export function unfedSuppliers(topology: Topology, ruv: Ruv, consumers: Map<stri
   const problems: string[] = [];
   for (const element of ruv.elements.values()) {
     if (element.replicaId === self || element.replicaId === CONSUMER_REPLICA_ID || fed.has(element.replicaId)) continue;
-    if (element.url && fedUrls.has(element.url.replace(/^[a-z]+:\/\//i, '').toLowerCase())) continue;
+    if (element.url && fedUrls.has(hostPortOf(element.url))) continue;
     problems.push(
       `the supplier with replica id ${element.replicaId} (${element.url ?? 'URL unknown'}) is not fed by an agreement of ${topology.local.id}, ` +
         'so this server cannot tell whether its changes reached it (a decommissioned server left in the RUV is removed with dsconf INSTANCE repl-tasks cleanallruv)',

@@ -107,10 +107,9 @@ export class LdapSchemaHelper implements SchemaHelper {
         await writePeers();
         await applyOn(this.local.session, planned[0]);
       }
-      const written = planned;
       const expected = new Map<SchemaServer, Expected>();
       this.servers.forEach((server, i) => {
-        const { changes, holds } = written[i];
+        const { changes, holds } = planned[i];
         expected.set(server, holds);
         if (server === this.local) localChanges ??= changes;
         else if (changes.length > 0) this.logger?.info(`cn=schema of ${server.id}: ${describe(changes)}`);
