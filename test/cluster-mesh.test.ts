@@ -14,7 +14,7 @@ import { withLdap } from './harness/test-env';
 import { entryExists, registryOf, setAgreement, tool } from './support/cluster';
 import { collect, MAIN_BUNDLE, runCli, startCli } from './support/bundle';
 import { createFakePki, readStatus, removeFakePkis, writeToolConfig } from './support/fake-pki';
-import { freshMesh, meshProblems, pkiTreeFor, posttrans, type Mesh } from './support/mesh';
+import { freshMesh, meshProblems, pkiTreeFor, posttrans, posttransWithout, type Mesh } from './support/mesh';
 
 const CLUSTER_STEPS = [
   '10.0.0/01-TrackingSchema',
@@ -201,20 +201,22 @@ describe('three suppliers', () => {
   it('LDAPI autobind only, no password anywhere: the run decides from its own server (agreements, anonymous reads there), and the cluster steps are in force on every server', async () => {
     mesh = await freshMesh(2);
     const [a, b, c] = mesh.servers;
-    // FreeIPA-style: root autobinds on the local socket; the other servers cannot be bound to.
+    // FreeIPA-style: root autobinds on the local socket; the other servers' sockets do not exist
+    // where the run is (a mount namespace of its own), and no password is anywhere.
+    const alone = (ds: DsInstance) => mesh!.servers.filter((other) => other !== ds);
     const ldapiOnly = createFakePki({ host: 'localhost', port: a.port, baseDN: mesh.suffix, authType: 'SslClientAuth' }, 'pki-ipa');
     writeToolConfig(ldapiOnly, { ldapi_socket: a.ldapiPath, use_keyring: false });
 
     // What it can see of its own agreements still counts: one paused, nothing changes.
     await setAgreement(a, b, mesh.suffix, 'nsds5ReplicaEnabled', 'off');
-    const refused = await posttrans(ldapiOnly);
+    const refused = await posttransWithout(ldapiOnly, alone(a));
     expect(refused.code).toBe(5);
     expect(refused.stderr).toMatch(new RegExp(`ca: waiting for replication: replication of o=pki-tomcat-CA is not healthy.*agreement on localhost:${a.port}: to-\\w+ \\(127\\.0\\.0\\.2:${b.port}\\): paused`));
     expect(readStatus(ldapiOnly).lastRun).toMatchObject({ result: 'waiting-for-replication', exitCode: 5 });
     expect(await entryExists(a, `cn=dbUpgrade,${mesh.suffix}`)).toBe(false);
     await setAgreement(a, b, mesh.suffix, 'nsds5ReplicaEnabled', 'on');
 
-    const run = await posttrans(ldapiOnly);
+    const run = await posttransWithout(ldapiOnly, alone(a));
     if (run.code !== 0) throw new Error(`exit ${run.code}:\n${run.stderr}\n${(await fsp.readFile(ldapiOnly.logFile, 'utf8')).slice(-6000)}`);
     expect(run.stdout).toMatch(/pki-ipa: ca upgraded from \(untracked\) to 10\.3\.3 \(5 step\(s\), .*\); held back: 11\.6\.0\/02-RequireIssuerName \(not backward compatible/);
     const log = await fsp.readFile(ldapiOnly.logFile, 'utf8');
@@ -238,8 +240,9 @@ describe('three suppliers', () => {
       writeToolConfig(tree, { ldapi_socket: ds.ldapiPath, use_keyring: false });
       trees.push(tree);
     }
-    await expectEachSucceeded(await Promise.all(trees.slice(1).map((t) => posttrans(t))), trees.slice(1));
-    await expectEachSucceeded(await Promise.all(trees.map((t) => posttrans(t))), trees);
+    const onItsOwn = (i: number) => posttransWithout(trees[i], alone(mesh!.servers[i]));
+    await expectEachSucceeded(await Promise.all([1, 2].map(onItsOwn)), trees.slice(1));
+    await expectEachSucceeded(await Promise.all([0, 1, 2].map(onItsOwn)), trees);
     const history = await historyOf(c, mesh.suffix);
     expect(history.databaseVersion).toBe('11.6.0');
     expect([...history.cluster.values()].map((r) => `${r.stepId} ${r.outcome}`)).toEqual(CLUSTER_STEPS.map((id) => `${id} done`));

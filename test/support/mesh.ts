@@ -9,6 +9,7 @@
  * force, identical exports of the suffix.
  */
 import { Attribute, type Client } from 'ldapts';
+import { spawn } from 'node:child_process';
 import { promises as fsp, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DsInstance } from '../harness/dirsrv';
@@ -17,7 +18,7 @@ import { certRecordAttributes, certRecordDN, loadPkiDatabase, loadPkiSchema, typ
 import { createReplicatedSuffix, createSuppliers, waitForConvergence } from '../harness/replication';
 import { readRunInfo } from '../harness/run-info';
 import { withLdap } from '../harness/test-env';
-import { MAIN_BUNDLE, runCli, type CliResult } from './bundle';
+import { collect, MAIN_BUNDLE, runCli, type CliResult } from './bundle';
 import { conflictEntries, managerPasswordFile } from './cluster';
 import { createFakePki, type FakePki } from './fake-pki';
 
@@ -149,4 +150,23 @@ export function pkiTreeFor(ds: DsInstance, suffix: string): FakePki {
 /** `pki-db-upgrade --mode posttrans` on one server's tree, the bundled file in a child process. */
 export function posttrans(pki: FakePki, ...more: string[]): Promise<CliResult> {
   return runCli(MAIN_BUNDLE, ['--root', pki.root, '--mode', 'posttrans', ...more], { timeoutMs: 300_000 });
+}
+
+/** Exit code of the namespace wrapper when a socket directory could not be hidden. */
+const HIDING_FAILED = 97;
+
+/**
+ * `posttrans` as a host that has only its own 389 DS: in a mount namespace of its own, where an
+ * empty tmpfs covers the socket directory of each `hidden` server, so the run cannot autobind to
+ * them whatever it tries. The wrapper checks that each socket is gone before starting the tool.
+ */
+export async function posttransWithout(pki: FakePki, hidden: DsInstance[], ...more: string[]): Promise<CliResult> {
+  const hide = 'n=$1; shift; while [ "$n" -gt 0 ]; do mount -t tmpfs -o size=64k pkidbu-hidden "$(dirname "$1")" && [ ! -e "$1" ] || exit ' + HIDING_FAILED + '; shift; n=$((n-1)); done; exec "$@"';
+  const wrapper = ['--mount', '--propagation', 'private', 'sh', '-c', hide, 'sh', String(hidden.length), ...hidden.map((ds) => ds.ldapiPath)];
+  const result = await collect(
+    spawn('unshare', [...wrapper, process.execPath, MAIN_BUNDLE, '--root', pki.root, '--mode', 'posttrans', ...more], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    300_000,
+  );
+  if (result.code === HIDING_FAILED) throw new Error(`could not hide the LDAPI sockets of ${hidden.map((ds) => ds.url).join(', ')} in a mount namespace:\n${result.stderr}`);
+  return result;
 }
