@@ -3,7 +3,7 @@
  * freeze the other supplier, upgrade here, wait for replication, thaw, on every exit path.
  */
 import type { ChildProcess } from 'node:child_process';
-import { markerDN } from '../src/cluster/freeze';
+import { markerDN } from '../src/converge/freeze';
 import { backendDN, type DsInstance } from './harness/dirsrv';
 import { firstString } from './harness/ldap';
 import { replicaDN } from './harness/replication';

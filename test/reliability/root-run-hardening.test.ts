@@ -18,7 +18,7 @@ import { createBackend } from '../harness/dirsrv';
 import { standalone, uniqueSuffix } from '../harness/test-env';
 import { MAIN_BUNDLE, runCli, type CliResult } from '../support/bundle';
 import { createFakePki, csCfgText, removeFakePkis, type CsCfgOptions, type FakePki } from '../support/fake-pki';
-import { agreementUrl, parseAgreement } from '../../src/cluster/agreements';
+import { agreementUrl, parseAgreement } from '../../src/converge/agreements';
 import { DirectoryEntry } from '../../src/core/directory';
 import { LdaptsSession } from '../../src/ldap/ldapts-session';
 import { checkPeerTransport } from '../../src/ldap/peer-transport';

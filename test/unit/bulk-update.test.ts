@@ -3,9 +3,9 @@ import { LdapResultError, type DirectoryEntry, type Modification } from '../../s
 import { ServerUnreachableError } from '../../src/core/errors';
 import type { Logger } from '../../src/core/logger';
 import type { BulkUpdateSpec } from '../../src/core/step';
-import { BulkUpdateError, LdapBulkUpdater } from '../../src/directory/bulk-update';
-import { describeProgress, ProgressReporter } from '../../src/directory/progress';
-import { readAhead, WritePipeline } from '../../src/directory/write-pipeline';
+import { BulkUpdateError, LdapBulkUpdater } from '../../src/apply/bulk-update';
+import { describeProgress, ProgressReporter } from '../../src/apply/progress';
+import { readAhead, WritePipeline } from '../../src/apply/write-pipeline';
 import { FakeDirectory, type FakeSession } from '../support/fake-directory';
 
 function recordingLogger() {

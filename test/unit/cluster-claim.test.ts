@@ -1,8 +1,8 @@
 /**
- * The cluster claim (src/cluster/claim.ts) on in-memory suppliers whose replication the test
+ * The cluster claim (src/lock/cluster-claim.ts) on in-memory suppliers whose replication the test
  * drives: who may apply cluster-scope steps when several servers are upgraded at once.
  */
-import { claimDN, claimIsLive, ClusterClaim, readClaims, type ClaimData } from '../../src/cluster/claim';
+import { claimDN, claimIsLive, ClusterClaim, readClaims, type ClaimData } from '../../src/lock/cluster-claim';
 import { ClaimLostError } from '../../src/core/errors';
 import { silentLogger } from '../../src/core/logger';
 import { FakeSupplier, replicate } from '../support/fake-replicated-directory';

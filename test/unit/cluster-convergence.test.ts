@@ -1,10 +1,10 @@
 /**
- * Waiting for replication by RUV (src/cluster/convergence.ts), with servers whose RUV readings the
+ * Waiting for replication by RUV (src/converge/convergence.ts), with servers whose RUV readings the
  * test scripts and a clock that moves only when the wait sleeps.
  */
-import { parseAgreement } from '../../src/cluster/agreements';
-import { waitForLocalChanges, waitUntilExchanged, waitUntilInSync } from '../../src/cluster/convergence';
-import type { ClusterMember, Topology } from '../../src/cluster/topology';
+import { parseAgreement } from '../../src/converge/agreements';
+import { waitForLocalChanges, waitUntilExchanged, waitUntilInSync } from '../../src/converge/convergence';
+import type { ClusterMember, Topology } from '../../src/converge/topology';
 import { DirectoryEntry, LdapResultError, ResultCode, type LdapSession } from '../../src/core/directory';
 import { ClusterNotReadyError } from '../../src/core/errors';
 

@@ -1,14 +1,14 @@
 /**
- * The local view (src/cluster/local-view.ts): what a run with LDAPI autobind only may conclude
+ * The local view (src/converge/local-view.ts): what a run with LDAPI autobind only may conclude
  * about the other servers from its own server's agreements and RUV, and from anonymous reads.
  */
 import { DirectoryEntry, type LdapSession } from '../../src/core/directory';
 import { ClusterNotReadyError } from '../../src/core/errors';
 import { silentLogger } from '../../src/core/logger';
-import type { Agreement } from '../../src/cluster/agreements';
-import { consumerReplicaIds, localView, nameObserved, unfedSuppliers, waitUntilSeen } from '../../src/cluster/local-view';
-import { parseRuv } from '../../src/cluster/ruv';
-import type { ClusterMember, PeerSession, Topology } from '../../src/cluster/topology';
+import type { Agreement } from '../../src/converge/agreements';
+import { consumerReplicaIds, localView, nameObserved, unfedSuppliers, waitUntilSeen } from '../../src/converge/local-view';
+import { parseRuv } from '../../src/converge/ruv';
+import type { ClusterMember, PeerSession, Topology } from '../../src/converge/topology';
 
 const agreement = (name: string, host: string, port: number): Agreement =>
   ({ dn: `cn=${name},cn=replica`, name, suffix: 'o=ca', host, port, transport: 'LDAP', enabled: true, state: 'ok', status: '', updateInProgress: false }) as Agreement;

@@ -1,5 +1,5 @@
 /** Choosing the number of writes in flight by measuring, on a simulated server. */
-import { ConcurrencyTuner } from '../../src/directory/concurrency-tuner';
+import { ConcurrencyTuner } from '../../src/apply/concurrency-tuner';
 
 /** Runs `writes` completions; each takes 1000/rate(level) ms of the fake clock. */
 function simulate(tuner: ConcurrencyTuner, clock: { t: number }, writes: number, rate: (level: number) => number): number[] {

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { USAGE } from '../../src/cli/args';
+import { USAGE } from '../../src/app/cli-args';
 import { DEFAULT_TOOL_CONFIG, parseToolConfig, TOOL_CONFIG_KEYS } from '../../src/config/tool-config';
 
 const repo = path.resolve(__dirname, '../..');

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { overallResult } from '../../src/run/local-run';
-import { readStatusFile, recordRun, type DatabaseOutcome, type RunStatus } from '../../src/run/status-file';
+import { overallResult } from '../../src/app/instance-run';
+import { readStatusFile, recordRun, type DatabaseOutcome, type RunStatus } from '../../src/record/status-file';
 
 const run = (result: RunStatus['result'], endTime: string, message?: string): RunStatus => ({
   instance: 'pki-tomcat',
