@@ -194,9 +194,9 @@ async function upgrade(db: OpenDatabase, target: Target, args: CliArgs, registry
     // Two runs from this host on the same database would freeze and apply twice: the direct-mode lock.
     const lock = await acquireDirectLock(directLockRequest(target, args), logger);
     try {
-      const started = Date.now();
+      const started = systemClock.monotonicMs();
       const result = await run.run();
-      return report(result, target, logger, (Date.now() - started) / 1000);
+      return report(result, target, logger, (systemClock.monotonicMs() - started) / 1000);
     } finally {
       await lock?.release();
     }

@@ -14,7 +14,7 @@ import { LdapBulkUpdater } from '../apply/bulk-update';
 import { LdapIndexHelper } from '../apply/index-helper';
 import { LdapSchemaHelper, type SchemaRollout } from '../apply/schema-helper';
 import { findBackend } from '../ldap/backend';
-import { waitForBackendTasks } from '../ldap/backend-tasks';
+import { waitForBackendTasks } from '../ldap/ds-task';
 import { DryRunSession } from '../ldap/dry-run-session';
 import { LdapHistoryStore } from '../record/ldap-history-store';
 import { LdaptsSession } from '../ldap/ldapts-session';

@@ -105,10 +105,10 @@ async function applyAndReport(
   engine: UpgradeEngine,
   dryRun: boolean,
 ): Promise<number> {
-  const started = Date.now();
+  const started = systemClock.monotonicMs();
   // A replicated database gets the automated mode's cluster safety (src/converge/cluster-run.ts).
   const result = dryRun ? await engine.run() : await runWithClusterSafety(db, target, args, registry, logger);
-  const elapsed = (Date.now() - started) / 1000;
+  const elapsed = (systemClock.monotonicMs() - started) / 1000;
   if (result.failure) {
     logger.error(result.failure.describe());
     return result.failure.exitCode;

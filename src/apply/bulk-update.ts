@@ -11,6 +11,7 @@
  *    resumes where it stopped, and a pass with nothing left costs one empty search.
  * In dry-run the writer is the recording session: every change becomes LDIF, nothing is written.
  */
+import { systemClock, type Clock } from '../core/clock';
 import { hasResultCode, LdapResultError, ResultCode, type DirectoryEntry, type LdapSession, type Modification } from '../core/directory';
 import { errorMessage } from '../core/errors';
 import type { Fence } from '../core/fence';
@@ -38,7 +39,7 @@ export interface BulkUpdaterOptions {
   logEveryMs?: number;
   /** Verified before each batch (page) of writes: a run that lost its cluster claim stops there. */
   fence?: Fence;
-  now?: () => number;
+  clock?: Clock;
 }
 
 export const BULK_DEFAULTS = { concurrency: 'auto', pageSize: 500, maxFailures: 20 } as const;
@@ -73,14 +74,14 @@ export class LdapBulkUpdater implements BulkUpdater {
   constructor(private readonly options: BulkUpdaterOptions) {}
 
   private now(): number {
-    return (this.options.now ?? Date.now)();
+    return (this.options.clock ?? systemClock).monotonicMs();
   }
 
   async update(spec: BulkUpdateSpec): Promise<BulkUpdateResult> {
     const { reader, logger, dryRun } = this.options;
     if (!spec.filter.trim()) throw new Error(`${spec.label}: a bulk update needs a filter that selects only the entries left to change`);
     const concurrency = spec.concurrency ?? BULK_DEFAULTS.concurrency;
-    const tuner = concurrency === 'auto' ? new ConcurrencyTuner({ now: this.options.now }) : undefined;
+    const tuner = concurrency === 'auto' ? new ConcurrencyTuner({ clock: this.options.clock }) : undefined;
     const pageSize = spec.pageSize ?? BULK_DEFAULTS.pageSize;
     const maxFailures = spec.maxFailures ?? BULK_DEFAULTS.maxFailures;
     const scope = spec.scope ?? 'one';
@@ -98,7 +99,7 @@ export class LdapBulkUpdater implements BulkUpdater {
     logger.info(`${spec.label}: ${total.toLocaleString('en-US')} ${total === 1 ? 'entry' : 'entries'} to ${dryRun ? 'examine (dry-run)' : 'update'} under ${spec.base}`);
 
     const progress = new ProgressReporter(
-      { logger, terminal: this.options.terminal, logEveryMs: this.options.logEveryMs, now: this.options.now },
+      { logger, terminal: this.options.terminal, logEveryMs: this.options.logEveryMs, clock: this.options.clock },
       spec.label,
       total,
     );

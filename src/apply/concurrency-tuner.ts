@@ -11,6 +11,7 @@
  * A window is at least 400 writes and at least 250 ms: 400 writes take ~40 ms at 16 in flight,
  * and one 50 ms hiccup of a busy machine then made a level look four times slower than it is.
  */
+import { systemClock, type Clock } from '../core/clock';
 
 export interface TunerOptions {
   /** Levels to choose from, ascending (default 1, 16, 32, 64: with two connections 1, 8, 16, 32 each). */
@@ -21,7 +22,7 @@ export interface TunerOptions {
   minWindowMs?: number;
   /** Windows at the chosen level between two re-checks (default 15). */
   steadyWindows?: number;
-  now?: () => number;
+  clock?: Clock;
 }
 
 export class ConcurrencyTuner {
@@ -45,7 +46,8 @@ export class ConcurrencyTuner {
     this.windowSize = options.windowSize ?? 400;
     this.minWindowMs = options.minWindowMs ?? 250;
     this.steadyWindows = options.steadyWindows ?? 15;
-    this.now = options.now ?? Date.now;
+    const clock = options.clock ?? systemClock;
+    this.now = () => clock.monotonicMs();
     // One write at a time is measured last: it is rarely the fastest, and measured first it also
     // carried the start of the pass (first search page, cold JIT): 750-1,000/s against ~2,400/s.
     this.queue = [...this.levels.slice(1), this.levels[0]];

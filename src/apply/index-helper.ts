@@ -10,9 +10,10 @@
  * same operation, and removed only once the index task succeeded; ensure() reports an index still
  * carrying it as changed, so the step builds it again.
  */
+import { systemClock, type Clock } from '../core/clock';
 import { hasResultCode, ResultCode, type LdapSession, type Modification } from '../core/directory';
 import type { IndexHelper, IndexSpec } from '../core/step';
-import { waitForBackendTasks } from '../ldap/backend-tasks';
+import { startTask, waitForBackendTasks, waitForTask } from '../ldap/ds-task';
 import { escapeRdnValue } from '../ldap/filter';
 
 export interface IndexHelperOptions {
@@ -20,8 +21,7 @@ export interface IndexHelperOptions {
   dryRun: boolean;
   /** Polling interval of the index task. */
   pollMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
+  clock?: Clock;
 }
 
 /** On an index definition: defined or completed by pki-db-upgrade, index task not finished yet. */
@@ -29,8 +29,6 @@ export const PENDING_BUILD = 'pki-db-upgrade: index not built yet (index task pe
 
 /** How often an index task refused because another task held the backend is retried. */
 const BUSY_RETRIES = 5;
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class LdapIndexHelper implements IndexHelper {
   constructor(
@@ -82,13 +80,12 @@ export class LdapIndexHelper implements IndexHelper {
 
   async reindex(attributes: string[], options: { timeoutMs?: number } = {}): Promise<void> {
     if (attributes.length === 0) return;
-    const now = this.options.now ?? Date.now;
-    const deadline = now() + (options.timeoutMs ?? 30 * 60_000);
+    const clock = this.options.clock ?? systemClock;
+    const deadline = clock.monotonicMs() + (options.timeoutMs ?? 30 * 60_000);
     for (let attempt = 0; ; attempt++) {
       // A task left running by an interrupted run (389 DS carries it on) holds the backend: wait.
       if (!this.options.dryRun) {
-        const { pollMs, sleep } = this.options;
-        await waitForBackendTasks(this.ldap, this.options.backend, { timeoutMs: Math.max(deadline - now(), 0), pollMs, sleep, now });
+        await waitForBackendTasks(this.ldap, this.options.backend, { timeoutMs: Math.max(deadline - clock.monotonicMs(), 0), pollMs: this.options.pollMs, clock });
       }
       const outcome = await this.runTask(attributes, deadline);
       if (outcome === 'done') break;
@@ -107,33 +104,17 @@ export class LdapIndexHelper implements IndexHelper {
     }
   }
 
-  /** Adds one index task and waits for its end: 'busy' when another task held the backend. */
+  /** Runs one index task to its end: 'busy' when another task held the backend. */
   private async runTask(attributes: string[], deadline: number): Promise<'done' | 'busy'> {
-    const sleep = this.options.sleep ?? defaultSleep;
-    const now = this.options.now ?? Date.now;
-    const name = `pki-db-upgrade-${now()}-${process.pid}`;
-    const dn = `cn=${name},cn=index,cn=tasks,cn=config`;
-    await this.ldap.add(dn, {
-      objectClass: ['top', 'extensibleObject'],
-      cn: name,
+    const clock = this.options.clock ?? systemClock;
+    const task = await startTask(this.ldap, 'index', `pki-db-upgrade-${clock.now().getTime()}-${process.pid}`, {
       nsInstance: this.options.backend,
       nsIndexAttribute: attributes,
     });
     if (this.options.dryRun) return 'done';
-
-    for (;;) {
-      const task = await this.ldap.read(dn, ['nsTaskExitCode', 'nsTaskStatus', 'nsTaskLog']);
-      const exit = task?.first('nsTaskExitCode');
-      if (exit !== undefined) {
-        if (exit === '0') return 'done';
-        if (/in the middle of another task/i.test(task?.first('nsTaskLog') ?? '')) return 'busy';
-        throw new Error(`index task ${name} for ${attributes.join(', ')} failed with exit code ${exit}: ${task?.first('nsTaskStatus') ?? ''}`);
-      }
-      if (!task) throw new Error(`index task ${dn} disappeared before reporting its result`);
-      if (now() > deadline) {
-        throw new Error(`index task ${name} did not finish in time; it may still be running: check ${dn} (nsTaskStatus)`);
-      }
-      await sleep(this.options.pollMs ?? 250);
-    }
+    const outcome = await waitForTask(this.ldap, task, { deadlineMs: deadline, pollMs: this.options.pollMs, clock });
+    if (outcome.exitCode === 0) return 'done';
+    if (/in the middle of another task/i.test(outcome.log)) return 'busy';
+    throw new Error(`index task ${task.name} for ${attributes.join(', ')} failed with exit code ${outcome.exitCode}: ${outcome.status}`);
   }
 }

@@ -2,6 +2,7 @@
  * Progress of a long pass: count, rate and time left, as a log line every few seconds and, when
  * the console is a terminal, as one status line redrawn in place.
  */
+import { systemClock, type Clock } from '../core/clock';
 import type { Logger } from '../core/logger';
 
 export interface ProgressSnapshot {
@@ -50,7 +51,7 @@ export interface ProgressOptions {
   logEveryMs?: number;
   /** Interval of terminal redraws (default 250 ms). */
   drawEveryMs?: number;
-  now?: () => number;
+  clock?: Clock;
 }
 
 /** Reports one pass. Call update() as often as you like: it throttles itself. */
@@ -70,7 +71,7 @@ export class ProgressReporter {
   }
 
   private now(): number {
-    return (this.options.now ?? Date.now)();
+    return (this.options.clock ?? systemClock).monotonicMs();
   }
 
   snapshot(done: number, failed: number): ProgressSnapshot {

@@ -18,6 +18,7 @@
  * A run that can read the others only anonymously (local credentials) writes this server alone and
  * lets replication carry the schema, reading each server back (SchemaRollout.observed).
  */
+import { systemClock, type Clock } from '../core/clock';
 import type { LdapSession, Modification } from '../core/directory';
 import type { Logger } from '../core/logger';
 import type { SchemaChange, SchemaHelper } from '../core/step';
@@ -70,6 +71,7 @@ export interface SchemaHelperOptions {
   logger?: Logger;
   /** Writes are only recorded: nothing to check afterwards. */
   dryRun?: boolean;
+  clock?: Clock;
 }
 
 export class LdapSchemaHelper implements SchemaHelper {
@@ -78,6 +80,7 @@ export class LdapSchemaHelper implements SchemaHelper {
   private readonly rollout?: SchemaRollout;
   private readonly logger?: Logger;
   private readonly dryRun: boolean;
+  private readonly clock: Clock;
 
   constructor(options: SchemaHelperOptions) {
     this.local = options.local;
@@ -85,6 +88,7 @@ export class LdapSchemaHelper implements SchemaHelper {
     this.servers = [options.local, ...(options.rollout?.peers ?? [])];
     this.logger = options.logger;
     this.dryRun = options.dryRun ?? false;
+    this.clock = options.clock ?? systemClock;
   }
 
   async ensure(definitions: Definitions): Promise<SchemaChange[]> {
@@ -131,20 +135,21 @@ export class LdapSchemaHelper implements SchemaHelper {
   private async pushedToObserved(holds: Expected): Promise<string[]> {
     const observed = this.rollout?.observed ?? [];
     if (observed.length === 0) return [];
-    const deadline = Date.now() + PUSH_WAIT_MS;
+    const { clock } = this;
+    const deadline = clock.monotonicMs() + PUSH_WAIT_MS;
     let nextPush = 0;
     for (;;) {
-      if (Date.now() >= nextPush) {
+      if (clock.monotonicMs() >= nextPush) {
         await this.rollout!.push?.();
-        nextPush = Date.now() + PUSH_AGAIN_MS;
+        nextPush = clock.monotonicMs() + PUSH_AGAIN_MS;
       }
       const missing = (await Promise.all(observed.map((server) => notHeld(server, holds)))).flat();
       if (missing.length === 0) {
         this.logger?.info(`cn=schema of ${observed.map((s) => s.id).join(', ')}: received from ${this.local.id} by replication`);
         return [];
       }
-      if (Date.now() >= deadline) return missing;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      if (clock.monotonicMs() >= deadline) return missing;
+      await clock.sleep(100);
     }
   }
 

@@ -171,8 +171,8 @@ class ClusterRun {
     // Nothing replicated to change: server-scope steps are local and need no coordination.
     const clusterSteps = pendingClusterSteps(plan).length > 0;
     if (this.mode === 'automated' && !clusterSteps) return this.result(await ctx.makeEngine().run(), 'not needed');
-    const started = ctx.clock.now().getTime();
-    const elapsed = () => `${ctx.clock.now().getTime() - started} ms`;
+    const started = ctx.clock.monotonicMs();
+    const elapsed = () => `${ctx.clock.monotonicMs() - started} ms`;
     const topology = await this.discover();
     if (topology) ctx.logger.debug(`replication topology of ${ctx.suffix}: ${topology.members.map((m) => m.id).join(', ')} (${elapsed()})`);
     if (!topology) {
@@ -348,7 +348,7 @@ class ClusterRun {
     }
     // A failed run is reported as such; its partial changes replicate like any others.
     if (!result.failure && after && after !== before) {
-      const started = ctx.clock.now().getTime();
+      const started = ctx.clock.monotonicMs();
       try {
         if (view) await this.deliveredEverywhere("this run's changes");
         else await waitForLocalChanges(after, this.waitOptions("this run's changes to reach every server"));
@@ -359,7 +359,7 @@ class ClusterRun {
           `${err.hint ?? ''}; the changes stay queued and replicate once the server is back: pki-db-upgrade cluster status shows the progress`,
         );
       }
-      ctx.logger.info(`every server has this run's changes (${((ctx.clock.now().getTime() - started) / 1000).toFixed(2)} s after the last write)`);
+      ctx.logger.info(`every server has this run's changes (${((ctx.clock.monotonicMs() - started) / 1000).toFixed(2)} s after the last write)`);
     }
     return this.result(result, 'held');
   }
@@ -375,7 +375,7 @@ class ClusterRun {
     const { ctx } = this;
     // A run of another server that claimed at the same moment withdraws its claim once it sees
     // ours: that delete is a replicated write, and its sessions would start with a schema check.
-    const rival = await this.claim?.waitForRivals(ctx.clock.now().getTime() + QUIET_WAIT_MS);
+    const rival = await this.claim?.waitForRivals(ctx.clock.monotonicMs() + QUIET_WAIT_MS);
     if (rival) ctx.logger.warn(`${describeClaim(rival)} still shows a claim: writing cn=schema anyway`);
     const csn = maxCsn(await localRuv(topology), topology.local.replica!.replicaId);
     if (this.view) {
@@ -384,9 +384,9 @@ class ClusterRun {
       // see may be refused as busy and retried after nsds5ReplicaBusyWaitTime (3 s by default).
       // One that starts after cn=schema is written here, from a server that lacks the new
       // definitions, learns them instead of pushing ("must not be overwritten"): let them end first.
-      await new Promise((resolve) => setTimeout(resolve, RELAY_SETTLE_MS));
+      await this.ctx.clock.sleep(RELAY_SETTLE_MS);
     } else if (csn && this.frozen.length === 0) await waitForLocalChanges(csn, this.waitOptions("this run's changes to reach every server before cn=schema is written"));
-    const deadline = ctx.clock.now().getTime() + QUIET_WAIT_MS;
+    const deadline = ctx.clock.monotonicMs() + QUIET_WAIT_MS;
     const members = topology.members.filter((m) => m.session);
     for (let quietReads = 0; ; ) {
       // Sending now, or backing off from a busy replica: that one retries on a timer, with a
@@ -396,11 +396,11 @@ class ClusterRun {
       );
       quietReads = busy ? 0 : quietReads + 1;
       if (quietReads === 2) return;
-      if (ctx.clock.now().getTime() >= deadline) {
+      if (ctx.clock.monotonicMs() >= deadline) {
         ctx.logger.warn(`replication of ${ctx.suffix} did not fall quiet within ${QUIET_WAIT_MS / 1000} s: writing cn=schema anyway`);
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, this.timing.pollMs));
+      await this.ctx.clock.sleep(this.timing.pollMs);
     }
   }
 
@@ -518,7 +518,7 @@ class ClusterRun {
    */
   private async exchangeSeenFromHere(topology: Topology, claim: ClusterClaim): Promise<void> {
     const { ctx } = this;
-    const started = ctx.clock.now().getTime();
+    const started = ctx.clock.monotonicMs();
     let nextNudge = started + NUDGE_EVERY_MS;
     for (;;) {
       const [ruv, consumers] = await Promise.all([localRuv(topology), readConsumerReplicaIds(ctx.local, ctx.suffix)]);
@@ -527,7 +527,7 @@ class ClusterRun {
         nameObserved(topology, ruv, consumers);
         break;
       }
-      const now = ctx.clock.now().getTime();
+      const now = ctx.clock.monotonicMs();
       if (now - started >= this.timing.replicationTimeoutMs) throw this.notVisible(problems);
       // 389 DS learns an agreement's consumer id in a session that sends changes, and records it
       // at the next local change: refresh the claim until it shows, retrying busy agreements now.
@@ -537,7 +537,7 @@ class ClusterRun {
         await this.pokeBusyFeeders(topology.members.filter((m) => !m.local));
         nextNudge = now + NUDGE_EVERY_MS;
       }
-      await new Promise((resolve) => setTimeout(resolve, this.timing.pollMs * 2));
+      await this.ctx.clock.sleep(this.timing.pollMs * 2);
       await claim.touch();
     }
     await this.seenEverywhere(claim.written!, 'the cluster claim');
@@ -584,15 +584,15 @@ class ClusterRun {
     const inError = topology.members.flatMap((from) => from.agreements.filter((a) => a.state === 'error').map((agreement) => ({ from, agreement })));
     if (inError.length > 0) {
       await poke(inError);
-      const deadline = this.ctx.clock.now().getTime() + this.timing.agreementRecheckMs;
+      const deadline = this.ctx.clock.monotonicMs() + this.timing.agreementRecheckMs;
       const senders = [...new Set(inError.map((e) => e.from))];
       const poked = new Set(inError.map((e) => e.agreement.dn));
       for (;;) {
         await Promise.all(senders.map(async (m) => (m.agreements = m.session ? await readAgreements(m.session, this.ctx.suffix) : m.agreements)));
         // Right after the poke the status says "agreement disabled" or similar: wait for a session.
         const succeeded = senders.every((m) => m.agreements.every((a) => !poked.has(a.dn) || /succeeded/i.test(a.status)));
-        if (succeeded || this.ctx.clock.now().getTime() >= deadline) break;
-        await new Promise((resolve) => setTimeout(resolve, this.timing.pollMs * 2));
+        if (succeeded || this.ctx.clock.monotonicMs() >= deadline) break;
+        await this.ctx.clock.sleep(this.timing.pollMs * 2);
       }
     }
     const problems = this.agreementProblems(topology);

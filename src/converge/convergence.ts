@@ -85,7 +85,6 @@ export interface WaitOptions {
   progressMs?: number;
   logger: Logger;
   clock?: Clock;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface Lag {
@@ -99,8 +98,6 @@ export interface Lag {
   agreements: string[];
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * Waits until every expectation holds. Returns the RUV each server had when its expectation was
  * first seen to hold (callers use it as the next snapshot). Throws ClusterNotReadyError on timeout,
@@ -109,10 +106,9 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export async function waitUntilReached(expectations: Expectation[], options: WaitOptions): Promise<Map<ClusterMember, Ruv>> {
   const { topology, logger, timeoutMs } = options;
   const clock = options.clock ?? systemClock;
-  const sleep = options.sleep ?? defaultSleep;
   const pollMs = options.pollMs ?? 100;
   const progressMs = options.progressMs ?? 5000;
-  const started = clock.now().getTime();
+  const started = clock.monotonicMs();
   const capMs = options.capMs ?? WAIT_CAP_MS;
   let nextProgress = started + progressMs;
   let nudged = false;
@@ -146,7 +142,7 @@ export async function waitUntilReached(expectations: Expectation[], options: Wai
           const now = maxCsn(reading.ruv, rid);
           const was = before.get(rid);
           if (now && (!was || compareCsn(now, was) > 0)) {
-            if (reached.has(e)) movedAt = clock.now().getTime();
+            if (reached.has(e)) movedAt = clock.monotonicMs();
             before.set(rid, now);
           }
         }
@@ -156,7 +152,7 @@ export async function waitUntilReached(expectations: Expectation[], options: Wai
     pending = pending.filter((e) => !satisfied.has(e.member));
     if (pending.length === 0) return satisfied;
 
-    const now = clock.now().getTime();
+    const now = clock.monotonicMs();
     if (now - movedAt >= timeoutMs || now - started >= capMs) {
       const lags = await describeLags(pending, last, topology);
       const why = now - started >= capMs ? `within the cap of ${Math.round(capMs / 1000)} s` : `: no progress for ${Math.round((now - movedAt) / 1000)} s`;
@@ -175,7 +171,7 @@ export async function waitUntilReached(expectations: Expectation[], options: Wai
       const lags = await describeLags(pending, last, topology);
       logger.info(`waiting for ${options.what} (${Math.round((now - started) / 1000)} s): ${lags.map(formatLag).join('; ')}`);
     }
-    await sleep(pollMs);
+    await clock.sleep(pollMs);
   }
 }
 

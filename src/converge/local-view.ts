@@ -128,7 +128,6 @@ export interface SeenOptions {
   logger: Logger;
   /** Called once if the wait is not over after a few polls: e.g. to poke a busy agreement. */
   nudge?: () => Promise<void>;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 /** Progress lines while waiting, this often. */
@@ -141,7 +140,7 @@ const PROGRESS_MS = 5_000;
  */
 export async function waitUntilSeen(view: LocalView, dn: string, attribute: string, shows: (values: string[]) => boolean, options: SeenOptions): Promise<void> {
   const { clock } = options;
-  const started = clock.now().getTime();
+  const started = clock.monotonicMs();
   const deadline = started + options.timeoutMs;
   let nextProgress = started + PROGRESS_MS;
   let pending = [...view.observers];
@@ -151,7 +150,7 @@ export async function waitUntilSeen(view: LocalView, dn: string, attribute: stri
     for (const observer of pending) if (!shows(await valuesOn(observer, dn, attribute))) still.push(observer);
     pending = still;
     if (pending.length === 0) return;
-    const now = clock.now().getTime();
+    const now = clock.monotonicMs();
     if (now >= nextProgress) {
       options.logger.info(`waiting for ${options.what} to reach ${pending.map((o) => o.member.id).join(', ')} (${Math.round((now - started) / 1000)} s)`);
       nextProgress = now + PROGRESS_MS;
@@ -163,7 +162,7 @@ export async function waitUntilSeen(view: LocalView, dn: string, attribute: stri
       );
     }
     if (++polls === 3) await options.nudge?.();
-    await (options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))))(options.pollMs);
+    await clock.sleep(options.pollMs);
   }
 }
 

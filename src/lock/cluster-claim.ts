@@ -134,7 +134,6 @@ export interface ClaimOptions {
   staleAfterMs: number;
   heartbeatMs: number;
   pollMs?: number;
-  sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   host?: string;
   pid?: number;
@@ -156,13 +155,11 @@ export class ClusterClaim {
   private refreshing: Promise<void> = Promise.resolve();
   private readonly host: string;
   private readonly pid: number;
-  private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
 
   constructor(private readonly options: ClaimOptions) {
     this.host = options.host ?? os.hostname();
     this.pid = options.pid ?? process.pid;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
   }
 
@@ -224,25 +221,25 @@ export class ClusterClaim {
    * holder still there at the deadline, or undefined. The caller may plan again meanwhile: the
    * other run may have applied what this one came for.
    */
-  async waitForRivals(deadline = this.options.clock.now().getTime() + this.options.waitMs): Promise<Claim | undefined> {
+  async waitForRivals(deadline = this.options.clock.monotonicMs() + this.options.waitMs): Promise<Claim | undefined> {
     const { logger, clock, waitMs } = this.options;
     const pollMs = this.options.pollMs ?? 500;
     let announced: string | undefined;
     for (;;) {
       const holder = (await this.rivals())[0];
       if (!holder) return undefined;
-      if (clock.now().getTime() >= deadline) return holder;
+      if (clock.monotonicMs() >= deadline) return holder;
       if (announced !== holder.run) {
         announced = holder.run;
         logger.info(`another upgrade holds the cluster claim: ${describeClaim(holder)}; waiting up to ${Math.round(waitMs / 1000)} s for it to finish`);
       }
-      await this.sleep(pollMs);
+      await clock.sleep(pollMs);
     }
   }
 
   async acquire(): Promise<ClaimOutcome> {
     const { logger, clock, waitMs } = this.options;
-    const deadline = clock.now().getTime() + waitMs;
+    const deadline = clock.monotonicMs() + waitMs;
     for (let attempt = 1; ; attempt++) {
       const holder = await this.waitForRivals(deadline);
       if (holder) return { held: false, holder };
@@ -263,7 +260,7 @@ export class ClusterClaim {
       await this.withdraw();
       const backoff = Math.round((0.5 + this.random()) * Math.min(4000, 250 * 2 ** attempt));
       logger.info(`${after.map(describeClaim).join(', ')} claimed at the same time: withdrew ours, trying again in ${backoff} ms`);
-      await this.sleep(backoff);
+      await clock.sleep(backoff);
     }
   }
 

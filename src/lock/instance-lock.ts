@@ -15,6 +15,7 @@
  * record. A record without a lock is never read. Release takes the guard too, so that a run
  * taking the lock just after it never has its record removed by the one leaving.
  */
+import { systemClock, type Clock } from '../core/clock';
 import { isAlive } from '../process/alive';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -47,19 +48,21 @@ export interface LockOptions {
   /** Seconds to wait for another run to finish; 0 = fail at once. */
   waitSec: number;
   logger: Logger;
+  clock?: Clock;
 }
 
 type Attempt = { acquired: InstanceLock } | { heldBy?: LockHolder };
 
 export async function acquireInstanceLock(options: LockOptions): Promise<InstanceLock> {
   makeDirs(options.stateDir, 0o700);
-  const deadline = Date.now() + options.waitSec * 1000;
+  const clock = options.clock ?? systemClock;
+  const deadline = clock.monotonicMs() + options.waitSec * 1000;
   let announced = false;
   for (;;) {
     const attempt = await tryOnce(options);
     if ('acquired' in attempt) return attempt.acquired;
     const who = attempt.heldBy ? `pid ${attempt.heldBy.pid} (${attempt.heldBy.mode} run since ${attempt.heldBy.since})` : 'another run';
-    if (Date.now() >= deadline) {
+    if (clock.monotonicMs() >= deadline) {
       throw new LockHeldError(
         `another pki-db-upgrade run holds the lock of instance ${options.instance}: ${who}`,
         options.waitSec > 0
@@ -71,7 +74,7 @@ export async function acquireInstanceLock(options: LockOptions): Promise<Instanc
       options.logger.info(`waiting up to ${options.waitSec} s for ${who} to release the lock of ${options.instance}`);
       announced = true;
     }
-    await new Promise((r) => setTimeout(r, Math.min(POLL_MS, Math.max(deadline - Date.now(), 1))));
+    await clock.sleep(Math.min(POLL_MS, Math.max(deadline - clock.monotonicMs(), 1)));
   }
 }
 

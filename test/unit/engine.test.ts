@@ -1,4 +1,5 @@
 import { UpgradeEngine } from '../../src/core/engine';
+import { clockReading } from '../support/manual-clock';
 import { silentLogger } from '../../src/core/logger';
 import type { RegisteredStep, StepContext } from '../../src/core/step';
 import { orderRegistry } from '../../src/core/registry';
@@ -10,7 +11,8 @@ import { registry, step } from '../support/steps';
 
 const SERVER = 'ds1:389';
 let tick = 0;
-const clock = { now: () => new Date(1_700_000_000_000 + 1000 * tick++) };
+/** Each reading one second later. */
+const clock = clockReading(() => 1_700_000_000_000 + 1000 * tick++);
 
 function engine(store: MemoryHistoryStore, steps: RegisteredStep[], dryRun = false) {
   return new UpgradeEngine({
