@@ -4,7 +4,7 @@
  */
 import type tls from 'node:tls';
 import { systemClock } from '../core/clock';
-import type { RunResult } from '../core/engine';
+import { appliedOf, heldBackOf, type RunResult } from '../core/engine';
 import { ConfigError, ExitCode } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { ClusterUpgrade, DEFAULT_TIMING, runAutomated, type ClusterContext, type ClusterRunResult, type ClusterTiming } from '../converge/cluster-run';
@@ -179,8 +179,9 @@ async function upgrade(db: OpenDatabase, target: Target, args: CliArgs, registry
       logger.error(result.failure.describe());
       return result.failure.exitCode;
     }
-    if (result.heldBack.length > 0) logger.warn(`the real run holds back ${result.heldBack.join(', ')}: ${result.heldBackReason}`);
-    logger.info(`dry-run: ${result.results.length} step(s) would be applied; nothing was changed`);
+    const heldBack = heldBackOf(result);
+    if (heldBack.ids.length > 0) logger.warn(`the real run holds back ${heldBack.ids.join(', ')}: ${heldBack.reason}`);
+    logger.info(`dry-run: ${appliedOf(result).length} step(s) would be applied; nothing was changed`);
     return ExitCode.Ok;
   }
 

@@ -5,7 +5,7 @@
 import type { Clock } from '../core/clock';
 import type { Fence } from '../core/fence';
 import type { LdapSession } from '../core/directory';
-import { UpgradeEngine } from '../core/engine';
+import { admitAll, UpgradeEngine, type Admission } from '../core/engine';
 import type { Logger } from '../core/logger';
 import type { Plan } from '../core/planner';
 import type { RegisteredStep, StepContext } from '../core/step';
@@ -42,7 +42,7 @@ export interface OpenDatabase {
     clock: Clock;
     /** Receives LDIF in dry-run. */
     ldif?: (text: string) => void;
-    admit?: (plan: Plan, state: HistoryState) => Promise<Plan>;
+    admit?: (plan: Plan, state: HistoryState) => Promise<Admission>;
     /** The other servers of the cluster: schema steps write and check cn=schema there too. */
     schemaRollout?: SchemaRollout;
     /** The cluster claim: verified before each step and each batch of a bulk pass. */
@@ -115,8 +115,8 @@ export async function databaseOn(
           // Before the first write: a task still holding the backend (e.g. the index task of a
           // run that was killed) makes it read-only until it ends.
           admit: async (plan, state) => {
-            const admitted = admit ? await admit(plan, state) : plan;
-            if (!dryRun && (admitted.pending.length > 0 || admitted.needsBookkeeping)) await waitForBackendTasks(session, backend, { logger });
+            const admitted = admit ? await admit(plan, state) : admitAll(plan);
+            if (!dryRun && (admitted.plan.pending.length > 0 || admitted.plan.needsBookkeeping)) await waitForBackendTasks(session, backend, { logger });
             return admitted;
           },
         });

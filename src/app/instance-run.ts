@@ -7,12 +7,11 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { systemClock } from '../core/clock';
 import { ClusterNotReadyError, ConfigError, errorMessage, ExitCode, LockHeldError, PkiDbUpgradeError, ReplicationPendingError, ServerUnreachableError } from '../core/errors';
-import { seconds } from '../core/engine';
+import { appliedOf, heldBackOf, seconds } from '../core/engine';
 import type { Io } from './io';
 import type { CliArgs } from './cli-args';
 import { clusterTiming, runDatabaseWithClusterSafety } from './cluster-command';
 import { heldBackText } from '../report/run-report';
-import type { ClusterRunResult } from '../converge/cluster-run';
 import { databaseOn, type Registry } from './database';
 import { loadToolConfig, type ToolConfig } from '../config/tool-config';
 import type { SystemPaths } from '../config/paths';
@@ -273,14 +272,15 @@ async function upgradeDatabases(ctx: InstanceContext, registry: Registry, dryRun
             });
         outcome.fromVersion = result.plan.databaseVersion ?? null;
         outcome.toVersion = result.databaseVersion ?? null;
-        outcome.steps = result.results.map((r) => ({ id: r.step.id, outcome: r.outcome, durationMs: r.durationMs, error: r.error }));
-        const { heldBack, heldBackReason } = result as Partial<ClusterRunResult>;
-        if (heldBack?.length) Object.assign(outcome, { heldBack, heldBackReason });
+        // Held-back steps are listed apart (heldBack below): these are the steps the run took on.
+        outcome.steps = result.results.filter((r) => r.outcome !== 'held back').map((r) => ({ id: r.step.id, outcome: r.outcome, durationMs: r.durationMs, error: r.error }));
+        const heldBack = heldBackOf(result);
+        if (heldBack.ids.length > 0) Object.assign(outcome, { heldBack: heldBack.ids, heldBackReason: heldBack.reason });
         if (result.failure) {
           outcome.result = 'failed';
           outcome.message = oneLine(result.failure.describe());
           logger.error(`${sub.name}: ${result.failure.describe()}`);
-        } else if (!dryRun && result.results.length > 0) {
+        } else if (!dryRun && appliedOf(result).length > 0) {
           outcome.result = 'upgraded';
         }
       } finally {

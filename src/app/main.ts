@@ -11,7 +11,7 @@ import { packageVersion, steps } from '../../upgrades/registry.generated';
 import { parseCli, USAGE, type CliArgs } from './cli-args';
 import { openDatabase, type OpenDatabase, type Registry } from './database';
 import { acquireDirectLock } from '../lock/direct-lock';
-import type { UpgradeEngine } from '../core/engine';
+import { appliedOf, type UpgradeEngine } from '../core/engine';
 import { clusterCommand, runWithClusterSafety } from './cluster-command';
 import { allRecords, formatHistory, formatStatus, recordJson, runSummary, statusReport } from '../report/run-report';
 import { directLockRequest, targetFromArgs, type Target } from './target';
@@ -114,7 +114,7 @@ async function applyAndReport(
     return result.failure.exitCode;
   }
   if (dryRun) {
-    const n = result.results.length;
+    const n = appliedOf(result).length;
     logger.info(n === 0 ? 'dry-run: nothing to do' : `dry-run: ${n} step(s) would be applied; nothing was changed`);
   } else {
     logger.info(runSummary(target.label, result, elapsed));

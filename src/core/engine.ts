@@ -9,7 +9,7 @@ import { ClaimLostError, DirectoryError, errorMessage, PkiDbUpgradeError, Server
 import type { Fence } from './fence';
 import type { HistoryState, HistoryStore, StepRecord } from './history-store';
 import type { Logger } from './logger';
-import { planUpgrade, reachedVersion, recordFor, type Plan, type PlannedStep } from './planner';
+import { planUpgrade, reachedVersion, recordFor, type Plan } from './planner';
 import type { RegisteredStep, StepContext } from './step';
 import { compareVersions } from './version';
 
@@ -25,18 +25,32 @@ export interface EngineOptions {
   dryRun: boolean;
   /**
    * Called with the plan before anything is written; may narrow it (e.g. cluster safety checks
-   * hold back cluster steps) or throw to refuse the run.
+   * hold back cluster steps, each with its reason) or throw to refuse the run.
    */
-  admit?(plan: Plan, state: HistoryState): Promise<Plan>;
+  admit?(plan: Plan, state: HistoryState): Promise<Admission>;
   /** Verified before each step; a run that may no longer write stops there (ClaimLostError). */
   fence?: Fence;
 }
 
+/** The plan a run may apply, and the steps it leaves for later with why. */
+export interface Admission {
+  plan: Plan;
+  heldBack: { step: RegisteredStep; reason: string }[];
+}
+
+/** Admits the whole plan. */
+export const admitAll = (plan: Plan): Admission => ({ plan, heldBack: [] });
+
+/**
+ * One result per step the run considered: done, failed, planned (dry-run), or held back (left for
+ * a later run, with `reason`). The steps after a failure are in the plan, not in the results.
+ */
 export interface StepResult {
   step: RegisteredStep;
-  outcome: 'done' | 'failed' | 'planned';
+  outcome: 'done' | 'failed' | 'planned' | 'held back';
   durationMs: number;
   error?: string;
+  reason?: string;
 }
 
 export interface RunResult {
@@ -59,15 +73,17 @@ export class UpgradeEngine {
 
   async run(): Promise<RunResult> {
     const { logger, admit, dryRun } = this.options;
-    let { plan, state } = await this.plan();
-    for (const warning of plan.warnings) logger.warn(warning);
-    if (admit) plan = await admit(plan, state);
+    const planned = await this.plan();
+    for (const warning of planned.plan.warnings) logger.warn(warning);
+    const { plan, heldBack } = admit ? await admit(planned.plan, planned.state) : admitAll(planned.plan);
+    const held: StepResult[] = heldBack.map(({ step, reason }) => ({ step, outcome: 'held back', durationMs: 0, reason }));
 
     if (plan.pending.length === 0 && !plan.needsBookkeeping) {
-      logger.info(`nothing to do: database at ${plan.databaseVersion}, package ${plan.packageVersion}`);
-      return { plan, results: [], databaseVersion: plan.databaseVersion, dryRun };
+      logger.info(`nothing to ${held.length > 0 ? 'apply now' : 'do'}: database at ${plan.databaseVersion}, package ${plan.packageVersion}`);
+      return { plan, results: held, databaseVersion: plan.databaseVersion, dryRun };
     }
-    return dryRun ? this.rehearse(plan) : this.apply(plan, state);
+    const result = await (dryRun ? this.rehearse(plan) : this.apply(plan, planned.state));
+    return { ...result, results: [...result.results, ...held] };
   }
 
   /** Dry-run: each step runs against a recording session; no history is written. */
@@ -224,4 +240,15 @@ async function recorded(what: string, write: () => Promise<void>): Promise<void>
 
 export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
+}
+
+/** The steps a run applied (or, in a dry-run, would apply). */
+export function appliedOf(result: Pick<RunResult, 'results'>): StepResult[] {
+  return result.results.filter((r) => r.outcome === 'done' || r.outcome === 'planned');
+}
+
+/** The steps a run left for later, and why (the reason of the first). */
+export function heldBackOf(result: Pick<RunResult, 'results'>): { ids: string[]; reason?: string } {
+  const held = result.results.filter((r) => r.outcome === 'held back');
+  return { ids: held.map((r) => r.step.id), reason: held[0]?.reason };
 }

@@ -1,4 +1,5 @@
 /** What status and history print, as text for people and JSON for scripts. */
+import { appliedOf, heldBackOf, type RunResult } from '../core/engine';
 import type { HistoryState, StepRecord } from '../core/history-store';
 import type { Plan } from '../core/planner';
 import { describeBehind, holdIncompatible, knownServers } from '../plan/admission';
@@ -120,14 +121,15 @@ export function heldBackText(heldBack: string[] | undefined, reason: string | un
 /** The closing line of a direct or cluster run: what it applied, what it held back, and why. */
 export function runSummary(
   label: string,
-  result: { results: unknown[]; plan: Plan; databaseVersion?: string; heldBack?: string[]; heldBackReason?: string },
+  result: Pick<RunResult, 'results' | 'plan' | 'databaseVersion'>,
   seconds: number,
 ): string {
   const took = `${seconds.toFixed(2)} s`;
-  const held = heldBackText(result.heldBack, result.heldBackReason);
+  const heldBack = heldBackOf(result);
+  const held = heldBackText(heldBack.ids, heldBack.reason);
   const version = result.databaseVersion ?? '(untracked)';
   const from = result.plan.databaseVersion ?? '(untracked)';
-  const n = result.results.length;
+  const n = appliedOf(result).length;
   if (n === 0) return held ? `${label}: nothing applied, database at version ${version} (${took})${held}` : `${label}: up to date at version ${version} (${took})`;
   if (from === version) return `${label}: ${n} step(s) applied in ${took}, database still at version ${version}${held}`;
   return `${label}: upgraded from ${from} to ${version}, ${n} step(s) in ${took}${held}`;
