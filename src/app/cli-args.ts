@@ -1,6 +1,7 @@
 /** Command line of pki-db-upgrade: parsed strictly, so a typo is an error (exit 2), never ignored. */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../core/errors';
+import { exitCodeRows, type ExitCodeMode } from '../core/exit-codes';
 
 export const COMMANDS = ['run', 'status', 'history', 'dry-run', 'cluster'] as const;
 export const CLUSTER_ACTIONS = ['status', 'upgrade'] as const;
@@ -41,6 +42,30 @@ export interface CliArgs {
 
 export const RUN_MODES = ['interactive', 'posttrans'] as const;
 export type RunMode = (typeof RUN_MODES)[number];
+
+/** The exit-code part of --help, from the table (src/core/exit-codes.ts), as the README shows it. */
+export function exitCodesHelp(width = 98): string {
+  const titles: Record<ExitCodeMode, string> = {
+    direct: 'Exit codes (direct mode and cluster commands):',
+    instance: 'Exit codes in instance mode (several instances: the first that did not succeed sets it):',
+  };
+  return (['direct', 'instance'] as const)
+    .map((mode) => [titles[mode], ...exitCodeRows(mode).map((r) => wrap(`  ${r.codes}  ${r.meaning.replace(/`/g, '')}`, width, 5))].join('\n') + '\n')
+    .join('\n');
+}
+
+/** Breaks `text` at spaces into lines of at most `width` columns, continuation lines indented. */
+function wrap(text: string, width: number, indent: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/(?<=\S) (?=\S)/)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = ' '.repeat(indent) + word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line].join('\n');
+}
 
 export const USAGE = `Usage: pki-db-upgrade [COMMAND] [OPTIONS]
 
@@ -94,18 +119,7 @@ Output:
   -h, --help             this text
   --version              the package version and the database version it upgrades to
 
-Exit codes:
-  0  upgraded, or nothing to do
-  1  an upgrade step failed (the database stays at the last completed version; rerun to resume)
-  2  usage or configuration error, bad tracking entries, or a database newer than this package
-  3  another run holds the lock
-  4  the 389 DS could not be reached (instance mode: an upgrade is recorded as pending)
-  5  replication is not ready for cluster-scope steps (agreement paused or in error, a server
-     lagging or unreachable, another server's step interrupted); nothing was changed
-  6  applied on this server, but not yet on every server within the replication wait: the
-     changes stay queued and replicate (cluster status shows the progress)
-  129, 130, 143  stopped by SIGHUP, SIGINT, SIGTERM (a restored password.conf is removed first)
-`;
+${exitCodesHelp()}`;
 
 export function parseCli(argv: string[]): CliArgs {
   let parsed;
