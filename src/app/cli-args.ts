@@ -2,8 +2,9 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../core/errors';
 import { exitCodeRows, type ExitCodeMode } from '../core/exit-codes';
+import type { StepScope } from '../core/step';
 
-export const COMMANDS = ['run', 'status', 'history', 'dry-run', 'cluster'] as const;
+export const COMMANDS = ['run', 'status', 'history', 'dry-run', 'cluster', 'new'] as const;
 export const CLUSTER_ACTIONS = ['status', 'upgrade'] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -38,6 +39,8 @@ export interface CliArgs {
   root?: string;
   /** db-upgrade.conf to use instead of /etc/pki/<instance>/db-upgrade.conf. */
   configFile?: string;
+  /** new VERSION Name [--dir DIR] [--scope SCOPE]: the step to create (src/app/new-step.ts). */
+  newStep?: { version: string; name: string; dir: string; scope: StepScope };
 }
 
 export const RUN_MODES = ['interactive', 'posttrans'] as const;
@@ -46,7 +49,7 @@ export type RunMode = (typeof RUN_MODES)[number];
 /** The exit-code part of --help, from the table (src/core/exit-codes.ts), as the README shows it. */
 export function exitCodesHelp(width = 98): string {
   const titles: Record<ExitCodeMode, string> = {
-    direct: 'Exit codes (direct mode and cluster commands):',
+    direct: 'Exit codes (direct mode, cluster and new commands):',
     instance: 'Exit codes in instance mode (several instances: the first that did not succeed sets it):',
   };
   return (['direct', 'instance'] as const)
@@ -83,6 +86,8 @@ Commands:
   cluster upgrade   the semi-automated upgrade: freeze the other suppliers (writes refused,
                     replication still applied), upgrade here, wait until every server has the
                     changes, make them writable again (also on failure or interrupt)
+  new VERSION Name  (developers) write upgrades/VERSION/NN-Name.ts from a template, NN the next
+                    number of that version; needs no root, instance or server
 
 Instance mode (the default: reads the PKI instances' CS.cfg, see README "Local run"):
   --instance NAME        the PKI instance under /etc/pki (default: every instance found)
@@ -111,6 +116,11 @@ Cluster:
   --replication-timeout SEC  a wait for replication fails after SEC s without progress
                          (default 120; at most 20 min per wait, progress or not)
   --claim-wait SEC       how long to wait for another server's running upgrade (default 60)
+
+New step:
+  --dir DIR              (new) the upgrades folder (default ./upgrades)
+  --scope SCOPE          (new) cluster (default: replicated data and schema, applied once) or
+                         server (cn=config such as indexes, applied on every server)
 
 Output:
   --json                 machine-readable output (status, history)
@@ -150,6 +160,8 @@ export function parseCli(argv: string[]): CliArgs {
         wait: { type: 'string' },
         root: { type: 'string' },
         config: { type: 'string' },
+        dir: { type: 'string' },
+        scope: { type: 'string' },
       },
     });
   } catch (err) {
@@ -161,10 +173,14 @@ export function parseCli(argv: string[]): CliArgs {
     throw new ConfigError(`unknown command "${command}"`, `use one of: ${COMMANDS.join(', ')} (see --help)`);
   }
   const clusterAction = command === 'cluster' ? parseClusterAction(positionals[1]) : undefined;
-  const allowed = command === 'cluster' ? 2 : 1;
+  const newStep = command === 'new' ? parseNewStep(positionals, values) : undefined;
+  const allowed = command === 'cluster' ? 2 : command === 'new' ? 3 : 1;
   if (positionals.length > allowed) throw new ConfigError(`unexpected argument "${positionals[allowed]}"`, 'see pki-db-upgrade --help');
   for (const option of ['force', 'dry-run'] as const) {
     if (values[option] && clusterAction !== 'upgrade') throw new ConfigError(`--${option} belongs to cluster upgrade`, 'see pki-db-upgrade --help');
+  }
+  for (const option of ['dir', 'scope'] as const) {
+    if (values[option] !== undefined && command !== 'new') throw new ConfigError(`--${option} belongs to new`, 'see pki-db-upgrade --help');
   }
   const timeout = values['connect-timeout'] === undefined ? undefined : Number(values['connect-timeout']);
   if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0)) {
@@ -203,7 +219,19 @@ export function parseCli(argv: string[]): CliArgs {
     waitSec: wait,
     root: values.root,
     configFile: values.config,
+    newStep,
   };
+}
+
+/** new VERSION Name: a developer's command, so the options of a run do not belong to it. */
+function parseNewStep(positionals: string[], values: Record<string, string | boolean | undefined>): CliArgs['newStep'] {
+  const [, version, name] = positionals;
+  if (!version || !name) throw new ConfigError('new needs a VERSION and a Name', 'e.g. pki-db-upgrade new 11.7.0 AddIssuerNameIndex [--dir DIR] [--scope cluster|server]');
+  const foreign = Object.keys(values).find((option) => !['dir', 'scope', 'help', 'verbose'].includes(option));
+  if (foreign) throw new ConfigError(`--${foreign} does not apply to new`, 'new takes --dir and --scope only (see --help)');
+  const scope = (values.scope ?? 'cluster') as StepScope;
+  if (scope !== 'cluster' && scope !== 'server') throw new ConfigError(`--scope must be cluster or server, not "${values.scope}"`, 'see docs/writing-steps.md');
+  return { version, name, dir: (values.dir as string | undefined) ?? 'upgrades', scope };
 }
 
 function parseClusterAction(action: string | undefined): CliArgs['clusterAction'] {
