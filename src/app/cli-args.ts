@@ -84,12 +84,12 @@ Commands:
   cluster status    every server of the replicated database: agreements, RUV, convergence,
                     database version, freezes and claims
   cluster upgrade   the semi-automated upgrade: freeze the other suppliers (writes refused,
-                    replication still applied), upgrade here, wait until every server has the
-                    changes, make them writable again (also on failure or interrupt)
+                    replication still applied), upgrade here, make them writable again (also on
+                    failure or interrupt), wait until every server has the changes
   new VERSION Name  (developers) write upgrades/VERSION/NN-Name.ts from a template, NN the next
                     number of that version; needs no root, instance or server
 
-Instance mode (the default: reads the PKI instances' CS.cfg, see README "Local run"):
+Instance mode (the default: reads the PKI instances' CS.cfg, see docs/operating.md):
   --instance NAME        the PKI instance under /etc/pki (default: every instance found)
   --mode MODE            interactive (default) or posttrans (unattended, as run by the RPM:
                          honours auto_upgrade in db-upgrade.conf, prints one summary line)

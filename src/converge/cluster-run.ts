@@ -1,9 +1,10 @@
 /**
- * Upgrading one server of a replicated suffix, in the two modes of the seed:
+ * Upgrading one server of a replicated suffix, in the two modes of docs/cluster.md ("The fully
+ * automated mode" and "The recommended procedure"):
  *
  * automated (`run`, e.g. from %posttrans on every server at once): server-scope steps always run;
  *   cluster-scope steps only when every agreement is healthy, the cluster is in sync, and this run
- *   holds the cluster claim (claim.ts). Without the claim the run applies the server-scope steps
+ *   holds the cluster claim (src/lock/cluster-claim.ts). Without the claim the run applies the server-scope steps
  *   that do not wait for a pending cluster step, and says who is upgrading. After cluster steps it
  *   waits until every server has received them. Steps that are not backward compatible wait until
  *   every known server runs a package that ships them. With local credentials only (LDAPI
@@ -11,8 +12,8 @@
  *
  * manual (`cluster upgrade`, the semi-automated process): the same checks and claim, then
  *   (a) freeze the other suppliers (freeze.ts: writes refused, replication applied), (b) upgrade
- *   here, (c) wait until every server has the changes, (d) thaw them: on every exit path, and a
- *   freeze left by a crashed run is lifted by the next one. --force runs incompatible steps.
+ *   here, (c) thaw them: on every exit path, and a freeze left by a crashed run is lifted by the
+ *   next one, (d) wait until every server has the changes. --force runs incompatible steps.
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -192,7 +193,7 @@ class ClusterRun {
       await this.refuseBrokenAgreements(topology);
       this.view = await this.localViewOf(topology);
       // From this server alone the others' changes cannot be seen; the claim exchange below needs
-      // only that ours reaches them (claim.ts), which the local view reads there.
+      // only that ours reaches them (src/lock/cluster-claim.ts), which the local view reads there.
       const inSync = this.view ? new Map<number, string>() : await waitUntilInSync(this.waitOptions('the servers to be in sync before the upgrade'));
       if (!this.view) ctx.logger.debug(`the servers are in sync (${elapsed()})`);
 
@@ -629,7 +630,7 @@ class ClusterRun {
     }
   }
 
-  /** How claims are judged alive, as the claim protocol judges them (claim.ts). */
+  /** How claims are judged alive, as the claim protocol judges them (src/lock/cluster-claim.ts). */
   private liveness(): Liveness {
     return { now: this.ctx.clock.now(), staleAfterMs: this.timing.staleClaimMs, localHost: os.hostname(), isProcessAlive: processIsAlive };
   }
