@@ -173,7 +173,7 @@ export function parseCli(argv: string[]): CliArgs {
     throw new ConfigError(`unknown command "${command}"`, `use one of: ${COMMANDS.join(', ')} (see --help)`);
   }
   const clusterAction = command === 'cluster' ? parseClusterAction(positionals[1]) : undefined;
-  const newStep = command === 'new' ? parseNewStep(positionals, values) : undefined;
+  const newStep = command === 'new' && !values.help ? parseNewStep(positionals, values) : undefined;
   const allowed = command === 'cluster' ? 2 : command === 'new' ? 3 : 1;
   if (positionals.length > allowed) throw new ConfigError(`unexpected argument "${positionals[allowed]}"`, 'see pki-db-upgrade --help');
   for (const option of ['force', 'dry-run'] as const) {

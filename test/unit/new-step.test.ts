@@ -48,6 +48,7 @@ describe('new: the command line', () => {
     expect(parseCli(['new', '11.7.0', 'AddFooIndex']).newStep).toEqual({ version: '11.7.0', name: 'AddFooIndex', dir: 'upgrades', scope: 'cluster' });
     expect(parseCli(['new', '11.7.0', 'AddFooIndex', '--dir', '/tmp/u', '--scope', 'server']).newStep).toEqual({ version: '11.7.0', name: 'AddFooIndex', dir: '/tmp/u', scope: 'server' });
     expect(parseCli(['run']).newStep).toBeUndefined();
+    expect(parseCli(['new', '--help'])).toMatchObject({ command: 'new', help: true, newStep: undefined });
   });
 
   it('refuses a missing argument, a bad scope, options of a run, and --dir or --scope elsewhere', () => {
