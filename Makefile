@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-.PHONY: deps build typecheck test demo bench bench-convergence bench-cluster rpm clean
+.PHONY: deps build typecheck docs test demo bench bench-convergence bench-cluster rpm clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -22,6 +22,11 @@ build: dist/pki-db-upgrade.js
 typecheck: node_modules/.installed
 	node packaging/generate-registry.mjs >/dev/null
 	npx tsc --noEmit -p .
+
+# The exit-code tables of README.md and the man page source, from src/core/exit-codes.ts
+# (test/unit/exit-codes.test.ts fails when they differ).
+docs: node_modules/.installed
+	node packaging/exit-codes.mjs
 
 # The whole suite against real 389 DS instances; ends with "N passed, N failed".
 test: deps build dist/harness.js typecheck

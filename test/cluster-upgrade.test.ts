@@ -1,6 +1,7 @@
 /**
- * `pki-db-upgrade cluster upgrade`, the seed's semi-automated process, on the real replicated pair:
- * freeze the other supplier, upgrade here, wait for replication, thaw, on every exit path.
+ * `pki-db-upgrade cluster upgrade`, the semi-automated procedure (docs/cluster.md, "The recommended
+ * procedure"), on the real replicated pair: freeze the other supplier, upgrade here, thaw (on every
+ * exit path), wait for replication.
  */
 import type { ChildProcess } from 'node:child_process';
 import { markerDN } from '../src/converge/freeze';

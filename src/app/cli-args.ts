@@ -1,8 +1,10 @@
 /** Command line of pki-db-upgrade: parsed strictly, so a typo is an error (exit 2), never ignored. */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../core/errors';
+import { exitCodeRows, type ExitCodeMode } from '../core/exit-codes';
+import type { StepScope } from '../core/step';
 
-export const COMMANDS = ['run', 'status', 'history', 'dry-run', 'cluster'] as const;
+export const COMMANDS = ['run', 'status', 'history', 'dry-run', 'cluster', 'new'] as const;
 export const CLUSTER_ACTIONS = ['status', 'upgrade'] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -37,10 +39,36 @@ export interface CliArgs {
   root?: string;
   /** db-upgrade.conf to use instead of /etc/pki/<instance>/db-upgrade.conf. */
   configFile?: string;
+  /** new VERSION Name [--dir DIR] [--scope SCOPE]: the step to create (src/app/new-step.ts). */
+  newStep?: { version: string; name: string; dir: string; scope: StepScope };
 }
 
 export const RUN_MODES = ['interactive', 'posttrans'] as const;
 export type RunMode = (typeof RUN_MODES)[number];
+
+/** The exit-code part of --help, from the table (src/core/exit-codes.ts), as the README shows it. */
+export function exitCodesHelp(width = 98): string {
+  const titles: Record<ExitCodeMode, string> = {
+    direct: 'Exit codes (direct mode, cluster and new commands):',
+    instance: 'Exit codes in instance mode (several instances: the first that did not succeed sets it):',
+  };
+  return (['direct', 'instance'] as const)
+    .map((mode) => [titles[mode], ...exitCodeRows(mode).map((r) => wrap(`  ${r.codes}  ${r.meaning.replace(/`/g, '')}`, width, 5))].join('\n') + '\n')
+    .join('\n');
+}
+
+/** Breaks `text` at spaces into lines of at most `width` columns, continuation lines indented. */
+function wrap(text: string, width: number, indent: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/(?<=\S) (?=\S)/)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = ' '.repeat(indent) + word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line].join('\n');
+}
 
 export const USAGE = `Usage: pki-db-upgrade [COMMAND] [OPTIONS]
 
@@ -56,10 +84,12 @@ Commands:
   cluster status    every server of the replicated database: agreements, RUV, convergence,
                     database version, freezes and claims
   cluster upgrade   the semi-automated upgrade: freeze the other suppliers (writes refused,
-                    replication still applied), upgrade here, wait until every server has the
-                    changes, make them writable again (also on failure or interrupt)
+                    replication still applied), upgrade here, make them writable again (also on
+                    failure or interrupt), wait until every server has the changes
+  new VERSION Name  (developers) write upgrades/VERSION/NN-Name.ts from a template, NN the next
+                    number of that version; needs no root, instance or server
 
-Instance mode (the default: reads the PKI instances' CS.cfg, see README "Local run"):
+Instance mode (the default: reads the PKI instances' CS.cfg, see docs/operating.md):
   --instance NAME        the PKI instance under /etc/pki (default: every instance found)
   --mode MODE            interactive (default) or posttrans (unattended, as run by the RPM:
                          honours auto_upgrade in db-upgrade.conf, prints one summary line)
@@ -87,6 +117,11 @@ Cluster:
                          (default 120; at most 20 min per wait, progress or not)
   --claim-wait SEC       how long to wait for another server's running upgrade (default 60)
 
+New step:
+  --dir DIR              (new) the upgrades folder (default ./upgrades)
+  --scope SCOPE          (new) cluster (default: replicated data and schema, applied once) or
+                         server (cn=config such as indexes, applied on every server)
+
 Output:
   --json                 machine-readable output (status, history)
   --log-file FILE        write the full log to FILE (instance mode: instead of log_file)
@@ -94,18 +129,7 @@ Output:
   -h, --help             this text
   --version              the package version and the database version it upgrades to
 
-Exit codes:
-  0  upgraded, or nothing to do
-  1  an upgrade step failed (the database stays at the last completed version; rerun to resume)
-  2  usage or configuration error, bad tracking entries, or a database newer than this package
-  3  another run holds the lock
-  4  the 389 DS could not be reached (instance mode: an upgrade is recorded as pending)
-  5  replication is not ready for cluster-scope steps (agreement paused or in error, a server
-     lagging or unreachable, another server's step interrupted); nothing was changed
-  6  applied on this server, but not yet on every server within the replication wait: the
-     changes stay queued and replicate (cluster status shows the progress)
-  129, 130, 143  stopped by SIGHUP, SIGINT, SIGTERM (a restored password.conf is removed first)
-`;
+${exitCodesHelp()}`;
 
 export function parseCli(argv: string[]): CliArgs {
   let parsed;
@@ -136,6 +160,8 @@ export function parseCli(argv: string[]): CliArgs {
         wait: { type: 'string' },
         root: { type: 'string' },
         config: { type: 'string' },
+        dir: { type: 'string' },
+        scope: { type: 'string' },
       },
     });
   } catch (err) {
@@ -147,10 +173,14 @@ export function parseCli(argv: string[]): CliArgs {
     throw new ConfigError(`unknown command "${command}"`, `use one of: ${COMMANDS.join(', ')} (see --help)`);
   }
   const clusterAction = command === 'cluster' ? parseClusterAction(positionals[1]) : undefined;
-  const allowed = command === 'cluster' ? 2 : 1;
+  const newStep = command === 'new' && !values.help ? parseNewStep(positionals, values) : undefined;
+  const allowed = command === 'cluster' ? 2 : command === 'new' ? 3 : 1;
   if (positionals.length > allowed) throw new ConfigError(`unexpected argument "${positionals[allowed]}"`, 'see pki-db-upgrade --help');
   for (const option of ['force', 'dry-run'] as const) {
     if (values[option] && clusterAction !== 'upgrade') throw new ConfigError(`--${option} belongs to cluster upgrade`, 'see pki-db-upgrade --help');
+  }
+  for (const option of ['dir', 'scope'] as const) {
+    if (values[option] !== undefined && command !== 'new') throw new ConfigError(`--${option} belongs to new`, 'see pki-db-upgrade --help');
   }
   const timeout = values['connect-timeout'] === undefined ? undefined : Number(values['connect-timeout']);
   if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0)) {
@@ -189,7 +219,19 @@ export function parseCli(argv: string[]): CliArgs {
     waitSec: wait,
     root: values.root,
     configFile: values.config,
+    newStep,
   };
+}
+
+/** new VERSION Name: a developer's command, so the options of a run do not belong to it. */
+function parseNewStep(positionals: string[], values: Record<string, string | boolean | undefined>): CliArgs['newStep'] {
+  const [, version, name] = positionals;
+  if (!version || !name) throw new ConfigError('new needs a VERSION and a Name', 'e.g. pki-db-upgrade new 11.7.0 AddIssuerNameIndex [--dir DIR] [--scope cluster|server]');
+  const foreign = Object.keys(values).find((option) => !['dir', 'scope', 'help', 'verbose'].includes(option));
+  if (foreign) throw new ConfigError(`--${foreign} does not apply to new`, 'new takes --dir and --scope only (see --help)');
+  const scope = (values.scope ?? 'cluster') as StepScope;
+  if (scope !== 'cluster' && scope !== 'server') throw new ConfigError(`--scope must be cluster or server, not "${values.scope}"`, 'see docs/writing-steps.md');
+  return { version, name, dir: (values.dir as string | undefined) ?? 'upgrades', scope };
 }
 
 function parseClusterAction(action: string | undefined): CliArgs['clusterAction'] {

@@ -249,7 +249,7 @@ async function upgradeDatabases(ctx: InstanceContext, registry: Registry, dryRun
       outcome.url = via.url;
       try {
         const database = await databaseOn(session, { suffix: db.baseDN, backend: db.backend }, registry);
-        // Not a dry-run: a replicated database gets the automated mode's cluster safety (README.cluster.md).
+        // Not a dry-run: a replicated database gets the automated mode's cluster safety (docs/cluster.md, "The fully automated mode").
         const result = dryRun
           ? await database.engine({ dryRun, logger, clock: systemClock, ldif: (text) => io.stdout.write(text) }).run()
           : await runDatabaseWithClusterSafety(database, {

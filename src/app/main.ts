@@ -17,6 +17,7 @@ import { allRecords, formatHistory, formatStatus, recordJson, runSummary, status
 import { directLockRequest, targetFromArgs, type Target } from './target';
 import type { Io } from './io';
 import { runInstances } from './instance-mode';
+import { createStep, type NewStepRequest } from './new-step';
 
 export type { Io };
 
@@ -34,6 +35,9 @@ export async function main(argv: string[], io: Io = defaultIo, registry: Registr
     io.stdout.write(USAGE);
     return ExitCode.Ok;
   }
+  // A developer's command: before the registry is checked (a new step may be for a version the
+  // bundle's package does not ship yet), and with no instance, lock or server.
+  if (args.newStep) return newStepCommand(args.newStep, registry.packageVersion, io);
   const ordered = { steps: orderRegistry(registry.steps, registry.packageVersion), packageVersion: registry.packageVersion };
   if (args.version) {
     const last = ordered.steps[ordered.steps.length - 1];
@@ -120,6 +124,19 @@ async function applyAndReport(
     logger.info(runSummary(target.label, result, elapsed));
   }
   return ExitCode.Ok;
+}
+
+/** new VERSION Name: writes the step and prints its path; a bad request is exit 2 with a hint. */
+function newStepCommand(request: NewStepRequest, packageVersion: string, io: Io): number {
+  try {
+    const { file, notes } = createStep(request, packageVersion);
+    io.stdout.write(`${file}\n`);
+    for (const note of notes) io.stderr.write(`${note}\n`);
+    return ExitCode.Ok;
+  } catch (err) {
+    io.stderr.write(`pki-db-upgrade: ${errorMessage(err)}\n`);
+    return err instanceof PkiDbUpgradeError ? err.exitCode : ExitCode.UpgradeFailed;
+  }
 }
 
 if (require.main === module) {

@@ -1,4 +1,4 @@
-/** Opens a session to a subsystem's database, trying the authentication candidates in order (auth.ts). */
+/** Opens a session to a subsystem's database, trying the authentication candidates in order (authCandidates, ldapi-sockets.ts). */
 import fs from 'node:fs';
 import { ConfigError, CredentialsRejectedError } from '../core/errors';
 import type { Logger } from '../core/logger';

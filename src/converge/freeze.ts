@@ -1,5 +1,6 @@
 /**
- * The seed's "disable write access on replicas" during `cluster upgrade`.
+ * The freeze of `cluster upgrade`: write access disabled on the other suppliers while this one is
+ * upgraded (docs/cluster.md, "The freeze, and why this one").
  *
  * A freeze that blocks every client write yet still lets replication in does not exist in 389 DS
  * 2.3 for a server whose clients bind as cn=Directory Manager (the Dogtag CS.cfg default). Tried:
@@ -15,8 +16,8 @@
  * server applies the upgrade, and lifted before the convergence wait: read-only also refuses
  * replicated changes (the sender backs off for up to 300 s), so the thaw "pokes" each agreement
  * that feeds the server (nsds5ReplicaEnabled off, then on: what `dsconf repl-agmt poke` does) and
- * the upgrade reaches it at once. The seed's step order becomes: freeze, upgrade, thaw, wait for
- * convergence - the others take no writes while the upgrade is applied, and get its changes a
+ * the upgrade reaches it at once. The order of `cluster upgrade` is thus: freeze, upgrade, thaw, wait
+ * for convergence - the others take no writes while the upgrade is applied, and get its changes a
  * replication round-trip after they accept writes again.
  *
  * Before changing anything the freeze adds a marker entry to that server's cn=config (local: it

@@ -118,8 +118,9 @@ export interface StepDefinition {
   description: string;
   scope: StepScope;
   /**
-   * False when servers still on the previous package may break once this change replicates
-   * (seed: "changes must be backward compatible"). Default true.
+   * False when servers still on the previous package may break once this change replicates: the
+   * step is then held back until every server runs a package that ships it (docs/cluster.md, "The
+   * fully automated mode"). Default true.
    */
   backwardCompatible?: boolean;
   /** Set only by the step that installs the tracking schema: it runs before history exists. */

@@ -4,8 +4,10 @@
  * synchronous because a signal or 'exit' handler cannot wait for promises. SIGKILL cannot be
  * caught: what it leaves behind is recognised and removed by the next run (see password-conf.ts).
  */
-const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
-type HandledSignal = keyof typeof SIGNALS;
+import { SignalExitCode, type SignalName } from '../core/exit-codes';
+
+/** The signals handled, with the exit code of each (128 + its number: the table of exit-codes.ts). */
+type HandledSignal = SignalName;
 
 type Cleanup = () => void;
 
@@ -28,7 +30,7 @@ function runAll(): void {
 
 function onSignal(signal: HandledSignal): void {
   // Conventional shell status for "killed by signal N"; 'exit' listeners (lock release) still run.
-  const exitCode = 128 + SIGNALS[signal];
+  const exitCode = SignalExitCode[signal];
   try {
     onSignalNotice?.(signal, exitCode);
   } catch {
@@ -55,7 +57,7 @@ function install(): void {
   if (installed) return;
   installed = true;
   process.on('exit', runAll);
-  for (const signal of Object.keys(SIGNALS) as HandledSignal[]) process.on(signal, () => onSignal(signal));
+  for (const signal of Object.keys(SignalExitCode) as HandledSignal[]) process.on(signal, () => onSignal(signal));
 }
 
 /** Registers a cleanup; the returned function runs it now (once) and unregisters it. */

@@ -1,7 +1,8 @@
 /**
  * The last run of an instance, as JSON in /var/lib/pki-db-upgrade/<instance>/status.json, so a
- * failure during `dnf update` is noticed without reading the log (seed caveat), and `status`
- * can say so even while the 389 DS is down. `pending` says an upgrade is still owed: set when a
+ * failure during `dnf update` (a 389 DS that is down, for one: docs/rpm.md, "What happens on `dnf
+ * update`") is noticed without reading the log, and `status` can say so even while the 389 DS is
+ * down (docs/operating.md, "Log, console, status file"). `pending` says an upgrade is still owed: set when a
  * run failed, was skipped (auto_upgrade = false) or could not reach the server; cleared by a run
  * that left every database up to date.
  */
