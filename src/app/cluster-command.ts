@@ -7,7 +7,7 @@ import { systemClock } from '../core/clock';
 import { appliedOf, heldBackOf, type RunResult } from '../core/engine';
 import { ConfigError, ExitCode } from '../core/errors';
 import type { Logger } from '../core/logger';
-import { ClusterUpgrade, DEFAULT_TIMING, runAutomated, type ClusterContext, type ClusterRunResult, type ClusterTiming } from '../converge/cluster-run';
+import { automatedRun, ClusterUpgrade, DEFAULT_TIMING, type ClusterContext, type ClusterRunHandle, type ClusterRunResult, type ClusterTiming } from '../converge/cluster-run';
 import { clusterStatus, formatClusterStatus } from '../report/cluster-status';
 import { discoverTopology, type Connect } from '../converge/topology';
 import { LdapHistoryStore } from '../record/ldap-history-store';
@@ -16,7 +16,7 @@ import { escapeTerminal } from '../logging/escape';
 import { checkPeerTransport, hostPortOf, isLoopback } from '../ldap/peer-transport';
 import type { CliArgs } from './cli-args';
 import { openDatabase, type OpenDatabase, type Registry } from './database';
-import { setSignalUndo } from '../process/exit-cleanup';
+import { onSignalAbort } from '../process/shutdown';
 import { acquireDirectLock } from '../lock/direct-lock';
 import { runSummary } from '../report/run-report';
 import { directLockRequest, targetFromArgs, type Target } from './target';
@@ -85,7 +85,7 @@ export function runWithClusterSafety(db: OpenDatabase, target: Target, args: Cli
   // Local credentials only: the automated mode may decide from this server's view (local-view.ts);
   // `cluster upgrade` freezes the others, which needs their credentials.
   const observe = target.credentials.kind === 'simple' ? undefined : peerObserver(args.connectTimeoutSec ?? 10);
-  return runAutomated({ ...context(db, target, args, registry, logger), observe });
+  return runAbortable(automatedRun({ ...context(db, target, args, registry, logger), observe }), logger);
 }
 
 /**
@@ -125,7 +125,7 @@ export function runDatabaseWithClusterSafety(
       tlsOptions: options.tlsOptions,
     });
   };
-  return runAutomated({
+  return runAbortable(automatedRun({
     suffix: options.suffix,
     serverId: db.serverId,
     packageVersion: options.registry.packageVersion,
@@ -136,7 +136,20 @@ export function runDatabaseWithClusterSafety(
     logger: options.logger,
     clock: systemClock,
     timing: options.timing,
+  }), options.logger);
+}
+
+/** Runs `run`; a signal meanwhile first withdraws its cluster claim, so the others need not wait for it to go stale. */
+async function runAbortable(run: ClusterRunHandle, logger: Logger): Promise<ClusterRunResult> {
+  const forgetAbort = onSignalAbort(async (signal) => {
+    logger.warn(`${signal} received: withdrawing this run's cluster claim, if it holds one, before stopping`);
+    await run.abort();
   });
+  try {
+    return await run.run();
+  } finally {
+    forgetAbort();
+  }
 }
 
 export async function clusterCommand(args: CliArgs, registry: Registry, logger: Logger, out: Output): Promise<number> {
@@ -186,8 +199,8 @@ async function upgrade(db: OpenDatabase, target: Target, args: CliArgs, registry
   }
 
   // An interrupt must not leave the other servers refusing writes: thaw first, then exit with
-  // 128 + the signal number (src/process/exit-cleanup.ts also releases the lock).
-  setSignalUndo(async (signal) => {
+  // 128 + the signal number (src/process/shutdown.ts also releases the lock).
+  const forgetAbort = onSignalAbort(async (signal) => {
     logger.warn(`${signal} received: making the other servers writable again before stopping`);
     await run.abort();
   });
@@ -202,7 +215,7 @@ async function upgrade(db: OpenDatabase, target: Target, args: CliArgs, registry
       await lock?.release();
     }
   } finally {
-    setSignalUndo(undefined);
+    forgetAbort();
   }
 }
 

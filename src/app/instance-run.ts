@@ -23,7 +23,7 @@ import { createRunLogger, type RunLogger } from '../logging/run-logger';
 import { InstancePasswords } from '../auth/instance-password';
 import { isInteractiveTerminal } from '../auth/tty-prompt';
 import { removeLeftoverPasswordConf } from '../auth/password-conf';
-import { setSignalNotice } from '../process/exit-cleanup';
+import { onSignalNotice } from '../process/shutdown';
 import { acquireInstanceLock } from '../lock/instance-lock';
 import { readStatusFile, recordRun, writeStatusFile, type DatabaseOutcome, type RunResult, type RunStatus } from '../record/status-file';
 
@@ -165,7 +165,7 @@ export async function runInstance(paths: SystemPaths, instance: PkiInstance, arg
   // Whether this run holds the lock, and with it the status file (a signal then records there too).
   let ownsStatus = false;
   // Every run's log ends with its closing line, also when a signal ends it (the %posttrans time limit).
-  setSignalNotice((signal, signalExitCode) => {
+  const forgetNotice = onSignalNotice((signal, signalExitCode) => {
     const message = `interrupted by ${signal}; the database stays at the last completed step: run pki-db-upgrade again to resume`;
     logger.appendSync('error', message);
     const endTime = new Date().toISOString();
@@ -218,7 +218,7 @@ export async function runInstance(paths: SystemPaths, instance: PkiInstance, arg
   status.endTime = new Date().toISOString();
   status.exitCode = exitCode;
   const elapsed = seconds(Date.parse(status.endTime) - Date.parse(status.startTime));
-  setSignalNotice(undefined);
+  forgetNotice();
   logger.info(`==== ${exitCode === 0 ? 'finished' : `FAILED (exit ${exitCode})`} in ${elapsed}: ${summary}`);
   if (record) recordRun(stateDir, status);
   await logger.close();

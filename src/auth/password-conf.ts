@@ -21,7 +21,7 @@ import { checkInstanceFile, readConfigFile, type Owner } from '../files/file-tru
 import { parseProperties } from '../config/cs-cfg';
 import type { Logger } from '../core/logger';
 import { isAlive } from '../process/alive';
-import { onProcessExit } from '../process/exit-cleanup';
+import { onProcessExit } from '../process/shutdown';
 
 export const MARKER_NAME = 'password-conf.marker.json';
 const TMP_INFIX = '.pki-db-upgrade.';

@@ -36,9 +36,16 @@ export function newRunId(): string {
   return randomBytes(6).toString('hex');
 }
 
+/** A cluster run, and its abort for a signal (thaws what it froze, withdraws its claim). */
+export interface ClusterRunHandle {
+  run(): Promise<ClusterRunResult>;
+  abort(): Promise<void>;
+}
+
 /** The automated mode: safe to run on every server at once. */
-export function runAutomated(ctx: ClusterContext): Promise<ClusterRunResult> {
-  return new ClusterRun(ctx, AUTOMATED).run();
+export function automatedRun(ctx: ClusterContext): ClusterRunHandle {
+  const run = new ClusterRun(ctx, AUTOMATED);
+  return { run: () => run.run(), abort: () => run.cleanUp() };
 }
 
 /** `cluster upgrade`: freeze, upgrade, thaw, wait for convergence. Call abort() from a signal handler. */

@@ -69,7 +69,7 @@ export const EXIT_CODES = [
 ] as const satisfies readonly ExitCodeRow[];
 
 /**
- * A signal that ends a run: 128 + its number, the shell's convention (src/process/exit-cleanup.ts
+ * A signal that ends a run: 128 + its number, the shell's convention (src/process/shutdown.ts
  * exits with these after its cleanups). One row in the documents.
  */
 export const SIGNAL_EXIT_CODES = [

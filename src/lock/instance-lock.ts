@@ -21,7 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { makeDirs } from '../files/make-dirs';
 import lockfile from 'proper-lockfile';
-import { onProcessExit } from '../process/exit-cleanup';
+import { onProcessExit } from '../process/shutdown';
 import { LockHeldError } from '../core/errors';
 import type { Logger } from '../core/logger';
 
