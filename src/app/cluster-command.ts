@@ -85,7 +85,7 @@ export function runWithClusterSafety(db: OpenDatabase, target: Target, args: Cli
   // Local credentials only: the automated mode may decide from this server's view (local-view.ts);
   // `cluster upgrade` freezes the others, which needs their credentials.
   const observe = target.credentials.kind === 'simple' ? undefined : peerObserver(args.connectTimeoutSec ?? 10);
-  return runAbortable(automatedRun({ ...context(db, target, args, registry, logger), observe }), logger);
+  return runAbortable(automatedRun({ ...context(db, target, args, registry, logger), observe }));
 }
 
 /**
@@ -136,15 +136,15 @@ export function runDatabaseWithClusterSafety(
     logger: options.logger,
     clock: systemClock,
     timing: options.timing,
-  }), options.logger);
+  }));
 }
 
-/** Runs `run`; a signal meanwhile first withdraws its cluster claim, so the others need not wait for it to go stale. */
-async function runAbortable(run: ClusterRunHandle, logger: Logger): Promise<ClusterRunResult> {
-  const forgetAbort = onSignalAbort(async (signal) => {
-    logger.warn(`${signal} received: withdrawing this run's cluster claim, if it holds one, before stopping`);
-    await run.abort();
-  });
+/**
+ * Runs `run`; a signal meanwhile first withdraws its cluster claim, so the others need not wait
+ * for it to go stale. Silently: the run's closing line (written after the aborts) is its last.
+ */
+async function runAbortable(run: ClusterRunHandle): Promise<ClusterRunResult> {
+  const forgetAbort = onSignalAbort(() => run.abort());
   try {
     return await run.run();
   } finally {

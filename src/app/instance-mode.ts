@@ -2,7 +2,9 @@
 import { errorMessage, ExitCode, PkiDbUpgradeError } from '../core/errors';
 import { systemPaths } from '../config/paths';
 import { listInstanceNames, loadInstance } from '../config/instance-discovery';
-import { oneLine, runInstance } from './instance-run';
+import { oneLine } from './instance-outcome';
+import { instanceRequestOf } from './instance-request';
+import { runInstance } from './instance-run';
 import { showInstance } from './instance-status';
 import type { CliArgs } from './cli-args';
 import type { Registry } from './database';
@@ -18,22 +20,23 @@ export async function runInstances(args: CliArgs, registry: Registry, io: Io): P
     }
     return ExitCode.Ok;
   }
-  let worst: number = ExitCode.Ok;
+  const request = instanceRequestOf(args);
+  let firstFailure: number = ExitCode.Ok;
   for (const name of names) {
     let code: number;
     try {
       // One instance whose CS.cfg is broken must not keep the others from being upgraded.
       const instance = loadInstance(paths, name);
       code =
-        args.command === 'status' || args.command === 'history'
-          ? await showInstance(paths, instance, args, registry, io)
-          : await runInstance(paths, instance, args, registry, io);
+        request.action === 'status' || request.action === 'history'
+          ? await showInstance(paths, instance, request, registry, io)
+          : await runInstance(paths, instance, request, registry, io);
     } catch (err) {
       // One line, as dnf shows it.
       io.stderr.write(`pki-db-upgrade: ${name}: ${oneLine(errorMessage(err))}\n`);
       code = err instanceof PkiDbUpgradeError ? err.exitCode : ExitCode.UpgradeFailed;
     }
-    if (worst === ExitCode.Ok) worst = code;
+    if (firstFailure === ExitCode.Ok) firstFailure = code;
   }
-  return worst;
+  return firstFailure;
 }

@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import { ExitCode, errorMessage } from '../core/errors';
 import { systemClock } from '../core/clock';
 import { silentLogger } from '../core/logger';
-import type { CliArgs } from './cli-args';
 import { databaseOn, type Registry } from './database';
 import type { Io } from './io';
 import { allRecords, formatHistory, formatStatus, recordJson, statusReport, type StatusReport } from '../report/run-report';
@@ -15,7 +14,9 @@ import type { SystemPaths } from '../config/paths';
 import type { StepRecord } from '../core/history-store';
 import { databasesOf, type PkiInstance } from '../config/instance-discovery';
 import { escapeTerminal } from '../logging/escape';
-import { connectSubsystem, instanceContext, loadInstanceConfig, oneLine } from './instance-run';
+import { connectSubsystem, instanceContext, loadInstanceConfig } from './instance-context';
+import { oneLine } from './instance-outcome';
+import type { InstanceRequest } from './instance-request';
 import { isAlive } from '../process/alive';
 import { readStatusFile, statusFilePath, type StatusFile } from '../record/status-file';
 
@@ -26,11 +27,11 @@ interface LiveDatabase {
   error?: string;
 }
 
-export async function showInstance(paths: SystemPaths, instance: PkiInstance, args: CliArgs, registry: Registry, io: Io): Promise<number> {
-  const config = loadInstanceConfig(paths, instance, args);
+export async function showInstance(paths: SystemPaths, instance: PkiInstance, request: InstanceRequest, registry: Registry, io: Io): Promise<number> {
+  const config = loadInstanceConfig(paths, instance, request);
   // A read-only look: no log file, no prompt (a status must not block), no restore.
-  const ctx = instanceContext(paths, instance, config, args, io, { restore: false, mayPrompt: false, consoleLevel: args.verbose ? 'debug' : 'silent' });
-  const recorded = args.command === 'status' ? readStatusFile(paths.stateDir(instance.name)) : undefined;
+  const ctx = instanceContext(paths, instance, config, request, io, { restore: false, mayPrompt: false, consoleLevel: request.verbose ? 'debug' : 'silent' });
+  const recorded = request.action === 'status' ? readStatusFile(paths.stateDir(instance.name)) : undefined;
   const live: LiveDatabase[] = [];
   for (const sub of databasesOf(instance)) {
     const entry: LiveDatabase = { subsystem: sub.name };
@@ -40,7 +41,7 @@ export async function showInstance(paths: SystemPaths, instance: PkiInstance, ar
       try {
         const db = await databaseOn(session, { suffix: sub.cs.internalDb.baseDN, backend: sub.cs.internalDb.backend }, registry);
         const { plan, state } = await db.engine({ dryRun: true, logger: silentLogger, clock: systemClock }).plan();
-        if (args.command === 'status') {
+        if (request.action === 'status') {
           entry.report = statusReport(`${instance.name}/${sub.name} ${sub.cs.internalDb.baseDN}`, plan, state);
           // The last run saw the whole cluster (which servers are behind); this look sees the history only.
           const last = recorded?.lastRun?.databases.find((d) => d.subsystem === sub.name);
@@ -58,10 +59,10 @@ export async function showInstance(paths: SystemPaths, instance: PkiInstance, ar
   }
   await ctx.logger.close();
 
-  if (args.json) {
+  if (request.json) {
     const databases = live.map((d) => ({ ...d, records: d.records?.map(recordJson) }));
     io.stdout.write(JSON.stringify({ instance: instance.name, recorded: recorded ?? null, statusFile: statusFilePath(paths.stateDir(instance.name)), databases }, null, 2) + '\n');
-  } else if (args.command === 'status') {
+  } else if (request.action === 'status') {
     // What the file owes may have been done since, by another server of the cluster.
     const nowCurrent = live.length > 0 && live.every((d) => d.report?.upToDate);
     // Server text (errors, recorded messages) reaches the terminal escaped (escape.ts).
@@ -74,7 +75,7 @@ export async function showInstance(paths: SystemPaths, instance: PkiInstance, ar
     }
   }
   // status answers from the file even when the server is down; history needs the server.
-  return args.command === 'history' && live.some((d) => d.error) ? ExitCode.ServerUnreachable : ExitCode.Ok;
+  return request.action === 'history' && live.some((d) => d.error) ? ExitCode.ServerUnreachable : ExitCode.Ok;
 }
 
 export function formatRecorded(instance: PkiInstance, status: StatusFile | undefined, file: string, nowCurrent = false): string {

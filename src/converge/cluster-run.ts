@@ -84,7 +84,7 @@ class ClusterRun {
     { name: 'take the cluster claim', run: (r) => r.takeClaim() },
     { name: 'freeze the other suppliers', run: (r) => r.freezeOthers() },
     { name: 'upgrade this server', run: (r) => r.upgrade() },
-    { name: 'thaw the other suppliers', always: true, run: (r, failed) => r.thaw(failed) },
+    { name: 'thaw the other suppliers', always: true, run: (r, failure) => r.thaw(failure !== undefined) },
     { name: 'wait until every server has the changes', run: (r) => r.waitForDelivery() },
     { name: 'release the cluster claim', always: true, run: (r) => r.cleanUp() },
     { name: 'close the sessions to the other servers', always: true, run: async (r) => void (await r.topology?.close()) },

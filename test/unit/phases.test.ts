@@ -7,8 +7,8 @@ function recorder() {
   const phase = (name: string, outcome: 'continue' | 'end' | 'throw', always = false): Phase<string[], string> => ({
     name,
     ...(always ? { always: true as const } : {}),
-    run: async (log, failed) => {
-      log.push(`${name}${failed ? ' (after a failure)' : ''}`);
+    run: async (log, failure) => {
+      log.push(`${name}${failure ? ` (after: ${(failure.error as Error).message})` : ''}`);
       if (outcome === 'throw') throw new Error(`${name} failed`);
       return outcome === 'end' ? `result of ${name}` : undefined;
     },
@@ -25,11 +25,11 @@ describe('a run of named phases', () => {
     expect(ran).toEqual(['plan', 'claim', 'release']);
   });
 
-  it('after a failure runs the restore phases, told that the run failed, and throws the first error', async () => {
+  it('after a failure runs the restore phases, given that failure, and throws the first error', async () => {
     const { ran, later, phase, hooks } = recorder();
     const run = runPhases([phase('freeze', 'throw'), phase('upgrade', 'end'), phase('thaw', 'throw', true), phase('release', 'continue', true)], ran, hooks);
     await expect(run).rejects.toThrow('freeze failed');
-    expect(ran).toEqual(['freeze', 'thaw (after a failure)', 'release (after a failure)']);
+    expect(ran).toEqual(['freeze', 'thaw (after: freeze failed)', 'release (after: freeze failed)']);
     expect(later).toEqual(['thaw: thaw failed']);
   });
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { overallResult } from '../../src/app/instance-run';
+import { overallResult } from '../../src/app/instance-outcome';
 import { readStatusFile, recordRun, type DatabaseOutcome, type RunStatus } from '../../src/record/status-file';
 
 const run = (result: RunStatus['result'], endTime: string, message?: string): RunStatus => ({
