@@ -13,6 +13,8 @@ export interface SystemPaths {
   root: string;
   /** /etc/pki: one folder per PKI instance. */
   pkiConfigDir: string;
+  /** /etc/dirsrv: one slapd-<name> folder per 389 DS instance on this host. */
+  dirsrvConfigDir: string;
   instanceDir(instance: string): string;
   /** /etc/pki/<instance>/db-upgrade.conf: this tool's own settings for the instance. */
   toolConfig(instance: string): string;
@@ -34,6 +36,7 @@ export function systemPaths(root = process.env[ROOT_ENV] || '/'): SystemPaths {
   return {
     root: r,
     pkiConfigDir: under('etc/pki'),
+    dirsrvConfigDir: under('etc/dirsrv'),
     instanceDir: (instance) => under('etc/pki', instance),
     toolConfig: (instance) => under('etc/pki', instance, 'db-upgrade.conf'),
     rootToolConfig: (instance) => under('etc/pki-db-upgrade', `${instance}.conf`),
