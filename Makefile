@@ -41,23 +41,23 @@ demo: deps build dist/harness.js
 
 # Figures, not tests: backfill vs ldapmodify, memory, no-op run, bundle size, convergence, then the three-supplier cluster.
 bench: deps build dist/harness.js dist/bench-convergence.js dist/bench-cluster.js
-	@bash test/bench/run.sh
-	@node dist/bench-convergence.js
-	@node dist/bench-cluster.js
+	@bash test/bench/record.sh bench bash test/bench/run.sh
+	@bash test/bench/record.sh bench-convergence node dist/bench-convergence.js
+	@bash test/bench/record.sh bench-cluster node dist/bench-cluster.js
 
 # Cluster: time from the last local write to detected convergence vs actual arrival (ratio).
 dist/bench-convergence.js: node_modules/.installed $(shell find src test/harness test/bench -name '*.ts' 2>/dev/null)
 	npx esbuild test/bench/convergence.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --outfile=$@
 
 bench-convergence: deps dist/bench-convergence.js
-	@node dist/bench-convergence.js
+	@bash test/bench/record.sh bench-convergence node dist/bench-convergence.js
 
 # Cluster: the automated upgrade on three suppliers: claim time, one run alone, three at once.
 dist/bench-cluster.js: node_modules/.installed $(shell find src test/harness test/bench -name '*.ts' 2>/dev/null)
 	npx esbuild test/bench/cluster.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --outfile=$@
 
 bench-cluster: deps build dist/bench-cluster.js
-	@node dist/bench-cluster.js
+	@bash test/bench/record.sh bench-cluster node dist/bench-cluster.js
 
 # The noarch RPM (packaging/pki-db-upgrade.spec) around a fresh bundle, into $(RPM_OUTDIR).
 # Version from package.json; override to build other versions (the RPM tests build N and N+1):
