@@ -53,7 +53,7 @@ export function planUpgrade({ steps, state, packageVersion, serverId }: PlanInpu
       pending.push({ step, reason: 'failed', previous });
     } else if (previous.outcome === 'started') {
       pending.push({ step, reason: 'interrupted', previous });
-    } else if (previous.checksum !== step.checksum) {
+    } else if (previous.checksum !== step.checksum && !step.formerChecksums?.includes(previous.checksum)) {
       warnings.push(
         `step ${step.id} was applied (on ${previous.server}) from a script whose checksum was ${short(previous.checksum)}; ` +
           `this package ships ${short(step.checksum)}: the script was edited after it ran and will not run again`,

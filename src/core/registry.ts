@@ -23,6 +23,9 @@ export function orderRegistry(steps: RegisteredStep[], packageVersion: string): 
     if (step.scope !== 'cluster' && step.scope !== 'server') {
       throw new Error(`step ${step.id}: scope must be "cluster" or "server"`);
     }
+    for (const former of step.formerChecksums ?? []) {
+      if (!/^[0-9a-f]{64}$/.test(former)) throw new Error(`step ${step.id}: former checksum "${former}" is not a SHA-256 in lowercase hex`);
+    }
   }
   const ordered = [...steps].sort(compareSteps);
   const tracking = ordered.findIndex((s) => s.installsTracking);

@@ -124,6 +124,14 @@ export interface StepDefinition {
   backwardCompatible?: boolean;
   /** Set only by the step that installs the tracking schema: it runs before history exists. */
   installsTracking?: boolean;
+  /**
+   * Checksums this step was recorded with in earlier releases, when it has changed since without
+   * changing what it does (a new declaration, a helper moved, the checksum rule itself): a database
+   * whose record holds one of them is not warned about (as Liquibase's validCheckSum). Any other
+   * checksum still warns. Take them from the release that shipped them (the history's
+   * pkiDbUpgradeChecksum, or the registry that release generated), never from the edited file.
+   */
+  formerChecksums?: string[];
   /** Must be idempotent: check, then change. It may be re-run after a crash or a failure. */
   upgrade(ctx: StepContext): Promise<void>;
 }
@@ -139,6 +147,9 @@ export interface RegisteredStep extends StepDefinition {
   version: string;
   index: number;
   name: string;
-  /** sha256 of the script source, to notice an applied script that was edited afterwards. */
+  /**
+   * sha256 of the step's file and of the project files it imports (packaging/generate-registry.mjs
+   * says which), to notice an applied step that was changed afterwards.
+   */
   checksum: string;
 }

@@ -3,7 +3,14 @@ import type { RegisteredStep, StepContext, StepScope } from '../../src/core/step
 
 export function step(
   id: string,
-  options: { scope?: StepScope; upgrade?: (ctx: StepContext) => Promise<void>; checksum?: string; installsTracking?: boolean; backwardCompatible?: boolean } = {},
+  options: {
+    scope?: StepScope;
+    upgrade?: (ctx: StepContext) => Promise<void>;
+    checksum?: string;
+    formerChecksums?: string[];
+    installsTracking?: boolean;
+    backwardCompatible?: boolean;
+  } = {},
 ): RegisteredStep {
   const [version, file] = id.split('/');
   const m = /^(\d+)-(\w+)$/.exec(file);
@@ -18,6 +25,7 @@ export function step(
     installsTracking: options.installsTracking,
     backwardCompatible: options.backwardCompatible,
     checksum: options.checksum ?? `sum-${id}`,
+    formerChecksums: options.formerChecksums,
     upgrade: options.upgrade ?? (async () => undefined),
   };
 }

@@ -3,6 +3,7 @@ import { DowngradeError } from '../../src/core/errors';
 import { planUpgrade, reachedVersion } from '../../src/core/planner';
 import { orderRegistry } from '../../src/core/registry';
 import { registry, step } from '../support/steps';
+import { packageVersion as shippedVersion, steps as shippedSteps } from '../../upgrades/registry.generated';
 
 const SERVER = 'ds1:389';
 
@@ -81,6 +82,39 @@ describe('the planner', () => {
     expect(plan.pending.map((p) => p.step.id)).not.toContain('1.1.0/01-A');
     expect(plan.warnings.join('\n')).toMatch(/1\.1\.0\/01-A .*edited/);
   });
+
+  it("accepts without a warning a record holding one of the step's former checksums, and still warns on any other", () => {
+    const former = 'a'.repeat(64);
+    const withFormer = registry(step('1.1.0/01-A', { checksum: 'b'.repeat(64), formerChecksums: [former] }));
+    const plan = (checksum: string) =>
+      planUpgrade({ steps: withFormer, state: state([record('1.0.0/01-Tracking', 'done'), record('1.1.0/01-A', 'done', { checksum })], '2.0.0'), packageVersion: '2.0.0', serverId: SERVER });
+    expect(plan(former)).toMatchObject({ pending: [], warnings: [] });
+    expect(plan('b'.repeat(64))).toMatchObject({ pending: [], warnings: [] });
+    expect(plan('c'.repeat(64)).warnings).toEqual([expect.stringMatching(/^step 1\.1\.0\/01-A was applied \(on ds1:389\) from a script whose checksum was cccccccccccc; this package ships bbbbbbbbbbbb: .*edited/)]);
+    // A former checksum does not make a failed or interrupted step count as done.
+    const failed = planUpgrade({ steps: withFormer, state: state([record('1.0.0/01-Tracking', 'done'), record('1.1.0/01-A', 'failed', { checksum: former })], '1.0.0'), packageVersion: '2.0.0', serverId: SERVER });
+    expect(failed.pending.map((p) => [p.step.id, p.reason])).toEqual([['1.1.0/01-A', 'failed']]);
+  });
+
+  it('accepts without a warning the checksums the 11.6.0 release recorded (its file-only checksums)', () => {
+    // pkiDbUpgradeChecksum as 11.6.0 wrote it: `git show <11.6.0>:upgrades/<step>.ts | sha256sum`.
+    const released: [string, string][] = [
+      ['10.0.0/01-TrackingSchema', '531f91ef495c5cb9b0befbc84cd9d19fb67e016f8280e2740aaea83e213e9d03'],
+      ['10.2.0/01-AuthoritySchema', '375721c6fa4815ee31003ba286b7cbdffb981513a1daee12e1f153c5e02e960e'],
+      ['10.3.0/01-CertProfileSchema', '54c243ecd18dc7a132951edfa250ad109bedff32a534183e8142fa29c3d2d8fb'],
+      ['10.3.3/01-IssuerNameBackfill', 'cde9dad9097dc6ad5b74098ffdb75e5504276b091b5d4c47a88d1a1c1374ec66'],
+      ['11.6.0/01-CAIndexes', 'b6abf5f5a2af40f8b82873fccc8850d1d8da928f4eef6dbfad8ce2b2ffa5d4c5'],
+      ['11.6.0/02-RequireIssuerName', '2839739b1f8ee3a29ce88dd3ed22ddee98c56118c297e22ceee5f863a257b5ff'],
+    ];
+    const shipped = orderRegistry(shippedSteps, shippedVersion);
+    expect(shipped.map((s) => s.id)).toEqual(released.map(([id]) => id));
+    const records = released.map(([id, checksum]) =>
+      record(id, 'done', { checksum, scope: shipped.find((s) => s.id === id)!.scope, packageVersion: '11.6.0' }),
+    );
+    const plan = planUpgrade({ steps: shipped, state: state(records, '11.6.0'), packageVersion: shippedVersion, serverId: SERVER });
+    expect(plan.warnings).toEqual([]);
+    expect(plan.pending).toEqual([]);
+  });
 });
 
 describe('the database version', () => {
@@ -107,6 +141,9 @@ describe('the registry', () => {
   it('rejects a step newer than the package and a duplicate index', () => {
     expect(() => orderRegistry(registry(step('3.0.0/01-X')), '2.0.0')).toThrow(/newer than the package/);
     expect(() => orderRegistry(registry(step('1.5.0/01-X'), step('1.5.0/01-Y')), '2.0.0')).toThrow(/share version/);
+  });
+  it('rejects a former checksum that is not a SHA-256', () => {
+    expect(() => orderRegistry(registry(step('1.5.0/01-X', { formerChecksums: ['abc'] })), '2.0.0')).toThrow(/1\.5\.0\/01-X: former checksum "abc" is not a SHA-256/);
   });
   it('requires the tracking step first', () => {
     expect(() => orderRegistry([step('1.0.0/01-X'), step('1.1.0/01-T', { installsTracking: true })], '2.0.0')).toThrow(/first step must install/);

@@ -11,6 +11,8 @@ import { certificateIssuerString } from '../../src/x509/distinguished-name';
 export default defineStep({
   description: 'Fill in issuerName on certificate records that lack it, from their certificate (as pki-server ca-db-upgrade)',
   scope: 'cluster',
+  // As released in 11.6.0, whose checksum covered this file only.
+  formerChecksums: ['cde9dad9097dc6ad5b74098ffdb75e5504276b091b5d4c47a88d1a1c1374ec66'],
   async upgrade(ctx) {
     if (!(await isCaDatabase(ctx.ldap, ctx.database.suffix))) {
       ctx.logger.info('no certificate repository in this database (not a CA): nothing to do');

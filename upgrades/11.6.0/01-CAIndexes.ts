@@ -10,6 +10,8 @@ import { CA_INDEXES } from '../../src/pki/ca-indexes';
 export default defineStep({
   description: 'Add the CA indexes of ca/index.ldif that this server lacks, and build them',
   scope: 'server',
+  // As released in 11.6.0, whose checksum covered this file only.
+  formerChecksums: ['b6abf5f5a2af40f8b82873fccc8850d1d8da928f4eef6dbfad8ce2b2ffa5d4c5'],
   async upgrade(ctx) {
     if (!(await isCaDatabase(ctx.ldap, ctx.database.suffix))) {
       ctx.logger.info('no certificate repository in this database (not a CA): the CA indexes do not apply');

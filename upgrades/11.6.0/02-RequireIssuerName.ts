@@ -25,6 +25,8 @@ export default defineStep({
   description: 'Require issuerName on certificate records (certificateRecord MUST issuerName); releases that do not write it can no longer issue',
   scope: 'cluster',
   backwardCompatible: false,
+  // As released in 11.6.0, whose checksum covered this file only.
+  formerChecksums: ['2839739b1f8ee3a29ce88dd3ed22ddee98c56118c297e22ceee5f863a257b5ff'],
   async upgrade(ctx) {
     const { suffix } = ctx.database;
     if (!(await isCaDatabase(ctx.ldap, suffix)) || !(await ctx.schema.hasObjectClass('certificateRecord'))) {
