@@ -10,7 +10,7 @@ import type { Fence } from './fence';
 import type { HistoryState, HistoryStore, StepRecord } from './history-store';
 import type { Logger } from './logger';
 import { planUpgrade, reachedVersion, recordFor, type Plan, type PlannedStep } from './planner';
-import type { RegisteredStep, StepContext } from './step';
+import type { RegisteredStep, StepContext, Subsystem } from './step';
 import { compareVersions } from './version';
 
 export interface EngineOptions {
@@ -30,6 +30,10 @@ export interface EngineOptions {
   admit?(plan: Plan, state: HistoryState): Promise<Plan>;
   /** Verified before each step; a run that may no longer write stops there (ClaimLostError). */
   fence?: Fence;
+  /** The database's subsystem: steps whose appliesTo leaves it out are not run. Undefined: unknown. */
+  subsystem?: Subsystem;
+  /** How the subsystem was decided (or why it is unknown), for the log. */
+  subsystemBasis?: string;
 }
 
 export interface StepResult {
@@ -52,15 +56,16 @@ export class UpgradeEngine {
   constructor(private readonly options: EngineOptions) {}
 
   async plan(): Promise<{ plan: Plan; state: HistoryState }> {
-    const { steps, packageVersion, serverId, store } = this.options;
+    const { steps, packageVersion, serverId, store, subsystem } = this.options;
     const state = await store.load();
-    return { plan: planUpgrade({ steps, state, packageVersion, serverId }), state };
+    return { plan: planUpgrade({ steps, state, packageVersion, serverId, subsystem }), state };
   }
 
   async run(): Promise<RunResult> {
     const { logger, admit, dryRun } = this.options;
     let { plan, state } = await this.plan();
     for (const warning of plan.warnings) logger.warn(warning);
+    this.logNotApplicable(plan);
     if (admit) plan = await admit(plan, state);
 
     if (plan.pending.length === 0 && !plan.needsBookkeeping) {
@@ -68,6 +73,21 @@ export class UpgradeEngine {
       return { plan, results: [], databaseVersion: plan.databaseVersion, dryRun };
     }
     return dryRun ? this.rehearse(plan) : this.apply(plan, state);
+  }
+
+  /**
+   * One line per step left out. At info level when the run has something to do (the first run
+   * after the release, which moves the version past them); afterwards at debug, so that a run with
+   * nothing to do stays one line (status lists them).
+   */
+  private logNotApplicable(plan: Plan): void {
+    if (plan.notApplicable.length === 0) return;
+    const { logger, subsystem, subsystemBasis } = this.options;
+    const log = plan.pending.length > 0 || plan.needsBookkeeping ? logger.info.bind(logger) : logger.debug.bind(logger);
+    log(`subsystem of this database: ${subsystem ?? 'unknown'}${subsystemBasis ? ` (${subsystemBasis})` : ''}`);
+    for (const { step } of plan.notApplicable) {
+      log(`not applicable here: ${step.id} is for ${step.appliesTo?.join(', ')} only; not run, not recorded`, { step: step.id });
+    }
   }
 
   /** Dry-run: each step runs against a recording session; no history is written. */
@@ -99,9 +119,11 @@ export class UpgradeEngine {
     const results: StepResult[] = [];
     let ready = state.ready;
     let version = state.databaseVersion;
+    // Steps done, and those not applicable here: the database version moves past both.
     const done = new Set(
       steps.filter((s) => recordFor(state, s, serverId)?.outcome === 'done').map((s) => s.id),
     );
+    for (const { step } of plan.notApplicable) done.add(step.id);
 
     for (const { step, reason } of plan.pending) {
       if (!ready && !step.installsTracking) {

@@ -12,6 +12,13 @@ import type { Logger } from './logger';
  */
 export type StepScope = 'cluster' | 'server';
 
+/**
+ * The Dogtag subsystems. Each keeps a database of its own (a base DN, usually in a backend of its
+ * own), so a step about one subsystem's data has nothing to do on another's database.
+ */
+export const KNOWN_SUBSYSTEMS = ['ca', 'kra', 'ocsp', 'tks', 'tps', 'acme'] as const;
+export type Subsystem = (typeof KNOWN_SUBSYSTEMS)[number];
+
 export interface SchemaHelper {
   /** Adds or updates attribute types / object classes in cn=schema, matched by NAME. */
   ensure(definitions: { attributeTypes?: string[]; objectClasses?: string[] }): Promise<SchemaChange[]>;
@@ -44,6 +51,8 @@ export interface DatabaseInfo {
   suffix: string;
   /** The 389 DS backend holding the suffix, e.g. ca (for cn=config paths). */
   backend: string;
+  /** The subsystem the framework took the database for (src/pki/subsystem.ts); undefined: unknown. */
+  subsystem?: Subsystem;
 }
 
 /**
@@ -124,6 +133,13 @@ export interface StepDefinition {
   backwardCompatible?: boolean;
   /** Set only by the step that installs the tracking schema: it runs before history exists. */
   installsTracking?: boolean;
+  /**
+   * The subsystems whose databases the step is for, e.g. ['ca'] for a step about certificate
+   * records; omitted: every subsystem. The framework, not the step, leaves it out on the database
+   * of another subsystem, or of a subsystem it cannot tell (src/pki/subsystem.ts): there it is not
+   * run and not recorded (it did nothing there), and the database version moves past it.
+   */
+  appliesTo?: Subsystem[];
   /**
    * Checksums this step was recorded with in earlier releases, when it has changed since without
    * changing what it does (a new declaration, a helper moved, the checksum rule itself): a database

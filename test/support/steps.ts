@@ -1,5 +1,5 @@
 /** Builders of registered steps for tests that need a registry of their own. */
-import type { RegisteredStep, StepContext, StepScope } from '../../src/core/step';
+import type { RegisteredStep, StepContext, StepScope, Subsystem } from '../../src/core/step';
 
 export function step(
   id: string,
@@ -10,6 +10,7 @@ export function step(
     formerChecksums?: string[];
     installsTracking?: boolean;
     backwardCompatible?: boolean;
+    appliesTo?: Subsystem[];
   } = {},
 ): RegisteredStep {
   const [version, file] = id.split('/');
@@ -24,6 +25,7 @@ export function step(
     scope: options.scope ?? 'cluster',
     installsTracking: options.installsTracking,
     backwardCompatible: options.backwardCompatible,
+    appliesTo: options.appliesTo,
     checksum: options.checksum ?? `sum-${id}`,
     formerChecksums: options.formerChecksums,
     upgrade: options.upgrade ?? (async () => undefined),

@@ -117,6 +117,59 @@ describe('the planner', () => {
   });
 });
 
+describe('steps for some subsystems (appliesTo)', () => {
+  const mixed = registry(step('1.1.0/01-Schema'), step('1.1.0/02-CaOnly', { appliesTo: ['ca'] }), step('1.2.0/01-CaIndexes', { scope: 'server', appliesTo: ['ca'] }), step('2.0.0/01-KraOrCa', { appliesTo: ['kra', 'ca'] }));
+  const plan = (subsystem: 'ca' | 'kra' | 'ocsp' | undefined, records: StepRecord[] = [], version?: string) =>
+    planUpgrade({ steps: mixed, state: records.length ? state(records, version) : emptyHistory(), packageVersion: '2.0.0', serverId: SERVER, subsystem });
+  const ids = (list: { step: { id: string } }[]) => list.map((p) => p.step.id);
+
+  it('on a database of a listed subsystem, plans them like any other', () => {
+    const p = plan('ca');
+    expect(ids(p.pending)).toEqual(['1.0.0/01-Tracking', '1.1.0/01-Schema', '1.1.0/02-CaOnly', '1.2.0/01-CaIndexes', '2.0.0/01-KraOrCa']);
+    expect(p.notApplicable).toEqual([]);
+    expect(p.subsystem).toBe('ca');
+  });
+
+  it("on another subsystem's database, leaves them out of the plan and lists them as not applicable", () => {
+    const p = plan('kra');
+    expect(ids(p.pending)).toEqual(['1.0.0/01-Tracking', '1.1.0/01-Schema', '2.0.0/01-KraOrCa']);
+    expect(ids(p.notApplicable)).toEqual(['1.1.0/02-CaOnly', '1.2.0/01-CaIndexes']);
+    expect(p.warnings).toEqual([]);
+  });
+
+  it('when the subsystem is unknown, runs only the steps for every subsystem', () => {
+    const p = plan(undefined);
+    expect(ids(p.pending)).toEqual(['1.0.0/01-Tracking', '1.1.0/01-Schema']);
+    expect(ids(p.notApplicable)).toEqual(['1.1.0/02-CaOnly', '1.2.0/01-CaIndexes', '2.0.0/01-KraOrCa']);
+    expect(p.subsystem).toBeUndefined();
+  });
+
+  it('a step recorded done stays done (an earlier release ran it, as a no-op); a failed or interrupted one is left out with its record', () => {
+    const p = plan('ocsp', [
+      record('1.0.0/01-Tracking', 'done'),
+      record('1.1.0/01-Schema', 'done'),
+      record('1.1.0/02-CaOnly', 'done', { checksum: 'edited' }),
+      record('1.2.0/01-CaIndexes', 'failed', { scope: 'server' }),
+      record('2.0.0/01-KraOrCa', 'started'),
+    ], '1.1.0');
+    expect(p.pending).toEqual([]);
+    expect(p.notApplicable.map((n) => [n.step.id, n.previous?.outcome])).toEqual([
+      ['1.2.0/01-CaIndexes', 'failed'],
+      ['2.0.0/01-KraOrCa', 'started'],
+    ]);
+    // Done is done: its checksum is still checked.
+    expect(p.warnings).toEqual([expect.stringMatching(/^step 1\.1\.0\/02-CaOnly was applied .*edited after it ran/)]);
+  });
+
+  it('the database version moves past the steps left out (the engine counts them as complete)', () => {
+    const p = plan('kra', [record('1.0.0/01-Tracking', 'done'), record('1.1.0/01-Schema', 'done')], '1.0.0');
+    const complete = new Set(['1.0.0/01-Tracking', '1.1.0/01-Schema', ...ids(p.notApplicable)]);
+    expect(reachedVersion(orderRegistry(mixed, '2.0.0'), (s) => complete.has(s.id), '2.0.0', '1.0.0')).toBe('1.1.0');
+    complete.add('2.0.0/01-KraOrCa');
+    expect(reachedVersion(orderRegistry(mixed, '2.0.0'), (s) => complete.has(s.id), '2.0.0', '1.1.0')).toBe('2.0.0');
+  });
+});
+
 describe('the database version', () => {
   const ordered = orderRegistry(steps, '2.0.0');
   it('stays below a release whose cluster steps are not all done', () => {
@@ -141,6 +194,12 @@ describe('the registry', () => {
   it('rejects a step newer than the package and a duplicate index', () => {
     expect(() => orderRegistry(registry(step('3.0.0/01-X')), '2.0.0')).toThrow(/newer than the package/);
     expect(() => orderRegistry(registry(step('1.5.0/01-X'), step('1.5.0/01-Y')), '2.0.0')).toThrow(/share version/);
+  });
+  it('rejects an appliesTo that names no known subsystem, and one on the tracking step', () => {
+    expect(() => orderRegistry(registry(step('1.5.0/01-X', { appliesTo: [] })), '2.0.0')).toThrow(/1\.5\.0\/01-X: appliesTo must list subsystems among ca, kra, ocsp, tks, tps, acme/);
+    expect(() => orderRegistry(registry(step('1.5.0/01-X', { appliesTo: ['ra' as 'ca'] })), '2.0.0')).toThrow(/\(not ra\)/);
+    expect(() => orderRegistry([step('1.0.0/01-T', { installsTracking: true, appliesTo: ['ca'] })], '2.0.0')).toThrow(/tracking schema step applies to every subsystem/);
+    expect(orderRegistry(registry(step('1.5.0/01-X', { appliesTo: ['acme'] })), '2.0.0')).toHaveLength(2);
   });
   it('rejects a former checksum that is not a SHA-256', () => {
     expect(() => orderRegistry(registry(step('1.5.0/01-X', { formerChecksums: ['abc'] })), '2.0.0')).toThrow(/1\.5\.0\/01-X: former checksum "abc" is not a SHA-256/);
