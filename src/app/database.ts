@@ -8,7 +8,7 @@ import type { LdapSession } from '../core/directory';
 import { admitAll, UpgradeEngine, type Admission } from '../core/engine';
 import type { Logger } from '../core/logger';
 import type { Plan } from '../core/planner';
-import type { RegisteredStep, StepContext } from '../core/step';
+import type { RegisteredStep, StepContext, Subsystem } from '../core/step';
 import type { HistoryState } from '../core/history-store';
 import { LdapBulkUpdater } from '../apply/bulk-update';
 import { LdapIndexHelper } from '../apply/index-helper';
@@ -19,6 +19,7 @@ import { DryRunSession } from '../ldap/dry-run-session';
 import { LdapHistoryStore } from '../record/ldap-history-store';
 import { LdaptsSession } from '../ldap/ldapts-session';
 import { identifyServer } from '../ldap/server-identity';
+import { decideSubsystem, type SubsystemDecision } from '../pki/subsystem';
 import type { Target } from './target';
 
 /**
@@ -36,6 +37,8 @@ export interface OpenDatabase {
   session: LdaptsSession;
   serverId: string;
   backend: string;
+  /** Which subsystem's database this is, as decided by src/pki/subsystem.ts. */
+  subsystem: SubsystemDecision;
   engine(options: {
     dryRun: boolean;
     logger: Logger;
@@ -61,19 +64,24 @@ export async function openDatabase(target: Target, registry: Registry, connectTi
   return databaseOn(session, target, registry);
 }
 
-/** The same, over a session already opened and bound (instance mode picks how to connect). */
+/**
+ * The same, over a session already opened and bound (instance mode picks how to connect, and names
+ * the subsystem from the instance folder; direct mode names none).
+ */
 export async function databaseOn(
   session: LdaptsSession,
-  target: Pick<Target, 'suffix' | 'backend' | 'serverId'>,
+  target: Pick<Target, 'suffix' | 'backend' | 'serverId'> & { subsystem?: Subsystem },
   registry: Registry,
 ): Promise<OpenDatabase> {
   try {
     const serverId = target.serverId ?? (await identifyServer(session));
     const backend = target.backend ?? (await findBackend(session, target.suffix));
+    const subsystem = await decideSubsystem(session, target.suffix, target.subsystem);
     return {
       session,
       serverId,
       backend,
+      subsystem,
       engine({ dryRun, logger, clock, ldif, admit, schemaRollout, fence }) {
         const recorder = dryRun ? new DryRunSession(session, ldif ?? (() => undefined)) : undefined;
         const ldap: LdapSession = recorder ?? session;
@@ -97,7 +105,7 @@ export async function databaseOn(
               fence,
               terminal: process.stderr.isTTY ? process.stderr : undefined,
             }),
-            database: { suffix: target.suffix, backend },
+            database: { suffix: target.suffix, backend, subsystem: subsystem.subsystem },
             logger,
             dryRun,
           };
@@ -112,6 +120,8 @@ export async function databaseOn(
           contextFor,
           dryRun,
           fence,
+          subsystem: subsystem.subsystem,
+          subsystemBasis: subsystem.basis,
           // Before the first write: a task still holding the backend (e.g. the index task of a
           // run that was killed) makes it read-only until it ends.
           admit: async (plan, state) => {

@@ -34,7 +34,7 @@ export async function upgradeDatabases(ctx: InstanceContext, registry: Registry,
       const { session, via } = await connectSubsystem(ctx, sub);
       outcome.url = via.url;
       try {
-        const database = await databaseOn(session, { suffix: db.baseDN, backend: db.backend }, registry);
+        const database = await databaseOn(session, { suffix: db.baseDN, backend: db.backend, subsystem: sub.name }, registry);
         // Not a dry-run: a replicated database gets the automated mode's cluster safety (docs/cluster.md, "The fully automated mode").
         const result = dryRun
           ? await database.engine({ dryRun, logger, clock: systemClock, ldif: (text) => io.stdout.write(text) }).run()

@@ -9,7 +9,8 @@ import { systemClock } from '../core/clock';
 import { silentLogger } from '../core/logger';
 import { databaseOn, type Registry } from './database';
 import type { Io } from './io';
-import { allRecords, formatHistory, formatStatus, recordJson, statusReport, type StatusReport } from '../report/run-report';
+import { allRecords, formatHistory, formatStatus, notApplicableJson, recordJson, statusReport, type StatusReport } from '../report/run-report';
+import type { NotApplicableStep } from '../core/planner';
 import type { SystemPaths } from '../config/paths';
 import type { StepRecord } from '../core/history-store';
 import { databasesOf, type PkiInstance } from '../config/instance-discovery';
@@ -24,6 +25,7 @@ interface LiveDatabase {
   subsystem: string;
   report?: StatusReport;
   records?: StepRecord[];
+  notApplicable?: NotApplicableStep[];
   error?: string;
 }
 
@@ -39,7 +41,7 @@ export async function showInstance(paths: SystemPaths, instance: PkiInstance, re
     try {
       const { session } = await connectSubsystem(ctx, sub);
       try {
-        const db = await databaseOn(session, { suffix: sub.cs.internalDb.baseDN, backend: sub.cs.internalDb.backend }, registry);
+        const db = await databaseOn(session, { suffix: sub.cs.internalDb.baseDN, backend: sub.cs.internalDb.backend, subsystem: sub.name }, registry);
         const { plan, state } = await db.engine({ dryRun: true, logger: silentLogger, clock: systemClock }).plan();
         if (request.action === 'status') {
           entry.report = statusReport(`${instance.name}/${sub.name} ${sub.cs.internalDb.baseDN}`, plan, state);
@@ -49,7 +51,10 @@ export async function showInstance(paths: SystemPaths, instance: PkiInstance, re
             if (!p.heldBack && last?.heldBack?.includes(p.id)) p.heldBack = `held back by the last run: ${last.heldBackReason ?? 'left for a later run'}`;
           }
         }
-        else entry.records = allRecords(state);
+        else {
+          entry.records = allRecords(state);
+          entry.notApplicable = plan.notApplicable;
+        }
       } finally {
         await session.close();
       }
@@ -60,7 +65,7 @@ export async function showInstance(paths: SystemPaths, instance: PkiInstance, re
   await ctx.logger.close();
 
   if (request.json) {
-    const databases = live.map((d) => ({ ...d, records: d.records?.map(recordJson) }));
+    const databases = live.map((d) => ({ ...d, records: d.records?.map(recordJson), notApplicable: d.notApplicable?.map(notApplicableJson) }));
     io.stdout.write(JSON.stringify({ instance: instance.name, recorded: recorded ?? null, statusFile: statusFilePath(paths.stateDir(instance.name)), databases }, null, 2) + '\n');
   } else if (request.action === 'status') {
     // What the file owes may have been done since, by another server of the cluster.
@@ -71,7 +76,7 @@ export async function showInstance(paths: SystemPaths, instance: PkiInstance, re
   } else {
     for (const d of live) {
       io.stdout.write(`== ${instance.name}/${d.subsystem}\n`);
-      io.stdout.write(escapeTerminal(d.records ? formatHistory(d.records) : `history unavailable: ${d.error}\n`));
+      io.stdout.write(escapeTerminal(d.records ? formatHistory(d.records, d.notApplicable) : `history unavailable: ${d.error}\n`));
     }
   }
   // status answers from the file even when the server is down; history needs the server.

@@ -81,7 +81,7 @@ async function dispatch(args: CliArgs, registry: Registry, logger: RunLogger, io
         io.stdout.write(args.json ? JSON.stringify(report, null, 2) + '\n' : escapeTerminal(formatStatus(report)));
       } else {
         const records = allRecords(state);
-        io.stdout.write(args.json ? JSON.stringify(records.map(recordJson), null, 2) + '\n' : escapeTerminal(formatHistory(records)));
+        io.stdout.write(args.json ? JSON.stringify(records.map(recordJson), null, 2) + '\n' : escapeTerminal(formatHistory(records, plan.notApplicable)));
       }
       return ExitCode.Ok;
     }

@@ -11,9 +11,10 @@
  * carrying it as changed, so the step builds it again.
  */
 import { systemClock, type Clock } from '../core/clock';
-import { hasResultCode, ResultCode, type LdapSession, type Modification } from '../core/directory';
+import { hasResultCode, ResultCode, type DirectoryEntry, type LdapSession } from '../core/directory';
 import type { IndexHelper, IndexSpec } from '../core/step';
 import { startTask, waitForBackendTasks, waitForTask } from '../ldap/ds-task';
+import { ensureEntry } from '../ldap/ensure-entry';
 import { escapeRdnValue } from '../ldap/filter';
 
 export interface IndexHelperOptions {
@@ -43,33 +44,24 @@ export class LdapIndexHelper implements IndexHelper {
   async ensure(indexes: IndexSpec[]): Promise<string[]> {
     const changed: string[] = [];
     for (const spec of indexes) {
-      const dn = this.indexDN(spec.attribute);
-      const existing = await this.ldap.read(dn, ['nsIndexType', 'nsMatchingRule', 'description']);
-      if (!existing) {
-        const attributes: Record<string, string | string[]> = {
-          objectClass: ['top', 'nsIndex'],
-          cn: spec.attribute,
-          nsSystemIndex: 'false',
-          nsIndexType: spec.types,
-          description: PENDING_BUILD,
-        };
-        if (spec.matchingRules?.length) attributes.nsMatchingRule = spec.matchingRules;
-        await this.ldap.add(dn, attributes);
-        changed.push(spec.attribute);
-        continue;
-      }
-      const haveTypes = new Set(existing.values('nsIndexType').map((t) => t.toLowerCase()));
-      const haveRules = new Set(existing.values('nsMatchingRule').map((t) => t.toLowerCase()));
-      const pending = existing.values('description').includes(PENDING_BUILD);
-      const mods: Modification[] = [];
-      const missingTypes = spec.types.filter((t) => !haveTypes.has(t.toLowerCase()));
-      const missingRules = (spec.matchingRules ?? []).filter((r) => !haveRules.has(r.toLowerCase()));
-      if (missingTypes.length) mods.push({ operation: 'add', attribute: 'nsIndexType', values: missingTypes });
-      if (missingRules.length) mods.push({ operation: 'add', attribute: 'nsMatchingRule', values: missingRules });
-      if (mods.length && !pending) mods.push({ operation: 'add', attribute: 'description', values: [PENDING_BUILD] });
-      if (mods.length) await this.ldap.modify(dn, mods);
+      const attributes: Record<string, string | string[]> = {
+        objectClass: ['top', 'nsIndex'],
+        cn: spec.attribute,
+        nsSystemIndex: 'false',
+        nsIndexType: spec.types,
+        description: PENDING_BUILD,
+      };
+      if (spec.matchingRules?.length) attributes.nsMatchingRule = spec.matchingRules;
+      // A definition that exists gets the types and matching rules it lacks, marked in the same
+      // modify (an index left unmarked would never be built after a crash).
+      const pendingBuild = (entry: DirectoryEntry) => entry.values('description').includes(PENDING_BUILD);
+      const outcome = await ensureEntry(this.ldap, this.indexDN(spec.attribute), attributes, {
+        merge: ['nsIndexType', 'nsMatchingRule'],
+        read: ['description'],
+        withMerge: (existing) => (pendingBuild(existing) ? [] : [{ operation: 'add', attribute: 'description', values: [PENDING_BUILD] }]),
+      });
       // Still marked: an earlier run defined it and did not see its index task through.
-      if (mods.length || pending) changed.push(spec.attribute);
+      if (outcome.action === 'added' || outcome.merged.length > 0 || pendingBuild(outcome.entry)) changed.push(spec.attribute);
     }
     return changed;
   }

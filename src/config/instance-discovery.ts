@@ -13,7 +13,7 @@ import { readCsCfg, type CsCfg } from './cs-cfg';
 export const SUBSYSTEMS = ['ca', 'kra', 'ocsp', 'tks', 'tps'] as const;
 
 export interface Subsystem {
-  name: string;
+  name: (typeof SUBSYSTEMS)[number];
   cs: CsCfg;
 }
 

@@ -10,7 +10,7 @@ import type { Fence } from './fence';
 import type { HistoryState, HistoryStore, StepRecord } from './history-store';
 import type { Logger } from './logger';
 import { planUpgrade, reachedVersion, recordFor, type Plan } from './planner';
-import type { RegisteredStep, StepContext } from './step';
+import type { RegisteredStep, StepContext, Subsystem } from './step';
 import { compareVersions } from './version';
 
 export interface EngineOptions {
@@ -30,6 +30,10 @@ export interface EngineOptions {
   admit?(plan: Plan, state: HistoryState): Promise<Admission>;
   /** Verified before each step; a run that may no longer write stops there (ClaimLostError). */
   fence?: Fence;
+  /** The database's subsystem: steps whose appliesTo leaves it out are not run. Undefined: unknown. */
+  subsystem?: Subsystem;
+  /** How the subsystem was decided (or why it is unknown), for the log. */
+  subsystemBasis?: string;
 }
 
 /** The plan a run may apply, and the steps it leaves for later with why. */
@@ -66,15 +70,16 @@ export class UpgradeEngine {
   constructor(private readonly options: EngineOptions) {}
 
   async plan(): Promise<{ plan: Plan; state: HistoryState }> {
-    const { steps, packageVersion, serverId, store } = this.options;
+    const { steps, packageVersion, serverId, store, subsystem } = this.options;
     const state = await store.load();
-    return { plan: planUpgrade({ steps, state, packageVersion, serverId }), state };
+    return { plan: planUpgrade({ steps, state, packageVersion, serverId, subsystem }), state };
   }
 
   async run(): Promise<RunResult> {
     const { logger, admit, dryRun } = this.options;
     const planned = await this.plan();
     for (const warning of planned.plan.warnings) logger.warn(warning);
+    this.logNotApplicable(planned.plan);
     const { plan, heldBack } = admit ? await admit(planned.plan, planned.state) : admitAll(planned.plan);
     const held: StepResult[] = heldBack.map(({ step, reason }) => ({ step, outcome: 'held back', durationMs: 0, reason }));
 
@@ -84,6 +89,21 @@ export class UpgradeEngine {
     }
     const result = await (dryRun ? this.rehearse(plan) : this.apply(plan, planned.state));
     return { ...result, results: [...result.results, ...held] };
+  }
+
+  /**
+   * One line per step left out. At info level when the run has something to do (the first run
+   * after the release, which moves the version past them); afterwards at debug, so that a run with
+   * nothing to do stays one line (status lists them).
+   */
+  private logNotApplicable(plan: Plan): void {
+    if (plan.notApplicable.length === 0) return;
+    const { logger, subsystem, subsystemBasis } = this.options;
+    const log = plan.pending.length > 0 || plan.needsBookkeeping ? logger.info.bind(logger) : logger.debug.bind(logger);
+    log(`subsystem of this database: ${subsystem ?? 'unknown'}${subsystemBasis ? ` (${subsystemBasis})` : ''}`);
+    for (const { step } of plan.notApplicable) {
+      log(`not applicable here: ${step.id} is for ${step.appliesTo?.join(', ')} only; not run, not recorded`, { step: step.id });
+    }
   }
 
   /** Dry-run: each step runs against a recording session; no history is written. */
@@ -115,9 +135,11 @@ export class UpgradeEngine {
     const results: StepResult[] = [];
     let ready = state.ready;
     let version = state.databaseVersion;
+    // Steps done, and those not applicable here: the database version moves past both.
     const done = new Set(
       steps.filter((s) => recordFor(state, s, serverId)?.outcome === 'done').map((s) => s.id),
     );
+    for (const { step } of plan.notApplicable) done.add(step.id);
 
     for (const { step, reason } of plan.pending) {
       if (!ready && !step.installsTracking) {

@@ -12,6 +12,7 @@ import { hasResultCode, ResultCode, type DirectoryEntry, type LdapSession, type 
 import { ConfigError, TrackingStateError } from '../core/errors';
 import { emptyHistory, type HistoryState, type HistoryStore, type Outcome, type ServerRecord, type StepRecord } from '../core/history-store';
 import { isVersion } from '../core/version';
+import { ensureEntry } from '../ldap/ensure-entry';
 import { escapeRdnValue } from '../ldap/filter';
 import { parseGeneralizedTime, toGeneralizedTime } from '../ldap/generalized-time';
 import { trackingDNs } from '../ldap/tracking-schema';
@@ -85,7 +86,7 @@ export class LdapHistoryStore implements HistoryStore {
       [this.dns.history, 'history'],
       [this.dns.servers, 'servers'],
     ]) {
-      await this.addIfMissing(dn, {
+      await ensureEntry(this.ldap, dn, {
         objectClass: ['top', 'pkiDbUpgradeContainer'],
         cn,
         description: 'PKI database upgrade tracking (pki-db-upgrade)',
@@ -146,20 +147,11 @@ export class LdapHistoryStore implements HistoryStore {
   }
 
   private async ensureServerEntry(server: string): Promise<void> {
-    await this.addIfMissing(this.serverDN(server), {
+    await ensureEntry(this.ldap, this.serverDN(server), {
       objectClass: ['top', 'pkiDbUpgradeServerInfo'],
       cn: server,
       pkiDbUpgradeServer: server,
     });
-  }
-
-  private async addIfMissing(dn: string, attributes: Record<string, string | string[]>): Promise<void> {
-    if (await this.ldap.read(dn, ['1.1'])) return;
-    try {
-      await this.ldap.add(dn, attributes);
-    } catch (err) {
-      if (!hasResultCode(err, ResultCode.EntryAlreadyExists)) throw err;
-    }
   }
 }
 

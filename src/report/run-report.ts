@@ -1,7 +1,7 @@
 /** What status and history print, as text for people and JSON for scripts. */
 import { appliedOf, heldBackOf, type RunResult } from '../core/engine';
 import type { HistoryState, StepRecord } from '../core/history-store';
-import type { Plan } from '../core/planner';
+import type { NotApplicableStep, Plan } from '../core/planner';
 import { describeBehind, holdIncompatible, knownServers } from '../plan/admission';
 
 export interface StatusReport {
@@ -12,6 +12,10 @@ export interface StatusReport {
   upToDate: boolean;
   /** heldBack: why a run would not apply it yet (not backward compatible while servers are behind). */
   pending: { id: string; scope: string; reason: string; description: string; heldBack?: string }[];
+  /** The subsystem the database was taken for; null: unknown. */
+  subsystem: string | null;
+  /** Steps for other subsystems: never run on this database, not recorded, not pending. */
+  notApplicable: NotApplicableJson[];
   lastResult: RecordJson | null;
   warnings: string[];
 }
@@ -29,6 +33,17 @@ export interface RecordJson {
   durationMs: number | null;
   error: string | null;
   checksum: string;
+}
+
+export interface NotApplicableJson {
+  id: string;
+  scope: string;
+  appliesTo: string[];
+  description: string;
+}
+
+export function notApplicableJson({ step }: NotApplicableStep): NotApplicableJson {
+  return { id: step.id, scope: step.scope, appliesTo: [...(step.appliesTo ?? [])], description: step.description };
 }
 
 export function recordJson(r: StepRecord): RecordJson {
@@ -79,6 +94,8 @@ export function statusReport(target: string, plan: Plan, state: HistoryState): S
     packageVersion: plan.packageVersion,
     upToDate: plan.pending.length === 0 && !plan.needsBookkeeping,
     pending: plan.pending.map((p) => ({ id: p.step.id, scope: p.step.scope, reason: p.reason, description: p.step.description, heldBack: whyHeld(p.step.id) })),
+    subsystem: plan.subsystem ?? null,
+    notApplicable: plan.notApplicable.map(notApplicableJson),
     lastResult: last ? recordJson(last) : null,
     warnings: plan.warnings,
   };
@@ -89,6 +106,7 @@ export function formatStatus(s: StatusReport): string {
     `Database:    ${s.target}`,
     `Server:      ${s.server}`,
     `Version:     ${s.databaseVersion ?? '(never upgraded by pki-db-upgrade)'}; package ${s.packageVersion}`,
+    `Subsystem:   ${s.subsystem ?? 'unknown (steps for particular subsystems are left out)'}`,
   ];
   if (s.pending.length === 0) {
     lines.push(s.upToDate ? 'Pending:     none, the database is up to date' : 'Pending:     no step; the version record will be updated by the next run');
@@ -99,6 +117,7 @@ export function formatStatus(s: StatusReport): string {
       if (p.heldBack) lines.push(`  ${''.padEnd(36)} ${p.heldBack}`);
     }
   }
+  lines.push(...notApplicableLines(s.notApplicable));
   if (s.lastResult) {
     const r = s.lastResult;
     lines.push(
@@ -135,8 +154,19 @@ export function runSummary(
   return `${label}: upgraded from ${from} to ${version}, ${n} step(s) in ${took}${held}`;
 }
 
-export function formatHistory(records: StepRecord[]): string {
-  if (records.length === 0) return 'No upgrade step has been recorded in this database.\n';
+/** The steps left out, as status and history show them after what was done. */
+function notApplicableLines(steps: NotApplicableJson[]): string[] {
+  if (steps.length === 0) return [];
+  return [
+    `Not applicable: ${steps.length} step(s) for other subsystems: not run on this database, not recorded`,
+    ...steps.map((p) => `  ${p.id.padEnd(36)} ${p.scope.padEnd(8)} ${`for ${p.appliesTo.join(', ')}`.padEnd(12)} ${p.description}`),
+  ];
+}
+
+/** The recorded steps; then those not applicable to this database (not in the history) when given. */
+export function formatHistory(records: StepRecord[], notApplicable: NotApplicableStep[] = []): string {
+  const after = notApplicableLines(notApplicable.map(notApplicableJson)).map((l) => `${l}\n`).join('');
+  if (records.length === 0) return 'No upgrade step has been recorded in this database.\n' + after;
   const rows = records.map((r) => [
     r.startTime.toISOString().replace('T', ' ').slice(0, 19),
     r.outcome,
@@ -149,5 +179,5 @@ export function formatHistory(records: StepRecord[]): string {
   const header = ['STARTED (UTC)', 'OUTCOME', 'STEP', 'SCOPE', 'SERVER', 'DURATION', 'ERROR'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const fmt = (row: string[]) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
-  return [fmt(header), ...rows.map(fmt)].join('\n') + '\n';
+  return [fmt(header), ...rows.map(fmt)].join('\n') + '\n' + after;
 }

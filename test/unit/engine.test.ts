@@ -1,6 +1,6 @@
-import { UpgradeEngine } from '../../src/core/engine';
+import { UpgradeEngine, type EngineOptions } from '../../src/core/engine';
 import { clockReading } from '../support/manual-clock';
-import { silentLogger } from '../../src/core/logger';
+import { silentLogger, type Logger } from '../../src/core/logger';
 import type { RegisteredStep, StepContext } from '../../src/core/step';
 import { orderRegistry } from '../../src/core/registry';
 import { LdapResultError, ResultCode } from '../../src/core/directory';
@@ -14,7 +14,7 @@ let tick = 0;
 /** Each reading one second later. */
 const clock = clockReading(() => 1_700_000_000_000 + 1000 * tick++);
 
-function engine(store: MemoryHistoryStore, steps: RegisteredStep[], dryRun = false) {
+function engine(store: MemoryHistoryStore, steps: RegisteredStep[], dryRun = false, more: Partial<EngineOptions> = {}) {
   return new UpgradeEngine({
     steps: orderRegistry(steps, '2.0.0'),
     packageVersion: '2.0.0',
@@ -24,7 +24,15 @@ function engine(store: MemoryHistoryStore, steps: RegisteredStep[], dryRun = fal
     clock,
     contextFor: () => ({ dryRun }) as unknown as StepContext,
     dryRun,
+    ...more,
   });
+}
+
+/** A logger keeping "level: message" lines. */
+function keptLines(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const keep = (level: string) => (message: string) => void lines.push(`${level}: ${message}`);
+  return { lines, logger: { debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error') } };
 }
 
 describe('the engine', () => {
@@ -96,6 +104,71 @@ describe('the engine', () => {
     expect(result.results.map((r) => r.outcome)).toEqual(['planned', 'planned']);
     expect(contexts).toEqual([true]);
     expect(store.writes).toEqual([]);
+  });
+
+  describe('steps for other subsystems (appliesTo)', () => {
+    const ran: string[] = [];
+    const steps = () =>
+      registry(
+        step('1.1.0/01-Schema', { upgrade: async () => void ran.push('Schema') }),
+        step('1.2.0/01-CaOnly', { appliesTo: ['ca'], upgrade: async () => void ran.push('CaOnly') }),
+        step('1.2.0/02-CaIndexes', { scope: 'server', appliesTo: ['ca'], upgrade: async () => void ran.push('CaIndexes') }),
+      );
+    beforeEach(() => void (ran.length = 0));
+
+    it('are neither run nor recorded on the database of another subsystem, and the version moves past them', async () => {
+      const store = new MemoryHistoryStore();
+      const { logger, lines } = keptLines();
+      const result = await engine(store, steps(), false, { logger, subsystem: 'kra', subsystemBasis: 'it holds the key repository' }).run();
+      expect(result.failure).toBeUndefined();
+      expect(ran).toEqual(['Schema']);
+      expect(result.results.map((r) => r.step.id)).toEqual(['1.0.0/01-Tracking', '1.1.0/01-Schema']);
+      expect(result.plan.notApplicable.map((n) => n.step.id)).toEqual(['1.2.0/01-CaOnly', '1.2.0/02-CaIndexes']);
+      expect(store.writes.filter((w) => /Ca/.test(w))).toEqual([]);
+      expect(store.state.databaseVersion).toBe('2.0.0');
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          'info: subsystem of this database: kra (it holds the key repository)',
+          'info: not applicable here: 1.2.0/01-CaOnly is for ca only; not run, not recorded',
+          'info: not applicable here: 1.2.0/02-CaIndexes is for ca only; not run, not recorded',
+        ]),
+      );
+
+      // The next run has nothing to do and says so in one line (the rest is debug).
+      store.writes = [];
+      lines.length = 0;
+      const second = await engine(store, steps(), false, { logger, subsystem: 'kra' }).run();
+      expect(second.results).toEqual([]);
+      expect(store.writes).toEqual([]);
+      expect(lines.filter((l) => !l.startsWith('debug:'))).toEqual(['info: nothing to do: database at 2.0.0, package 2.0.0']);
+    });
+
+    it('are left out when the subsystem is unknown, and run once it is known (nothing was recorded)', async () => {
+      const store = new MemoryHistoryStore();
+      await engine(store, steps()).run();
+      expect(ran).toEqual(['Schema']);
+      expect(store.state.databaseVersion).toBe('2.0.0');
+      const later = await engine(store, steps(), false, { subsystem: 'ca' }).run();
+      expect(ran).toEqual(['Schema', 'CaOnly', 'CaIndexes']);
+      expect(later.results.map((r) => [r.step.id, r.outcome])).toEqual([
+        ['1.2.0/01-CaOnly', 'done'],
+        ['1.2.0/02-CaIndexes', 'done'],
+      ]);
+      expect(store.state.databaseVersion).toBe('2.0.0');
+    });
+
+    it('are not rehearsed in dry-run', async () => {
+      const result = await engine(new MemoryHistoryStore(), steps(), true, { subsystem: 'tps' }).run();
+      expect(result.results.map((r) => r.step.id)).toEqual(['1.0.0/01-Tracking', '1.1.0/01-Schema']);
+      expect(ran).toEqual(['Schema']);
+    });
+
+    it('run on a database of their subsystem', async () => {
+      const store = new MemoryHistoryStore();
+      await engine(store, steps(), false, { subsystem: 'ca' }).run();
+      expect(ran).toEqual(['Schema', 'CaOnly', 'CaIndexes']);
+      expect(store.state.cluster.get('1.2.0/01-CaOnly')?.outcome).toBe('done');
+    });
   });
 
   it('lets admit() hold steps back or refuse the run', async () => {
