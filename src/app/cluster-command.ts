@@ -4,7 +4,7 @@
  */
 import type tls from 'node:tls';
 import { systemClock } from '../core/clock';
-import { appliedOf, heldBackOf, type RunResult } from '../core/engine';
+import { appliedOf, heldBackOf, type RunResult } from '../core/run-result';
 import { ConfigError, ExitCode } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { automatedRun, ClusterUpgrade, DEFAULT_TIMING, type ClusterContext, type ClusterRunHandle, type ClusterRunResult, type ClusterTiming } from '../converge/cluster-run';

@@ -5,7 +5,8 @@
 import type { Clock } from '../core/clock';
 import type { Fence } from '../core/fence';
 import type { LdapSession } from '../core/directory';
-import { admitAll, UpgradeEngine, type Admission } from '../core/engine';
+import { UpgradeEngine } from '../core/engine';
+import { admitAll, type Admission } from '../core/run-result';
 import type { Logger } from '../core/logger';
 import type { Plan } from '../core/planner';
 import type { RegisteredStep, StepContext, Subsystem } from '../core/step';

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { databasesOf } from '../config/instance-discovery';
 import { systemClock } from '../core/clock';
-import { appliedOf, heldBackOf } from '../core/engine';
+import { appliedOf, heldBackOf } from '../core/run-result';
 import { errorMessage, PkiDbUpgradeError } from '../core/errors';
 import type { DatabaseOutcome } from '../record/status-file';
 import { runDatabaseWithClusterSafety } from './cluster-command';
@@ -30,6 +30,14 @@ export async function upgradeDatabases(ctx: InstanceContext, registry: Registry,
       continue;
     }
     logger.info(`${sub.name}: database ${db.baseDN} on ${server}`);
+    const failed = (err: unknown) => {
+      outcome.message = oneLine(errorMessage(err));
+      outcome.result = resultOf(err);
+      if (outcome.result === 'server-down') downServers.set(server, outcome.message);
+      logger.error(`${sub.name}: ${errorMessage(err)}`);
+      const untyped = err instanceof PkiDbUpgradeError ? err.cause : err;
+      if (untyped !== undefined && !(untyped instanceof PkiDbUpgradeError)) logger.debug((untyped as Error).stack ?? String(untyped));
+    };
     try {
       const { session, via } = await connectSubsystem(ctx, sub);
       outcome.url = via.url;
@@ -56,16 +64,16 @@ export async function upgradeDatabases(ctx: InstanceContext, registry: Registry,
               tlsOptions: ctx.config.caFile ? { ca: readFileSync(ctx.config.caFile) } : undefined,
               timing: ctx.request.timing,
             });
-        outcome.fromVersion = result.plan.databaseVersion ?? null;
-        outcome.toVersion = result.databaseVersion ?? null;
+        if (result.plan) {
+          outcome.fromVersion = result.plan.databaseVersion ?? null;
+          outcome.toVersion = result.databaseVersion ?? null;
+        }
         // Held-back steps are listed apart (heldBack below): these are the steps the run took on.
         outcome.steps = result.results.filter((r) => r.outcome !== 'held back').map((r) => ({ id: r.step.id, outcome: r.outcome, durationMs: r.durationMs, error: r.error }));
         const heldBack = heldBackOf(result);
         if (heldBack.ids.length > 0) Object.assign(outcome, { heldBack: heldBack.ids, heldBackReason: heldBack.reason });
         if (result.failure) {
-          outcome.result = 'failed';
-          outcome.message = oneLine(result.failure.describe());
-          logger.error(`${sub.name}: ${result.failure.describe()}`);
+          failed(result.failure);
         } else if (!dryRun && appliedOf(result).length > 0) {
           outcome.result = 'upgraded';
         }
@@ -73,11 +81,8 @@ export async function upgradeDatabases(ctx: InstanceContext, registry: Registry,
         await session.close();
       }
     } catch (err) {
-      outcome.message = oneLine(errorMessage(err));
-      outcome.result = resultOf(err);
-      if (outcome.result === 'server-down') downServers.set(server, outcome.message);
-      logger.error(`${sub.name}: ${errorMessage(err)}`);
-      if (!(err instanceof PkiDbUpgradeError)) logger.debug((err as Error).stack ?? String(err));
+      // Before the engine ran: connecting, reading the database.
+      failed(err);
     }
   }
   return outcomes;

@@ -2,7 +2,7 @@
  * What an instance run's databases came to: each outcome's result for the status file, the exit
  * code when they differ, and the one-line summary dnf shows.
  */
-import { seconds } from '../core/engine';
+import { seconds } from '../core/run-result';
 import { ClusterNotReadyError, ExitCode, PkiDbUpgradeError, ReplicationPendingError, ServerUnreachableError } from '../core/errors';
 import type { DatabaseOutcome, RunResult } from '../record/status-file';
 import { heldBackText } from '../report/run-report';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import type { SystemPaths } from '../config/paths';
 import type { PkiInstance } from '../config/instance-discovery';
 import type { ToolConfig } from '../config/tool-config';
-import { seconds } from '../core/engine';
+import { seconds } from '../core/run-result';
 import { errorMessage, ExitCode, LockHeldError, PkiDbUpgradeError } from '../core/errors';
 import { runPhases, type Phase } from '../core/phases';
 import { isInteractiveTerminal } from '../auth/tty-prompt';

@@ -2,7 +2,7 @@
  * Which steps a cluster run applies now and why the others wait: the rules of plan/admission.ts
  * applied under a policy, with the messages an administrator reads.
  */
-import type { Admission } from '../core/engine';
+import type { Admission } from '../core/run-result';
 import { ClusterNotReadyError } from '../core/errors';
 import type { HistoryState } from '../core/history-store';
 import type { Plan } from '../core/planner';

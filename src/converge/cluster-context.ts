@@ -5,7 +5,8 @@
 import type { SchemaRollout } from '../apply/schema-helper';
 import type { Clock } from '../core/clock';
 import type { LdapSession } from '../core/directory';
-import type { Admission, RunResult, UpgradeEngine } from '../core/engine';
+import type { UpgradeEngine } from '../core/engine';
+import type { Admission, RunResult } from '../core/run-result';
 import type { Fence } from '../core/fence';
 import type { HistoryState } from '../core/history-store';
 import type { Logger } from '../core/logger';

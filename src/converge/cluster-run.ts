@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import type { RunResult } from '../core/engine';
+import type { RunResult } from '../core/run-result';
 import { runPhases, type Phase } from '../core/phases';
 import { ClusterNotReadyError, DirectoryError, errorMessage } from '../core/errors';
 import { ClusterClaim, describeClaim, type Liveness } from '../lock/cluster-claim';

@@ -1,5 +1,5 @@
 /** What status and history print, as text for people and JSON for scripts. */
-import { appliedOf, heldBackOf, type RunResult } from '../core/engine';
+import { appliedOf, heldBackOf, type RunResult } from '../core/run-result';
 import type { HistoryState, StepRecord } from '../core/history-store';
 import type { NotApplicableStep, Plan } from '../core/planner';
 import { describeBehind, holdIncompatible, knownServers } from '../plan/admission';
@@ -147,7 +147,7 @@ export function runSummary(
   const heldBack = heldBackOf(result);
   const held = heldBackText(heldBack.ids, heldBack.reason);
   const version = result.databaseVersion ?? '(untracked)';
-  const from = result.plan.databaseVersion ?? '(untracked)';
+  const from = result.plan?.databaseVersion ?? '(untracked)';
   const n = appliedOf(result).length;
   if (n === 0) return held ? `${label}: nothing applied, database at version ${version} (${took})${held}` : `${label}: up to date at version ${version} (${took})`;
   if (from === version) return `${label}: ${n} step(s) applied in ${took}, database still at version ${version}${held}`;

@@ -4,7 +4,7 @@ import { silentLogger, type Logger } from '../../src/core/logger';
 import type { RegisteredStep, StepContext } from '../../src/core/step';
 import { orderRegistry } from '../../src/core/registry';
 import { LdapResultError, ResultCode } from '../../src/core/directory';
-import { ClaimLostError, DirectoryError, ServerUnreachableError } from '../../src/core/errors';
+import { ClaimLostError, DirectoryError, ServerUnreachableError, StepFailedError } from '../../src/core/errors';
 import type { StepRecord } from '../../src/core/history-store';
 import { MemoryHistoryStore } from '../support/memory-history-store';
 import { registry, step } from '../support/steps';
@@ -71,7 +71,7 @@ describe('the engine', () => {
       step('1.2.0/02-B', { upgrade: async () => void (bRan = true) }),
     );
     const result = await engine(store, steps).run();
-    expect(result.failure?.stepId).toBe('1.2.0/01-Boom');
+    expect((result.failure as StepFailedError | undefined)?.stepId).toBe('1.2.0/01-Boom');
     expect(result.failure?.exitCode).toBe(1);
     expect(bRan).toBe(false);
     expect(store.state.cluster.get('1.2.0/01-Boom')).toMatchObject({ outcome: 'failed', error: 'disk on fire' });
@@ -123,7 +123,7 @@ describe('the engine', () => {
       expect(result.failure).toBeUndefined();
       expect(ran).toEqual(['Schema']);
       expect(result.results.map((r) => r.step.id)).toEqual(['1.0.0/01-Tracking', '1.1.0/01-Schema']);
-      expect(result.plan.notApplicable.map((n) => n.step.id)).toEqual(['1.2.0/01-CaOnly', '1.2.0/02-CaIndexes']);
+      expect(result.plan!.notApplicable.map((n) => n.step.id)).toEqual(['1.2.0/01-CaOnly', '1.2.0/02-CaIndexes']);
       expect(store.writes.filter((w) => /Ca/.test(w))).toEqual([]);
       expect(store.state.databaseVersion).toBe('2.0.0');
       expect(lines).toEqual(
@@ -171,7 +171,7 @@ describe('the engine', () => {
     });
   });
 
-  it('lets admit() hold steps back or refuse the run', async () => {
+  it('lets admit() refuse the run: the refusal is the result\'s failure, and nothing is written', async () => {
     const store = new MemoryHistoryStore();
     const steps = registry(step('1.1.0/01-A'));
     const e = new UpgradeEngine({
@@ -179,7 +179,9 @@ describe('the engine', () => {
       contextFor: () => ({}) as StepContext, dryRun: false,
       admit: async () => { throw new Error('replication is not converged'); },
     });
-    await expect(e.run()).rejects.toThrow(/not converged/);
+    const refused = await e.run();
+    expect(refused.failure?.message).toBe('replication is not converged');
+    expect(refused.results).toEqual([]);
     expect(store.writes).toEqual([]);
   });
 
@@ -199,9 +201,9 @@ describe('the engine', () => {
     it('a refused history write stops the run naming the record and what to do, and records nothing more', async () => {
       const store = new RefusingStore((r) => r.stepId === '1.1.0/01-A' && r.outcome === 'started', () => busy('cn=1.1.0/01-A,cn=history'));
       let ran = false;
-      const run = engine(store, registry(step('1.1.0/01-A', { upgrade: async () => void (ran = true) }))).run();
-      await expect(run).rejects.toThrow(DirectoryError);
-      await expect(run).rejects.toMatchObject({
+      const { failure } = await engine(store, registry(step('1.1.0/01-A', { upgrade: async () => void (ran = true) }))).run();
+      expect(failure).toBeInstanceOf(DirectoryError);
+      expect(failure).toMatchObject({
         message: expect.stringContaining('could not record step 1.1.0/01-A as started in the upgrade history: modify cn=1.1.0/01-A,cn=history failed: LDAP result 51'),
         hint: 'the server is busy: wait a while, then run pki-db-upgrade again: it resumes where it stopped',
       });
@@ -221,8 +223,9 @@ describe('the engine', () => {
     it('a step that lost the server ends the run as an outage (exit 4); its record says failed when that could still be written', async () => {
       const store = new MemoryHistoryStore();
       const lost = new ServerUnreachableError('lost the connection to 389 DS at ldap://ds1:389 during modify cn=x');
-      const run = engine(store, registry(step('1.1.0/01-Lost', { upgrade: async () => { throw lost; } }))).run();
-      await expect(run).rejects.toBe(lost);
+      const result = await engine(store, registry(step('1.1.0/01-Lost', { upgrade: async () => { throw lost; } }))).run();
+      expect(result.failure).toBe(lost);
+      expect(result.failure?.exitCode).toBe(4);
       expect(store.state.cluster.get('1.1.0/01-Lost')?.outcome).toBe('failed');
     });
   });
@@ -237,7 +240,10 @@ describe('the engine', () => {
       step('1.1.0/02-B', { upgrade: async () => void ran.push('B') }),
     );
     const run = new UpgradeEngine({ steps: orderRegistry(steps, '2.0.0'), packageVersion: '2.0.0', serverId: SERVER, store, logger: silentLogger, clock, contextFor: () => ({}) as StepContext, dryRun: false, fence });
-    await expect(run.run()).rejects.toBeInstanceOf(ClaimLostError);
+    const stopped = await run.run();
+    expect(stopped.failure).toBeInstanceOf(ClaimLostError);
+    // The step before the loss stays in the results, done.
+    expect(stopped.results.map((r) => `${r.step.id} ${r.outcome}`)).toEqual(['1.0.0/01-Tracking done', '1.1.0/01-A done']);
     expect(ran).toEqual(['A']);
     expect(store.writes.filter((w) => w.includes('02-B'))).toEqual([]);
 
@@ -245,7 +251,7 @@ describe('the engine', () => {
     const again = new MemoryHistoryStore();
     const inside = registry(step('1.1.0/01-A', { upgrade: async () => { throw new ClaimLostError('lost between two batches'); } }));
     const fenced = new UpgradeEngine({ steps: orderRegistry(inside, '2.0.0'), packageVersion: '2.0.0', serverId: SERVER, store: again, logger: silentLogger, clock, contextFor: () => ({}) as StepContext, dryRun: false });
-    await expect(fenced.run()).rejects.toBeInstanceOf(ClaimLostError);
+    expect((await fenced.run()).failure).toBeInstanceOf(ClaimLostError);
     expect(again.state.cluster.get('1.1.0/01-A')?.outcome).toBe('started');
     expect(again.writes.slice(-1)).toEqual(['1.1.0/01-A:started']);
   });
