@@ -3,32 +3,33 @@
  * code when they differ, and the one-line summary dnf shows.
  */
 import { seconds } from '../core/run-result';
-import { ClusterNotReadyError, ExitCode, PkiDbUpgradeError, ReplicationPendingError, ServerUnreachableError } from '../core/errors';
+import { ExitCode, PkiDbUpgradeError, type ExitCodeValue } from '../core/errors';
 import type { DatabaseOutcome, RunResult } from '../record/status-file';
 import { heldBackText } from '../report/run-report';
 
-/** Which outcome decides the exit code when databases differ: the first of this list present. */
-const SEVERITY: [RunResult, number][] = [
-  ['failed', ExitCode.UpgradeFailed],
-  ['interrupted', ExitCode.UpgradeFailed],
-  ['config-error', ExitCode.UsageOrConfig],
-  ['server-down', ExitCode.ServerUnreachable],
-  ['waiting-for-replication', ExitCode.ClusterNotReady],
-  ['replicating', ExitCode.ReplicationPending],
+/**
+ * The results that did not succeed, each with its exit code, in precedence order: when an
+ * instance's databases differ, the first of this list present decides. An error's result is the
+ * row of its exit code (its first row: a failure, not an interruption).
+ */
+const UNSUCCESSFUL: { result: RunResult; exitCode: ExitCodeValue }[] = [
+  { result: 'failed', exitCode: ExitCode.UpgradeFailed },
+  { result: 'interrupted', exitCode: ExitCode.UpgradeFailed },
+  { result: 'config-error', exitCode: ExitCode.UsageOrConfig },
+  { result: 'server-down', exitCode: ExitCode.ServerUnreachable },
+  { result: 'waiting-for-replication', exitCode: ExitCode.ClusterNotReady },
+  { result: 'replicating', exitCode: ExitCode.ReplicationPending },
 ];
 
 export function overallResult(outcomes: DatabaseOutcome[]): { result: RunResult; exitCode: number } {
-  for (const [result, exitCode] of SEVERITY) if (outcomes.some((o) => o.result === result)) return { result, exitCode };
+  for (const { result, exitCode } of UNSUCCESSFUL) if (outcomes.some((o) => o.result === result)) return { result, exitCode };
   return { result: outcomes.some((o) => o.result === 'upgraded') ? 'upgraded' : 'up-to-date', exitCode: ExitCode.Ok };
 }
 
-/** What an error means for the status file (its exit code comes with the error). */
+/** What an error means for the status file: the result of its exit code ('failed' for any other). */
 export function resultOf(err: unknown): RunResult {
-  if (err instanceof ServerUnreachableError) return 'server-down';
-  if (err instanceof ClusterNotReadyError) return 'waiting-for-replication';
-  if (err instanceof ReplicationPendingError) return 'replicating';
-  if (err instanceof PkiDbUpgradeError && err.exitCode === ExitCode.UsageOrConfig) return 'config-error';
-  return 'failed';
+  const exitCode = err instanceof PkiDbUpgradeError ? err.exitCode : ExitCode.UpgradeFailed;
+  return UNSUCCESSFUL.find((r) => r.exitCode === exitCode)?.result ?? 'failed';
 }
 
 export function summarize(outcomes: DatabaseOutcome[], dryRun: boolean): string {
