@@ -20,7 +20,7 @@ import { isAlive as processIsAlive } from '../process/alive';
 import { chooseLocalView, newClaim, waitUntilDelivered } from './claim-exchange';
 import { ClusterAdmission } from './cluster-admission';
 import { DEFAULT_TIMING, type Admit, type ClaimState, type ClusterContext, type ClusterRunResult, type ClusterTiming } from './cluster-context';
-import { AUTOMATED, manualPolicy, type ClusterPolicy } from './cluster-policy';
+import type { ClusterPolicy } from './cluster-policy';
 import { rehearseClusterUpgrade } from './cluster-rehearsal';
 import { localRuv, waitUntilInSync } from './convergence';
 import { FreezeSession } from './freeze-session';
@@ -30,48 +30,7 @@ import { maxCsn } from './ruv';
 import { schemaRolloutOf } from './schema-rollout';
 import { discoverTopology, type Topology } from './topology';
 
-export { DEFAULT_TIMING, type ClusterContext, type ClusterRunResult, type ClusterTiming } from './cluster-context';
-
-export function newRunId(): string {
-  return randomBytes(6).toString('hex');
-}
-
-/** A cluster run, and its abort for a signal (thaws what it froze, withdraws its claim). */
-export interface ClusterRunHandle {
-  run(): Promise<ClusterRunResult>;
-  abort(): Promise<void>;
-}
-
-/** The automated mode: safe to run on every server at once. */
-export function automatedRun(ctx: ClusterContext): ClusterRunHandle {
-  const run = new ClusterRun(ctx, AUTOMATED);
-  return { run: () => run.run(), abort: () => run.cleanUp() };
-}
-
-/** `cluster upgrade`: freeze, upgrade, thaw, wait for convergence. Call abort() from a signal handler. */
-export class ClusterUpgrade {
-  private readonly inner: ClusterRun;
-
-  constructor(ctx: ClusterContext, options: { force: boolean }) {
-    this.inner = new ClusterRun(ctx, manualPolicy(options));
-  }
-
-  run(): Promise<ClusterRunResult> {
-    return this.inner.run();
-  }
-
-  /** Thaws what this run froze and releases its claim (for SIGINT/SIGTERM). */
-  abort(): Promise<void> {
-    return this.inner.cleanUp();
-  }
-
-  /** Prints what the run would do (freeze and thaw LDIF per server, then the engine's dry-run). */
-  rehearse(emit: (text: string) => void): Promise<ClusterRunResult> {
-    return this.inner.rehearse(emit);
-  }
-}
-
-class ClusterRun {
+export class ClusterRun {
   private static readonly PHASES: Phase<ClusterRun, ClusterRunResult>[] = [
     { name: 'plan', run: (r) => r.plan() },
     { name: 'discover the replication topology', run: (r) => r.discover() },
@@ -109,7 +68,7 @@ class ClusterRun {
     private readonly policy: ClusterPolicy,
   ) {
     this.timing = { ...DEFAULT_TIMING, ...ctx.timing };
-    this.runId = ctx.runId ?? newRunId();
+    this.runId = ctx.runId ?? randomBytes(6).toString('hex');
     this.freeze = new FreezeSession(ctx, this.runId);
     this.admission = new ClusterAdmission(ctx, policy, () => this.topology?.members.filter((m) => !m.local).map((m) => m.id) ?? []);
     this.started = ctx.clock.monotonicMs();
