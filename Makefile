@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-.PHONY: deps build typecheck test demo bench bench-convergence bench-cluster rpm clean
+.PHONY: deps build typecheck docs test demo bench bench-convergence bench-cluster rpm clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -23,6 +23,11 @@ typecheck: node_modules/.installed
 	node packaging/generate-registry.mjs >/dev/null
 	npx tsc --noEmit -p .
 
+# The exit-code tables of README.md and the man page source, from src/core/exit-codes.ts
+# (test/unit/exit-codes.test.ts fails when they differ).
+docs: node_modules/.installed
+	node packaging/exit-codes.mjs
+
 # The whole suite against real 389 DS instances; ends with "N passed, N failed".
 test: deps build dist/harness.js typecheck
 	@results=$$(mktemp -t pki-db-upgrade-jest.XXXXXX.json); status=0; \
@@ -36,23 +41,23 @@ demo: deps build dist/harness.js
 
 # Figures, not tests: backfill vs ldapmodify, memory, no-op run, bundle size, convergence, then the three-supplier cluster.
 bench: deps build dist/harness.js dist/bench-convergence.js dist/bench-cluster.js
-	@bash test/bench/run.sh
-	@node dist/bench-convergence.js
-	@node dist/bench-cluster.js
+	@bash test/bench/record.sh bench bash test/bench/run.sh
+	@bash test/bench/record.sh bench-convergence node dist/bench-convergence.js
+	@bash test/bench/record.sh bench-cluster node dist/bench-cluster.js
 
 # Cluster: time from the last local write to detected convergence vs actual arrival (ratio).
 dist/bench-convergence.js: node_modules/.installed $(shell find src test/harness test/bench -name '*.ts' 2>/dev/null)
 	npx esbuild test/bench/convergence.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --outfile=$@
 
 bench-convergence: deps dist/bench-convergence.js
-	@node dist/bench-convergence.js
+	@bash test/bench/record.sh bench-convergence node dist/bench-convergence.js
 
 # Cluster: the automated upgrade on three suppliers: claim time, one run alone, three at once.
 dist/bench-cluster.js: node_modules/.installed $(shell find src test/harness test/bench -name '*.ts' 2>/dev/null)
 	npx esbuild test/bench/cluster.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --outfile=$@
 
 bench-cluster: deps build dist/bench-cluster.js
-	@node dist/bench-cluster.js
+	@bash test/bench/record.sh bench-cluster node dist/bench-cluster.js
 
 # The noarch RPM (packaging/pki-db-upgrade.spec) around a fresh bundle, into $(RPM_OUTDIR).
 # Version from package.json; override to build other versions (the RPM tests build N and N+1):

@@ -29,7 +29,7 @@ mkdir -p "$top/SOURCES" "$top/rpmdb" "$outdir"
 
 node "$repo/packaging/build.mjs" --upgrades "$upgrades" --package-version "$version" --out "$top/SOURCES/pki-db-upgrade.js" >/dev/null
 node "$repo/packaging/md2man.mjs" --version "$version" "$repo/packaging/pki-db-upgrade.8.md" > "$top/SOURCES/pki-db-upgrade.8"
-cp "$repo/packaging/db-upgrade.conf" "$repo/README.md" "$top/SOURCES/"
+cp "$repo/packaging/db-upgrade.conf" "$repo/README.md" "$repo"/docs/*.md "$top/SOURCES/"
 
 # Debian's rpm runs brp-compress (man page compression) with /bin/sh = dash, which it does not
 # support (read -d): run it with bash there, so the man page is compressed as on Fedora.

@@ -18,7 +18,7 @@ const { out: registry } = generateRegistry(upgrades, values['package-version'] ?
 const outfile = path.resolve(values.out ?? path.join(root, 'dist/pki-db-upgrade.js'));
 
 await build({
-  entryPoints: [path.join(root, 'src/cli/main.ts')],
+  entryPoints: [path.join(root, 'src/app/main.ts')],
   bundle: true,
   platform: 'node',
   format: 'cjs', // esm crashes at run time on the libraries' dynamic require

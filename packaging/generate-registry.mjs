@@ -1,15 +1,72 @@
 #!/usr/bin/env node
 // Turns an upgrades folder (<version>/<NN>-<Name>.ts) into registry.generated.ts beside it: the
-// bundle then holds every step, with no file scanning at run time. Each step's checksum is the
-// SHA-256 of its source, so a script edited after it was applied is noticed.
+// bundle then holds every step, with no file scanning at run time.
+//
+// Each step gets a checksum of what it does, so that a step changed after it was applied is
+// noticed (the planner warns). What it does is its own file and every project file it imports,
+// directly or through other files, exactly as esbuild resolves them when it bundles the step
+// (its metafile), so that editing e.g. src/pki/ca-indexes.ts changes the checksum of
+// 11.6.0/01-CAIndexes. Left out:
+//   - node_modules: the libraries, pinned by package-lock.json, are not the step's content;
+//   - src/core/: the framework. Every step imports src/core/step.ts (defineStep), so counting core
+//     would change the checksum of every step at any framework edit (a comment, a new optional
+//     field) and make every database warn about every step: a warning nobody can act on, which
+//     would teach administrators to ignore the real ones. Core holds no directory content (it does
+//     no IO: test/unit/layers.test.ts), and what a step gets from the framework at run time (ctx:
+//     schema, indexes, bulk) is injected, never imported. Core imports nothing outside core, so
+//     nothing else is reached only through it;
+//   - type-only imports, which esbuild drops: they do not change what runs.
+// The checksum is then
+//   - SHA-256 of the step's file alone when it imports no other project file: the checksum every
+//     earlier release recorded, so those records stay valid as they are;
+//   - otherwise SHA-256 of the text "pki-db-upgrade step checksum 2\n", the SHA-256 of the step's
+//     file and a line each with the SHA-256 of every imported file, sorted: only contents count,
+//     so the checksum does not depend on where the tree is checked out (or linked from).
+// Files are read with CRLF as LF. A step whose released form was recorded with another checksum
+// declares it in formerChecksums (src/core/step.ts): see docs/writing-steps.md.
 //
 // usage: node packaging/generate-registry.mjs [--upgrades DIR] [--package-version V]
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildSync } from 'esbuild';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const core = path.join(realpathSync(root), 'src', 'core') + path.sep;
+
+const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+const source = (file) => readFileSync(file, 'utf8').replace(/\r\n/g, '\n');
+
+/** The project files `file` imports, directly or not, as esbuild resolves them (real paths, sorted). */
+export function importedFiles(file) {
+  const { metafile } = buildSync({
+    entryPoints: [file],
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    packages: 'external',
+    outfile: path.join(root, 'dist', 'checksum-probe.js'),
+    absWorkingDir: root,
+    logLevel: 'silent',
+  });
+  const self = realpathSync(file);
+  return [...new Set(Object.keys(metafile.inputs).map((input) => realpathSync(path.resolve(root, input))))]
+    .filter((f) => f !== self && !f.startsWith(core) && !f.split(path.sep).includes('node_modules'))
+    .sort();
+}
+
+/** The checksum of the step in `file` and the files it covers besides the step's own (see above). */
+export function stepChecksum(file) {
+  const own = sha256(source(file));
+  const imports = importedFiles(file);
+  if (imports.length === 0) return { checksum: own, imports };
+  const lines = ['pki-db-upgrade step checksum 2', own, ...imports.map((f) => sha256(source(f))).sort()];
+  return { checksum: sha256(lines.join('\n') + '\n'), imports };
+}
 
 export function generateRegistry(upgradesDir, packageVersion) {
   const dir = path.resolve(upgradesDir);
@@ -22,14 +79,15 @@ export function generateRegistry(upgradesDir, packageVersion) {
       if (!file.endsWith('.ts')) continue;
       const m = /^(\d{2})-([A-Za-z][A-Za-z0-9]*)\.ts$/.exec(file);
       if (!m) throw new Error(`${path.join(versionDir, file)}: name must be NN-Name.ts (e.g. 01-AddIssuerNameIndex.ts)`);
-      const source = readFileSync(path.join(versionDir, file), 'utf8').replace(/\r\n/g, '\n');
+      const { checksum, imports } = stepChecksum(path.join(versionDir, file));
       steps.push({
         id: `${version}/${m[1]}-${m[2]}`,
         version,
         index: Number(m[1]),
         name: m[2],
         module: `./${version}/${m[1]}-${m[2]}`,
-        checksum: createHash('sha256').update(source).digest('hex'),
+        checksum,
+        covers: imports.map(shown),
       });
     }
   }
@@ -38,6 +96,9 @@ export function generateRegistry(upgradesDir, packageVersion) {
     '// Generated by packaging/generate-registry.mjs: do not edit, do not commit.',
     `import type { RegisteredStep } from '${stepModule.startsWith('.') ? stepModule : `./${stepModule}`}';`,
     ...steps.map((s, i) => `import step${i} from '${s.module}';`),
+    '',
+    '// Besides its own file, each checksum covers:',
+    ...steps.map((s) => `//   ${s.id}: ${s.covers.join(', ') || '(nothing else)'}`),
     '',
     `export const packageVersion = ${JSON.stringify(packageVersion)};`,
     '',
@@ -51,7 +112,13 @@ export function generateRegistry(upgradesDir, packageVersion) {
   ];
   const out = path.join(dir, 'registry.generated.ts');
   writeFileSync(out, lines.join('\n'));
-  return { out, count: steps.length };
+  return { out, count: steps.length, steps: steps.map(({ id, checksum, covers }) => ({ id, checksum, covers })) };
+}
+
+/** A path for people: relative to the repository when inside it. */
+function shown(file) {
+  const rel = path.relative(realpathSync(root), file);
+  return (rel.startsWith('..') ? file : rel).split(path.sep).join('/');
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {

@@ -10,6 +10,7 @@
 //   paragraphs, "- " bullet lists, ``` literal blocks
 //   `term` lines followed by ":   definition" (indented continuation lines): tagged paragraphs
 //   **bold**, *italic*, `literal` (shown bold) inline
+//   <!-- comment --> lines (the markers of generated parts, packaging/exit-codes.mjs): left out
 // Anything else is an error, so the page cannot silently render wrong.
 //
 // usage: node packaging/md2man.mjs --version V [--date YYYY-MM-DD] IN.md > OUT.8
@@ -61,6 +62,7 @@ export function markdownToMan(source, { version, date }) {
   };
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i];
+    if (/^<!--.*-->$/.test(line)) continue;
     if (line.trim() === '') {
       flush();
       continue;
@@ -87,7 +89,7 @@ export function markdownToMan(source, { version, date }) {
       const definition = [lines[++i].slice(4)];
       while (i + 1 < lines.length && /^    \S/.test(lines[i + 1])) definition.push(lines[++i].trim());
       out.push('.TP', textLine(inline(line)), ...definition.map((l) => textLine(inline(l))));
-    } else if (/^(#|:|\||>|\d+\. )/.test(line)) {
+    } else if (/^(#|:|\||>|<|\d+\. )/.test(line)) {
       throw new Error(`line ${i + 1}: markup this converter does not handle: ${line}`);
     } else {
       paragraph.push(line.trim());

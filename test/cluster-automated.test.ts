@@ -2,7 +2,7 @@
  * The automated mode (`run` on every server, as %posttrans does) on the real replicated pair: what
  * each server applies, simultaneous runs, refusals, and steps that are not backward compatible.
  */
-import { LdapHistoryStore } from '../src/ldap/ldap-history-store';
+import { LdapHistoryStore } from '../src/record/ldap-history-store';
 import { LdaptsSession } from '../src/ldap/ldapts-session';
 import { agreementStatus } from './harness/replication';
 import { withLdap } from './harness/test-env';

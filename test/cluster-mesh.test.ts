@@ -4,11 +4,11 @@
  * per server) and ends with the checks of support/mesh.ts on every server.
  */
 import type { DsInstance } from './harness/dirsrv';
-import { LdapHistoryStore } from '../src/ldap/ldap-history-store';
+import { LdapHistoryStore } from '../src/record/ldap-history-store';
 import { LdaptsSession } from '../src/ldap/ldapts-session';
 import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
-import { claimDN } from '../src/cluster/claim';
+import { claimDN } from '../src/lock/cluster-claim';
 import { MISSING_ISSUER_NAME_FILTER } from '../src/pki/ca-database';
 import { withLdap } from './harness/test-env';
 import { entryExists, registryOf, setAgreement, tool } from './support/cluster';

@@ -3,9 +3,9 @@
  * the convergence wait and its lag report, a re-initialization seen as "not converged", and the
  * conflict-entry check the other cluster tests rely on.
  */
-import { waitForLocalChanges } from '../src/cluster/convergence';
-import { discoverTopology, readRuv } from '../src/cluster/topology';
-import { maxCsn } from '../src/cluster/ruv';
+import { waitForLocalChanges } from '../src/converge/convergence';
+import { discoverTopology, readRuv } from '../src/converge/topology';
+import { maxCsn } from '../src/converge/ruv';
 import { ClusterNotReadyError } from '../src/core/errors';
 import { LdaptsSession } from '../src/ldap/ldapts-session';
 import { waitForConvergence } from './harness/replication';

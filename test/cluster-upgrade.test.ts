@@ -1,9 +1,10 @@
 /**
- * `pki-db-upgrade cluster upgrade`, the seed's semi-automated process, on the real replicated pair:
- * freeze the other supplier, upgrade here, wait for replication, thaw, on every exit path.
+ * `pki-db-upgrade cluster upgrade`, the semi-automated procedure (docs/cluster.md, "The recommended
+ * procedure"), on the real replicated pair: freeze the other supplier, upgrade here, thaw (on every
+ * exit path), wait for replication.
  */
 import type { ChildProcess } from 'node:child_process';
-import { markerDN } from '../src/cluster/freeze';
+import { markerDN } from '../src/converge/freeze';
 import { backendDN, type DsInstance } from './harness/dirsrv';
 import { firstString } from './harness/ldap';
 import { replicaDN } from './harness/replication';

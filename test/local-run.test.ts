@@ -411,8 +411,12 @@ describe('389 DS not running during %posttrans', () => {
     const closedPort = await closedLoopbackPort();
     const pki = createFakePki({ port: closedPort, baseDN: 'o=nowhere' });
     passwordFromConfigFile(pki, { connect_timeout: 3 });
+    // The host's 389 DS instance for that port, as /etc/dirsrv says: the hint names its unit.
+    fs.mkdirSync(path.join(pki.root, 'etc/dirsrv/slapd-pki-ds'), { recursive: true });
+    fs.writeFileSync(path.join(pki.root, 'etc/dirsrv/slapd-pki-ds/dse.ldif'), `dn: cn=config\ncn: config\nnsslapd-port: ${closedPort}\n`);
     const result = await runTool(bundle, posttrans(pki));
     expect(result.code).toBe(4);
+    expect(fs.readFileSync(pki.logFile, 'utf8')).toContain(`start the 389 DS of ${pki.name} (systemctl start dirsrv@pki-ds), then run pki-db-upgrade again`);
     expect(result.ms).toBeLessThan(3000 + 2000);
     const lines = (result.stdout + result.stderr).trim().split('\n');
     expect(lines).toEqual([expect.stringContaining(`389 DS at ldap://127.0.0.1:${closedPort} refused the connection`)]);

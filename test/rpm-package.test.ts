@@ -1,7 +1,7 @@
 /**
  * The RPM, built by `make rpm` and installed with the real rpm into throw-away roots: version N,
  * then an upgrade to N+1, whose %posttrans runs the bundled tool chrooted into the root against a
- * PKI database in the harness's real 389 DS. Also the package's metadata and rpmlint.
+ * PKI database in the harness's real 389 DS. Also the package's metadata, documentation and rpmlint.
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -380,6 +380,23 @@ describe('the RPM package', () => {
     const node = `nodejs >= 1:${/^>=\s*([\d.]+)$/.exec(engines)?.[1]}`;
     expect(lines).toEqual(expect.arrayContaining([`manual ${node}`, `posttrans ${node}`, 'pre coreutils', 'posttrans coreutils', 'manual keyutils', 'manual coreutils']));
     expect(Object.keys(SCRIPTLET_COMMANDS).sort()).toEqual(['env', 'mkdir', 'node', 'rm', 'sh', 'timeout']);
+  });
+
+  it("ships README.md and every docs/*.md as its documentation, so that the README's links resolve where it is installed", async () => {
+    const q = await run('rpm', ['-qp', '--dbpath', path.join(work, 'rpmdb-query'), '--qf', '[%{FILEFLAGS:fflags} %{FILENAMES}\n]', rpmNext]);
+    expect(q.code).toBe(0);
+    // %doc files (flag d), the man page aside. The folder is rpm's %{_docdir_fmt}: NAME on
+    // Fedora, NAME-VERSION with Debian's rpm.
+    const docFiles = q.stdout.trim().split('\n').filter((l) => l.startsWith('d ')).map((l) => l.slice(2)).filter((p) => !p.startsWith('/usr/share/man/'));
+    const readme = docFiles.find((p) => path.basename(p) === 'README.md');
+    expect(readme).toMatch(/^\/usr\/share\/doc\/pki-db-upgrade(-[^/]+)?\/README\.md$/);
+    const shipped = docFiles.map((p) => path.relative(path.dirname(readme!), p)).sort();
+    const docs = fs.readdirSync(path.join(repo, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
+    expect(shipped).toEqual(['README.md', ...docs].sort());
+    // Every relative link of the README names a file shipped beside it.
+    const linked = [...fs.readFileSync(path.join(repo, 'README.md'), 'utf8').matchAll(/\]\(([^)#\s:]+)(?:#[^)]*)?\)/g)].map((m) => path.normalize(m[1]));
+    expect(linked.length).toBeGreaterThan(0);
+    for (const link of linked) expect({ link, shipped: shipped.includes(link) }).toEqual({ link, shipped: true });
   });
 
   it('renders its man page without warnings', async () => {

@@ -1,15 +1,19 @@
 /**
  * The real upgrade steps of upgrades/, each run directly against a Dogtag CA database loaded into
- * the shared 389 DS: what it changes, that a second run changes nothing, that it does nothing on a
- * database that is not a CA's, and that dry-run only records. (The schema-tightening step changes
+ * the shared 389 DS: what it changes, that a second run changes nothing, that a run leaves it out on
+ * a database that is not a CA's, and that dry-run only records. (The schema-tightening step changes
  * cn=schema, which all suffixes of a server share: it is tested on a server of its own, in
  * upgrade-steps-own-server.test.ts.)
  */
 import { Attribute, Change } from 'ldapts';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { createBackend, type DsInstance } from './harness/dirsrv';
 import { CertificateAuthority, DistinguishedName, expectedIssuerName } from './harness/certificates';
 import { standalone, uniqueSuffix, withLdap } from './harness/test-env';
 import { snapshot } from './support/directory-snapshot';
+import { MAIN_BUNDLE, runCli } from './support/bundle';
+import { tempDir } from './support/temp-dir';
 import { caDatabase, runStep } from './support/step-context';
 import issuerNameBackfill from '../upgrades/10.3.3/01-IssuerNameBackfill';
 import caIndexes from '../upgrades/11.6.0/01-CAIndexes';
@@ -17,9 +21,14 @@ import requireIssuerName from '../upgrades/11.6.0/02-RequireIssuerName';
 import { CA_INDEXES } from '../src/pki/ca-indexes';
 
 let ds: DsInstance;
+let passwordFile: string;
 beforeAll(() => {
   ds = standalone();
+  passwordFile = path.join(tempDir('pkidbu-pw-'), 'pw');
+  writeFileSync(passwordFile, `${ds.rootPassword}\n`, { mode: 0o600 });
 });
+
+const CA_STEPS = ['10.3.3/01-IssuerNameBackfill', '11.6.0/01-CAIndexes', '11.6.0/02-RequireIssuerName'];
 
 const REPOSITORY = (suffix: string) => `ou=certificateRepository,ou=ca,${suffix}`;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -177,17 +186,40 @@ describe('on a database that is not a CA (e.g. a KRA: no certificate repository)
     ['10.3.3/01-IssuerNameBackfill', issuerNameBackfill],
     ['11.6.0/01-CAIndexes', caIndexes],
     ['11.6.0/02-RequireIssuerName', requireIssuerName],
-  ])('%s does nothing', async (_id, step) => {
+  ])('%s is for CA databases only', (_id, step) => {
+    expect(step.appliesTo).toEqual(['ca']);
+  });
+
+  // The steps no longer guard themselves: the framework leaves them out (appliesTo), so a whole run
+  // is what shows it. The KRA's data and the backend's indexes stay as they were; the history (the
+  // only thing written, with the schema of the steps for every subsystem) does not claim them.
+  it('a run leaves the CA steps out: not run, not recorded, and the database version moves past them', async () => {
     const { suffix, backendName } = uniqueSuffix('kra');
     await createBackend(ds, suffix, backendName);
     await withLdap(ds, async (c) => {
       await c.add(`ou=kra,${suffix}`, { objectClass: ['top', 'organizationalUnit'], ou: 'kra' });
       await c.add(`ou=keyRepository,ou=kra,${suffix}`, { objectClass: ['top', 'organizationalUnit'], ou: 'keyRepository' });
     });
-    const db = { suffix, backend: backendName };
-    const before = snapshot(ds, suffix, backendName, { ownServer: false });
-    const { lines } = await runStep(ds, step, db);
-    expect(lines).toEqual([expect.stringMatching(/^info: no certificate repository in this database \(not a CA\)/)]);
-    expect(snapshot(ds, suffix, backendName, { ownServer: false })).toBe(before);
+    const before = snapshot(ds, `ou=kra,${suffix}`, backendName, { ownServer: false });
+    const args = (command: string, ...more: string[]) => [command, '--url', ds.url, '--base-dn', suffix, '--password-file', passwordFile, ...more];
+
+    const run = await runCli(MAIN_BUNDLE, args('run'));
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(`subsystem of this database: kra (it holds the key repository ou=keyRepository,ou=kra,${suffix})`);
+    for (const id of CA_STEPS) expect(run.stderr).toContain(`not applicable here: ${id} is for ca only; not run, not recorded`);
+    expect(run.stderr).not.toMatch(/applying (10\.3\.3|11\.6\.0)\//);
+    expect(run.stderr).toMatch(/upgraded from \(untracked\) to 11\.6\.0, 3 step\(s\)/);
+    expect(snapshot(ds, `ou=kra,${suffix}`, backendName, { ownServer: false })).toBe(before);
+
+    const history = JSON.parse((await runCli(MAIN_BUNDLE, args('history', '--json'))).stdout) as { step: string; outcome: string }[];
+    expect(history.map((r) => [r.step, r.outcome])).toEqual([
+      ['10.0.0/01-TrackingSchema', 'done'],
+      ['10.2.0/01-AuthoritySchema', 'done'],
+      ['10.3.0/01-CertProfileSchema', 'done'],
+    ]);
+    const status = JSON.parse((await runCli(MAIN_BUNDLE, args('status', '--json'))).stdout);
+    expect(status).toMatchObject({ databaseVersion: '11.6.0', upToDate: true, pending: [], subsystem: 'kra' });
+    expect(status.notApplicable.map((n: { id: string; appliesTo: string[] }) => [n.id, n.appliesTo])).toEqual(CA_STEPS.map((id) => [id, ['ca']]));
+    expect((await runCli(MAIN_BUNDLE, args('history'))).stdout).toMatch(/\nNot applicable: 3 step\(s\) for other subsystems: not run on this database, not recorded\n {2}10\.3\.3\/01-IssuerNameBackfill /);
   });
 });

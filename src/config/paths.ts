@@ -5,7 +5,6 @@
  * a path written in db-upgrade.conf or on the command line is taken as written, and the LDAPI
  * sockets are always the running 389 DS's own.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 
 export const ROOT_ENV = 'PKI_DB_UPGRADE_ROOT';
@@ -14,6 +13,8 @@ export interface SystemPaths {
   root: string;
   /** /etc/pki: one folder per PKI instance. */
   pkiConfigDir: string;
+  /** /etc/dirsrv: one slapd-<name> folder per 389 DS instance on this host. */
+  dirsrvConfigDir: string;
   instanceDir(instance: string): string;
   /** /etc/pki/<instance>/db-upgrade.conf: this tool's own settings for the instance. */
   toolConfig(instance: string): string;
@@ -35,6 +36,7 @@ export function systemPaths(root = process.env[ROOT_ENV] || '/'): SystemPaths {
   return {
     root: r,
     pkiConfigDir: under('etc/pki'),
+    dirsrvConfigDir: under('etc/dirsrv'),
     instanceDir: (instance) => under('etc/pki', instance),
     toolConfig: (instance) => under('etc/pki', instance, 'db-upgrade.conf'),
     rootToolConfig: (instance) => under('etc/pki-db-upgrade', `${instance}.conf`),
@@ -42,19 +44,4 @@ export function systemPaths(root = process.env[ROOT_ENV] || '/'): SystemPaths {
     defaultLogFile: (instance) => under('var/log/pki', instance, 'db-upgrade.log'),
     stateDir: (instance) => under('var/lib/pki-db-upgrade', instance),
   };
-}
-
-/**
- * mkdir -p, one level at a time. Node's own recursive mkdirSync spins forever on some virtual
- * file systems (e.g. a path under /proc), which would hang %posttrans; this fails with the error.
- */
-export function makeDirs(dir: string, mode: number): void {
-  if (fs.existsSync(dir)) return;
-  const parent = path.dirname(dir);
-  if (parent !== dir) makeDirs(parent, mode);
-  try {
-    fs.mkdirSync(dir, { mode });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
 }

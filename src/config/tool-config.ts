@@ -11,9 +11,9 @@
 import path from 'node:path';
 import ini from 'ini';
 import { ConfigError } from '../core/errors';
-import { isRootControlled, modeText, readConfigFile } from './file-trust';
-import { untrustedFolderOf } from './safe-append';
-import { shortValue } from './read-error';
+import { isRootControlled, modeText, readConfigFile } from '../files/file-trust';
+import { untrustedFolderOf } from '../files/safe-append';
+import { shortValue } from '../files/read-error';
 
 export interface ToolConfig {
   /** The file read, or undefined when there was none. */

@@ -1,17 +1,18 @@
 /**
- * Applies a plan: one step at a time, in order, each recorded `started` before it runs and `done`
- * or `failed` after, stopping at the first failure with the database version not advanced past it.
- * It knows nothing of files, argv or ldapts: everything comes through the injected ports.
+ * The upgrade of one database: plan from its history, admit (a cluster run narrows the plan or
+ * refuses), then rehearse (dry-run) or apply (step-application.ts). One result channel: run()
+ * never throws; whatever stops it is the result's failure. It knows nothing of files, argv or
+ * ldapts: everything comes through the injected ports.
  */
 import type { Clock } from './clock';
-import { adviceFor } from './directory';
-import { ClaimLostError, DirectoryError, errorMessage, PkiDbUpgradeError, ServerUnreachableError, StepFailedError, TrackingStateError } from './errors';
+import { errorMessage, StepFailedError } from './errors';
 import type { Fence } from './fence';
-import type { HistoryState, HistoryStore, StepRecord } from './history-store';
+import type { HistoryState, HistoryStore } from './history-store';
 import type { Logger } from './logger';
-import { planUpgrade, reachedVersion, recordFor, type Plan, type PlannedStep } from './planner';
-import type { RegisteredStep, StepContext } from './step';
-import { compareVersions } from './version';
+import { planUpgrade, type Plan } from './planner';
+import { admitAll, type Admission, type RunResult, type StepResult } from './run-result';
+import { applyPlan, asFailure } from './step-application';
+import type { RegisteredStep, StepContext, Subsystem } from './step';
 
 export interface EngineOptions {
   steps: RegisteredStep[]; // ordered (see orderRegistry)
@@ -25,49 +26,62 @@ export interface EngineOptions {
   dryRun: boolean;
   /**
    * Called with the plan before anything is written; may narrow it (e.g. cluster safety checks
-   * hold back cluster steps) or throw to refuse the run.
+   * hold back cluster steps, each with its reason) or throw to refuse the run.
    */
-  admit?(plan: Plan, state: HistoryState): Promise<Plan>;
+  admit?(plan: Plan, state: HistoryState): Promise<Admission>;
   /** Verified before each step; a run that may no longer write stops there (ClaimLostError). */
   fence?: Fence;
-}
-
-export interface StepResult {
-  step: RegisteredStep;
-  outcome: 'done' | 'failed' | 'planned';
-  durationMs: number;
-  error?: string;
-}
-
-export interface RunResult {
-  plan: Plan;
-  results: StepResult[];
-  /** Database version after the run (unchanged in dry-run). */
-  databaseVersion?: string;
-  dryRun: boolean;
-  failure?: StepFailedError;
+  /** The database's subsystem: steps whose appliesTo leaves it out are not run. Undefined: unknown. */
+  subsystem?: Subsystem;
+  /** How the subsystem was decided (or why it is unknown), for the log. */
+  subsystemBasis?: string;
 }
 
 export class UpgradeEngine {
   constructor(private readonly options: EngineOptions) {}
 
   async plan(): Promise<{ plan: Plan; state: HistoryState }> {
-    const { steps, packageVersion, serverId, store } = this.options;
+    const { steps, packageVersion, serverId, store, subsystem } = this.options;
     const state = await store.load();
-    return { plan: planUpgrade({ steps, state, packageVersion, serverId }), state };
+    return { plan: planUpgrade({ steps, state, packageVersion, serverId, subsystem }), state };
   }
 
   async run(): Promise<RunResult> {
     const { logger, admit, dryRun } = this.options;
-    let { plan, state } = await this.plan();
-    for (const warning of plan.warnings) logger.warn(warning);
-    if (admit) plan = await admit(plan, state);
-
-    if (plan.pending.length === 0 && !plan.needsBookkeeping) {
-      logger.info(`nothing to do: database at ${plan.databaseVersion}, package ${plan.packageVersion}`);
-      return { plan, results: [], databaseVersion: plan.databaseVersion, dryRun };
+    let plan: Plan | undefined;
+    try {
+      const planned = await this.plan();
+      plan = planned.plan;
+      for (const warning of plan.warnings) logger.warn(warning);
+      this.logNotApplicable(plan);
+      const admitted = admit ? await admit(plan, planned.state) : admitAll(plan);
+      plan = admitted.plan;
+      const held: StepResult[] = admitted.heldBack.map(({ step, reason }) => ({ step, outcome: 'held back', durationMs: 0, reason }));
+      if (plan.pending.length === 0 && !plan.needsBookkeeping) {
+        logger.info(`nothing to ${held.length > 0 ? 'apply now' : 'do'}: database at ${plan.databaseVersion}, package ${plan.packageVersion}`);
+        return { plan, results: held, databaseVersion: plan.databaseVersion, dryRun };
+      }
+      const result = await (dryRun ? this.rehearse(plan) : applyPlan(this.options, plan, planned.state));
+      return { ...result, results: [...result.results, ...held] };
+    } catch (err) {
+      // Reading the history, or the admission refusing the run (e.g. replication not ready).
+      return { plan, results: [], databaseVersion: plan?.databaseVersion, dryRun, failure: asFailure(err) };
     }
-    return dryRun ? this.rehearse(plan) : this.apply(plan, state);
+  }
+
+  /**
+   * One line per step left out. At info level when the run has something to do (the first run
+   * after the release, which moves the version past them); afterwards at debug, so that a run with
+   * nothing to do stays one line (status lists them).
+   */
+  private logNotApplicable(plan: Plan): void {
+    if (plan.notApplicable.length === 0) return;
+    const { logger, subsystem, subsystemBasis } = this.options;
+    const log = plan.pending.length > 0 || plan.needsBookkeeping ? logger.info.bind(logger) : logger.debug.bind(logger);
+    log(`subsystem of this database: ${subsystem ?? 'unknown'}${subsystemBasis ? ` (${subsystemBasis})` : ''}`);
+    for (const { step } of plan.notApplicable) {
+      log(`not applicable here: ${step.id} is for ${step.appliesTo?.join(', ')} only; not run, not recorded`, { step: step.id });
+    }
   }
 
   /** Dry-run: each step runs against a recording session; no history is written. */
@@ -93,135 +107,4 @@ export class UpgradeEngine {
     }
     return { plan, results, databaseVersion: plan.databaseVersion, dryRun: true };
   }
-
-  private async apply(plan: Plan, state: HistoryState): Promise<RunResult> {
-    const { store, logger, clock, contextFor, serverId, packageVersion, steps } = this.options;
-    const results: StepResult[] = [];
-    let ready = state.ready;
-    let version = state.databaseVersion;
-    const done = new Set(
-      steps.filter((s) => recordFor(state, s, serverId)?.outcome === 'done').map((s) => s.id),
-    );
-
-    for (const { step, reason } of plan.pending) {
-      if (!ready && !step.installsTracking) {
-        throw new TrackingStateError(
-          `the tracking entries are missing, but step ${step.id} is not the one that creates them`,
-          'the tracking schema step must run first: check that the database is a PKI database and rerun',
-        );
-      }
-      const record: StepRecord = {
-        stepId: step.id,
-        version: step.version,
-        scope: step.scope,
-        description: step.description,
-        checksum: step.checksum,
-        server: serverId,
-        packageVersion,
-        startTime: clock.now(),
-        outcome: 'started',
-      };
-      logger.info(`applying ${step.id} (${step.scope}${reason === 'new' ? '' : `, ${reason} before`}): ${step.description}`, {
-        step: step.id,
-      });
-      await this.options.fence?.verify();
-      // Before the tracking schema exists there is nowhere to write `started`; that step is
-      // idempotent, so a crash during it just means it runs again.
-      if (ready) await recorded(`record step ${step.id} as started`, () => store.write(record));
-
-      try {
-        await step.upgrade(contextFor(step));
-      } catch (err) {
-        // Fenced off: not even the failure is written (the record stays `started`: interrupted).
-        if (err instanceof ClaimLostError) throw err;
-        const end = clock.now();
-        const message = errorMessage(err);
-        const failed: StepRecord = { ...record, endTime: end, durationMs: end.getTime() - record.startTime.getTime(), outcome: 'failed', error: message };
-        results.push({ step, outcome: 'failed', durationMs: failed.durationMs!, error: message });
-        logger.error(`step ${step.id} failed after ${seconds(failed.durationMs!)}: ${message}`, { step: step.id });
-        // Recording the failure must not hide it: if that write fails too (often for the same
-        // reason), the record stays `started`, which the next run takes as interrupted.
-        let unrecorded = '';
-        if (ready) {
-          try {
-            await store.write(failed);
-          } catch (recordErr) {
-            unrecorded = ` (the failure could not be recorded: ${errorMessage(recordErr)}; the history shows the step as started, and the next run takes it as interrupted)`;
-            logger.error(`could not record step ${step.id} as failed: ${errorMessage(recordErr)}`);
-          }
-        }
-        // The server went away during the step: that is an outage (exit 4), not a broken step.
-        if (err instanceof ServerUnreachableError) throw err;
-        const advice = adviceFor(err);
-        return {
-          plan,
-          results,
-          databaseVersion: version,
-          dryRun: false,
-          failure: new StepFailedError(
-            step.id,
-            `step ${step.id} failed: ${message}${unrecorded}`,
-            `${advice ? `${advice}; ` : ''}the database stays at version ${version ?? '(none)'}; fix the cause and run pki-db-upgrade again: it resumes at this step`,
-            { cause: err },
-          ),
-        };
-      }
-
-      const end = clock.now();
-      const finished: StepRecord = { ...record, endTime: end, durationMs: end.getTime() - record.startTime.getTime(), outcome: 'done' };
-      if (!ready) {
-        await recorded('create the tracking entries (cn=dbUpgrade)', () => store.initialize());
-        ready = true;
-      }
-      await recorded(`record step ${step.id} as done`, () => store.write(finished));
-      done.add(step.id);
-      results.push({ step, outcome: 'done', durationMs: finished.durationMs! });
-      logger.info(`done ${step.id} in ${seconds(finished.durationMs!)}`, { step: step.id, durationMs: finished.durationMs });
-
-      // The cluster version moves only once every cluster step of a release is done, so a crash
-      // or failure between two steps of a release never claims that release.
-      const reached = reachedVersion(steps, (s) => done.has(s.id), packageVersion, version);
-      if (step.scope === 'cluster' && reached !== undefined && (version === undefined || compareVersions(reached, version) > 0)) {
-        await recorded(`set the database version to ${reached}`, () => store.setDatabaseVersion(reached));
-        version = reached;
-      }
-    }
-
-    if (!ready) {
-      // Nothing was pending yet tracking is missing: the registry is empty. Nothing to record.
-      return { plan, results, databaseVersion: version, dryRun: false };
-    }
-    const final = reachedVersion(steps, (s) => done.has(s.id), packageVersion, version);
-    if (final !== undefined && (version === undefined || compareVersions(final, version) !== 0)) {
-      await recorded(`set the database version to ${final}`, () => store.setDatabaseVersion(final));
-      version = final;
-    }
-    const serverInfo = state.serverInfo.get(serverId);
-    if (serverInfo?.packageVersion !== packageVersion || results.length > 0) {
-      await recorded(`record this server's package version`, () => store.writeServer({ server: serverId, packageVersion, lastRun: clock.now() }));
-    }
-    logger.info(`database at version ${version}: ${results.length} step(s) applied`);
-    return { plan, results, databaseVersion: version, dryRun: false };
-  }
-}
-
-/**
- * Runs a write to the history; a refusal becomes an error saying which record could not be
- * written and what to do. An outage (exit 4) or another typed error passes through unchanged.
- */
-async function recorded(what: string, write: () => Promise<void>): Promise<void> {
-  try {
-    await write();
-  } catch (err) {
-    if (err instanceof PkiDbUpgradeError) throw err;
-    throw new DirectoryError(
-      `could not ${what} in the upgrade history: ${errorMessage(err)}`,
-      `${adviceFor(err) ?? 'fix the cause'}, then run pki-db-upgrade again: it resumes where it stopped`,
-      { cause: err },
-    );
-  }
-}
-
-export function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
 }

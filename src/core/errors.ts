@@ -1,17 +1,11 @@
 /**
  * Typed errors. Every error the tool reports says what happened and what to do next, and carries
- * the process exit code documented in the README, so the CLI never has to guess.
+ * its process exit code (the table of exit-codes.ts, which the README and the man page show), so
+ * the CLI never has to guess.
  */
-export const ExitCode = {
-  Ok: 0,
-  UpgradeFailed: 1,
-  UsageOrConfig: 2,
-  LockHeld: 3,
-  ServerUnreachable: 4,
-  ClusterNotReady: 5,
-  ReplicationPending: 6,
-} as const;
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+import { ExitCode, type ExitCodeValue } from './exit-codes';
+
+export { ExitCode, type ExitCodeValue };
 
 export abstract class PkiDbUpgradeError extends Error {
   abstract readonly exitCode: ExitCodeValue;

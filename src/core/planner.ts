@@ -4,7 +4,7 @@
  */
 import { DowngradeError } from './errors';
 import type { HistoryState, StepRecord } from './history-store';
-import type { RegisteredStep } from './step';
+import type { RegisteredStep, Subsystem } from './step';
 import { compareVersions } from './version';
 
 export type PendingReason = 'new' | 'failed' | 'interrupted';
@@ -16,11 +16,28 @@ export interface PlannedStep {
   previous?: StepRecord;
 }
 
+/**
+ * A step for other subsystems than this database's (or for some, when the database's is unknown).
+ * It is neither run nor recorded here, and counts as complete for the database version: what the
+ * history would otherwise say about it ("done") would claim a change this database never had.
+ * Since nothing is recorded, a database whose subsystem becomes known later (a run in instance
+ * mode after one that could not tell) gets the step planned as new then.
+ */
+export interface NotApplicableStep {
+  step: RegisteredStep;
+  /** A record left by an earlier attempt (failed or interrupted), if any: it stays as it is. */
+  previous?: StepRecord;
+}
+
 export interface Plan {
   packageVersion: string;
   databaseVersion?: string;
   serverId: string;
   pending: PlannedStep[];
+  /** The subsystem the database was taken for; undefined: unknown. */
+  subsystem?: Subsystem;
+  /** Steps left out for this database's subsystem, in order (see NotApplicableStep). */
+  notApplicable: NotApplicableStep[];
   /** Things an administrator should know that do not stop the run (edited scripts, unknown steps). */
   warnings: string[];
   /** The cluster version to record once every pending step is done. */
@@ -34,26 +51,38 @@ export interface PlanInput {
   state: HistoryState;
   packageVersion: string;
   serverId: string;
+  /** The database's subsystem; undefined when unknown (only steps without appliesTo apply then). */
+  subsystem?: Subsystem;
+}
+
+/** Whether `step` is for a database of `subsystem` (undefined: unknown). */
+export function appliesTo(step: RegisteredStep, subsystem: Subsystem | undefined): boolean {
+  return step.appliesTo === undefined || (subsystem !== undefined && step.appliesTo.includes(subsystem));
 }
 
 export function recordFor(state: HistoryState, step: RegisteredStep, serverId: string): StepRecord | undefined {
   return step.scope === 'cluster' ? state.cluster.get(step.id) : state.servers.get(serverId)?.get(step.id);
 }
 
-export function planUpgrade({ steps, state, packageVersion, serverId }: PlanInput): Plan {
+export function planUpgrade({ steps, state, packageVersion, serverId, subsystem }: PlanInput): Plan {
   refuseDowngrade(state, packageVersion);
 
   const warnings: string[] = [];
   const pending: PlannedStep[] = [];
+  const notApplicable: NotApplicableStep[] = [];
   for (const step of steps) {
     const previous = recordFor(state, step, serverId);
-    if (!previous) {
+    // A step recorded done (e.g. by a release whose step guarded itself and did nothing) stays
+    // what it is; any other is left out here.
+    if (!appliesTo(step, subsystem) && previous?.outcome !== 'done') {
+      notApplicable.push({ step, previous });
+    } else if (!previous) {
       pending.push({ step, reason: 'new' });
     } else if (previous.outcome === 'failed') {
       pending.push({ step, reason: 'failed', previous });
     } else if (previous.outcome === 'started') {
       pending.push({ step, reason: 'interrupted', previous });
-    } else if (previous.checksum !== step.checksum) {
+    } else if (previous.checksum !== step.checksum && !step.formerChecksums?.includes(previous.checksum)) {
       warnings.push(
         `step ${step.id} was applied (on ${previous.server}) from a script whose checksum was ${short(previous.checksum)}; ` +
           `this package ships ${short(step.checksum)}: the script was edited after it ran and will not run again`,
@@ -81,6 +110,8 @@ export function planUpgrade({ steps, state, packageVersion, serverId }: PlanInpu
     databaseVersion: state.databaseVersion,
     serverId,
     pending,
+    subsystem,
+    notApplicable,
     warnings,
     targetVersion: packageVersion,
     needsBookkeeping,
@@ -107,7 +138,8 @@ function refuseDowngrade(state: HistoryState, packageVersion: string): void {
 
 /**
  * The cluster version once `done` holds: the highest release whose cluster steps, and those of every
- * earlier release, are all done. A failed step therefore keeps the version below its release.
+ * earlier release, are all done (a step not applicable to the database counts as done: the caller's
+ * `isDone` says so). A failed step therefore keeps the version below its release.
  */
 export function reachedVersion(
   steps: RegisteredStep[],

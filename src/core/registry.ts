@@ -3,7 +3,7 @@
  * this module checks it and defines the order every run follows: version, then index.
  */
 import { compareVersions, isVersion } from './version';
-import type { RegisteredStep } from './step';
+import { KNOWN_SUBSYSTEMS, type RegisteredStep } from './step';
 
 export function compareSteps(a: RegisteredStep, b: RegisteredStep): number {
   return compareVersions(a.version, b.version) || a.index - b.index;
@@ -22,6 +22,16 @@ export function orderRegistry(steps: RegisteredStep[], packageVersion: string): 
     seen.add(key);
     if (step.scope !== 'cluster' && step.scope !== 'server') {
       throw new Error(`step ${step.id}: scope must be "cluster" or "server"`);
+    }
+    if (step.appliesTo !== undefined) {
+      const unknown = step.appliesTo.filter((s) => !(KNOWN_SUBSYSTEMS as readonly string[]).includes(s));
+      if (step.appliesTo.length === 0 || unknown.length > 0) {
+        throw new Error(`step ${step.id}: appliesTo must list subsystems among ${KNOWN_SUBSYSTEMS.join(', ')}${unknown.length ? ` (not ${unknown.join(', ')})` : ''}, or be left out for every subsystem`);
+      }
+      if (step.installsTracking) throw new Error(`step ${step.id}: the tracking schema step applies to every subsystem (no appliesTo)`);
+    }
+    for (const former of step.formerChecksums ?? []) {
+      if (!/^[0-9a-f]{64}$/.test(former)) throw new Error(`step ${step.id}: former checksum "${former}" is not a SHA-256 in lowercase hex`);
     }
   }
   const ordered = [...steps].sort(compareSteps);

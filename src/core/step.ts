@@ -12,6 +12,13 @@ import type { Logger } from './logger';
  */
 export type StepScope = 'cluster' | 'server';
 
+/**
+ * The Dogtag subsystems. Each keeps a database of its own (a base DN, usually in a backend of its
+ * own), so a step about one subsystem's data has nothing to do on another's database.
+ */
+export const KNOWN_SUBSYSTEMS = ['ca', 'kra', 'ocsp', 'tks', 'tps', 'acme'] as const;
+export type Subsystem = (typeof KNOWN_SUBSYSTEMS)[number];
+
 export interface SchemaHelper {
   /** Adds or updates attribute types / object classes in cn=schema, matched by NAME. */
   ensure(definitions: { attributeTypes?: string[]; objectClasses?: string[] }): Promise<SchemaChange[]>;
@@ -44,6 +51,8 @@ export interface DatabaseInfo {
   suffix: string;
   /** The 389 DS backend holding the suffix, e.g. ca (for cn=config paths). */
   backend: string;
+  /** The subsystem the framework took the database for (src/pki/subsystem.ts); undefined: unknown. */
+  subsystem?: Subsystem;
 }
 
 /**
@@ -118,12 +127,28 @@ export interface StepDefinition {
   description: string;
   scope: StepScope;
   /**
-   * False when servers still on the previous package may break once this change replicates
-   * (seed: "changes must be backward compatible"). Default true.
+   * False when servers still on the previous package may break once this change replicates: the
+   * step is then held back until every server runs a package that ships it (docs/cluster.md, "The
+   * fully automated mode"). Default true.
    */
   backwardCompatible?: boolean;
   /** Set only by the step that installs the tracking schema: it runs before history exists. */
   installsTracking?: boolean;
+  /**
+   * The subsystems whose databases the step is for, e.g. ['ca'] for a step about certificate
+   * records; omitted: every subsystem. The framework, not the step, leaves it out on the database
+   * of another subsystem, or of a subsystem it cannot tell (src/pki/subsystem.ts): there it is not
+   * run and not recorded (it did nothing there), and the database version moves past it.
+   */
+  appliesTo?: Subsystem[];
+  /**
+   * Checksums this step was recorded with in earlier releases, when it has changed since without
+   * changing what it does (a new declaration, a helper moved, the checksum rule itself): a database
+   * whose record holds one of them is not warned about (as Liquibase's validCheckSum). Any other
+   * checksum still warns. Take them from the release that shipped them (the history's
+   * pkiDbUpgradeChecksum, or the registry that release generated), never from the edited file.
+   */
+  formerChecksums?: string[];
   /** Must be idempotent: check, then change. It may be re-run after a crash or a failure. */
   upgrade(ctx: StepContext): Promise<void>;
 }
@@ -139,6 +164,9 @@ export interface RegisteredStep extends StepDefinition {
   version: string;
   index: number;
   name: string;
-  /** sha256 of the script source, to notice an applied script that was edited afterwards. */
+  /**
+   * sha256 of the step's file and of the project files it imports (packaging/generate-registry.mjs
+   * says which), to notice an applied step that was changed afterwards.
+   */
   checksum: string;
 }

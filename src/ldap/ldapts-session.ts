@@ -271,7 +271,7 @@ const TLS_TRUST_ERRORS = /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAI
 function connectionError(err: unknown, url: string, options: ConnectOptions): Error {
   const code = (err as { code?: unknown }).code;
   const message = (err as Error).message ?? String(err);
-  const start = options.startHint ?? 'start the 389 DS instance (systemctl start dirsrv@INSTANCE)';
+  const start = options.startHint ?? "start the 389 DS instance (systemctl start dirsrv@NAME, NAME as systemctl list-units 'dirsrv@*' shows it)";
   if (code === 49) {
     const who = options.credentials.kind === 'simple' ? options.credentials.bindDN : 'the client';
     return new CredentialsRejectedError(

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import winston from 'winston';
 import type { Logger } from '../core/logger';
-import { openForAppend } from '../config/safe-append';
+import { openForAppend } from '../files/safe-append';
 import { escapeControl } from './escape';
 
 export interface RunLoggerOptions {

@@ -1,17 +1,9 @@
 /**
- * Where a Dogtag CA keeps its data inside its suffix, and how to tell a CA database from the
- * database of another subsystem (KRA, OCSP, TKS, TPS share the layout of their own, without a
- * certificate repository). Steps about certificate records are no-ops elsewhere.
+ * Where a Dogtag CA keeps its data inside its suffix. Whether a database is a CA's at all is
+ * decided in src/pki/subsystem.ts (steps about certificate records declare appliesTo: ['ca']).
  */
-import type { LdapSession } from '../core/directory';
-
 export function certificateRepositoryDN(suffix: string): string {
   return `ou=certificateRepository,ou=ca,${suffix}`;
-}
-
-/** True when `suffix` holds a CA's certificate repository (ca/create.ldif makes it). */
-export async function isCaDatabase(ldap: LdapSession, suffix: string): Promise<boolean> {
-  return (await ldap.read(certificateRepositoryDN(suffix), ['1.1'])) !== undefined;
 }
 
 /**

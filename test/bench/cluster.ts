@@ -6,7 +6,9 @@
  *     (from the log's debug lines: after the in-sync check, until the claim is held);
  *   - the same upgrade started on all three servers at once, on another fresh mesh: the time until
  *     the last of the three ends, against the single run (target: <= 1.5x, the single run already
- *     includes the wait for replication to the others).
+ *     includes the wait for replication to the others);
+ *   - one run alone with local credentials only (LDAPI autobind, no password: the local view of
+ *     docs/schema-replication.md), on a third fresh mesh, against the run with the password.
  *
  * Build and run (creates and removes its own servers):
  *   npx esbuild test/bench/cluster.ts --bundle --platform=node --format=cjs --target=node20 \
@@ -42,7 +44,7 @@ interface Run {
   line: string;
 }
 
-async function mesh(root: string): Promise<{ servers: DsInstance[]; trees: string[] }> {
+async function mesh(root: string, ldapiOnly = false): Promise<{ servers: DsInstance[]; trees: string[] }> {
   const servers = await createSuppliers({ rootDir: path.join(root, 'ds'), portBase, count: 3, hosts: ['127.0.0.1', '127.0.0.2', '127.0.0.3'] });
   await createReplicatedSuffix(servers, SUFFIX, 'ca');
   for (const ds of servers) await loadPkiSchema(ds);
@@ -52,12 +54,13 @@ async function mesh(root: string): Promise<{ servers: DsInstance[]; trees: strin
     const tree = path.join(root, `tree${i}`);
     const sub = path.join(tree, 'etc/pki/pki-tomcat/ca');
     mkdirSync(sub, { recursive: true });
+    const auth = ldapiOnly ? ['internaldb.ldapauth.authtype=SslClientAuth'] : ['internaldb.ldapauth.authtype=BasicAuth', `internaldb.ldapauth.bindDN=${ds.rootDN}`, 'internaldb.ldapauth.bindPWPrompt=internaldb'];
     writeFileSync(
       path.join(sub, 'CS.cfg'),
-      [`internaldb.basedn=${SUFFIX}`, 'internaldb.ldapauth.authtype=BasicAuth', `internaldb.ldapauth.bindDN=${ds.rootDN}`, 'internaldb.ldapauth.bindPWPrompt=internaldb',
-        `internaldb.ldapconn.host=${ds.host}`, `internaldb.ldapconn.port=${ds.port}`, 'internaldb.ldapconn.secureConn=false', ''].join('\n'),
+      [`internaldb.basedn=${SUFFIX}`, ...auth, `internaldb.ldapconn.host=${ldapiOnly ? 'localhost' : ds.host}`, `internaldb.ldapconn.port=${ds.port}`, 'internaldb.ldapconn.secureConn=false', ''].join('\n'),
     );
-    writeFileSync(path.join(tree, 'etc/pki/pki-tomcat/password.conf'), `internaldb=${ds.rootPassword}\n`, { mode: 0o600 });
+    if (ldapiOnly) writeFileSync(path.join(tree, 'etc/pki/pki-tomcat/db-upgrade.conf'), `ldapi_socket = ${ds.ldapiPath}\nuse_keyring = false\n`);
+    else writeFileSync(path.join(tree, 'etc/pki/pki-tomcat/password.conf'), `internaldb=${ds.rootPassword}\n`, { mode: 0o600 });
     return tree;
   });
   return { servers, trees };
@@ -85,17 +88,19 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main(): Promise<void> {
   const single: Run[] = [];
   const together: number[] = [];
+  const ldapiAlone: number[] = [];
   for (let round = 1; round <= rounds; round++) {
-    for (const kind of ['single', 'together'] as const) {
+    for (const kind of ['single', 'together', 'ldapi'] as const) {
       const root = mkdtempSync(path.join(os.tmpdir(), 'pkidbu-bcl-'));
       chmodSync(root, 0o755); // as root, ns-slapd runs as dirsrv and must reach its instance root
       process.stderr.write(`round ${round}, ${kind}: three suppliers on 127.0.0.1-3:${portBase}.., ${certificates} certificates\n`);
-      const { servers, trees } = await mesh(root);
+      const { servers, trees } = await mesh(root, kind === 'ldapi');
       try {
-        if (kind === 'single') {
+        if (kind === 'single' || kind === 'ldapi') {
           const run = await posttrans(trees[0]);
-          if (run.code !== 0) throw new Error(`the single run failed (${run.code}): ${run.line}`);
-          single.push(run);
+          if (run.code !== 0) throw new Error(`the ${kind} run failed (${run.code}): ${run.line}`);
+          if (kind === 'single') single.push(run);
+          else ldapiAlone.push(run.ms);
         } else {
           const started = performance.now();
           const runs = await Promise.all(trees.map(posttrans));
@@ -115,7 +120,8 @@ async function main(): Promise<void> {
     `Automated upgrade on three suppliers (${certificates} certificates, 30% without issuerName; median of ${rounds}; the bundled tool, --mode posttrans):\n` +
       `  uncontended cluster claim (in sync -> held):  ${claims.length ? `${median(claims)} ms (each: ${claims.join(', ')} ms)` : 'not found in the log'}\n` +
       `  one server alone (incl. waiting for the others): ${(one / 1000).toFixed(2)} s\n` +
-      `  all three at once, until the last ends:          ${(all / 1000).toFixed(2)} s  (${(all / one).toFixed(2)}x the single run; target <= 1.5x)\n`,
+      `  all three at once, until the last ends:          ${(all / 1000).toFixed(2)} s  (${(all / one).toFixed(2)}x the single run; target <= 1.5x)\n` +
+      `  one server alone, LDAPI autobind only (local view): ${(median(ldapiAlone) / 1000).toFixed(2)} s  (${(median(ldapiAlone) / one).toFixed(2)}x the run with the password)\n`,
   );
 }
 

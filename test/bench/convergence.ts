@@ -4,7 +4,7 @@
  *
  * For each batch size, writes a batch on supplier A and records the moment the last write
  * returned. Then, at the same time:
- *   - detection: the tool's own wait (src/cluster/convergence.ts, waitForLocalChanges, default
+ *   - detection: the tool's own wait (src/converge/convergence.ts, waitForLocalChanges, default
  *     100 ms poll) until B's RUV shows A's last CSN;
  *   - arrival: a 5 ms poll reading the batch's last entry on B.
  * Prints per batch size the median and 90th percentile of both delays and of their ratio
@@ -20,9 +20,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'ldapts';
-import { waitForLocalChanges } from '../../src/cluster/convergence';
-import { maxCsn } from '../../src/cluster/ruv';
-import { discoverTopology, readRuv } from '../../src/cluster/topology';
+import { waitForLocalChanges } from '../../src/converge/convergence';
+import { maxCsn } from '../../src/converge/ruv';
+import { discoverTopology, readRuv } from '../../src/converge/topology';
 import { silentLogger } from '../../src/core/logger';
 import { LdaptsSession } from '../../src/ldap/ldapts-session';
 import { removeInstance } from '../harness/dirsrv';

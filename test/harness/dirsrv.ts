@@ -1,8 +1,8 @@
 /**
  * Real 389 Directory Server instances for tests: create, start, stop, kill, remove.
  *
- * Each instance lives in its own self-contained root directory (design.md, "389 DS on loopback,
- * without systemd"): we copy /usr/share/dirsrv and /etc/dirsrv/{config,schema} into $ROOT, rewrite
+ * Each instance lives in its own self-contained root directory (test/harness/README.md, "Choices":
+ * dscreate once per instance, then ns-slapd directly): we copy /usr/share/dirsrv and /etc/dirsrv/{config,schema} into $ROOT, rewrite
  * $ROOT/share/dirsrv/inf/defaults.inf so every path points under $ROOT with with_systemd = 0, and run
  * dscreate with PREFIX=$ROOT. Nothing is written to /etc, /var or /run, systemd is never involved,
  * and removing an instance is `rm -rf $ROOT`. The server is started directly with
@@ -123,8 +123,8 @@ interface RunAs {
 }
 
 /**
- * As root, 389 DS refuses nothing but runs best as the packaged `dirsrv` user (design.md); as a
- * normal user the server simply runs as that user.
+ * As root, 389 DS refuses nothing but runs best as the packaged `dirsrv` user (test/harness/README.md,
+ * "Choices": root vs non-root); as a normal user the server simply runs as that user.
  */
 async function runAsIdentity(): Promise<RunAs> {
   if (process.getuid?.() === 0) {
@@ -345,7 +345,8 @@ async function runDscreate(ds: DsInstance): Promise<void> {
 
 /**
  * Edits dse.ldif before the first start: listen on loopback only, and (tests only) do not fsync
- * every transaction, which doubles write throughput (design.md, "Measured throughput").
+ * every transaction, for faster writes (test/harness/README.md, "Choices"; docs/reliability.md,
+ * "Limits": durability is the server's).
  */
 async function tuneDse(ds: DsInstance): Promise<void> {
   const dse = `${ds.configDir}/dse.ldif`;

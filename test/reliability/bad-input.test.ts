@@ -213,11 +213,13 @@ describe('tracking entries edited by hand, and a database newer than the package
   });
 
   type Edit = { dn: () => string; attribute: string; value?: string };
+  // The database is an empty suffix (not a CA's): only the steps for every subsystem are recorded
+  // there (10.0.0, 10.2.0, 10.3.0); each case puts its entry back.
   const cases: [string, Edit, (dn: string) => string][] = [
     ['an outcome the tool never writes', { dn: () => history('10.2.0/01-AuthoritySchema'), attribute: 'pkiDbUpgradeOutcome', value: 'half-done' }, (dn) => `${dn}: pkiDbUpgradeOutcome "half-done" is not one of started, done, failed`],
     ['an unknown scope', { dn: () => history('10.3.0/01-CertProfileSchema'), attribute: 'pkiDbUpgradeScope', value: 'global' }, (dn) => `${dn}: pkiDbUpgradeScope "global" is neither cluster nor server`],
-    ['a step version that is not a version', { dn: () => history('10.3.3/01-IssuerNameBackfill'), attribute: 'pkiDbUpgradeVersion', value: '10.x' }, (dn) => `${dn}: pkiDbUpgradeVersion "10.x" is not a version`],
-    ['a done step without its end time', { dn: () => history('11.6.0/02-RequireIssuerName'), attribute: 'pkiDbUpgradeEndTime' }, (dn) => `${dn}: a done step has no pkiDbUpgradeEndTime`],
+    ['a step version that is not a version', { dn: () => history('10.2.0/01-AuthoritySchema'), attribute: 'pkiDbUpgradeVersion', value: '10.x' }, (dn) => `${dn}: pkiDbUpgradeVersion "10.x" is not a version`],
+    ['a done step without its end time', { dn: () => history('10.3.0/01-CertProfileSchema'), attribute: 'pkiDbUpgradeEndTime' }, (dn) => `${dn}: a done step has no pkiDbUpgradeEndTime`],
     ['a step without the server that applied it', { dn: () => history('10.0.0/01-TrackingSchema'), attribute: 'pkiDbUpgradeServer' }, (dn) => `${dn}: pkiDbUpgradeServer is missing`],
     ['a database version that is not a version', { dn: () => `cn=dbUpgrade,${db.suffix}`, attribute: 'pkiDbUpgradeVersion', value: 'eleven' }, (dn) => `${dn}: pkiDbUpgradeVersion "eleven" is not a version`],
   ];

@@ -18,7 +18,7 @@ import { createBackend } from '../harness/dirsrv';
 import { standalone, uniqueSuffix } from '../harness/test-env';
 import { MAIN_BUNDLE, runCli, type CliResult } from '../support/bundle';
 import { createFakePki, csCfgText, removeFakePkis, type CsCfgOptions, type FakePki } from '../support/fake-pki';
-import { agreementUrl, parseAgreement } from '../../src/cluster/agreements';
+import { agreementUrl, parseAgreement } from '../../src/converge/agreements';
 import { DirectoryEntry } from '../../src/core/directory';
 import { LdaptsSession } from '../../src/ldap/ldapts-session';
 import { checkPeerTransport } from '../../src/ldap/peer-transport';
@@ -53,7 +53,13 @@ async function stopAttackers(): Promise<void> {
   await Promise.all(
     attackers.splice(0).map((a) => {
       const ended = new Promise((r) => a.once('close', r));
-      a.kill('SIGKILL');
+      // The whole process group: a loop's mv or ln still running after its shell died would
+      // change the tree while the test reads it.
+      try {
+        process.kill(-a.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
       return a.exitCode !== null || a.signalCode !== null ? undefined : ended;
     }),
   );
@@ -83,7 +89,7 @@ function asPkiUser(script: string): void {
 
 /** Starts `script` as the PKI user in the background (killed after the case). */
 function asPkiUserInLoop(script: string): void {
-  const child = spawn('setpriv', [`--reuid=${PKI_USER.uid}`, `--regid=${PKI_USER.gid}`, '--clear-groups', 'sh', '-c', script], { stdio: 'ignore' });
+  const child = spawn('setpriv', [`--reuid=${PKI_USER.uid}`, `--regid=${PKI_USER.gid}`, '--clear-groups', 'sh', '-c', script], { stdio: 'ignore', detached: true });
   attackers.push(child);
 }
 
@@ -145,12 +151,22 @@ function posttrans(pki: FakePki, ...more: string[]): Promise<CliResult> {
 }
 const DRY_RUN = 'dry-run';
 
+/** A file's text; '' for one that went away between the listing and the read. */
+function readIfThere(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw err;
+  }
+}
+
 /** Every file of the tree that holds `text` (the fake tree must hold no root secret after a run). */
 function filesHolding(dir: string, text: string): string[] {
   const found: string[] = [];
   for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
     const p = path.join(entry.parentPath, entry.name);
-    if (entry.isFile() && fs.readFileSync(p, 'utf8').includes(text)) found.push(p);
+    if (entry.isFile() && readIfThere(p).includes(text)) found.push(p);
   }
   return found;
 }

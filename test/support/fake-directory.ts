@@ -1,8 +1,10 @@
 /**
- * An in-memory directory for pure tests of bulk passes: entries under one base, a predicate in
- * place of the LDAP filter, writes that take a little time so that concurrency can be observed.
+ * An in-memory directory for pure tests of bulk passes and of entry creation: entries under one
+ * base, a predicate in place of the LDAP filter, writes that take a little time so that
+ * concurrency can be observed. Adds, reads and value changes answer as 389 DS does (68 for an entry
+ * that exists, 20 for a value that exists, only the attributes asked for).
  */
-import { DirectoryEntry, LdapResultError, type AttributeMap, type LdapSession, type Modification, type SearchOptions } from '../../src/core/directory';
+import { DirectoryEntry, LdapResultError, ResultCode, type AttributeMap, type LdapSession, type Modification, type SearchOptions } from '../../src/core/directory';
 
 export class FakeDirectory {
   readonly entries = new Map<string, Record<string, string[]>>();
@@ -12,6 +14,8 @@ export class FakeDirectory {
   /** Search pages served, over all searches. */
   pagesServed = 0;
   writes: { dn: string; changes: Modification[]; session: string }[] = [];
+  /** Entries added through a session (not by the test's own add()). */
+  adds: { dn: string; session: string }[] = [];
 
   constructor(
     /** Stands in for the search filter. */
@@ -65,13 +69,17 @@ export class FakeSession implements LdapSession {
     }
   }
 
-  async read(dn: string): Promise<DirectoryEntry | undefined> {
+  async read(dn: string, attributes?: string[]): Promise<DirectoryEntry | undefined> {
     const attrs = this.dir.entries.get(dn);
-    return attrs ? new DirectoryEntry(dn, attrs) : undefined;
+    if (!attrs) return undefined;
+    const only = attributes?.map((a) => a.toLowerCase());
+    return new DirectoryEntry(dn, Object.fromEntries(Object.entries(attrs).filter(([k]) => !only || only.includes(k.toLowerCase())).map(([k, v]) => [k, [...v]])));
   }
 
   async add(dn: string, attributes: AttributeMap): Promise<void> {
+    if (this.dir.entries.has(dn)) throw new LdapResultError(ResultCode.EntryAlreadyExists, 'add', dn, 'Already exists');
     this.dir.entries.set(dn, Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, (Array.isArray(v) ? v : [v]).map(String)])));
+    this.dir.adds.push({ dn, session: this.name });
   }
 
   async modify(dn: string, changes: Modification[]): Promise<void> {
@@ -84,8 +92,15 @@ export class FakeSession implements LdapSession {
       const attrs = this.dir.entries.get(dn);
       if (!attrs) throw new LdapResultError(32, 'modify', dn, 'No such object');
       for (const c of changes) {
-        if (c.operation === 'replace' || c.operation === 'add') attrs[c.attribute] = (c.values ?? []).map(String);
-        else delete attrs[c.attribute];
+        const values = (c.values ?? []).map(String);
+        const name = Object.keys(attrs).find((k) => k.toLowerCase() === c.attribute.toLowerCase()) ?? c.attribute;
+        const have = attrs[name] ?? [];
+        if (c.operation === 'replace') attrs[name] = values;
+        else if (c.operation === 'add') {
+          if (values.some((v) => have.some((h) => h.toLowerCase() === v.toLowerCase()))) throw new LdapResultError(ResultCode.AttributeOrValueExists, 'modify', dn, 'Type or value exists');
+          attrs[name] = [...have, ...values];
+        } else if (values.length === 0) delete attrs[name];
+        else attrs[name] = have.filter((h) => !values.includes(h));
       }
       this.dir.writes.push({ dn, changes, session: this.name });
     } finally {

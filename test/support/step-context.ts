@@ -1,13 +1,13 @@
 /**
- * A StepContext on a real server, wired like the CLI does (src/cli/database.ts), for tests that run
+ * A StepContext on a real server, wired like the CLI does (src/app/database.ts), for tests that run
  * one step's upgrade() directly. Logged lines and dry-run LDIF are kept for assertions.
  */
 import type { LdapSession } from '../../src/core/directory';
 import type { Logger } from '../../src/core/logger';
 import type { StepContext, StepDefinition } from '../../src/core/step';
-import { LdapBulkUpdater } from '../../src/directory/bulk-update';
-import { LdapIndexHelper } from '../../src/directory/index-helper';
-import { LdapSchemaHelper } from '../../src/directory/schema-helper';
+import { LdapBulkUpdater } from '../../src/apply/bulk-update';
+import { LdapIndexHelper } from '../../src/apply/index-helper';
+import { LdapSchemaHelper } from '../../src/apply/schema-helper';
 import { DryRunSession } from '../../src/ldap/dry-run-session';
 import { LdaptsSession } from '../../src/ldap/ldapts-session';
 import type { DsInstance } from '../harness/dirsrv';

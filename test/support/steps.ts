@@ -1,9 +1,17 @@
 /** Builders of registered steps for tests that need a registry of their own. */
-import type { RegisteredStep, StepContext, StepScope } from '../../src/core/step';
+import type { RegisteredStep, StepContext, StepScope, Subsystem } from '../../src/core/step';
 
 export function step(
   id: string,
-  options: { scope?: StepScope; upgrade?: (ctx: StepContext) => Promise<void>; checksum?: string; installsTracking?: boolean; backwardCompatible?: boolean } = {},
+  options: {
+    scope?: StepScope;
+    upgrade?: (ctx: StepContext) => Promise<void>;
+    checksum?: string;
+    formerChecksums?: string[];
+    installsTracking?: boolean;
+    backwardCompatible?: boolean;
+    appliesTo?: Subsystem[];
+  } = {},
 ): RegisteredStep {
   const [version, file] = id.split('/');
   const m = /^(\d+)-(\w+)$/.exec(file);
@@ -17,7 +25,9 @@ export function step(
     scope: options.scope ?? 'cluster',
     installsTracking: options.installsTracking,
     backwardCompatible: options.backwardCompatible,
+    appliesTo: options.appliesTo,
     checksum: options.checksum ?? `sum-${id}`,
+    formerChecksums: options.formerChecksums,
     upgrade: options.upgrade ?? (async () => undefined),
   };
 }

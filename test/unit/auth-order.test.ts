@@ -1,5 +1,5 @@
-import { authCandidates, ldapiUrl } from '../../src/instance/auth';
-import type { InternalDbConfig } from '../../src/instance/cs-cfg';
+import { authCandidates, ldapiUrl } from '../../src/auth/ldapi-sockets';
+import type { InternalDbConfig } from '../../src/config/cs-cfg';
 
 const db = (over: Partial<InternalDbConfig> = {}): InternalDbConfig => ({
   host: 'localhost',

@@ -1,11 +1,13 @@
 /** The bulk update pass, its flow control and its progress reports, on an in-memory directory. */
+import { clockReading } from '../support/manual-clock';
+import type { Clock } from '../../src/core/clock';
 import { LdapResultError, type DirectoryEntry, type Modification } from '../../src/core/directory';
 import { ServerUnreachableError } from '../../src/core/errors';
 import type { Logger } from '../../src/core/logger';
 import type { BulkUpdateSpec } from '../../src/core/step';
-import { BulkUpdateError, LdapBulkUpdater } from '../../src/directory/bulk-update';
-import { describeProgress, ProgressReporter } from '../../src/directory/progress';
-import { readAhead, WritePipeline } from '../../src/directory/write-pipeline';
+import { BulkUpdateError, LdapBulkUpdater } from '../../src/apply/bulk-update';
+import { describeProgress, ProgressReporter } from '../../src/apply/progress';
+import { readAhead, WritePipeline } from '../../src/apply/write-pipeline';
 import { FakeDirectory, type FakeSession } from '../support/fake-directory';
 
 function recordingLogger() {
@@ -26,7 +28,7 @@ function repository(n: number, options: ConstructorParameters<typeof FakeDirecto
   return dir;
 }
 
-function updater(dir: FakeDirectory, writers = 2, extra: { dryRun?: boolean; now?: () => number; logEveryMs?: number } = {}) {
+function updater(dir: FakeDirectory, writers = 2, extra: { dryRun?: boolean; clock?: Clock; logEveryMs?: number } = {}) {
   const { logger, lines } = recordingLogger();
   const sessions: FakeSession[] = Array.from({ length: writers }, (_, i) => dir.session(`w${i}`));
   let opened = 0;
@@ -38,7 +40,7 @@ function updater(dir: FakeDirectory, writers = 2, extra: { dryRun?: boolean; now
     },
     logger,
     dryRun: extra.dryRun ?? false,
-    now: extra.now,
+    clock: extra.clock,
     logEveryMs: extra.logEveryMs,
   });
   return { bulk, lines, sessions, opened: () => opened };
@@ -181,7 +183,7 @@ describe('LdapBulkUpdater', () => {
   it('logs progress with rate and time left at the interval', async () => {
     let t = 0;
     const dir = repository(90);
-    const { bulk, lines } = updater(dir, 1, { now: () => (t += 100), logEveryMs: 1000 });
+    const { bulk, lines } = updater(dir, 1, { clock: clockReading(() => (t += 100)), logEveryMs: 1000 });
     await bulk.update(spec({ concurrency: 1, transform: fix }));
     const progress = lines.filter((l) => / of 60 /.test(l.message));
     expect(progress.length).toBeGreaterThanOrEqual(2);
@@ -308,7 +310,7 @@ describe('progress', () => {
     const written: string[] = [];
     const terminal = { write: (s: string) => written.push(s) } as unknown as NodeJS.WritableStream;
     const { logger, lines } = recordingLogger();
-    const reporter = new ProgressReporter({ logger, terminal, now: () => t, logEveryMs: 10_000, drawEveryMs: 250 }, 'pass', 100);
+    const reporter = new ProgressReporter({ logger, terminal, clock: clockReading(() => t), logEveryMs: 10_000, drawEveryMs: 250 }, 'pass', 100);
     t = 300;
     reporter.update(10, 0);
     expect(written).toEqual([expect.stringMatching(/^\rpass: 10 of 100 \(10%\), 33\/s, about 3 s left\x1b\[K$/)]);

@@ -1,4 +1,4 @@
-import { parseCli } from '../../src/cli/args';
+import { parseCli } from '../../src/app/cli-args';
 
 describe('command line: instance mode options', () => {
   it('instance mode is the default (no --url): interactive, every instance', () => {

@@ -1,5 +1,5 @@
-/** The cluster rules applied to a plan (src/cluster/admission.ts). */
-import { holdIncompatible, interruptedElsewhere, knownServers, serverStepsOnly } from '../../src/cluster/admission';
+/** The cluster rules applied to a plan (src/plan/admission.ts). */
+import { holdIncompatible, interruptedElsewhere, knownServers, serverStepsOnly } from '../../src/plan/admission';
 import { emptyHistory } from '../../src/core/history-store';
 import { planUpgrade } from '../../src/core/planner';
 import { orderRegistry } from '../../src/core/registry';

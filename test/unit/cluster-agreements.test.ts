@@ -1,5 +1,5 @@
 /** What an agreement's status attributes mean for a cluster upgrade (values as 389 DS 2.3 writes them). */
-import { agreementUrl, blockingProblem, classifyStatus, parseAgreement } from '../../src/cluster/agreements';
+import { agreementUrl, blockingProblem, classifyStatus, parseAgreement } from '../../src/converge/agreements';
 import { DirectoryEntry } from '../../src/core/directory';
 
 const HEALTHY = 'Error (0) Replica acquired successfully: Incremental update succeeded';

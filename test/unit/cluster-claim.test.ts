@@ -1,20 +1,34 @@
 /**
- * The cluster claim (src/cluster/claim.ts) on in-memory suppliers whose replication the test
+ * The cluster claim (src/lock/cluster-claim.ts) on in-memory suppliers whose replication the test
  * drives: who may apply cluster-scope steps when several servers are upgraded at once.
  */
-import { claimDN, claimIsLive, ClusterClaim, readClaims, type ClaimData } from '../../src/cluster/claim';
+import { claimDN, claimIsLive, ClusterClaim, readClaims, type ClaimData } from '../../src/lock/cluster-claim';
 import { ClaimLostError } from '../../src/core/errors';
 import { silentLogger } from '../../src/core/logger';
+import type { Clock } from '../../src/core/clock';
 import { FakeSupplier, replicate } from '../support/fake-replicated-directory';
 
 const SUFFIX = 'o=pki-tomcat-CA';
 
 class FakeTime {
   ms = Date.parse('2026-11-25T10:00:00Z');
-  readonly clock = { now: () => new Date(this.ms) };
 }
 
-function claimFor(server: FakeSupplier, name: string, time: FakeTime, cluster: FakeSupplier[], extra: Partial<ConstructorParameters<typeof ClusterClaim>[0]> = {}) {
+type ClaimOptions = ConstructorParameters<typeof ClusterClaim>[0];
+
+/** A claim on `server`; while it waits, time passes and replication delivers (or `sleep` does what the test needs). */
+function claimFor(server: FakeSupplier, name: string, time: FakeTime, cluster: FakeSupplier[], extra: Partial<ClaimOptions> & { sleep?: (ms: number) => Promise<void> } = {}) {
+  const { sleep, ...options } = extra;
+  const clock: Clock = {
+    now: () => new Date(time.ms),
+    monotonicMs: () => time.ms,
+    sleep:
+      sleep ??
+      (async (ms) => {
+        time.ms += ms;
+        replicate(...cluster);
+      }),
+  };
   return new ClusterClaim({
     ldap: server,
     suffix: SUFFIX,
@@ -23,20 +37,15 @@ function claimFor(server: FakeSupplier, name: string, time: FakeTime, cluster: F
     // Convergence both ways: whatever either side wrote is now on the other.
     exchange: async () => replicate(...cluster),
     logger: silentLogger,
-    clock: time.clock,
+    clock,
     waitMs: 10_000,
     staleAfterMs: 60_000,
     heartbeatMs: 1_000_000,
     pollMs: 500,
-    // Time passes while waiting, and replication delivers meanwhile.
-    sleep: async (ms) => {
-      time.ms += ms;
-      replicate(...cluster);
-    },
     host: 'host-of-test',
     pid: 4242,
     isProcessAlive: () => true,
-    ...extra,
+    ...options,
   });
 }
 
@@ -118,13 +127,16 @@ describe('the cluster claim protocol', () => {
       };
       const options = (random: number) => ({
         exchange,
-        clock: { now: () => new Date() },
-        random: () => random,
-        // Virtual time passes in order; replication delivers meanwhile.
-        sleep: async (ms: number) => {
-          await new Promise((resolve) => setTimeout(resolve, ms));
-          replicate(a, b);
+        clock: {
+          now: () => new Date(),
+          monotonicMs: () => Date.now(),
+          // Virtual time passes in order; replication delivers meanwhile.
+          sleep: async (ms: number) => {
+            await new Promise((resolve) => setTimeout(resolve, ms));
+            replicate(a, b);
+          },
         },
+        random: () => random,
       });
       const both = Promise.all([
         claimFor(a, 'a:389', new FakeTime(), [a, b], options(0.0)).acquire(),

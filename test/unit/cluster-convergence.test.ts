@@ -1,10 +1,11 @@
 /**
- * Waiting for replication by RUV (src/cluster/convergence.ts), with servers whose RUV readings the
+ * Waiting for replication by RUV (src/converge/convergence.ts), with servers whose RUV readings the
  * test scripts and a clock that moves only when the wait sleeps.
  */
-import { parseAgreement } from '../../src/cluster/agreements';
-import { waitForLocalChanges, waitUntilExchanged, waitUntilInSync } from '../../src/cluster/convergence';
-import type { ClusterMember, Topology } from '../../src/cluster/topology';
+import { ManualClock } from '../support/manual-clock';
+import { parseAgreement } from '../../src/converge/agreements';
+import { waitForLocalChanges, waitUntilExchanged, waitUntilInSync } from '../../src/converge/convergence';
+import type { ClusterMember, Topology } from '../../src/converge/topology';
 import { DirectoryEntry, LdapResultError, ResultCode, type LdapSession } from '../../src/core/directory';
 import { ClusterNotReadyError } from '../../src/core/errors';
 
@@ -56,7 +57,6 @@ function topology(a: LdapSession, b: LdapSession): Topology {
 }
 
 function waitOptions(t: Topology, lines: string[]) {
-  let now = Date.parse('2026-11-25T08:10:00Z');
   return {
     topology: t,
     what: "this run's changes to reach every server",
@@ -64,8 +64,7 @@ function waitOptions(t: Topology, lines: string[]) {
     pollMs: 500,
     progressMs: 1000,
     logger: { debug() {}, info: (m: string) => void lines.push(m), warn() {}, error() {} },
-    clock: { now: () => new Date(now) },
-    sleep: async (ms: number) => void (now += ms),
+    clock: new ManualClock(Date.parse('2026-11-25T08:10:00Z')),
   };
 }
 

@@ -1,14 +1,16 @@
 /**
- * The local view (src/cluster/local-view.ts): what a run with LDAPI autobind only may conclude
+ * The local view (src/converge/local-view.ts): what a run with LDAPI autobind only may conclude
  * about the other servers from its own server's agreements and RUV, and from anonymous reads.
  */
+import { systemClock } from '../../src/core/clock';
+import { clockReading } from '../support/manual-clock';
 import { DirectoryEntry, type LdapSession } from '../../src/core/directory';
 import { ClusterNotReadyError } from '../../src/core/errors';
 import { silentLogger } from '../../src/core/logger';
-import type { Agreement } from '../../src/cluster/agreements';
-import { consumerReplicaIds, localView, nameObserved, unfedSuppliers, waitUntilSeen } from '../../src/cluster/local-view';
-import { parseRuv } from '../../src/cluster/ruv';
-import type { ClusterMember, PeerSession, Topology } from '../../src/cluster/topology';
+import type { Agreement } from '../../src/converge/agreements';
+import { consumerReplicaIds, localView, nameObserved, unfedSuppliers, waitUntilSeen } from '../../src/converge/local-view';
+import { parseRuv } from '../../src/converge/ruv';
+import type { ClusterMember, PeerSession, Topology } from '../../src/converge/topology';
 
 const agreement = (name: string, host: string, port: number): Agreement =>
   ({ dn: `cn=${name},cn=replica`, name, suffix: 'o=ca', host, port, transport: 'LDAP', enabled: true, state: 'ok', status: '', updateInProgress: false }) as Agreement;
@@ -87,7 +89,7 @@ describe('the local view of a run that can read only its own server', () => {
     const view = localView(topology);
     if (!('view' in view)) throw new Error('no view');
     let nudged = 0;
-    await waitUntilSeen(view.view, 'cn=claim', 'description', (v) => v.includes('v2'), { what: 'the claim', timeoutMs: 5000, pollMs: 1, clock: { now: () => new Date() }, logger: silentLogger, nudge: async () => void nudged++ });
+    await waitUntilSeen(view.view, 'cn=claim', 'description', (v) => v.includes('v2'), { what: 'the claim', timeoutMs: 5000, pollMs: 1, clock: systemClock, logger: silentLogger, nudge: async () => void nudged++ });
     expect(polls).toBe(5);
     expect(nudged).toBe(1);
   });
@@ -97,7 +99,8 @@ describe('the local view of a run that can read only its own server', () => {
     const view = localView(topology);
     if (!('view' in view)) throw new Error('no view');
     let t = 0;
-    const clock = { now: () => new Date((t += 400)) };
+    // Every reading of the clock is 400 ms later.
+    const clock = clockReading(() => (t += 400));
     const stale = { ...view.view, observers: view.view.observers.slice(0, 1) };
     await expect(waitUntilSeen(stale, 'cn=claim', 'description', (v) => v.includes('v2'), { what: 'the cluster claim', timeoutMs: 1000, pollMs: 1, clock, logger: silentLogger })).rejects.toThrow(
       new ClusterNotReadyError('the cluster claim did not reach 10.0.0.2:389 within 1 s (read anonymously there)'),

@@ -1,5 +1,5 @@
 /** Reading 389 DS replica update vectors and comparing change sequence numbers. */
-import { compareCsn, converged, csnReplicaId, csnTime, gaps, hasReached, lagSeconds, parseRuv } from '../../src/cluster/ruv';
+import { compareCsn, converged, csnReplicaId, csnTime, gaps, hasReached, lagSeconds, parseRuv } from '../../src/converge/ruv';
 
 // As read from a supplier (replica 1) two servers: values as 389 DS 2.3 writes them.
 const ON_A = [

@@ -1,5 +1,6 @@
 /** Choosing the number of writes in flight by measuring, on a simulated server. */
-import { ConcurrencyTuner } from '../../src/directory/concurrency-tuner';
+import { clockReading } from '../support/manual-clock';
+import { ConcurrencyTuner } from '../../src/apply/concurrency-tuner';
 
 /** Runs `writes` completions; each takes 1000/rate(level) ms of the fake clock. */
 function simulate(tuner: ConcurrencyTuner, clock: { t: number }, writes: number, rate: (level: number) => number): number[] {
@@ -13,7 +14,7 @@ function simulate(tuner: ConcurrencyTuner, clock: { t: number }, writes: number,
 }
 
 function tuner(clock: { t: number }) {
-  return new ConcurrencyTuner({ levels: [1, 2, 4, 8], windowSize: 10, minWindowMs: 0, steadyWindows: 5, now: () => clock.t });
+  return new ConcurrencyTuner({ levels: [1, 2, 4, 8], windowSize: 10, minWindowMs: 0, steadyWindows: 5, clock: clockReading(() => clock.t) });
 }
 
 describe('ConcurrencyTuner', () => {
@@ -49,7 +50,7 @@ describe('ConcurrencyTuner', () => {
 
   it('measures each level for a minimum time, so that a fast level is not judged on a few milliseconds', () => {
     const clock = { t: 0 };
-    const t = new ConcurrencyTuner({ levels: [1, 16], windowSize: 10, minWindowMs: 100, now: () => clock.t });
+    const t = new ConcurrencyTuner({ levels: [1, 16], windowSize: 10, minWindowMs: 100, clock: clockReading(() => clock.t) });
     // 8,000 writes/s at level 16: 10 writes take 1.25 ms, so the window runs on to 100 ms (800 writes).
     const levels = simulate(t, clock, 1200, (l) => (l === 16 ? 8_000 : 4_000));
     expect(levels.indexOf(1)).toBe(799);
@@ -61,7 +62,7 @@ describe('ConcurrencyTuner', () => {
     expect(t.current).toBe(16);
     const clock = { t: 0 };
     const seen = new Set<number>();
-    const d = new ConcurrencyTuner({ now: () => clock.t });
+    const d = new ConcurrencyTuner({ clock: clockReading(() => clock.t) });
     for (let i = 0; i < 20_000; i++) {
       clock.t += 1;
       d.completed();

@@ -1,5 +1,5 @@
 import { ConfigError } from '../../src/core/errors';
-import { parseCsCfg, parseProperties } from '../../src/instance/cs-cfg';
+import { parseCsCfg, parseProperties } from '../../src/config/cs-cfg';
 
 // The internaldb block of Dogtag's CA CS.cfg template (fixtures/dogtag/ca/CS.cfg.template), as pkispawn fills it.
 const template = `machineName=[pki_hostname]

@@ -1,18 +1,20 @@
-import { UpgradeEngine } from '../../src/core/engine';
-import { silentLogger } from '../../src/core/logger';
+import { UpgradeEngine, type EngineOptions } from '../../src/core/engine';
+import { clockReading } from '../support/manual-clock';
+import { silentLogger, type Logger } from '../../src/core/logger';
 import type { RegisteredStep, StepContext } from '../../src/core/step';
 import { orderRegistry } from '../../src/core/registry';
 import { LdapResultError, ResultCode } from '../../src/core/directory';
-import { ClaimLostError, DirectoryError, ServerUnreachableError } from '../../src/core/errors';
+import { ClaimLostError, DirectoryError, ServerUnreachableError, StepFailedError } from '../../src/core/errors';
 import type { StepRecord } from '../../src/core/history-store';
 import { MemoryHistoryStore } from '../support/memory-history-store';
 import { registry, step } from '../support/steps';
 
 const SERVER = 'ds1:389';
 let tick = 0;
-const clock = { now: () => new Date(1_700_000_000_000 + 1000 * tick++) };
+/** Each reading one second later. */
+const clock = clockReading(() => 1_700_000_000_000 + 1000 * tick++);
 
-function engine(store: MemoryHistoryStore, steps: RegisteredStep[], dryRun = false) {
+function engine(store: MemoryHistoryStore, steps: RegisteredStep[], dryRun = false, more: Partial<EngineOptions> = {}) {
   return new UpgradeEngine({
     steps: orderRegistry(steps, '2.0.0'),
     packageVersion: '2.0.0',
@@ -22,7 +24,15 @@ function engine(store: MemoryHistoryStore, steps: RegisteredStep[], dryRun = fal
     clock,
     contextFor: () => ({ dryRun }) as unknown as StepContext,
     dryRun,
+    ...more,
   });
+}
+
+/** A logger keeping "level: message" lines. */
+function keptLines(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const keep = (level: string) => (message: string) => void lines.push(`${level}: ${message}`);
+  return { lines, logger: { debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error') } };
 }
 
 describe('the engine', () => {
@@ -61,7 +71,7 @@ describe('the engine', () => {
       step('1.2.0/02-B', { upgrade: async () => void (bRan = true) }),
     );
     const result = await engine(store, steps).run();
-    expect(result.failure?.stepId).toBe('1.2.0/01-Boom');
+    expect((result.failure as StepFailedError | undefined)?.stepId).toBe('1.2.0/01-Boom');
     expect(result.failure?.exitCode).toBe(1);
     expect(bRan).toBe(false);
     expect(store.state.cluster.get('1.2.0/01-Boom')).toMatchObject({ outcome: 'failed', error: 'disk on fire' });
@@ -96,7 +106,72 @@ describe('the engine', () => {
     expect(store.writes).toEqual([]);
   });
 
-  it('lets admit() hold steps back or refuse the run', async () => {
+  describe('steps for other subsystems (appliesTo)', () => {
+    const ran: string[] = [];
+    const steps = () =>
+      registry(
+        step('1.1.0/01-Schema', { upgrade: async () => void ran.push('Schema') }),
+        step('1.2.0/01-CaOnly', { appliesTo: ['ca'], upgrade: async () => void ran.push('CaOnly') }),
+        step('1.2.0/02-CaIndexes', { scope: 'server', appliesTo: ['ca'], upgrade: async () => void ran.push('CaIndexes') }),
+      );
+    beforeEach(() => void (ran.length = 0));
+
+    it('are neither run nor recorded on the database of another subsystem, and the version moves past them', async () => {
+      const store = new MemoryHistoryStore();
+      const { logger, lines } = keptLines();
+      const result = await engine(store, steps(), false, { logger, subsystem: 'kra', subsystemBasis: 'it holds the key repository' }).run();
+      expect(result.failure).toBeUndefined();
+      expect(ran).toEqual(['Schema']);
+      expect(result.results.map((r) => r.step.id)).toEqual(['1.0.0/01-Tracking', '1.1.0/01-Schema']);
+      expect(result.plan!.notApplicable.map((n) => n.step.id)).toEqual(['1.2.0/01-CaOnly', '1.2.0/02-CaIndexes']);
+      expect(store.writes.filter((w) => /Ca/.test(w))).toEqual([]);
+      expect(store.state.databaseVersion).toBe('2.0.0');
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          'info: subsystem of this database: kra (it holds the key repository)',
+          'info: not applicable here: 1.2.0/01-CaOnly is for ca only; not run, not recorded',
+          'info: not applicable here: 1.2.0/02-CaIndexes is for ca only; not run, not recorded',
+        ]),
+      );
+
+      // The next run has nothing to do and says so in one line (the rest is debug).
+      store.writes = [];
+      lines.length = 0;
+      const second = await engine(store, steps(), false, { logger, subsystem: 'kra' }).run();
+      expect(second.results).toEqual([]);
+      expect(store.writes).toEqual([]);
+      expect(lines.filter((l) => !l.startsWith('debug:'))).toEqual(['info: nothing to do: database at 2.0.0, package 2.0.0']);
+    });
+
+    it('are left out when the subsystem is unknown, and run once it is known (nothing was recorded)', async () => {
+      const store = new MemoryHistoryStore();
+      await engine(store, steps()).run();
+      expect(ran).toEqual(['Schema']);
+      expect(store.state.databaseVersion).toBe('2.0.0');
+      const later = await engine(store, steps(), false, { subsystem: 'ca' }).run();
+      expect(ran).toEqual(['Schema', 'CaOnly', 'CaIndexes']);
+      expect(later.results.map((r) => [r.step.id, r.outcome])).toEqual([
+        ['1.2.0/01-CaOnly', 'done'],
+        ['1.2.0/02-CaIndexes', 'done'],
+      ]);
+      expect(store.state.databaseVersion).toBe('2.0.0');
+    });
+
+    it('are not rehearsed in dry-run', async () => {
+      const result = await engine(new MemoryHistoryStore(), steps(), true, { subsystem: 'tps' }).run();
+      expect(result.results.map((r) => r.step.id)).toEqual(['1.0.0/01-Tracking', '1.1.0/01-Schema']);
+      expect(ran).toEqual(['Schema']);
+    });
+
+    it('run on a database of their subsystem', async () => {
+      const store = new MemoryHistoryStore();
+      await engine(store, steps(), false, { subsystem: 'ca' }).run();
+      expect(ran).toEqual(['Schema', 'CaOnly', 'CaIndexes']);
+      expect(store.state.cluster.get('1.2.0/01-CaOnly')?.outcome).toBe('done');
+    });
+  });
+
+  it('lets admit() refuse the run: the refusal is the result\'s failure, and nothing is written', async () => {
     const store = new MemoryHistoryStore();
     const steps = registry(step('1.1.0/01-A'));
     const e = new UpgradeEngine({
@@ -104,7 +179,9 @@ describe('the engine', () => {
       contextFor: () => ({}) as StepContext, dryRun: false,
       admit: async () => { throw new Error('replication is not converged'); },
     });
-    await expect(e.run()).rejects.toThrow(/not converged/);
+    const refused = await e.run();
+    expect(refused.failure?.message).toBe('replication is not converged');
+    expect(refused.results).toEqual([]);
     expect(store.writes).toEqual([]);
   });
 
@@ -124,9 +201,9 @@ describe('the engine', () => {
     it('a refused history write stops the run naming the record and what to do, and records nothing more', async () => {
       const store = new RefusingStore((r) => r.stepId === '1.1.0/01-A' && r.outcome === 'started', () => busy('cn=1.1.0/01-A,cn=history'));
       let ran = false;
-      const run = engine(store, registry(step('1.1.0/01-A', { upgrade: async () => void (ran = true) }))).run();
-      await expect(run).rejects.toThrow(DirectoryError);
-      await expect(run).rejects.toMatchObject({
+      const { failure } = await engine(store, registry(step('1.1.0/01-A', { upgrade: async () => void (ran = true) }))).run();
+      expect(failure).toBeInstanceOf(DirectoryError);
+      expect(failure).toMatchObject({
         message: expect.stringContaining('could not record step 1.1.0/01-A as started in the upgrade history: modify cn=1.1.0/01-A,cn=history failed: LDAP result 51'),
         hint: 'the server is busy: wait a while, then run pki-db-upgrade again: it resumes where it stopped',
       });
@@ -146,8 +223,9 @@ describe('the engine', () => {
     it('a step that lost the server ends the run as an outage (exit 4); its record says failed when that could still be written', async () => {
       const store = new MemoryHistoryStore();
       const lost = new ServerUnreachableError('lost the connection to 389 DS at ldap://ds1:389 during modify cn=x');
-      const run = engine(store, registry(step('1.1.0/01-Lost', { upgrade: async () => { throw lost; } }))).run();
-      await expect(run).rejects.toBe(lost);
+      const result = await engine(store, registry(step('1.1.0/01-Lost', { upgrade: async () => { throw lost; } }))).run();
+      expect(result.failure).toBe(lost);
+      expect(result.failure?.exitCode).toBe(4);
       expect(store.state.cluster.get('1.1.0/01-Lost')?.outcome).toBe('failed');
     });
   });
@@ -162,7 +240,10 @@ describe('the engine', () => {
       step('1.1.0/02-B', { upgrade: async () => void ran.push('B') }),
     );
     const run = new UpgradeEngine({ steps: orderRegistry(steps, '2.0.0'), packageVersion: '2.0.0', serverId: SERVER, store, logger: silentLogger, clock, contextFor: () => ({}) as StepContext, dryRun: false, fence });
-    await expect(run.run()).rejects.toBeInstanceOf(ClaimLostError);
+    const stopped = await run.run();
+    expect(stopped.failure).toBeInstanceOf(ClaimLostError);
+    // The step before the loss stays in the results, done.
+    expect(stopped.results.map((r) => `${r.step.id} ${r.outcome}`)).toEqual(['1.0.0/01-Tracking done', '1.1.0/01-A done']);
     expect(ran).toEqual(['A']);
     expect(store.writes.filter((w) => w.includes('02-B'))).toEqual([]);
 
@@ -170,7 +251,7 @@ describe('the engine', () => {
     const again = new MemoryHistoryStore();
     const inside = registry(step('1.1.0/01-A', { upgrade: async () => { throw new ClaimLostError('lost between two batches'); } }));
     const fenced = new UpgradeEngine({ steps: orderRegistry(inside, '2.0.0'), packageVersion: '2.0.0', serverId: SERVER, store: again, logger: silentLogger, clock, contextFor: () => ({}) as StepContext, dryRun: false });
-    await expect(fenced.run()).rejects.toBeInstanceOf(ClaimLostError);
+    expect((await fenced.run()).failure).toBeInstanceOf(ClaimLostError);
     expect(again.state.cluster.get('1.1.0/01-A')?.outcome).toBe('started');
     expect(again.writes.slice(-1)).toEqual(['1.1.0/01-A:started']);
   });

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { LockHeldError } from '../../src/core/errors';
 import { silentLogger } from '../../src/core/logger';
-import { acquireInstanceLock } from '../../src/run/lock';
-import { isAlive } from '../../src/run/process-alive';
+import { acquireInstanceLock } from '../../src/lock/instance-lock';
+import { isAlive } from '../../src/process/alive';
 
 /** The pid of a process that has already exited. */
 function deadPid(): number {

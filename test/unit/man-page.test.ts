@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { USAGE } from '../../src/cli/args';
+import { USAGE } from '../../src/app/cli-args';
 import { DEFAULT_TOOL_CONFIG, parseToolConfig, TOOL_CONFIG_KEYS } from '../../src/config/tool-config';
 
 const repo = path.resolve(__dirname, '../..');
@@ -77,8 +77,15 @@ describe('md2man', () => {
     ]);
   });
 
+  it('leaves out comment lines (the markers of the generated exit-code tables)', () => {
+    const { stdout, code, stderr } = md2man('# tool(8) -- x\n\n<!-- exit-codes:direct (generated) -->\n`0`\n:   Fine.\n\n<!-- /exit-codes:direct -->\n');
+    expect({ stderr, code }).toEqual({ stderr: '', code: 0 });
+    expect(stdout.split('\n').slice(3)).toEqual(['.TP', '\\fB0\\fR', 'Fine.', '']);
+  });
+
   it('refuses markup it does not handle rather than rendering it wrong', () => {
     expect(md2man('# tool(8) -- x\n\n| a | b |\n').stderr).toMatch(/markup this converter does not handle: \| a \| b \|/);
+    expect(md2man('# tool(8) -- x\n\n<!-- a comment\nover two lines -->\n').stderr).toMatch(/markup this converter does not handle: <!-- a comment/);
     expect(md2man('# tool(8) -- x\n\nan *unclosed emphasis\n').stderr).toMatch(/unbalanced inline markup/);
     expect(md2man('# tool(8) -- x\n\n```\nnever closed\n').stderr).toMatch(/unterminated/);
     expect(md2man('no title\n').stderr).toMatch(/first line must be/);

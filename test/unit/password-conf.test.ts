@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../../src/core/logger';
-import { MARKER_NAME, readPasswordConf, removeLeftoverPasswordConf, restorePasswordConf } from '../../src/secrets/password-conf';
+import { MARKER_NAME, readPasswordConf, removeLeftoverPasswordConf, restorePasswordConf } from '../../src/auth/password-conf';
 
 describe('password.conf restore', () => {
   let dir: string;

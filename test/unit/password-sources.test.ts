@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { findPassword, readRootOnlyPasswordFile, type PasswordRequest, type PasswordSourceDeps } from '../../src/secrets/password-sources';
+import { findPassword, readRootOnlyPasswordFile, type PasswordRequest, type PasswordSourceDeps } from '../../src/auth/password-sources';
 
 function deps(have: { keyring?: string; option?: string; configured?: string; prompt?: string }) {
   const asked: string[] = [];

@@ -3,6 +3,7 @@ import { DowngradeError } from '../../src/core/errors';
 import { planUpgrade, reachedVersion } from '../../src/core/planner';
 import { orderRegistry } from '../../src/core/registry';
 import { registry, step } from '../support/steps';
+import { packageVersion as shippedVersion, steps as shippedSteps } from '../../upgrades/registry.generated';
 
 const SERVER = 'ds1:389';
 
@@ -81,6 +82,92 @@ describe('the planner', () => {
     expect(plan.pending.map((p) => p.step.id)).not.toContain('1.1.0/01-A');
     expect(plan.warnings.join('\n')).toMatch(/1\.1\.0\/01-A .*edited/);
   });
+
+  it("accepts without a warning a record holding one of the step's former checksums, and still warns on any other", () => {
+    const former = 'a'.repeat(64);
+    const withFormer = registry(step('1.1.0/01-A', { checksum: 'b'.repeat(64), formerChecksums: [former] }));
+    const plan = (checksum: string) =>
+      planUpgrade({ steps: withFormer, state: state([record('1.0.0/01-Tracking', 'done'), record('1.1.0/01-A', 'done', { checksum })], '2.0.0'), packageVersion: '2.0.0', serverId: SERVER });
+    expect(plan(former)).toMatchObject({ pending: [], warnings: [] });
+    expect(plan('b'.repeat(64))).toMatchObject({ pending: [], warnings: [] });
+    expect(plan('c'.repeat(64)).warnings).toEqual([expect.stringMatching(/^step 1\.1\.0\/01-A was applied \(on ds1:389\) from a script whose checksum was cccccccccccc; this package ships bbbbbbbbbbbb: .*edited/)]);
+    // A former checksum does not make a failed or interrupted step count as done.
+    const failed = planUpgrade({ steps: withFormer, state: state([record('1.0.0/01-Tracking', 'done'), record('1.1.0/01-A', 'failed', { checksum: former })], '1.0.0'), packageVersion: '2.0.0', serverId: SERVER });
+    expect(failed.pending.map((p) => [p.step.id, p.reason])).toEqual([['1.1.0/01-A', 'failed']]);
+  });
+
+  it('accepts without a warning the checksums the 11.6.0 release recorded (its file-only checksums)', () => {
+    // pkiDbUpgradeChecksum as 11.6.0 wrote it: `git show <11.6.0>:upgrades/<step>.ts | sha256sum`.
+    const released: [string, string][] = [
+      ['10.0.0/01-TrackingSchema', '531f91ef495c5cb9b0befbc84cd9d19fb67e016f8280e2740aaea83e213e9d03'],
+      ['10.2.0/01-AuthoritySchema', '375721c6fa4815ee31003ba286b7cbdffb981513a1daee12e1f153c5e02e960e'],
+      ['10.3.0/01-CertProfileSchema', '54c243ecd18dc7a132951edfa250ad109bedff32a534183e8142fa29c3d2d8fb'],
+      ['10.3.3/01-IssuerNameBackfill', 'cde9dad9097dc6ad5b74098ffdb75e5504276b091b5d4c47a88d1a1c1374ec66'],
+      ['11.6.0/01-CAIndexes', 'b6abf5f5a2af40f8b82873fccc8850d1d8da928f4eef6dbfad8ce2b2ffa5d4c5'],
+      ['11.6.0/02-RequireIssuerName', '2839739b1f8ee3a29ce88dd3ed22ddee98c56118c297e22ceee5f863a257b5ff'],
+    ];
+    const shipped = orderRegistry(shippedSteps, shippedVersion);
+    expect(shipped.map((s) => s.id)).toEqual(released.map(([id]) => id));
+    const records = released.map(([id, checksum]) =>
+      record(id, 'done', { checksum, scope: shipped.find((s) => s.id === id)!.scope, packageVersion: '11.6.0' }),
+    );
+    const plan = planUpgrade({ steps: shipped, state: state(records, '11.6.0'), packageVersion: shippedVersion, serverId: SERVER });
+    expect(plan.warnings).toEqual([]);
+    expect(plan.pending).toEqual([]);
+  });
+});
+
+describe('steps for some subsystems (appliesTo)', () => {
+  const mixed = registry(step('1.1.0/01-Schema'), step('1.1.0/02-CaOnly', { appliesTo: ['ca'] }), step('1.2.0/01-CaIndexes', { scope: 'server', appliesTo: ['ca'] }), step('2.0.0/01-KraOrCa', { appliesTo: ['kra', 'ca'] }));
+  const plan = (subsystem: 'ca' | 'kra' | 'ocsp' | undefined, records: StepRecord[] = [], version?: string) =>
+    planUpgrade({ steps: mixed, state: records.length ? state(records, version) : emptyHistory(), packageVersion: '2.0.0', serverId: SERVER, subsystem });
+  const ids = (list: { step: { id: string } }[]) => list.map((p) => p.step.id);
+
+  it('on a database of a listed subsystem, plans them like any other', () => {
+    const p = plan('ca');
+    expect(ids(p.pending)).toEqual(['1.0.0/01-Tracking', '1.1.0/01-Schema', '1.1.0/02-CaOnly', '1.2.0/01-CaIndexes', '2.0.0/01-KraOrCa']);
+    expect(p.notApplicable).toEqual([]);
+    expect(p.subsystem).toBe('ca');
+  });
+
+  it("on another subsystem's database, leaves them out of the plan and lists them as not applicable", () => {
+    const p = plan('kra');
+    expect(ids(p.pending)).toEqual(['1.0.0/01-Tracking', '1.1.0/01-Schema', '2.0.0/01-KraOrCa']);
+    expect(ids(p.notApplicable)).toEqual(['1.1.0/02-CaOnly', '1.2.0/01-CaIndexes']);
+    expect(p.warnings).toEqual([]);
+  });
+
+  it('when the subsystem is unknown, runs only the steps for every subsystem', () => {
+    const p = plan(undefined);
+    expect(ids(p.pending)).toEqual(['1.0.0/01-Tracking', '1.1.0/01-Schema']);
+    expect(ids(p.notApplicable)).toEqual(['1.1.0/02-CaOnly', '1.2.0/01-CaIndexes', '2.0.0/01-KraOrCa']);
+    expect(p.subsystem).toBeUndefined();
+  });
+
+  it('a step recorded done stays done (an earlier release ran it, as a no-op); a failed or interrupted one is left out with its record', () => {
+    const p = plan('ocsp', [
+      record('1.0.0/01-Tracking', 'done'),
+      record('1.1.0/01-Schema', 'done'),
+      record('1.1.0/02-CaOnly', 'done', { checksum: 'edited' }),
+      record('1.2.0/01-CaIndexes', 'failed', { scope: 'server' }),
+      record('2.0.0/01-KraOrCa', 'started'),
+    ], '1.1.0');
+    expect(p.pending).toEqual([]);
+    expect(p.notApplicable.map((n) => [n.step.id, n.previous?.outcome])).toEqual([
+      ['1.2.0/01-CaIndexes', 'failed'],
+      ['2.0.0/01-KraOrCa', 'started'],
+    ]);
+    // Done is done: its checksum is still checked.
+    expect(p.warnings).toEqual([expect.stringMatching(/^step 1\.1\.0\/02-CaOnly was applied .*edited after it ran/)]);
+  });
+
+  it('the database version moves past the steps left out (the engine counts them as complete)', () => {
+    const p = plan('kra', [record('1.0.0/01-Tracking', 'done'), record('1.1.0/01-Schema', 'done')], '1.0.0');
+    const complete = new Set(['1.0.0/01-Tracking', '1.1.0/01-Schema', ...ids(p.notApplicable)]);
+    expect(reachedVersion(orderRegistry(mixed, '2.0.0'), (s) => complete.has(s.id), '2.0.0', '1.0.0')).toBe('1.1.0');
+    complete.add('2.0.0/01-KraOrCa');
+    expect(reachedVersion(orderRegistry(mixed, '2.0.0'), (s) => complete.has(s.id), '2.0.0', '1.1.0')).toBe('2.0.0');
+  });
 });
 
 describe('the database version', () => {
@@ -107,6 +194,15 @@ describe('the registry', () => {
   it('rejects a step newer than the package and a duplicate index', () => {
     expect(() => orderRegistry(registry(step('3.0.0/01-X')), '2.0.0')).toThrow(/newer than the package/);
     expect(() => orderRegistry(registry(step('1.5.0/01-X'), step('1.5.0/01-Y')), '2.0.0')).toThrow(/share version/);
+  });
+  it('rejects an appliesTo that names no known subsystem, and one on the tracking step', () => {
+    expect(() => orderRegistry(registry(step('1.5.0/01-X', { appliesTo: [] })), '2.0.0')).toThrow(/1\.5\.0\/01-X: appliesTo must list subsystems among ca, kra, ocsp, tks, tps, acme/);
+    expect(() => orderRegistry(registry(step('1.5.0/01-X', { appliesTo: ['ra' as 'ca'] })), '2.0.0')).toThrow(/\(not ra\)/);
+    expect(() => orderRegistry([step('1.0.0/01-T', { installsTracking: true, appliesTo: ['ca'] })], '2.0.0')).toThrow(/tracking schema step applies to every subsystem/);
+    expect(orderRegistry(registry(step('1.5.0/01-X', { appliesTo: ['acme'] })), '2.0.0')).toHaveLength(2);
+  });
+  it('rejects a former checksum that is not a SHA-256', () => {
+    expect(() => orderRegistry(registry(step('1.5.0/01-X', { formerChecksums: ['abc'] })), '2.0.0')).toThrow(/1\.5\.0\/01-X: former checksum "abc" is not a SHA-256/);
   });
   it('requires the tracking step first', () => {
     expect(() => orderRegistry([step('1.0.0/01-X'), step('1.1.0/01-T', { installsTracking: true })], '2.0.0')).toThrow(/first step must install/);

@@ -1,5 +1,5 @@
-import { replicableReplacement } from '../../src/directory/replicable-schema';
-import { parseDefinition } from '../../src/directory/schema-definition';
+import { replicableReplacement } from '../../src/apply/replicable-schema';
+import { parseDefinition } from '../../src/apply/schema-definition';
 
 const OLD = "( certificateRecord-oid NAME 'certificateRecord' DESC 'CMS defined class' SUP top STRUCTURAL MUST cn MAY ( serialno $ issuerName $ userCertificate ) X-ORIGIN 'user defined' )";
 const STRICT = "( certificateRecord-oid NAME 'certificateRecord' DESC 'CMS defined class' SUP top STRUCTURAL MUST ( cn $ issuerName ) MAY ( serialno $ userCertificate ) X-ORIGIN 'user defined' )";

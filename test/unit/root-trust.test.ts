@@ -7,12 +7,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseToolConfig, ROOT_ONLY_KEYS } from '../../src/config/tool-config';
-import { openForAppend } from '../../src/config/safe-append';
+import { openForAppend } from '../../src/files/safe-append';
 import { escapeControl, escapeTerminal } from '../../src/logging/escape';
 import { checkPeerTransport, hostPortOf } from '../../src/ldap/peer-transport';
 import { SecretDestinationError } from '../../src/core/errors';
 import { silentLogger } from '../../src/core/logger';
-import { InstancePasswords } from '../../src/secrets/instance-password';
+import { InstancePasswords } from '../../src/auth/instance-password';
 
 describe('db-upgrade.conf not owned by root alone', () => {
   const text = ['auto_upgrade = false', 'log_file = /etc/passwd', 'password_file = /etc/shadow', 'ldapi_socket = /tmp/x.socket', 'ca_file = /tmp/ca.pem', 'trusted_servers = 127.0.0.2:389', 'operation_timeout = 5'].join('\n');

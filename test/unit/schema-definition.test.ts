@@ -1,4 +1,4 @@
-import { parseDefinition, sameDefinition } from '../../src/directory/schema-definition';
+import { parseDefinition, sameDefinition } from '../../src/apply/schema-definition';
 
 describe('schema definitions', () => {
   it('parse names and lists', () => {

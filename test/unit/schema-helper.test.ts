@@ -1,10 +1,10 @@
 /**
- * Schema steps on several servers (src/directory/schema-helper.ts), against servers whose cn=schema
+ * Schema steps on several servers (src/apply/schema-helper.ts), against servers whose cn=schema
  * is a list of definitions in memory: what is written where, in which order, and what happens when
  * a server does not keep what was written (389 DS learning an older definition back).
  */
 import { DirectoryEntry, type LdapSession, type Modification } from '../../src/core/directory';
-import { LdapSchemaHelper } from '../../src/directory/schema-helper';
+import { LdapSchemaHelper } from '../../src/apply/schema-helper';
 
 const OLD = "( rec-oid NAME 'rec' SUP top STRUCTURAL MUST cn MAY ( issuerName $ sn ) )";
 const STRICT = "( rec-oid NAME 'rec' SUP top STRUCTURAL MUST ( cn $ issuerName ) MAY sn )";

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { overallResult } from '../../src/run/local-run';
-import { readStatusFile, recordRun, type DatabaseOutcome, type RunStatus } from '../../src/run/status-file';
+import { overallResult, resultOf } from '../../src/app/instance-outcome';
+import { ClaimLostError, CredentialsRejectedError, LockHeldError, ReplicationPendingError, ServerUnreachableError, StepFailedError } from '../../src/core/errors';
+import { readStatusFile, recordRun, type DatabaseOutcome, type RunStatus } from '../../src/record/status-file';
 
 const run = (result: RunStatus['result'], endTime: string, message?: string): RunStatus => ({
   instance: 'pki-tomcat',
@@ -40,5 +41,18 @@ describe('status file', () => {
     expect(overallResult([o('server-down'), o('failed')])).toEqual({ result: 'failed', exitCode: 1 });
     expect(overallResult([o('server-down'), o('config-error')])).toEqual({ result: 'config-error', exitCode: 2 });
     expect(overallResult([o('upgraded'), o('server-down')])).toEqual({ result: 'server-down', exitCode: 4 });
+  });
+});
+
+describe('the status result of an error', () => {
+  it('is the result of its exit code: one table with the precedence of results', () => {
+    expect(resultOf(new ServerUnreachableError('down'))).toBe('server-down');
+    expect(resultOf(new ClaimLostError('lost'))).toBe('waiting-for-replication');
+    expect(resultOf(new ReplicationPendingError('on its way'))).toBe('replicating');
+    expect(resultOf(new CredentialsRejectedError('wrong password'))).toBe('config-error');
+    expect(resultOf(new StepFailedError('1.0.0/01-X', 'step failed'))).toBe('failed');
+    // No result of its own: a lock held by another run, anything untyped.
+    expect(resultOf(new LockHeldError('held'))).toBe('failed');
+    expect(resultOf(new Error('a bug'))).toBe('failed');
   });
 });

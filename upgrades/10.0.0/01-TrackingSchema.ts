@@ -7,6 +7,8 @@ export default defineStep({
   description: 'Install the schema of the upgrade tracking entries (pkiDbUpgrade*)',
   scope: 'cluster',
   installsTracking: true,
+  // As released in 11.6.0, whose checksum covered this file only.
+  formerChecksums: ['531f91ef495c5cb9b0befbc84cd9d19fb67e016f8280e2740aaea83e213e9d03'],
   async upgrade(ctx) {
     const changes = await ctx.schema.ensure(TRACKING_SCHEMA);
     ctx.logger.info(changes.length ? `schema: ${changes.map((c) => `${c.action} ${c.name}`).join(', ')}` : 'tracking schema already present');

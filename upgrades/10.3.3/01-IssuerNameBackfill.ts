@@ -1,5 +1,5 @@
 import { defineStep } from '../../src/core/step';
-import { certificateRepositoryDN, isCaDatabase, MISSING_ISSUER_NAME_FILTER } from '../../src/pki/ca-database';
+import { certificateRepositoryDN, MISSING_ISSUER_NAME_FILTER } from '../../src/pki/ca-database';
 import { certificateIssuerString } from '../../src/x509/distinguished-name';
 
 // Dogtag 10.3 started to store the issuer of every certificate record (lightweight sub-CAs issue
@@ -7,15 +7,14 @@ import { certificateIssuerString } from '../../src/x509/distinguished-name';
 // before. This is that upgrade: same filter, issuerName taken from the DER certificate in the same
 // string form the CA writes (JSS X500Name.toString()). It selects only records still lacking
 // issuerName, so a crash half-way resumes where it stopped. Other subsystems (KRA, OCSP, ...) have
-// no certificate repository: nothing to do there.
+// no certificate repository: the framework does not run it on their databases (appliesTo).
 export default defineStep({
   description: 'Fill in issuerName on certificate records that lack it, from their certificate (as pki-server ca-db-upgrade)',
   scope: 'cluster',
+  appliesTo: ['ca'],
+  // As released in 11.6.0, whose checksum covered this file only.
+  formerChecksums: ['cde9dad9097dc6ad5b74098ffdb75e5504276b091b5d4c47a88d1a1c1374ec66'],
   async upgrade(ctx) {
-    if (!(await isCaDatabase(ctx.ldap, ctx.database.suffix))) {
-      ctx.logger.info('no certificate repository in this database (not a CA): nothing to do');
-      return;
-    }
     await ctx.bulk.update({
       label: 'issuerName backfill',
       base: certificateRepositoryDN(ctx.database.suffix),

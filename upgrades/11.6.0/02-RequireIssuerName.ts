@@ -1,5 +1,5 @@
 import { defineStep } from '../../src/core/step';
-import { certificateRepositoryDN, isCaDatabase, MISSING_ISSUER_NAME_FILTER } from '../../src/pki/ca-database';
+import { certificateRepositoryDN, MISSING_ISSUER_NAME_FILTER } from '../../src/pki/ca-database';
 
 // NOT BACKWARD COMPATIBLE — the example of such a step (see README, "Upgrade steps").
 //
@@ -12,7 +12,7 @@ import { certificateRepositoryDN, isCaDatabase, MISSING_ISSUER_NAME_FILTER } fro
 //
 // 389 DS does not re-check existing entries against a changed object class, but any later modify
 // of a record still lacking issuerName (e.g. a revocation) would fail, so the step refuses to run
-// while such records remain.
+// while such records remain. It is about certificate records: CA databases only (appliesTo).
 const CERTIFICATE_RECORD_REQUIRING_ISSUER =
   "( certificateRecord-oid NAME 'certificateRecord' DESC 'CMS defined class' SUP top STRUCTURAL MUST ( cn $ issuerName ) " +
   'MAY ( serialno $ dateOfCreate $ dateOfModify $ certStatus $ autoRenew $ issueInfo $ metaInfo $ revInfo $ version $ duration $ ' +
@@ -25,10 +25,14 @@ export default defineStep({
   description: 'Require issuerName on certificate records (certificateRecord MUST issuerName); releases that do not write it can no longer issue',
   scope: 'cluster',
   backwardCompatible: false,
+  appliesTo: ['ca'],
+  // As released in 11.6.0, whose checksum covered this file only.
+  formerChecksums: ['2839739b1f8ee3a29ce88dd3ed22ddee98c56118c297e22ceee5f863a257b5ff'],
   async upgrade(ctx) {
     const { suffix } = ctx.database;
-    if (!(await isCaDatabase(ctx.ldap, suffix)) || !(await ctx.schema.hasObjectClass('certificateRecord'))) {
-      ctx.logger.info('no certificate repository in this database (not a CA): nothing to require');
+    // Not a class to define here: a server without Dogtag's schema has nothing to tighten.
+    if (!(await ctx.schema.hasObjectClass('certificateRecord'))) {
+      ctx.logger.info('certificateRecord is not defined in cn=schema of this server: nothing to require');
       return;
     }
     const lacking: string[] = [];

@@ -1,0 +1,141 @@
+/**
+ * Wires one target into the engine: the LDAP session (real or dry-run), the history store, the
+ * server identity and the context each step runs with.
+ */
+import type { Clock } from '../core/clock';
+import type { Fence } from '../core/fence';
+import type { LdapSession } from '../core/directory';
+import { UpgradeEngine } from '../core/engine';
+import { admitAll, type Admission } from '../core/run-result';
+import type { Logger } from '../core/logger';
+import type { Plan } from '../core/planner';
+import type { RegisteredStep, StepContext, Subsystem } from '../core/step';
+import type { HistoryState } from '../core/history-store';
+import { LdapBulkUpdater } from '../apply/bulk-update';
+import { LdapIndexHelper } from '../apply/index-helper';
+import { LdapSchemaHelper, type SchemaRollout } from '../apply/schema-helper';
+import { findBackend } from '../ldap/backend';
+import { waitForBackendTasks } from '../ldap/ds-task';
+import { DryRunSession } from '../ldap/dry-run-session';
+import { LdapHistoryStore } from '../record/ldap-history-store';
+import { LdaptsSession } from '../ldap/ldapts-session';
+import { identifyServer } from '../ldap/server-identity';
+import { decideSubsystem, type SubsystemDecision } from '../pki/subsystem';
+import type { Target } from './target';
+
+/**
+ * Bulk writes go over two connections of their own, so that two writes in flight are one per
+ * connection: several outstanding operations on one 389 DS 2.3 connection stalled most (make bench).
+ */
+const BULK_WRITER_CONNECTIONS = 2;
+
+export interface Registry {
+  steps: RegisteredStep[];
+  packageVersion: string;
+}
+
+export interface OpenDatabase {
+  session: LdaptsSession;
+  serverId: string;
+  backend: string;
+  /** Which subsystem's database this is, as decided by src/pki/subsystem.ts. */
+  subsystem: SubsystemDecision;
+  engine(options: {
+    dryRun: boolean;
+    logger: Logger;
+    clock: Clock;
+    /** Receives LDIF in dry-run. */
+    ldif?: (text: string) => void;
+    admit?: (plan: Plan, state: HistoryState) => Promise<Admission>;
+    /** The other servers of the cluster: schema steps write and check cn=schema there too. */
+    schemaRollout?: SchemaRollout;
+    /** The cluster claim: verified before each step and each batch of a bulk pass. */
+    fence?: Fence;
+  }): UpgradeEngine;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(target: Target, registry: Registry, connectTimeoutSec: number): Promise<OpenDatabase> {
+  const session = await LdaptsSession.open({
+    url: target.url,
+    credentials: target.credentials,
+    connectTimeoutMs: connectTimeoutSec * 1000,
+    startHint: target.startHint,
+  });
+  return databaseOn(session, target, registry);
+}
+
+/**
+ * The same, over a session already opened and bound (instance mode picks how to connect, and names
+ * the subsystem from the instance folder; direct mode names none).
+ */
+export async function databaseOn(
+  session: LdaptsSession,
+  target: Pick<Target, 'suffix' | 'backend' | 'serverId'> & { subsystem?: Subsystem },
+  registry: Registry,
+): Promise<OpenDatabase> {
+  try {
+    const serverId = target.serverId ?? (await identifyServer(session));
+    const backend = target.backend ?? (await findBackend(session, target.suffix));
+    const subsystem = await decideSubsystem(session, target.suffix, target.subsystem);
+    return {
+      session,
+      serverId,
+      backend,
+      subsystem,
+      engine({ dryRun, logger, clock, ldif, admit, schemaRollout, fence }) {
+        const recorder = dryRun ? new DryRunSession(session, ldif ?? (() => undefined)) : undefined;
+        const ldap: LdapSession = recorder ?? session;
+        const contextFor = (step: RegisteredStep): StepContext => {
+          recorder?.comment(`step ${step.id} (${step.scope}): ${step.description}`);
+          return {
+            ldap,
+            schema: new LdapSchemaHelper({ local: { id: serverId, session: ldap }, rollout: dryRun ? undefined : schemaRollout, logger, dryRun }),
+            indexes: new LdapIndexHelper(ldap, { backend, dryRun }),
+            bulk: new LdapBulkUpdater({
+              reader: ldap,
+              // Dry-run records the changes; a real pass writes on connections of its own.
+              openWriters: recorder
+                ? async () => ({ sessions: [recorder], close: async () => undefined })
+                : async () => {
+                    const sessions = await session.openSiblings(BULK_WRITER_CONNECTIONS);
+                    return { sessions, close: async () => void (await Promise.all(sessions.map((s) => s.close()))) };
+                  },
+              logger,
+              dryRun,
+              fence,
+              terminal: process.stderr.isTTY ? process.stderr : undefined,
+            }),
+            database: { suffix: target.suffix, backend, subsystem: subsystem.subsystem },
+            logger,
+            dryRun,
+          };
+        };
+        return new UpgradeEngine({
+          steps: registry.steps,
+          packageVersion: registry.packageVersion,
+          serverId,
+          store: new LdapHistoryStore(session, target.suffix),
+          logger,
+          clock,
+          contextFor,
+          dryRun,
+          fence,
+          subsystem: subsystem.subsystem,
+          subsystemBasis: subsystem.basis,
+          // Before the first write: a task still holding the backend (e.g. the index task of a
+          // run that was killed) makes it read-only until it ends.
+          admit: async (plan, state) => {
+            const admitted = admit ? await admit(plan, state) : admitAll(plan);
+            if (!dryRun && (admitted.plan.pending.length > 0 || admitted.plan.needsBookkeeping)) await waitForBackendTasks(session, backend, { logger });
+            return admitted;
+          },
+        });
+      },
+      close: () => session.close(),
+    };
+  } catch (err) {
+    await session.close();
+    throw err;
+  }
+}

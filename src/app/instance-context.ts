@@ -1,0 +1,96 @@
+/**
+ * One PKI instance as a run sees it: its settings (db-upgrade.conf, root's file winning), its log,
+ * its password sources, and how to reach each subsystem's database. Shared by the upgrade
+ * (instance-run.ts) and the read-only looks (instance-status.ts).
+ */
+import { startCommandFor } from '../config/dirsrv-instances';
+import type { SystemPaths } from '../config/paths';
+import { loadToolConfig, type ToolConfig } from '../config/tool-config';
+import type { PkiInstance, Subsystem } from '../config/instance-discovery';
+import { ConfigError } from '../core/errors';
+import { authCandidates, findLdapiSockets } from '../auth/ldapi-sockets';
+import { connectDatabase } from '../auth/connect';
+import { InstancePasswords } from '../auth/instance-password';
+import { createRunLogger, type RunLogger } from '../logging/run-logger';
+import type { InstanceRequest } from './instance-request';
+import type { Io } from './io';
+
+export function loadInstanceConfig(paths: SystemPaths, instance: PkiInstance, request: InstanceRequest): ToolConfig {
+  if (request.configFile) {
+    const config = loadToolConfig(request.configFile);
+    if (!config.file) throw new ConfigError(`the configuration file ${request.configFile} does not exist`, 'fix --config');
+    return config;
+  }
+  // The instance's own file, then root's (/etc/pki-db-upgrade/<instance>.conf), whose keys win.
+  return loadToolConfig(paths.rootToolConfig(instance.name), loadToolConfig(paths.toolConfig(instance.name)));
+}
+
+export interface InstanceContext {
+  paths: SystemPaths;
+  instance: PkiInstance;
+  config: ToolConfig;
+  request: InstanceRequest;
+  logger: RunLogger;
+  passwords: InstancePasswords;
+  connectTimeoutSec: number;
+}
+
+export interface ContextOptions {
+  /** Restore a missing password.conf for the run (run, dry-run). */
+  restore: boolean;
+  /** A person may be asked for the password. */
+  mayPrompt: boolean;
+  consoleLevel: 'debug' | 'info' | 'warn' | 'silent';
+  /** undefined: no log file (a read-only look such as status). */
+  logFile?: string;
+}
+
+export function instanceContext(paths: SystemPaths, instance: PkiInstance, config: ToolConfig, request: InstanceRequest, io: Io, options: ContextOptions): InstanceContext {
+  let passwords: InstancePasswords | undefined;
+  const logger = createRunLogger({
+    consoleLevel: options.consoleLevel,
+    logFile: options.logFile,
+    stderr: io.stderr,
+    secrets: () => passwords?.secrets() ?? [],
+  });
+  passwords = new InstancePasswords({
+    instanceId: instance.instanceId,
+    passwordConf: paths.passwordConf(instance.name),
+    owner: instance.owner,
+    stateDir: paths.stateDir(instance.name),
+    passwordFileOption: request.passwordFile,
+    useKeyring: config.useKeyring,
+    configuredPasswordFile: config.passwordFile,
+    trustedServers: config.trustedServers,
+    mayPrompt: options.mayPrompt,
+    restore: options.restore,
+    logger,
+  });
+  return { paths, instance, config, request, logger, passwords, connectTimeoutSec: request.connectTimeoutSec ?? config.connectTimeoutSec };
+}
+
+/** Connects to one subsystem's database by the documented authentication order. */
+export function connectSubsystem(ctx: InstanceContext, sub: Subsystem) {
+  const db = sub.cs.internalDb;
+  const isRoot = process.getuid?.() === 0;
+  const candidates = authCandidates(db, {
+    isRoot,
+    machineName: sub.cs.machineName,
+    sockets: isRoot ? findLdapiSockets(ctx.config.ldapiSocket, ctx.logger) : [],
+    caFile: ctx.config.caFile,
+  });
+  return connectDatabase({
+    db,
+    candidates,
+    connectTimeoutSec: ctx.connectTimeoutSec,
+    operationTimeoutSec: ctx.config.operationTimeoutSec,
+    logger: ctx.logger,
+    startHint: `start the 389 DS of ${ctx.instance.name} (${startCommandFor(ctx.paths, db.port)})`,
+    password: async () => {
+      const password = await ctx.passwords.get(db.passwordKey);
+      ctx.passwords.checkDestination(db.passwordKey, `${db.host}:${db.port}`, { file: sub.cs.file, rootControlled: sub.cs.rootControlled });
+      return password;
+    },
+    passwordSource: () => ctx.passwords.sourceOf(db.passwordKey),
+  });
+}

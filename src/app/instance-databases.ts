@@ -1,0 +1,89 @@
+/**
+ * Upgrading each subsystem database of one PKI instance, one after the other: a database on a
+ * server already found down is not tried again; a replicated one gets the automated mode's
+ * cluster safety (docs/cluster.md, "The fully automated mode"); a dry-run only rehearses.
+ */
+import { readFileSync } from 'node:fs';
+import { databasesOf } from '../config/instance-discovery';
+import { systemClock } from '../core/clock';
+import { appliedOf, heldBackOf } from '../core/run-result';
+import { errorMessage, PkiDbUpgradeError } from '../core/errors';
+import type { DatabaseOutcome } from '../record/status-file';
+import { runDatabaseWithClusterSafety } from './cluster-command';
+import { databaseOn, type Registry } from './database';
+import { connectSubsystem, type InstanceContext } from './instance-context';
+import { oneLine, resultOf } from './instance-outcome';
+import type { Io } from './io';
+
+export async function upgradeDatabases(ctx: InstanceContext, registry: Registry, dryRun: boolean, io: Io): Promise<DatabaseOutcome[]> {
+  const { logger, instance } = ctx;
+  const outcomes: DatabaseOutcome[] = [];
+  const downServers = new Map<string, string>();
+  for (const sub of databasesOf(instance)) {
+    const db = sub.cs.internalDb;
+    const outcome: DatabaseOutcome = { subsystem: sub.name, baseDN: db.baseDN, result: 'up-to-date', steps: [] };
+    outcomes.push(outcome);
+    const server = `${db.host}:${db.port}`;
+    const down = downServers.get(server);
+    if (down) {
+      Object.assign(outcome, { result: 'server-down', message: down });
+      continue;
+    }
+    logger.info(`${sub.name}: database ${db.baseDN} on ${server}`);
+    const failed = (err: unknown) => {
+      outcome.message = oneLine(errorMessage(err));
+      outcome.result = resultOf(err);
+      if (outcome.result === 'server-down') downServers.set(server, outcome.message);
+      logger.error(`${sub.name}: ${errorMessage(err)}`);
+      const untyped = err instanceof PkiDbUpgradeError ? err.cause : err;
+      if (untyped !== undefined && !(untyped instanceof PkiDbUpgradeError)) logger.debug((untyped as Error).stack ?? String(untyped));
+    };
+    try {
+      const { session, via } = await connectSubsystem(ctx, sub);
+      outcome.url = via.url;
+      try {
+        const database = await databaseOn(session, { suffix: db.baseDN, backend: db.backend, subsystem: sub.name }, registry);
+        // Not a dry-run: a replicated database gets the automated mode's cluster safety (docs/cluster.md, "The fully automated mode").
+        const result = dryRun
+          ? await database.engine({ dryRun, logger, clock: systemClock, ldif: (text) => io.stdout.write(text) }).run()
+          : await runDatabaseWithClusterSafety(database, {
+              suffix: db.baseDN,
+              registry,
+              logger,
+              connectTimeoutSec: ctx.connectTimeoutSec,
+              operationTimeoutSec: ctx.config.operationTimeoutSec,
+              peerCredentials:
+                via.kind === 'basic'
+                  ? async (peer) => {
+                      const password = await ctx.passwords.get(db.passwordKey);
+                      ctx.passwords.checkDestination(db.passwordKey, peer, { file: 'a replication agreement', rootControlled: false });
+                      return { bindDN: via.bindDN, password };
+                    }
+                  : undefined,
+              // Peers reached by LDAPS or StartTLS trust the same CA as the local server.
+              tlsOptions: ctx.config.caFile ? { ca: readFileSync(ctx.config.caFile) } : undefined,
+              timing: ctx.request.timing,
+            });
+        if (result.plan) {
+          outcome.fromVersion = result.plan.databaseVersion ?? null;
+          outcome.toVersion = result.databaseVersion ?? null;
+        }
+        // Held-back steps are listed apart (heldBack below): these are the steps the run took on.
+        outcome.steps = result.results.filter((r) => r.outcome !== 'held back').map((r) => ({ id: r.step.id, outcome: r.outcome, durationMs: r.durationMs, error: r.error }));
+        const heldBack = heldBackOf(result);
+        if (heldBack.ids.length > 0) Object.assign(outcome, { heldBack: heldBack.ids, heldBackReason: heldBack.reason });
+        if (result.failure) {
+          failed(result.failure);
+        } else if (!dryRun && appliedOf(result).length > 0) {
+          outcome.result = 'upgraded';
+        }
+      } finally {
+        await session.close();
+      }
+    } catch (err) {
+      // Before the engine ran: connecting, reading the database.
+      failed(err);
+    }
+  }
+  return outcomes;
+}

@@ -1,0 +1,153 @@
+/**
+ * pki-db-upgrade: the command line edge. Everything here is argv, streams and exit codes; the
+ * decisions are made by the engine (src/core).
+ */
+import { systemClock } from '../core/clock';
+import { errorMessage, ExitCode, PkiDbUpgradeError } from '../core/errors';
+import { orderRegistry } from '../core/registry';
+import { escapeTerminal } from '../logging/escape';
+import { createRunLogger, type RunLogger } from '../logging/run-logger';
+import { packageVersion, steps } from '../../upgrades/registry.generated';
+import { parseCli, USAGE, type CliArgs } from './cli-args';
+import { openDatabase, type OpenDatabase, type Registry } from './database';
+import { acquireDirectLock } from '../lock/direct-lock';
+import { type UpgradeEngine } from '../core/engine';
+import { appliedOf } from '../core/run-result';
+import { clusterCommand, runWithClusterSafety } from './cluster-command';
+import { allRecords, formatHistory, formatStatus, recordJson, runSummary, statusReport } from '../report/run-report';
+import { directLockRequest, targetFromArgs, type Target } from './target';
+import type { Io } from './io';
+import { runInstances } from './instance-mode';
+import { createStep, type NewStepRequest } from './new-step';
+
+export type { Io };
+
+const defaultIo: Io = { stdout: process.stdout, stderr: process.stderr };
+
+export async function main(argv: string[], io: Io = defaultIo, registry: Registry = { steps, packageVersion }): Promise<number> {
+  let args: CliArgs;
+  try {
+    args = parseCli(argv);
+  } catch (err) {
+    io.stderr.write(`pki-db-upgrade: ${errorMessage(err)}\n`);
+    return ExitCode.UsageOrConfig;
+  }
+  if (args.help) {
+    io.stdout.write(USAGE);
+    return ExitCode.Ok;
+  }
+  // A developer's command: before the registry is checked (a new step may be for a version the
+  // bundle's package does not ship yet), and with no instance, lock or server.
+  if (args.newStep) return newStepCommand(args.newStep, registry.packageVersion, io);
+  const ordered = { steps: orderRegistry(registry.steps, registry.packageVersion), packageVersion: registry.packageVersion };
+  if (args.version) {
+    const last = ordered.steps[ordered.steps.length - 1];
+    io.stdout.write(`pki-db-upgrade ${registry.packageVersion} (${ordered.steps.length} steps, last ${last?.id ?? 'none'})\n`);
+    return ExitCode.Ok;
+  }
+
+  // Instance mode (CS.cfg, password.conf, lock, log, status file) unless one database is named by --url.
+  // (cluster status|upgrade is the administrator's, on one database named by --url.)
+  if (!args.url && args.command !== 'cluster') return runInstances(args, ordered, io);
+
+  const logger = createRunLogger({
+    consoleLevel: args.verbose ? 'debug' : args.json ? 'warn' : 'info',
+    logFile: args.logFile,
+    stderr: io.stderr,
+  });
+  try {
+    return await dispatch(args, ordered, logger, io);
+  } catch (err) {
+    const code = err instanceof PkiDbUpgradeError ? err.exitCode : ExitCode.UpgradeFailed;
+    logger.error(errorMessage(err));
+    if (!(err instanceof PkiDbUpgradeError)) logger.debug((err as Error).stack ?? String(err));
+    return code;
+  } finally {
+    await logger.close();
+  }
+}
+
+async function dispatch(args: CliArgs, registry: Registry, logger: RunLogger, io: Io): Promise<number> {
+  if (args.command === 'cluster') return clusterCommand(args, registry, logger, io);
+  const target = targetFromArgs(args);
+  const db = await openDatabase(target, registry, args.connectTimeoutSec ?? 10);
+  try {
+    const dryRun = args.command === 'dry-run';
+    const engine = db.engine({ dryRun, logger, clock: systemClock, ldif: (text) => io.stdout.write(text) });
+
+    if (args.command === 'status' || args.command === 'history') {
+      const { plan, state } = await engine.plan();
+      if (args.command === 'status') {
+        const report = statusReport(target.label, plan, state);
+        io.stdout.write(args.json ? JSON.stringify(report, null, 2) + '\n' : escapeTerminal(formatStatus(report)));
+      } else {
+        const records = allRecords(state);
+        io.stdout.write(args.json ? JSON.stringify(records.map(recordJson), null, 2) + '\n' : escapeTerminal(formatHistory(records, plan.notApplicable)));
+      }
+      return ExitCode.Ok;
+    }
+
+    // Concurrent runs on this host against the same database would apply the same steps
+    // twice: direct runs take a lock of their own, named after the server and the base DN.
+    const lock = dryRun ? undefined : await acquireDirectLock(directLockRequest(target, args), logger);
+    try {
+      return await applyAndReport(db, target, args, registry, logger, engine, dryRun);
+    } finally {
+      await lock?.release();
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+/** Runs the engine (with the cluster safety for a replicated database) and says what it did. */
+async function applyAndReport(
+  db: OpenDatabase,
+  target: Target,
+  args: CliArgs,
+  registry: Registry,
+  logger: RunLogger,
+  engine: UpgradeEngine,
+  dryRun: boolean,
+): Promise<number> {
+  const started = systemClock.monotonicMs();
+  // A replicated database gets the automated mode's cluster safety (src/converge/cluster-run.ts).
+  const result = dryRun ? await engine.run() : await runWithClusterSafety(db, target, args, registry, logger);
+  const elapsed = (systemClock.monotonicMs() - started) / 1000;
+  if (result.failure) {
+    logger.error(result.failure.describe());
+    return result.failure.exitCode;
+  }
+  if (dryRun) {
+    const n = appliedOf(result).length;
+    logger.info(n === 0 ? 'dry-run: nothing to do' : `dry-run: ${n} step(s) would be applied; nothing was changed`);
+  } else {
+    logger.info(runSummary(target.label, result, elapsed));
+  }
+  return ExitCode.Ok;
+}
+
+/** new VERSION Name: writes the step and prints its path; a bad request is exit 2 with a hint. */
+function newStepCommand(request: NewStepRequest, packageVersion: string, io: Io): number {
+  try {
+    const { file, notes } = createStep(request, packageVersion);
+    io.stdout.write(`${file}\n`);
+    for (const note of notes) io.stderr.write(`${note}\n`);
+    return ExitCode.Ok;
+  } catch (err) {
+    io.stderr.write(`pki-db-upgrade: ${errorMessage(err)}\n`);
+    return err instanceof PkiDbUpgradeError ? err.exitCode : ExitCode.UpgradeFailed;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`pki-db-upgrade: internal error: ${(err as Error).stack ?? err}\n`);
+      process.exitCode = ExitCode.UpgradeFailed;
+    },
+  );
+}

@@ -1,0 +1,34 @@
+/** What a run connects to and upgrades: one PKI subsystem database on one 389 DS. */
+import { ConfigError } from '../core/errors';
+import type { Credentials } from '../ldap/ldapts-session';
+import { readPasswordFile } from '../auth/password-file';
+import type { DirectLockRequest } from '../lock/direct-lock';
+import type { CliArgs } from './cli-args';
+
+export interface Target {
+  /** For messages: "pki-tomcat/ca" or the URL. */
+  label: string;
+  url: string;
+  credentials: Credentials;
+  suffix: string;
+  backend?: string;
+  serverId?: string;
+  /** How to start that server, for the "refused the connection" message. */
+  startHint?: string;
+}
+
+/** A target named directly on the command line (--url, --base-dn). */
+export function targetFromArgs(args: CliArgs): Target {
+  if (!args.url) throw new ConfigError('no server given', 'pass --url ldap://host:port and --base-dn DN (see --help)');
+  if (!args.baseDN) throw new ConfigError('no base DN given', 'pass --base-dn, e.g. --base-dn o=pki-tomcat-CA');
+  let credentials: Credentials;
+  if (args.url.startsWith('ldapi://') && !args.passwordFile) credentials = { kind: 'external' };
+  else if (args.passwordFile) credentials = { kind: 'simple', bindDN: args.bindDN, password: readPasswordFile(args.passwordFile) };
+  else throw new ConfigError('no password source given', 'pass --password-file FILE (or use an ldapi:// URL as root)');
+  return { label: `${args.baseDN} on ${args.url}`, url: args.url, credentials, suffix: args.baseDN, backend: args.backend, serverId: args.serverId };
+}
+
+/** The lock a direct run on `target` takes. */
+export function directLockRequest(target: Target, args: CliArgs): DirectLockRequest {
+  return { url: target.url, suffix: target.suffix, root: args.root, command: args.command, waitSec: args.waitSec ?? 0 };
+}

@@ -1,0 +1,71 @@
+/** Opens a session to a subsystem's database, trying the authentication candidates in order (authCandidates, ldapi-sockets.ts). */
+import fs from 'node:fs';
+import { ConfigError, CredentialsRejectedError } from '../core/errors';
+import type { Logger } from '../core/logger';
+import { LdaptsSession } from '../ldap/ldapts-session';
+import { describeCandidate, type AuthCandidate } from './ldapi-sockets';
+import type { InternalDbConfig } from '../config/cs-cfg';
+
+export interface ConnectRequest {
+  db: InternalDbConfig;
+  candidates: AuthCandidate[];
+  connectTimeoutSec: number;
+  /** Bound on each operation after the bind. */
+  operationTimeoutSec?: number;
+  logger: Logger;
+  startHint?: string;
+  /** Asked only when a BasicAuth candidate is reached. */
+  password(): Promise<string>;
+  /** Where that password came from (never the password), for a rejected bind. */
+  passwordSource?(): string | undefined;
+}
+
+export async function connectDatabase(req: ConnectRequest): Promise<{ session: LdaptsSession; via: AuthCandidate }> {
+  const { db, logger } = req;
+  const options = { connectTimeoutMs: req.connectTimeoutSec * 1000, operationTimeoutMs: (req.operationTimeoutSec ?? 60) * 1000, startHint: req.startHint };
+  for (const c of req.candidates) {
+    if (c.kind === 'ldapi-external') {
+      let session: LdaptsSession | undefined;
+      try {
+        session = await LdaptsSession.open({ ...options, url: c.url, credentials: { kind: 'external' } });
+        const config = await session.read('cn=config', ['nsslapd-port', 'nsslapd-secureport']);
+        const ports = [config?.first('nsslapd-port'), config?.first('nsslapd-secureport')];
+        if (ports.includes(String(db.port))) {
+          logger.debug(`connected by ${describeCandidate(c)}`);
+          return { session, via: c };
+        }
+        logger.debug(`${describeCandidate(c)} serves ports ${ports.filter(Boolean).join('/')}, not ${db.port}: not this database's server`);
+      } catch (err) {
+        logger.debug(`${describeCandidate(c)} not usable: ${(err as Error).message}`);
+      }
+      await session?.close();
+      continue;
+    }
+    let tlsOptions;
+    if (c.secure && c.caFile) {
+      try {
+        tlsOptions = { ca: fs.readFileSync(c.caFile) };
+      } catch (err) {
+        throw new ConfigError(`cannot read the CA file ${c.caFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'fix ca_file in db-upgrade.conf');
+      }
+    }
+    const password = await req.password();
+    let session: LdaptsSession;
+    try {
+      session = await LdaptsSession.open({ ...options, url: c.url, tlsOptions, credentials: { kind: 'simple', bindDN: c.bindDN, password } });
+    } catch (err) {
+      const source = req.passwordSource?.();
+      if (!(err instanceof CredentialsRejectedError) || !source) throw err;
+      throw new CredentialsRejectedError(
+        `${err.message}; the password came from ${source}`,
+        'correct the password there (or internaldb.ldapauth.bindDN in CS.cfg), then run pki-db-upgrade again',
+      );
+    }
+    logger.debug(`connected to ${describeCandidate(c)}`);
+    return { session, via: c };
+  }
+  throw new ConfigError(
+    `no way to authenticate to ${db.baseDN} on ${db.host}:${db.port}: authtype ${db.authType} needs the LDAPI socket of that 389 DS, used as root`,
+    'run as root on the server of the database, or set ldapi_socket in db-upgrade.conf',
+  );
+}

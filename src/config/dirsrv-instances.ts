@@ -1,0 +1,46 @@
+/**
+ * Which 389 DS instance of this host listens on a port, from its own configuration
+ * (/etc/dirsrv/slapd-<name>/dse.ldif, cn=config: nsslapd-port, nsslapd-securePort), so that a hint
+ * can name the unit to start (dirsrv@<name>) while that server is down. Read only for messages.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { SystemPaths } from './paths';
+
+/** dse.ldif of a large server holds every backend's configuration; cn=config comes first. */
+const HEAD_BYTES = 64 * 1024;
+
+export function dirsrvInstanceOnPort(paths: SystemPaths, port: number): string | undefined {
+  let names: string[];
+  try {
+    names = fs.readdirSync(paths.dirsrvConfigDir).filter((n) => n.startsWith('slapd-') && !n.endsWith('.removed'));
+  } catch {
+    return undefined;
+  }
+  const matching = names.filter((n) => portsOf(path.join(paths.dirsrvConfigDir, n, 'dse.ldif')).includes(port)).map((n) => n.slice('slapd-'.length));
+  return matching.length === 1 ? matching[0] : undefined;
+}
+
+function portsOf(dseLdif: string): number[] {
+  let head: string;
+  try {
+    const fd = fs.openSync(dseLdif, 'r');
+    try {
+      const buf = Buffer.alloc(HEAD_BYTES);
+      head = buf.subarray(0, fs.readSync(fd, buf, 0, HEAD_BYTES, 0)).toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return [];
+  }
+  const config = head.split(/\n\n/).find((entry) => /^dn: cn=config\s*$/im.test(entry.split('\n')[0]));
+  if (!config) return [];
+  return [...config.matchAll(/^nsslapd-(?:port|secureport):\s*(\d+)\s*$/gim)].map((m) => Number(m[1]));
+}
+
+/** "systemctl start dirsrv@NAME", or how to find NAME when this host's configuration does not say. */
+export function startCommandFor(paths: SystemPaths, port: number): string {
+  const name = dirsrvInstanceOnPort(paths, port);
+  return name ? `systemctl start dirsrv@${name}` : `systemctl start dirsrv@NAME, NAME as systemctl list-units 'dirsrv@*' shows it`;
+}
