@@ -14,6 +14,7 @@ import { createBackend } from './harness/dirsrv';
 import { standalone, uniqueSuffix } from './harness/test-env';
 import { collect, fixtureBundle, MAIN_BUNDLE, runCli, startCli } from './support/bundle';
 import { addSubsystem, createFakePki, readStatus, removeFakePkis, waitForFile, writeToolConfig, type CsCfgOptions, type FakePki } from './support/fake-pki';
+import { closedLoopbackPort, listenOnLoopback } from './support/ports';
 
 const bundle = MAIN_BUNDLE; // the real upgrades, package 11.6.0
 let controlled: string; // package 2.0.0: tracking schema + a step the test steers (sleep, fail)
@@ -56,25 +57,6 @@ function passwordFromConfigFile(pki: FakePki, more: Record<string, string | numb
   fs.writeFileSync(file, `internaldb=${ds().rootPassword}\n`, { mode: 0o600 });
   writeToolConfig(pki, { password_file: file, ldapi_socket: '/nonexistent/slapd.socket', use_keyring: false, ...more });
   return file;
-}
-
-/**
- * Listens on a port the system picks: a fixed port can be taken by any client's ephemeral port
- * (32768-60999 covers the test port ranges), which made a fixed-port version flaky.
- */
-function listenOnLoopback(server: net.Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
-  });
-}
-
-/** A loopback port nothing listens on (the connection is refused, as with a stopped 389 DS). */
-async function closedLoopbackPort(): Promise<number> {
-  const probe = net.createServer();
-  const port = await listenOnLoopback(probe);
-  await new Promise((r) => probe.close(r));
-  return port;
 }
 
 const posttrans = (pki: FakePki, ...more: string[]) => ['--root', pki.root, '--mode', 'posttrans', ...more];

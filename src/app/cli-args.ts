@@ -4,7 +4,7 @@ import { ConfigError } from '../core/errors';
 import { exitCodeRows, type ExitCodeMode } from '../core/exit-codes';
 import type { StepScope } from '../core/step';
 
-export const COMMANDS = ['run', 'status', 'history', 'dry-run', 'cluster', 'new'] as const;
+export const COMMANDS = ['run', 'status', 'history', 'dry-run', 'check', 'cluster', 'new'] as const;
 export const CLUSTER_ACTIONS = ['status', 'upgrade'] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -51,8 +51,9 @@ export function exitCodesHelp(width = 98): string {
   const titles: Record<ExitCodeMode, string> = {
     direct: 'Exit codes (direct mode, cluster and new commands):',
     instance: 'Exit codes in instance mode (several instances: the first that did not succeed sets it):',
+    check: 'Exit codes of check (several databases: the first of 2, 12, 4, 10, 11 present):',
   };
-  return (['direct', 'instance'] as const)
+  return (['direct', 'instance', 'check'] as const)
     .map((mode) => [titles[mode], ...exitCodeRows(mode).map((r) => wrap(`  ${r.codes}  ${r.meaning.replace(/`/g, '')}`, width, 5))].join('\n') + '\n')
     .join('\n');
 }
@@ -81,6 +82,9 @@ Commands:
              (instance mode: also the last recorded run, even while the 389 DS is down)
   history    list every recorded step (when, where, how long, outcome)
   dry-run    print the LDIF the pending steps would apply; change nothing
+  check      say, read only, whether the databases are up to date, an upgrade is pending or held
+             back, or the database is newer than this package: by its exit code (below), one
+             line per database, or --json; for monitoring and the start of the PKI server
   cluster status    every server of the replicated database: agreements, RUV, convergence,
                     database version, freezes and claims
   cluster upgrade   the semi-automated upgrade: freeze the other suppliers (writes refused,
@@ -189,6 +193,9 @@ export function parseCli(argv: string[]): CliArgs {
   const wait = values.wait === undefined ? undefined : Number(values.wait);
   if (wait !== undefined && (!Number.isFinite(wait) || wait < 0)) {
     throw new ConfigError(`--wait must be a number of seconds (0 or more), not "${values.wait}"`);
+  }
+  if (command === 'check' && (values.mode !== undefined || values.wait !== undefined)) {
+    throw new ConfigError('check reads only: --mode and --wait belong to run', 'see pki-db-upgrade --help');
   }
   const mode = (values.mode ?? 'interactive') as RunMode;
   if (!RUN_MODES.includes(mode)) throw new ConfigError(`--mode must be interactive or posttrans, not "${values.mode}"`);
