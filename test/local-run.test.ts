@@ -429,6 +429,26 @@ describe('389 DS not running during %posttrans', () => {
   });
 });
 
+describe('a package older than the database (dnf downgrade)', () => {
+  it('leaves the database as it is (exit 2), says this server ran the newer package, and owes nothing: no pending upgrade in the status', async () => {
+    const pki = await instanceWithDatabase();
+    passwordFromConfigFile(pki);
+    expect((await runTool(bundle, posttrans(pki))).code).toBe(0);
+
+    // The package goes back to 2.0.0 (the controlled bundle): its %posttrans runs.
+    const down = await runTool(controlled, posttrans(pki));
+    expect(down.code).toBe(2);
+    expect((down.stdout + down.stderr).trim()).toMatch(
+      new RegExp(`^pki-db-upgrade: ${pki.name}: database left as it is: ca: the database is at version 11\\.6\\.0, newer than this package \\(2\\.0\\.0\\); refusing to touch it → this server \\(localhost:${ds().port}\\) itself recorded package 11\\.6\\.0 \\(its last run \\S+\\): the package was downgraded since; upgrade it again`),
+    );
+    expect(readStatus(pki)).toMatchObject({ lastRun: { result: 'database-newer', exitCode: 2 } });
+    expect(readStatus(pki).pending).toBeUndefined();
+    const status = await runTool(controlled, ['status', '--root', pki.root]);
+    expect(status.stdout).toMatch(/Last run: +\S+ database-newer \(posttrans, package 2\.0\.0, exit 2\)/);
+    expect(status.stdout).toMatch(/Upgrade: +nothing pending after the last run/);
+  });
+});
+
 describe('db-upgrade.conf', () => {
   it('auto_upgrade = false: the posttrans run skips and logs why; a manual run still upgrades', async () => {
     const pki = await instanceWithDatabase();

@@ -39,7 +39,7 @@ export const EXIT_CODES = [
     code: 2,
     name: 'UsageOrConfig',
     direct: 'usage or configuration error, bad tracking entries, wrong password, or a database newer than this package',
-    instance: 'configuration: CS.cfg, db-upgrade.conf, no password source, untrusted certificate, rejected credentials',
+    instance: 'configuration: CS.cfg, db-upgrade.conf, no password source, untrusted certificate, rejected credentials; or a database newer than this package, left as it is (nothing pending)',
   },
   {
     code: 3,
