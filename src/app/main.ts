@@ -19,6 +19,7 @@ import { directLockRequest, targetFromArgs, type Target } from './target';
 import type { Io } from './io';
 import { runInstances } from './instance-mode';
 import { checkCommand } from './check';
+import { lockCommand } from './lock-command';
 import { createStep, type NewStepRequest } from './new-step';
 
 export type { Io };
@@ -49,6 +50,7 @@ export async function main(argv: string[], io: Io = defaultIo, registry: Registr
 
   // Read only, in both modes, with exit codes of its own.
   if (args.command === 'check') return checkCommand(args, ordered, io);
+  if (args.command === 'lock') return lockCommand(args, ordered, io);
 
   // Instance mode (CS.cfg, password.conf, lock, log, status file) unless one database is named by --url.
   // (cluster status|upgrade is the administrator's, on one database named by --url.)
