@@ -327,6 +327,26 @@ describe('the RPM installed and upgraded with real rpm', () => {
     expect(fs.readdirSync(server.stateDir).sort()).toEqual(['status.json']);
   });
 
+  it('where systemd runs, %posttrans runs the tool in a transient unit (systemd-run --wait --pipe) bounded by RuntimeMaxSec, and reads its exit code', async () => {
+    const server = fakeServer('server-systemd', { port: await closedPort(), baseDN: 'o=pki-tomcat-CA' });
+    expect((await rpmUpgrade(server.root, rpmN)).code).toBe(0);
+    // As on a host booted with systemd: its runtime folder, and a systemd-run that says how it was
+    // called and then runs the command (the unit's own limits are systemd's to enforce).
+    fs.mkdirSync(path.join(server.root, 'run/systemd/system'), { recursive: true });
+    const systemdRun = path.join(server.root, 'usr/bin/systemd-run');
+    fs.writeFileSync(systemdRun, '#!/bin/sh\necho "$*" > /var/lib/systemd-run.args\nwhile [ $# -gt 0 ]; do case "$1" in -p) shift 2 ;; -*) shift ;; *) break ;; esac; done\nexec "$@"\n', { mode: 0o755 });
+
+    const upgrade = await rpmUpgrade(server.root, rpmNext);
+    expect(upgrade.code).toBe(0);
+    expect(upgrade.stderr).not.toMatch(/rpm-tmp|cannot create|not found/);
+    expect(fs.readFileSync(path.join(server.root, 'var/lib/systemd-run.args'), 'utf8').trim()).toMatch(
+      /^--quiet --wait --pipe --collect --service-type=exec --unit=pki-db-upgrade-posttrans-\d+ -p RuntimeMaxSec=1800 -p TimeoutStopSec=15 \/usr\/sbin\/pki-db-upgrade run --mode posttrans$/,
+    );
+    // The tool's own line and exit code (4: the server is down) came back through systemd-run.
+    expect(packageLines(upgrade)).toEqual([expect.stringMatching(new RegExp(`^pki-db-upgrade: ${INSTANCE}: database upgrade did not complete: .*upgrade pending`))]);
+    expect(readStatus(server)).toMatchObject({ lastRun: { mode: 'posttrans', result: 'server-down', exitCode: 4 } });
+  });
+
   it('stops an upgrade that hangs at the time limit, records it as interrupted and still succeeds', async () => {
     // A server that accepts connections and never answers; the tool would wait 60 s for it.
     const sockets: net.Socket[] = [];
