@@ -3,6 +3,7 @@
  * then an upgrade to N+1, whose %posttrans runs the bundled tool chrooted into the root against a
  * PKI database in the harness's real 389 DS. Also the package's metadata, documentation and rpmlint.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -400,6 +401,27 @@ describe('the RPM package', () => {
     const node = `nodejs >= 1:${/^>=\s*([\d.]+)$/.exec(engines)?.[1]}`;
     expect(lines).toEqual(expect.arrayContaining([`manual ${node}`, `posttrans ${node}`, 'pre coreutils', 'posttrans coreutils', 'manual keyutils', 'manual coreutils']));
     expect(Object.keys(SCRIPTLET_COMMANDS).sort()).toEqual(['env', 'mkdir', 'node', 'rm', 'sh', 'timeout']);
+  });
+
+  it('declares what it bundles: bundled(npm(NAME)) = VERSION as in node_modules, a License of all their licenses, and ships each license text', async () => {
+    const query = (qf: string) => run('rpm', ['-qp', '--dbpath', path.join(work, 'rpmdb-query'), '--qf', qf, rpmNext]);
+    const provides = (await query('[%{PROVIDENEVRS}\n]')).stdout.trim().split('\n').filter((p) => p.startsWith('bundled('));
+    const bundled = provides.map((p) => /^bundled\(npm\((.+)\)\) = (.+)$/.exec(p)!).map(([, name, version]) => ({ name, version }));
+    // The libraries the tool uses directly are among them, at the versions installed here.
+    const deps = Object.keys(JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).dependencies);
+    expect(deps.filter((d) => !bundled.some((b) => b.name === d))).toEqual([]);
+    const license = (await query('%{LICENSE}')).stdout.trim();
+    const licenseFiles = (await query('[%{FILENAMES} %{FILEFLAGS:fflags}\n]')).stdout.trim().split('\n').filter((l) => l.endsWith(' l')).map((l) => l.slice(0, -2));
+    for (const { name, version } of bundled) {
+      // That module at that version is in node_modules (at the top, or nested under the one that needs it).
+      const copies = execFileSync('find', [path.join(repo, 'node_modules'), '-path', `*/node_modules/${name}/package.json`], { encoding: 'utf8' }).trim().split('\n');
+      const pkg = copies.map((f) => JSON.parse(fs.readFileSync(f, 'utf8'))).find((p) => p.version === version);
+      expect({ name, version, found: pkg !== undefined }).toEqual({ name, version, found: true });
+      expect({ name, license: license.split(' AND ').includes(pkg.license) }).toEqual({ name, license: true });
+      expect({ name, texts: licenseFiles.filter((f) => f.includes(`/bundled-licenses/${name.replace('/', '+')}/`)).length > 0 }).toEqual({ name, texts: true });
+    }
+    expect(license.startsWith('GPL-2.0-or-later AND ')).toBe(true);
+    expect(licenseFiles).toContain(`/usr/share/licenses/pki-db-upgrade-${versionNext}/LICENSE`);
   });
 
   it("ships README.md and every docs/*.md as its documentation, so that the README's links resolve where it is installed", async () => {
