@@ -328,6 +328,35 @@ describe('the RPM installed and upgraded with real rpm', () => {
     expect(fs.readdirSync(server.stateDir).sort()).toEqual(['status.json']);
   });
 
+  it('rpm -e removes the package and leaves what docs/rpm.md says it leaves: the log, the status file and its folder, root\'s settings', async () => {
+    const ds = standalone();
+    const { suffix, backendName } = uniqueSuffix('rpmrm');
+    await createBackend(ds, suffix, backendName);
+    const server = fakeServer('server-erased', { port: ds.port, baseDN: suffix });
+    const before = listTree(server.root);
+    expect((await rpmUpgrade(server.root, rpmN)).code).toBe(0);
+    fs.writeFileSync(path.join(server.root, 'etc/pki-db-upgrade/pki-tomcat.conf'), 'connect_timeout = 20\n');
+    expect((await inRoot(server.root, ['/usr/sbin/pki-db-upgrade', 'run', '--instance', INSTANCE])).code).toBe(0);
+
+    const erase = await run('rpm', ['--root', server.root, '--dbpath', '/var/lib/rpm', '--nodeps', '-e', 'pki-db-upgrade'], { env: RPM_ENV });
+    expect(erase.code).toBe(0);
+    expect(await installedVersion(server.root, 'pki-db-upgrade')).toBeUndefined();
+    // Directories of the standard hierarchy that rpm made in this bare root (on a host they belong
+    // to the filesystem package) do not count; a file anywhere would.
+    const hierarchy = (p: string) => p.startsWith('/usr/') && fs.statSync(path.join(server.root, p)).isDirectory();
+    const left = [...listTree(server.root)].filter((p) => !before.has(p) && !p.startsWith('/var/lib/rpm') && !hierarchy(p));
+    expect(left.sort()).toEqual(
+      [
+        '/etc/pki-db-upgrade',
+        '/etc/pki-db-upgrade/pki-tomcat.conf',
+        `/var/log/pki/${INSTANCE}/db-upgrade.log`,
+        '/var/lib/pki-db-upgrade',
+        `/var/lib/pki-db-upgrade/${INSTANCE}`,
+        `/var/lib/pki-db-upgrade/${INSTANCE}/status.json`,
+      ].sort(),
+    );
+  });
+
   it('where systemd runs, %posttrans runs the tool in a transient unit (systemd-run --wait --pipe) bounded by RuntimeMaxSec, and reads its exit code', async () => {
     const server = fakeServer('server-systemd', { port: await closedPort(), baseDN: 'o=pki-tomcat-CA' });
     expect((await rpmUpgrade(server.root, rpmN)).code).toBe(0);
