@@ -113,7 +113,7 @@ describe('check', () => {
     expect(down.stderr).toMatch(/refused the connection/);
     const misuse = await tool(['check', '--mode', 'posttrans']);
     expect(misuse.code).toBe(2);
-    expect(misuse.stderr).toMatch(/check reads only: --mode and --wait belong to run/);
+    expect(misuse.stderr).toMatch(/check: --mode and --wait belong to run/);
     const incomplete = await tool(['check', '--url', `ldap://127.0.0.1:${port}`, '--password-file', passwordFile]);
     expect(incomplete.code).toBe(2);
     expect(incomplete.stderr).toMatch(/no base DN given/);
