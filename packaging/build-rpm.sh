@@ -27,9 +27,11 @@ top=$(mktemp -d "${TMPDIR:-/tmp}/pki-db-upgrade-rpmbuild.XXXXXX")
 trap 'rm -rf "$top"' EXIT
 mkdir -p "$top/SOURCES" "$top/rpmdb" "$outdir"
 
-node "$repo/packaging/build.mjs" --upgrades "$upgrades" --package-version "$version" --out "$top/SOURCES/pki-db-upgrade.js" >/dev/null
+# --bundled: what the bundle holds from node_modules (Provides, License, license texts: bundled-modules.mjs).
+node "$repo/packaging/build.mjs" --upgrades "$upgrades" --package-version "$version" --out "$top/SOURCES/pki-db-upgrade.js" --bundled "$top/SOURCES/bundled" >/dev/null
+cp "$top/SOURCES/bundled/bundled.macros" "$top/SOURCES/"
 node "$repo/packaging/md2man.mjs" --version "$version" "$repo/packaging/pki-db-upgrade.8.md" > "$top/SOURCES/pki-db-upgrade.8"
-cp "$repo/packaging/db-upgrade.conf" "$repo/README.md" "$repo"/docs/*.md "$top/SOURCES/"
+cp "$repo/packaging/db-upgrade.conf" "$repo/README.md" "$repo/LICENSE" "$repo"/docs/*.md "$top/SOURCES/"
 
 # Debian's rpm runs brp-compress (man page compression) with /bin/sh = dash, which it does not
 # support (read -d): run it with bash there, so the man page is compressed as on Fedora.

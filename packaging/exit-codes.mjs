@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Writes the exit-code tables of the README and of the man page source from the one table,
 // src/core/exit-codes.ts (which ExitCode and the --help text are made from too), between marker
-// lines `<!-- exit-codes:MODE ... -->` and `<!-- /exit-codes:MODE -->`, MODE direct or instance.
+// lines `<!-- exit-codes:MODE ... -->` and `<!-- /exit-codes:MODE -->`, MODE direct, instance or check.
 // Edit the table, then run `make docs`; test/unit/exit-codes.test.ts runs this with --check.
 //
 // usage: node packaging/exit-codes.mjs [--check] [--readme FILE] [--man FILE]
@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const MODES = ['direct', 'instance'];
+const MODES = ['direct', 'instance', 'check'];
 
 /** The table module itself (TypeScript), compiled in memory. */
 export async function loadTable() {

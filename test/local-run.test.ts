@@ -14,6 +14,7 @@ import { createBackend } from './harness/dirsrv';
 import { standalone, uniqueSuffix } from './harness/test-env';
 import { collect, fixtureBundle, MAIN_BUNDLE, runCli, startCli } from './support/bundle';
 import { addSubsystem, createFakePki, readStatus, removeFakePkis, waitForFile, writeToolConfig, type CsCfgOptions, type FakePki } from './support/fake-pki';
+import { closedLoopbackPort, listenOnLoopback } from './support/ports';
 
 const bundle = MAIN_BUNDLE; // the real upgrades, package 11.6.0
 let controlled: string; // package 2.0.0: tracking schema + a step the test steers (sleep, fail)
@@ -56,25 +57,6 @@ function passwordFromConfigFile(pki: FakePki, more: Record<string, string | numb
   fs.writeFileSync(file, `internaldb=${ds().rootPassword}\n`, { mode: 0o600 });
   writeToolConfig(pki, { password_file: file, ldapi_socket: '/nonexistent/slapd.socket', use_keyring: false, ...more });
   return file;
-}
-
-/**
- * Listens on a port the system picks: a fixed port can be taken by any client's ephemeral port
- * (32768-60999 covers the test port ranges), which made a fixed-port version flaky.
- */
-function listenOnLoopback(server: net.Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
-  });
-}
-
-/** A loopback port nothing listens on (the connection is refused, as with a stopped 389 DS). */
-async function closedLoopbackPort(): Promise<number> {
-  const probe = net.createServer();
-  const port = await listenOnLoopback(probe);
-  await new Promise((r) => probe.close(r));
-  return port;
 }
 
 const posttrans = (pki: FakePki, ...more: string[]) => ['--root', pki.root, '--mode', 'posttrans', ...more];
@@ -444,6 +426,26 @@ describe('389 DS not running during %posttrans', () => {
     } finally {
       silent.close();
     }
+  });
+});
+
+describe('a package older than the database (dnf downgrade)', () => {
+  it('leaves the database as it is (exit 2), says this server ran the newer package, and owes nothing: no pending upgrade in the status', async () => {
+    const pki = await instanceWithDatabase();
+    passwordFromConfigFile(pki);
+    expect((await runTool(bundle, posttrans(pki))).code).toBe(0);
+
+    // The package goes back to 2.0.0 (the controlled bundle): its %posttrans runs.
+    const down = await runTool(controlled, posttrans(pki));
+    expect(down.code).toBe(2);
+    expect((down.stdout + down.stderr).trim()).toMatch(
+      new RegExp(`^pki-db-upgrade: ${pki.name}: database left as it is: ca: the database is at version 11\\.6\\.0, newer than this package \\(2\\.0\\.0\\); refusing to touch it → this server \\(localhost:${ds().port}\\) itself recorded package 11\\.6\\.0 \\(its last run \\S+\\): the package was downgraded since; upgrade it again`),
+    );
+    expect(readStatus(pki)).toMatchObject({ lastRun: { result: 'database-newer', exitCode: 2 } });
+    expect(readStatus(pki).pending).toBeUndefined();
+    const status = await runTool(controlled, ['status', '--root', pki.root]);
+    expect(status.stdout).toMatch(/Last run: +\S+ database-newer \(posttrans, package 2\.0\.0, exit 2\)/);
+    expect(status.stdout).toMatch(/Upgrade: +nothing pending after the last run/);
   });
 });
 

@@ -3,6 +3,7 @@
  * then an upgrade to N+1, whose %posttrans runs the bundled tool chrooted into the root against a
  * PKI database in the harness's real 389 DS. Also the package's metadata, documentation and rpmlint.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -327,6 +328,55 @@ describe('the RPM installed and upgraded with real rpm', () => {
     expect(fs.readdirSync(server.stateDir).sort()).toEqual(['status.json']);
   });
 
+  it('rpm -e removes the package and leaves what docs/rpm.md says it leaves: the log, the status file and its folder, root\'s settings', async () => {
+    const ds = standalone();
+    const { suffix, backendName } = uniqueSuffix('rpmrm');
+    await createBackend(ds, suffix, backendName);
+    const server = fakeServer('server-erased', { port: ds.port, baseDN: suffix });
+    const before = listTree(server.root);
+    expect((await rpmUpgrade(server.root, rpmN)).code).toBe(0);
+    fs.writeFileSync(path.join(server.root, 'etc/pki-db-upgrade/pki-tomcat.conf'), 'connect_timeout = 20\n');
+    expect((await inRoot(server.root, ['/usr/sbin/pki-db-upgrade', 'run', '--instance', INSTANCE])).code).toBe(0);
+
+    const erase = await run('rpm', ['--root', server.root, '--dbpath', '/var/lib/rpm', '--nodeps', '-e', 'pki-db-upgrade'], { env: RPM_ENV });
+    expect(erase.code).toBe(0);
+    expect(await installedVersion(server.root, 'pki-db-upgrade')).toBeUndefined();
+    // Directories of the standard hierarchy that rpm made in this bare root (on a host they belong
+    // to the filesystem package) do not count; a file anywhere would.
+    const hierarchy = (p: string) => p.startsWith('/usr/') && fs.statSync(path.join(server.root, p)).isDirectory();
+    const left = [...listTree(server.root)].filter((p) => !before.has(p) && !p.startsWith('/var/lib/rpm') && !hierarchy(p));
+    expect(left.sort()).toEqual(
+      [
+        '/etc/pki-db-upgrade',
+        '/etc/pki-db-upgrade/pki-tomcat.conf',
+        `/var/log/pki/${INSTANCE}/db-upgrade.log`,
+        '/var/lib/pki-db-upgrade',
+        `/var/lib/pki-db-upgrade/${INSTANCE}`,
+        `/var/lib/pki-db-upgrade/${INSTANCE}/status.json`,
+      ].sort(),
+    );
+  });
+
+  it('where systemd runs, %posttrans runs the tool in a transient unit (systemd-run --wait --pipe) bounded by RuntimeMaxSec, and reads its exit code', async () => {
+    const server = fakeServer('server-systemd', { port: await closedPort(), baseDN: 'o=pki-tomcat-CA' });
+    expect((await rpmUpgrade(server.root, rpmN)).code).toBe(0);
+    // As on a host booted with systemd: its runtime folder, and a systemd-run that says how it was
+    // called and then runs the command (the unit's own limits are systemd's to enforce).
+    fs.mkdirSync(path.join(server.root, 'run/systemd/system'), { recursive: true });
+    const systemdRun = path.join(server.root, 'usr/bin/systemd-run');
+    fs.writeFileSync(systemdRun, '#!/bin/sh\necho "$*" > /var/lib/systemd-run.args\nwhile [ $# -gt 0 ]; do case "$1" in -p) shift 2 ;; -*) shift ;; *) break ;; esac; done\nexec "$@"\n', { mode: 0o755 });
+
+    const upgrade = await rpmUpgrade(server.root, rpmNext);
+    expect(upgrade.code).toBe(0);
+    expect(upgrade.stderr).not.toMatch(/rpm-tmp|cannot create|not found/);
+    expect(fs.readFileSync(path.join(server.root, 'var/lib/systemd-run.args'), 'utf8').trim()).toMatch(
+      /^--quiet --wait --pipe --collect --service-type=exec --unit=pki-db-upgrade-posttrans-\d+ -p RuntimeMaxSec=1800 -p TimeoutStopSec=15 \/usr\/sbin\/pki-db-upgrade run --mode posttrans$/,
+    );
+    // The tool's own line and exit code (4: the server is down) came back through systemd-run.
+    expect(packageLines(upgrade)).toEqual([expect.stringMatching(new RegExp(`^pki-db-upgrade: ${INSTANCE}: database upgrade did not complete: .*upgrade pending`))]);
+    expect(readStatus(server)).toMatchObject({ lastRun: { mode: 'posttrans', result: 'server-down', exitCode: 4 } });
+  });
+
   it('stops an upgrade that hangs at the time limit, records it as interrupted and still succeeds', async () => {
     // A server that accepts connections and never answers; the tool would wait 60 s for it.
     const sockets: net.Socket[] = [];
@@ -380,6 +430,27 @@ describe('the RPM package', () => {
     const node = `nodejs >= 1:${/^>=\s*([\d.]+)$/.exec(engines)?.[1]}`;
     expect(lines).toEqual(expect.arrayContaining([`manual ${node}`, `posttrans ${node}`, 'pre coreutils', 'posttrans coreutils', 'manual keyutils', 'manual coreutils']));
     expect(Object.keys(SCRIPTLET_COMMANDS).sort()).toEqual(['env', 'mkdir', 'node', 'rm', 'sh', 'timeout']);
+  });
+
+  it('declares what it bundles: bundled(npm(NAME)) = VERSION as in node_modules, a License of all their licenses, and ships each license text', async () => {
+    const query = (qf: string) => run('rpm', ['-qp', '--dbpath', path.join(work, 'rpmdb-query'), '--qf', qf, rpmNext]);
+    const provides = (await query('[%{PROVIDENEVRS}\n]')).stdout.trim().split('\n').filter((p) => p.startsWith('bundled('));
+    const bundled = provides.map((p) => /^bundled\(npm\((.+)\)\) = (.+)$/.exec(p)!).map(([, name, version]) => ({ name, version }));
+    // The libraries the tool uses directly are among them, at the versions installed here.
+    const deps = Object.keys(JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).dependencies);
+    expect(deps.filter((d) => !bundled.some((b) => b.name === d))).toEqual([]);
+    const license = (await query('%{LICENSE}')).stdout.trim();
+    const licenseFiles = (await query('[%{FILENAMES} %{FILEFLAGS:fflags}\n]')).stdout.trim().split('\n').filter((l) => l.endsWith(' l')).map((l) => l.slice(0, -2));
+    for (const { name, version } of bundled) {
+      // That module at that version is in node_modules (at the top, or nested under the one that needs it).
+      const copies = execFileSync('find', [path.join(repo, 'node_modules'), '-path', `*/node_modules/${name}/package.json`], { encoding: 'utf8' }).trim().split('\n');
+      const pkg = copies.map((f) => JSON.parse(fs.readFileSync(f, 'utf8'))).find((p) => p.version === version);
+      expect({ name, version, found: pkg !== undefined }).toEqual({ name, version, found: true });
+      expect({ name, license: license.split(' AND ').includes(pkg.license) }).toEqual({ name, license: true });
+      expect({ name, texts: licenseFiles.filter((f) => f.includes(`/bundled-licenses/${name.replace('/', '+')}/`)).length > 0 }).toEqual({ name, texts: true });
+    }
+    expect(license.startsWith('GPL-2.0-or-later AND ')).toBe(true);
+    expect(licenseFiles).toContain(`/usr/share/licenses/pki-db-upgrade-${versionNext}/LICENSE`);
   });
 
   it("ships README.md and every docs/*.md as its documentation, so that the README's links resolve where it is installed", async () => {

@@ -4,7 +4,8 @@ import { ConfigError } from '../core/errors';
 import { exitCodeRows, type ExitCodeMode } from '../core/exit-codes';
 import type { StepScope } from '../core/step';
 
-export const COMMANDS = ['run', 'status', 'history', 'dry-run', 'cluster', 'new'] as const;
+export const COMMANDS = ['run', 'status', 'history', 'dry-run', 'check', 'lock', 'cluster', 'new'] as const;
+export const LOCK_ACTIONS = ['status', 'release'] as const;
 export const CLUSTER_ACTIONS = ['status', 'upgrade'] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -25,6 +26,8 @@ export interface CliArgs {
   logFile?: string;
   /** cluster status | cluster upgrade, and their options (see src/app/cluster-command.ts). */
   clusterAction?: (typeof CLUSTER_ACTIONS)[number];
+  /** lock status | lock release [--force] (see src/app/lock-command.ts). */
+  lockAction?: (typeof LOCK_ACTIONS)[number];
   force: boolean;
   dryRun: boolean;
   replicationTimeoutSec?: number;
@@ -51,8 +54,9 @@ export function exitCodesHelp(width = 98): string {
   const titles: Record<ExitCodeMode, string> = {
     direct: 'Exit codes (direct mode, cluster and new commands):',
     instance: 'Exit codes in instance mode (several instances: the first that did not succeed sets it):',
+    check: 'Exit codes of check (several databases: the first of 2, 12, 4, 10, 11 present):',
   };
-  return (['direct', 'instance'] as const)
+  return (['direct', 'instance', 'check'] as const)
     .map((mode) => [titles[mode], ...exitCodeRows(mode).map((r) => wrap(`  ${r.codes}  ${r.meaning.replace(/`/g, '')}`, width, 5))].join('\n') + '\n')
     .join('\n');
 }
@@ -81,11 +85,17 @@ Commands:
              (instance mode: also the last recorded run, even while the 389 DS is down)
   history    list every recorded step (when, where, how long, outcome)
   dry-run    print the LDIF the pending steps would apply; change nothing
+  check      say, read only, whether the databases are up to date, an upgrade is pending or held
+             back, or the database is newer than this package: by its exit code (below), one
+             line per database, or --json; for monitoring and the start of the PKI server
   cluster status    every server of the replicated database: agreements, RUV, convergence,
                     database version, freezes and claims
   cluster upgrade   the semi-automated upgrade: freeze the other suppliers (writes refused,
                     replication still applied), upgrade here, make them writable again (also on
                     failure or interrupt), wait until every server has the changes
+  lock status       the instance lock (or the direct run's) and the cluster claims in the
+                    database: free, held by a running run, or left behind by one that is gone
+  lock release      remove what was left behind; a live holder only with --force (exit 3 without)
   new VERSION Name  (developers) write upgrades/VERSION/NN-Name.ts from a template, NN the next
                     number of that version; needs no root, instance or server
 
@@ -113,6 +123,7 @@ Cluster:
   --dry-run              (cluster upgrade) print the freeze, upgrade and thaw LDIF; change nothing
   --force                (cluster upgrade) apply steps that are not backward compatible even when
                          some server has not recorded a package that ships them
+                         (lock release) release a lock or claim whose holder still runs
   --replication-timeout SEC  a wait for replication fails after SEC s without progress
                          (default 120; at most 20 min per wait, progress or not)
   --claim-wait SEC       how long to wait for another server's running upgrade (default 60)
@@ -173,12 +184,12 @@ export function parseCli(argv: string[]): CliArgs {
     throw new ConfigError(`unknown command "${command}"`, `use one of: ${COMMANDS.join(', ')} (see --help)`);
   }
   const clusterAction = command === 'cluster' ? parseClusterAction(positionals[1]) : undefined;
+  const lockAction = command === 'lock' ? parseLockAction(positionals[1]) : undefined;
   const newStep = command === 'new' && !values.help ? parseNewStep(positionals, values) : undefined;
-  const allowed = command === 'cluster' ? 2 : command === 'new' ? 3 : 1;
+  const allowed = command === 'cluster' || command === 'lock' ? 2 : command === 'new' ? 3 : 1;
   if (positionals.length > allowed) throw new ConfigError(`unexpected argument "${positionals[allowed]}"`, 'see pki-db-upgrade --help');
-  for (const option of ['force', 'dry-run'] as const) {
-    if (values[option] && clusterAction !== 'upgrade') throw new ConfigError(`--${option} belongs to cluster upgrade`, 'see pki-db-upgrade --help');
-  }
+  if (values['dry-run'] && clusterAction !== 'upgrade') throw new ConfigError('--dry-run belongs to cluster upgrade', 'see pki-db-upgrade --help');
+  if (values.force && clusterAction !== 'upgrade' && lockAction !== 'release') throw new ConfigError('--force belongs to cluster upgrade and lock release', 'see pki-db-upgrade --help');
   for (const option of ['dir', 'scope'] as const) {
     if (values[option] !== undefined && command !== 'new') throw new ConfigError(`--${option} belongs to new`, 'see pki-db-upgrade --help');
   }
@@ -189,6 +200,9 @@ export function parseCli(argv: string[]): CliArgs {
   const wait = values.wait === undefined ? undefined : Number(values.wait);
   if (wait !== undefined && (!Number.isFinite(wait) || wait < 0)) {
     throw new ConfigError(`--wait must be a number of seconds (0 or more), not "${values.wait}"`);
+  }
+  if ((command === 'check' || command === 'lock') && (values.mode !== undefined || values.wait !== undefined)) {
+    throw new ConfigError(`${command}: --mode and --wait belong to run`, 'see pki-db-upgrade --help');
   }
   const mode = (values.mode ?? 'interactive') as RunMode;
   if (!RUN_MODES.includes(mode)) throw new ConfigError(`--mode must be interactive or posttrans, not "${values.mode}"`);
@@ -210,6 +224,7 @@ export function parseCli(argv: string[]): CliArgs {
     connectTimeoutSec: timeout,
     logFile: values['log-file'],
     clusterAction,
+    lockAction,
     force: values.force ?? false,
     dryRun: values['dry-run'] ?? false,
     replicationTimeoutSec: seconds(values['replication-timeout'], '--replication-timeout'),
@@ -232,6 +247,13 @@ function parseNewStep(positionals: string[], values: Record<string, string | boo
   const scope = (values.scope ?? 'cluster') as StepScope;
   if (scope !== 'cluster' && scope !== 'server') throw new ConfigError(`--scope must be cluster or server, not "${values.scope}"`, 'see docs/writing-steps.md');
   return { version, name, dir: (values.dir as string | undefined) ?? 'upgrades', scope };
+}
+
+function parseLockAction(action: string | undefined): CliArgs['lockAction'] {
+  if (!action || !(LOCK_ACTIONS as readonly string[]).includes(action)) {
+    throw new ConfigError(action ? `unknown lock action "${action}"` : 'lock needs an action', `use one of: ${LOCK_ACTIONS.map((a) => `lock ${a}`).join(', ')}`);
+  }
+  return action as CliArgs['lockAction'];
 }
 
 function parseClusterAction(action: string | undefined): CliArgs['clusterAction'] {

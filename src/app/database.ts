@@ -4,16 +4,13 @@
  */
 import type { Clock } from '../core/clock';
 import type { Fence } from '../core/fence';
-import type { LdapSession } from '../core/directory';
 import { UpgradeEngine } from '../core/engine';
 import { admitAll, type Admission } from '../core/run-result';
 import type { Logger } from '../core/logger';
 import type { Plan } from '../core/planner';
 import type { RegisteredStep, StepContext, Subsystem } from '../core/step';
 import type { HistoryState } from '../core/history-store';
-import { LdapBulkUpdater } from '../apply/bulk-update';
-import { LdapIndexHelper } from '../apply/index-helper';
-import { LdapSchemaHelper, type SchemaRollout } from '../apply/schema-helper';
+import type { SchemaRollout } from '../apply/schema-helper';
 import { findBackend } from '../ldap/backend';
 import { waitForBackendTasks } from '../ldap/ds-task';
 import { DryRunSession } from '../ldap/dry-run-session';
@@ -21,13 +18,9 @@ import { LdapHistoryStore } from '../record/ldap-history-store';
 import { LdaptsSession } from '../ldap/ldapts-session';
 import { identifyServer } from '../ldap/server-identity';
 import { decideSubsystem, type SubsystemDecision } from '../pki/subsystem';
+import { stepContextFor } from './step-context';
 import type { Target } from './target';
 
-/**
- * Bulk writes go over two connections of their own, so that two writes in flight are one per
- * connection: several outstanding operations on one 389 DS 2.3 connection stalled most (make bench).
- */
-const BULK_WRITER_CONNECTIONS = 2;
 
 export interface Registry {
   steps: RegisteredStep[];
@@ -85,31 +78,9 @@ export async function databaseOn(
       subsystem,
       engine({ dryRun, logger, clock, ldif, admit, schemaRollout, fence }) {
         const recorder = dryRun ? new DryRunSession(session, ldif ?? (() => undefined)) : undefined;
-        const ldap: LdapSession = recorder ?? session;
         const contextFor = (step: RegisteredStep): StepContext => {
           recorder?.comment(`step ${step.id} (${step.scope}): ${step.description}`);
-          return {
-            ldap,
-            schema: new LdapSchemaHelper({ local: { id: serverId, session: ldap }, rollout: dryRun ? undefined : schemaRollout, logger, dryRun }),
-            indexes: new LdapIndexHelper(ldap, { backend, dryRun }),
-            bulk: new LdapBulkUpdater({
-              reader: ldap,
-              // Dry-run records the changes; a real pass writes on connections of its own.
-              openWriters: recorder
-                ? async () => ({ sessions: [recorder], close: async () => undefined })
-                : async () => {
-                    const sessions = await session.openSiblings(BULK_WRITER_CONNECTIONS);
-                    return { sessions, close: async () => void (await Promise.all(sessions.map((s) => s.close()))) };
-                  },
-              logger,
-              dryRun,
-              fence,
-              terminal: process.stderr.isTTY ? process.stderr : undefined,
-            }),
-            database: { suffix: target.suffix, backend, subsystem: subsystem.subsystem },
-            logger,
-            dryRun,
-          };
+          return stepContextFor({ session, recorder, serverId, database: { suffix: target.suffix, backend, subsystem: subsystem.subsystem }, logger, schemaRollout, fence });
         };
         return new UpgradeEngine({
           steps: registry.steps,

@@ -3,7 +3,7 @@
  * its password sources, and how to reach each subsystem's database. Shared by the upgrade
  * (instance-run.ts) and the read-only looks (instance-status.ts).
  */
-import { startCommandFor } from '../config/dirsrv-instances';
+import { errorsLogOnPort, startCommandFor } from '../config/dirsrv-instances';
 import type { SystemPaths } from '../config/paths';
 import { loadToolConfig, type ToolConfig } from '../config/tool-config';
 import type { PkiInstance, Subsystem } from '../config/instance-discovery';
@@ -86,6 +86,7 @@ export function connectSubsystem(ctx: InstanceContext, sub: Subsystem) {
     operationTimeoutSec: ctx.config.operationTimeoutSec,
     logger: ctx.logger,
     startHint: `start the 389 DS of ${ctx.instance.name} (${startCommandFor(ctx.paths, db.port)})`,
+    errorsLog: errorsLogOnPort(ctx.paths, db.port),
     password: async () => {
       const password = await ctx.passwords.get(db.passwordKey);
       ctx.passwords.checkDestination(db.passwordKey, `${db.host}:${db.port}`, { file: sub.cs.file, rootControlled: sub.cs.rootControlled });

@@ -3,7 +3,7 @@
  * code when they differ, and the one-line summary dnf shows.
  */
 import { seconds } from '../core/run-result';
-import { ExitCode, PkiDbUpgradeError, type ExitCodeValue } from '../core/errors';
+import { DowngradeError, ExitCode, PkiDbUpgradeError, type ExitCodeValue } from '../core/errors';
 import type { DatabaseOutcome, RunResult } from '../record/status-file';
 import { heldBackText } from '../report/run-report';
 
@@ -12,10 +12,12 @@ import { heldBackText } from '../report/run-report';
  * instance's databases differ, the first of this list present decides. An error's result is the
  * row of its exit code (its first row: a failure, not an interruption).
  */
-const UNSUCCESSFUL: { result: RunResult; exitCode: ExitCodeValue }[] = [
+const UNSUCCESSFUL: { result: RunResult; exitCode: ExitCodeValue; only?: (err: unknown) => boolean }[] = [
   { result: 'failed', exitCode: ExitCode.UpgradeFailed },
   { result: 'interrupted', exitCode: ExitCode.UpgradeFailed },
-  { result: 'config-error', exitCode: ExitCode.UsageOrConfig },
+  { result: 'config-error', exitCode: ExitCode.UsageOrConfig, only: (err) => !(err instanceof DowngradeError) },
+  // Left as it is, owed nothing by this package (recordRun): not a configuration to fix.
+  { result: 'database-newer', exitCode: ExitCode.UsageOrConfig },
   { result: 'server-down', exitCode: ExitCode.ServerUnreachable },
   { result: 'waiting-for-replication', exitCode: ExitCode.ClusterNotReady },
   { result: 'replicating', exitCode: ExitCode.ReplicationPending },
@@ -26,10 +28,10 @@ export function overallResult(outcomes: DatabaseOutcome[]): { result: RunResult;
   return { result: outcomes.some((o) => o.result === 'upgraded') ? 'upgraded' : 'up-to-date', exitCode: ExitCode.Ok };
 }
 
-/** What an error means for the status file: the result of its exit code ('failed' for any other). */
+/** What an error means for the status file: the first row of its exit code that takes it ('failed' for any other). */
 export function resultOf(err: unknown): RunResult {
   const exitCode = err instanceof PkiDbUpgradeError ? err.exitCode : ExitCode.UpgradeFailed;
-  return UNSUCCESSFUL.find((r) => r.exitCode === exitCode)?.result ?? 'failed';
+  return UNSUCCESSFUL.find((r) => r.exitCode === exitCode && (r.only?.(err) ?? true))?.result ?? 'failed';
 }
 
 export function summarize(outcomes: DatabaseOutcome[], dryRun: boolean): string {

@@ -7,8 +7,8 @@ import type { CliArgs, RunMode } from './cli-args';
 import { clusterTiming } from './cluster-command';
 
 export interface InstanceRequest {
-  /** run and dry-run upgrade; status and history only read. */
-  action: 'run' | 'dry-run' | 'status' | 'history';
+  /** run and dry-run upgrade; status, history and check only read. */
+  action: 'run' | 'dry-run' | 'status' | 'history' | 'check' | 'lock';
   /** posttrans: unattended (dnf), honours auto_upgrade, one console line; interactive: may prompt. */
   mode: RunMode;
   /** db-upgrade.conf to use instead of the instance's own and root's. */

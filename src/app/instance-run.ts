@@ -180,7 +180,8 @@ class InstanceRun {
     await logger.close();
     if (this.posttrans) {
       const where = exitCode !== 0 && logger.logFile ? `; see ${logger.logFile}` : '';
-      say(this.io, this.instance, `${exitCode === 0 ? '' : 'database upgrade did not complete: '}${summary}${where}`, exitCode !== 0);
+      const verdict = exitCode === 0 ? '' : status.result === 'database-newer' ? 'database left as it is: ' : 'database upgrade did not complete: ';
+      say(this.io, this.instance, `${verdict}${summary}${where}`, exitCode !== 0);
     }
     return exitCode;
   }

@@ -18,6 +18,8 @@ import { allRecords, formatHistory, formatStatus, recordJson, runSummary, status
 import { directLockRequest, targetFromArgs, type Target } from './target';
 import type { Io } from './io';
 import { runInstances } from './instance-mode';
+import { checkCommand } from './check';
+import { lockCommand } from './lock-command';
 import { createStep, type NewStepRequest } from './new-step';
 
 export type { Io };
@@ -45,6 +47,10 @@ export async function main(argv: string[], io: Io = defaultIo, registry: Registr
     io.stdout.write(`pki-db-upgrade ${registry.packageVersion} (${ordered.steps.length} steps, last ${last?.id ?? 'none'})\n`);
     return ExitCode.Ok;
   }
+
+  // Read only, in both modes, with exit codes of its own.
+  if (args.command === 'check') return checkCommand(args, ordered, io);
+  if (args.command === 'lock') return lockCommand(args, ordered, io);
 
   // Instance mode (CS.cfg, password.conf, lock, log, status file) unless one database is named by --url.
   // (cluster status|upgrade is the administrator's, on one database named by --url.)

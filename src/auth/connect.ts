@@ -14,6 +14,7 @@ export interface ConnectRequest {
   operationTimeoutSec?: number;
   logger: Logger;
   startHint?: string;
+  errorsLog?: string;
   /** Asked only when a BasicAuth candidate is reached. */
   password(): Promise<string>;
   /** Where that password came from (never the password), for a rejected bind. */
@@ -22,7 +23,7 @@ export interface ConnectRequest {
 
 export async function connectDatabase(req: ConnectRequest): Promise<{ session: LdaptsSession; via: AuthCandidate }> {
   const { db, logger } = req;
-  const options = { connectTimeoutMs: req.connectTimeoutSec * 1000, operationTimeoutMs: (req.operationTimeoutSec ?? 60) * 1000, startHint: req.startHint };
+  const options = { connectTimeoutMs: req.connectTimeoutSec * 1000, operationTimeoutMs: (req.operationTimeoutSec ?? 60) * 1000, startHint: req.startHint, errorsLog: req.errorsLog };
   for (const c of req.candidates) {
     if (c.kind === 'ldapi-external') {
       let session: LdaptsSession | undefined;

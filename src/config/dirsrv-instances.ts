@@ -11,17 +11,34 @@ import type { SystemPaths } from './paths';
 const HEAD_BYTES = 64 * 1024;
 
 export function dirsrvInstanceOnPort(paths: SystemPaths, port: number): string | undefined {
+  return instanceOnPort(paths, port)?.name;
+}
+
+/** The errors log of the instance on that port (nsslapd-errorlog), where it says why it stopped. */
+export function errorsLogOnPort(paths: SystemPaths, port: number): string | undefined {
+  const found = instanceOnPort(paths, port);
+  return found && (/^nsslapd-errorlog:\s*(\S.*?)\s*$/im.exec(found.config)?.[1] ?? `/var/log/dirsrv/slapd-${found.name}/errors`);
+}
+
+function instanceOnPort(paths: SystemPaths, port: number): { name: string; config: string } | undefined {
   let names: string[];
   try {
     names = fs.readdirSync(paths.dirsrvConfigDir).filter((n) => n.startsWith('slapd-') && !n.endsWith('.removed'));
   } catch {
     return undefined;
   }
-  const matching = names.filter((n) => portsOf(path.join(paths.dirsrvConfigDir, n, 'dse.ldif')).includes(port)).map((n) => n.slice('slapd-'.length));
+  const matching = names
+    .map((n) => ({ name: n.slice('slapd-'.length), config: configOf(path.join(paths.dirsrvConfigDir, n, 'dse.ldif')) }))
+    .filter((i) => portsIn(i.config).includes(port));
   return matching.length === 1 ? matching[0] : undefined;
 }
 
-function portsOf(dseLdif: string): number[] {
+function portsIn(config: string): number[] {
+  return [...config.matchAll(/^nsslapd-(?:port|secureport):\s*(\d+)\s*$/gim)].map((m) => Number(m[1]));
+}
+
+/** The cn=config entry of a dse.ldif ('' when unreadable). */
+function configOf(dseLdif: string): string {
   let head: string;
   try {
     const fd = fs.openSync(dseLdif, 'r');
@@ -32,11 +49,9 @@ function portsOf(dseLdif: string): number[] {
       fs.closeSync(fd);
     }
   } catch {
-    return [];
+    return '';
   }
-  const config = head.split(/\n\n/).find((entry) => /^dn: cn=config\s*$/im.test(entry.split('\n')[0]));
-  if (!config) return [];
-  return [...config.matchAll(/^nsslapd-(?:port|secureport):\s*(\d+)\s*$/gim)].map((m) => Number(m[1]));
+  return head.split(/\n\n/).find((entry) => /^dn: cn=config\s*$/im.test(entry.split('\n')[0])) ?? '';
 }
 
 /** "systemctl start dirsrv@NAME", or how to find NAME when this host's configuration does not say. */

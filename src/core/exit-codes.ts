@@ -7,10 +7,11 @@
  * A meaning is per mode, since the two modes report differently: `direct` for a run on one
  * database named by --url and for the cluster and new commands, `instance` for instance mode (the
  * PKI instances of this machine, what the RPM runs). Meanings are markdown with `code` spans only
- * (the --help text drops the backticks), lower case and without a final full stop.
+ * (the --help text drops the backticks), lower case and without a final full stop. `check` has a
+ * table of its own (CHECK_EXIT_CODES): it reports a state, not how a run went.
  */
 
-export type ExitCodeMode = 'direct' | 'instance';
+export type ExitCodeMode = 'direct' | 'instance' | 'check';
 
 export interface ExitCodeRow {
   code: number;
@@ -38,7 +39,7 @@ export const EXIT_CODES = [
     code: 2,
     name: 'UsageOrConfig',
     direct: 'usage or configuration error, bad tracking entries, wrong password, or a database newer than this package',
-    instance: 'configuration: CS.cfg, db-upgrade.conf, no password source, untrusted certificate, rejected credentials',
+    instance: 'configuration: CS.cfg, db-upgrade.conf, no password source, untrusted certificate, rejected credentials; or a database newer than this package, left as it is (nothing pending)',
   },
   {
     code: 3,
@@ -81,7 +82,31 @@ export const SIGNAL_EXIT_CODES = [
 export const SIGNAL_MEANING: Record<ExitCodeMode, string> = {
   direct: 'stopped by SIGHUP / SIGINT / SIGTERM (`cluster upgrade` made the other suppliers writable again first)',
   instance: 'stopped by SIGHUP / SIGINT / SIGTERM (a restored password.conf was removed first)',
+  check: 'stopped by SIGHUP / SIGINT / SIGTERM',
 };
+
+/**
+ * `pki-db-upgrade check`: the state of the databases, read only. The states have codes of their
+ * own (10 and up), so that a script cannot take one for the outcome of a run; 2 and 4 mean what
+ * they mean for the other commands. With several databases the first of CHECK_PRECEDENCE present
+ * decides.
+ */
+export const CHECK_EXIT_CODES = [
+  { code: 0, name: 'UpToDate', meaning: 'up to date: this package has nothing to apply' },
+  { code: 2, name: 'UsageOrConfig', meaning: 'usage or configuration error (CS.cfg, db-upgrade.conf, no password source, rejected credentials)' },
+  { code: 4, name: 'CannotTell', meaning: 'cannot tell: the 389 DS could not be reached, or its history not read' },
+  { code: 10, name: 'Pending', meaning: 'upgrade pending: a run would apply steps now' },
+  { code: 11, name: 'HeldBack', meaning: 'held back: the pending steps wait until the other servers run a package that ships them' },
+  { code: 12, name: 'DatabaseNewer', meaning: 'the database is newer than this package: a server with a newer package upgraded it' },
+] as const;
+
+export const CheckExitCode = Object.freeze(Object.fromEntries(CHECK_EXIT_CODES.map((r) => [r.name, r.code]))) as {
+  readonly [R in (typeof CHECK_EXIT_CODES)[number] as R['name']]: R['code'];
+};
+export type CheckExitCodeValue = (typeof CHECK_EXIT_CODES)[number]['code'];
+
+/** Which state decides when databases differ: the first of these present, else up to date. */
+export const CHECK_PRECEDENCE: readonly CheckExitCodeValue[] = [2, 12, 4, 10, 11];
 
 type ToolRow = (typeof EXIT_CODES)[number];
 export type ExitCodeName = ToolRow['name'];
@@ -98,7 +123,7 @@ export const SignalExitCode = Object.freeze(Object.fromEntries(SIGNAL_EXIT_CODES
 /** The rows of one mode as the documents show them: "0".."6", then "129 / 130 / 143". */
 export function exitCodeRows(mode: ExitCodeMode): { codes: string; meaning: string }[] {
   return [
-    ...EXIT_CODES.map((r) => ({ codes: String(r.code), meaning: r[mode] })),
+    ...(mode === 'check' ? CHECK_EXIT_CODES.map((r) => ({ codes: String(r.code), meaning: r.meaning })) : EXIT_CODES.map((r) => ({ codes: String(r.code), meaning: r[mode] }))),
     { codes: SIGNAL_EXIT_CODES.map((s) => s.code).join(' / '), meaning: SIGNAL_MEANING[mode] },
   ];
 }

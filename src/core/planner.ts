@@ -65,7 +65,7 @@ export function recordFor(state: HistoryState, step: RegisteredStep, serverId: s
 }
 
 export function planUpgrade({ steps, state, packageVersion, serverId, subsystem }: PlanInput): Plan {
-  refuseDowngrade(state, packageVersion);
+  refuseDowngrade(state, packageVersion, serverId);
 
   const warnings: string[] = [];
   const pending: PlannedStep[] = [];
@@ -118,13 +118,10 @@ export function planUpgrade({ steps, state, packageVersion, serverId, subsystem 
   };
 }
 
-function refuseDowngrade(state: HistoryState, packageVersion: string): void {
+function refuseDowngrade(state: HistoryState, packageVersion: string, serverId: string): void {
   const db = state.databaseVersion;
   if (db !== undefined && compareVersions(db, packageVersion) > 0) {
-    throw new DowngradeError(
-      `the database is at version ${db}, newer than this package (${packageVersion}); refusing to touch it`,
-      'a server with a newer PKI package upgraded it: update the packages on this server (dnf update pki-*) instead of downgrading',
-    );
+    throw new DowngradeError(`the database is at version ${db}, newer than this package (${packageVersion}); refusing to touch it`, whoIsNewer(state, packageVersion, serverId));
   }
   for (const record of state.cluster.values()) {
     if (record.outcome === 'done' && compareVersions(record.version, packageVersion) > 0) {
@@ -134,6 +131,20 @@ function refuseDowngrade(state: HistoryState, packageVersion: string): void {
       );
     }
   }
+}
+
+/** Who ran the newer package, as the history says: this server itself (a downgrade), or others. */
+function whoIsNewer(state: HistoryState, packageVersion: string, serverId: string): string {
+  const newer = [...state.serverInfo.values()].filter((s) => s.packageVersion !== undefined && compareVersions(s.packageVersion, packageVersion) > 0);
+  const self = newer.find((s) => s.server === serverId);
+  if (self) {
+    return (
+      `this server (${serverId}) itself recorded package ${self.packageVersion}${self.lastRun ? ` (its last run ${self.lastRun.toISOString()})` : ''}: ` +
+      'the package was downgraded since; upgrade it again (dnf upgrade pki-*), or restore the database from a backup taken before that upgrade'
+    );
+  }
+  if (newer.length > 0) return `${newer.map((s) => `${s.server} runs ${s.packageVersion}`).join(', ')}: update the packages on this server (dnf update pki-*)`;
+  return 'a server with a newer PKI package upgraded it: update the packages on this server (dnf update pki-*) instead of downgrading';
 }
 
 /**

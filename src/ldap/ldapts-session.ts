@@ -38,6 +38,8 @@ export interface ConnectOptions {
   tlsOptions?: tls.ConnectionOptions;
   /** Used in messages, e.g. "start it with systemctl start dirsrv@pki-tomcat". */
   startHint?: string;
+  /** The server's errors log, for the hint when it goes away (instance mode knows it from /etc/dirsrv). */
+  errorsLog?: string;
   /**
    * TCP_NODELAY. Nagle's algorithm holds back a small request while an earlier one is
    * unacknowledged: harmless one request at a time, a delayed-ACK wait per batch when several are
@@ -197,7 +199,7 @@ export class LdaptsSession implements LdapSession {
     }
     return new ServerUnreachableError(
       `lost the connection to 389 DS at ${this.url} during ${operation} ${dn}: ${(err as Error).message}`,
-      'check that the server is running, then run pki-db-upgrade again: it resumes where it stopped',
+      `check that the server is running (why it went away is in its errors log, ${this.options.errorsLog ?? '/var/log/dirsrv/slapd-NAME/errors'}: a full disk, for one, stops it), then run pki-db-upgrade again: it resumes where it stopped`,
       { cause: err },
     );
   }

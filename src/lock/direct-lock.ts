@@ -21,9 +21,14 @@ export interface DirectLockRequest {
   waitSec: number;
 }
 
-export async function acquireDirectLock(request: DirectLockRequest, logger: Logger): Promise<InstanceLock | undefined> {
+/** Where the lock of a direct run on that database lives. */
+export function directLockStateDir(request: Pick<DirectLockRequest, 'url' | 'suffix' | 'root'>): string {
   const key = createHash('sha256').update(`${request.url.toLowerCase()}\n${request.suffix.toLowerCase()}`).digest('hex').slice(0, 16);
-  const stateDir = systemPaths(request.root).stateDir(`direct-${key}`);
+  return systemPaths(request.root).stateDir(`direct-${key}`);
+}
+
+export async function acquireDirectLock(request: DirectLockRequest, logger: Logger): Promise<InstanceLock | undefined> {
+  const stateDir = directLockStateDir(request);
   try {
     return await acquireInstanceLock({ stateDir, instance: `${request.suffix} on ${request.url}`, mode: request.command, waitSec: request.waitSec, logger });
   } catch (err) {

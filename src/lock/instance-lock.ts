@@ -195,3 +195,41 @@ function readHolder(file: string): LockHolder | undefined {
     return undefined;
   }
 }
+
+/** What the lock of a state folder shows now: free, held by a live run, or left by one that is gone. */
+export interface LockState {
+  state: 'free' | 'held' | 'left behind';
+  /** The run named by the lock's records (the last holder first). */
+  holder?: LockHolder;
+}
+
+export function inspectInstanceLock(stateDir: string): LockState {
+  if (!fs.existsSync(path.join(stateDir, 'run.lock'))) return { state: 'free' };
+  const { records } = fs.existsSync(stateDir) ? readRecords(stateDir) : { records: [] };
+  const live = records.find((r) => isAlive(r.holder.pid));
+  if (live) return { state: 'held', holder: live.holder };
+  return { state: 'left behind', holder: records[0]?.holder };
+}
+
+/**
+ * Removes the lock and its records, under the guard. A live holder's lock is refused (LockHeldError)
+ * unless `force`: the administrator then takes the risk of two runs at once. Returns what was there.
+ */
+export async function releaseInstanceLock(stateDir: string, options: { force: boolean; instance: string }): Promise<LockState> {
+  if (!fs.existsSync(stateDir)) return { state: 'free' };
+  const releaseGuard = await takeGuard(stateDir);
+  try {
+    const found = inspectInstanceLock(stateDir);
+    if (found.state === 'held' && !options.force) {
+      throw new LockHeldError(
+        `the lock of ${options.instance} is held by pid ${found.holder!.pid} (${found.holder!.mode} run since ${found.holder!.since}), which is running`,
+        'let it finish; or stop it first; --force releases it anyway (two runs may then upgrade at once)',
+      );
+    }
+    fs.rmSync(path.join(stateDir, 'run.lock'), { recursive: true, force: true });
+    for (const file of [path.join(stateDir, HOLDER_FILE), ...readRecords(stateDir).candidateFiles]) fs.rmSync(file, { force: true });
+    return found;
+  } finally {
+    await releaseGuard().catch(() => undefined);
+  }
+}

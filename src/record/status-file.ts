@@ -12,7 +12,8 @@ import { makeDirs } from '../files/make-dirs';
 
 /**
  * `waiting-for-replication`: cluster-scope steps refused until replication is ready (exit 5, still
- * owed); `replicating`: applied here, not yet on every server (exit 6, nothing owed here).
+ * owed); `replicating`: applied here, not yet on every server (exit 6, nothing owed here);
+ * `database-newer`: a newer package upgraded the database, left as it is (exit 2, nothing owed).
  */
 export type RunResult =
   | 'upgraded'
@@ -22,6 +23,7 @@ export type RunResult =
   | 'server-down'
   | 'interrupted'
   | 'config-error'
+  | 'database-newer'
   | 'waiting-for-replication'
   | 'replicating';
 
@@ -84,7 +86,8 @@ export function writeStatusFile(stateDir: string, status: StatusFile): void {
 /** Records a finished run: `pending` stays (keeping its first date) until a run leaves all databases current. */
 export function recordRun(stateDir: string, run: RunStatus): StatusFile {
   const previous = readStatusFile(stateDir);
-  const owed = !['upgraded', 'up-to-date', 'replicating'].includes(run.result) || run.databases.some((d) => (d.heldBack?.length ?? 0) > 0);
+  // A database newer than the package: this package owes it nothing.
+  const owed = !['upgraded', 'up-to-date', 'replicating', 'database-newer'].includes(run.result) || run.databases.some((d) => (d.heldBack?.length ?? 0) > 0);
   const status: StatusFile = {
     lastRun: run,
     pending: owed

@@ -120,7 +120,7 @@ describe('389 DS down or going away', () => {
     const lost = await upgrade.done;
     expect(lost.code).toBe(4);
     expect(lost.stderr).toContain(`lost the connection to 389 DS at ldap://127.0.0.1:${ds!.port}`);
-    expect(lost.stderr).toContain('check that the server is running, then run pki-db-upgrade again: it resumes where it stopped');
+    expect(lost.stderr).toContain('check that the server is running (why it went away is in its errors log, /var/log/dirsrv/slapd-NAME/errors: a full disk, for one, stops it), then run pki-db-upgrade again: it resumes where it stopped');
     expect(readStatus(db.tree)).toMatchObject({ lastRun: { result: 'server-down', exitCode: 4 }, pending: {} });
 
     await startInstance(ds!);

@@ -1,13 +1,11 @@
 /**
- * A StepContext on a real server, wired like the CLI does (src/app/database.ts), for tests that run
- * one step's upgrade() directly. Logged lines and dry-run LDIF are kept for assertions.
+ * A StepContext on a real server, made by the composition root as the engine's is
+ * (src/app/step-context.ts), for tests that run one step's upgrade() directly. Logged lines and
+ * dry-run LDIF are kept for assertions.
  */
-import type { LdapSession } from '../../src/core/directory';
+import { stepContextFor } from '../../src/app/step-context';
 import type { Logger } from '../../src/core/logger';
 import type { StepContext, StepDefinition } from '../../src/core/step';
-import { LdapBulkUpdater } from '../../src/apply/bulk-update';
-import { LdapIndexHelper } from '../../src/apply/index-helper';
-import { LdapSchemaHelper } from '../../src/apply/schema-helper';
 import { DryRunSession } from '../../src/ldap/dry-run-session';
 import { LdaptsSession } from '../../src/ldap/ldapts-session';
 import type { DsInstance } from '../harness/dirsrv';
@@ -39,26 +37,7 @@ export async function realStepContext(
     error: (m) => lines.push(`error: ${m}`),
   };
   const recorder = dryRun ? new DryRunSession(session, (text) => ldif.push(text)) : undefined;
-  const ldap: LdapSession = recorder ?? session;
-  const ctx: StepContext = {
-    ldap,
-    schema: new LdapSchemaHelper({ local: { id: 'local', session: ldap }, logger, dryRun }),
-    indexes: new LdapIndexHelper(ldap, { backend: database.backend, dryRun, pollMs: 100 }),
-    bulk: new LdapBulkUpdater({
-      reader: ldap,
-      openWriters: recorder
-        ? async () => ({ sessions: [recorder], close: async () => undefined })
-        : async () => {
-            const sessions = await session.openSiblings(options.writerConnections ?? 2);
-            return { sessions, close: async () => void (await Promise.all(sessions.map((s) => s.close()))) };
-          },
-      logger,
-      dryRun,
-    }),
-    database,
-    logger,
-    dryRun,
-  };
+  const ctx = stepContextFor({ session, recorder, serverId: 'local', database, logger, writerConnections: options.writerConnections, indexPollMs: 100 });
   return { ctx, lines, ldif, close: () => session.close() };
 }
 

@@ -1,7 +1,7 @@
 /** Naming the 389 DS instance to start from this host's /etc/dirsrv (src/config/dirsrv-instances.ts). */
 import fs from 'node:fs';
 import path from 'node:path';
-import { dirsrvInstanceOnPort, startCommandFor } from '../../src/config/dirsrv-instances';
+import { dirsrvInstanceOnPort, errorsLogOnPort, startCommandFor } from '../../src/config/dirsrv-instances';
 import { systemPaths } from '../../src/config/paths';
 import { tempDir } from '../support/temp-dir';
 
@@ -29,5 +29,12 @@ describe('the 389 DS instance on a port', () => {
     expect(dirsrvInstanceOnPort(hostWith({ 'slapd-a': dse(389, 636), 'slapd-b': dse(389, 637) }), 389)).toBeUndefined();
     expect(dirsrvInstanceOnPort(hostWith({ 'slapd-a': dse(389, 636) }), 1)).toBeUndefined();
     expect(startCommandFor(systemPaths(tempDir('pkidbu-nodirsrv-')), 389)).toBe("systemctl start dirsrv@NAME, NAME as systemctl list-units 'dirsrv@*' shows it");
+  });
+
+  it('has its errors log where its cn=config says (nsslapd-errorlog), or where 389 DS puts it by default', () => {
+    const paths = hostWith({ 'slapd-pki': `${dse(389, 636)}`.replace('nsslapd-localhost', 'nsslapd-errorlog: /srv/logs/pki-errors\nnsslapd-localhost'), 'slapd-plain': dse(1389, 1636) });
+    expect(errorsLogOnPort(paths, 636)).toBe('/srv/logs/pki-errors');
+    expect(errorsLogOnPort(paths, 1389)).toBe('/var/log/dirsrv/slapd-plain/errors');
+    expect(errorsLogOnPort(paths, 2)).toBeUndefined();
   });
 });

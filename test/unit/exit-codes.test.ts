@@ -9,13 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { USAGE } from '../../src/app/cli-args';
 import * as errors from '../../src/core/errors';
-import { EXIT_CODES, exitCodeRows, ExitCode, SIGNAL_EXIT_CODES, SignalExitCode, type ExitCodeMode } from '../../src/core/exit-codes';
+import { CHECK_EXIT_CODES, CHECK_PRECEDENCE, EXIT_CODES, exitCodeRows, ExitCode, SIGNAL_EXIT_CODES, SignalExitCode, type ExitCodeMode } from '../../src/core/exit-codes';
 import { tempDir } from '../support/temp-dir';
 
 const repo = path.resolve(__dirname, '../..');
 const README = path.join(repo, 'README.md');
 const MAN_SOURCE = path.join(repo, 'packaging/pki-db-upgrade.8.md');
-const MODES: ExitCodeMode[] = ['direct', 'instance'];
+const MODES: ExitCodeMode[] = ['direct', 'instance', 'check'];
 
 function generator(...args: string[]) {
   return spawnSync(process.execPath, [path.join(repo, 'packaging/exit-codes.mjs'), ...args], { encoding: 'utf8', cwd: repo });
@@ -33,8 +33,16 @@ describe('the table of exit codes', () => {
     expect(Object.entries(ExitCode)).toEqual(EXIT_CODES.map((r) => [r.name, r.code]));
     expect(Object.values(ExitCode)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     for (const row of EXIT_CODES) {
-      for (const mode of MODES) expect({ code: row.code, mode, meaning: /^[a-z0-9].*[^.]$/.test(row[mode]) }).toEqual({ code: row.code, mode, meaning: true });
+      for (const mode of ['direct', 'instance'] as const) expect({ code: row.code, mode, meaning: /^[a-z0-9].*[^.]$/.test(row[mode]) }).toEqual({ code: row.code, mode, meaning: true });
     }
+  });
+
+  it('check has codes of its own for its states (10 and up), and shares only 0, 2 and 4 with the runs', () => {
+    const codes = CHECK_EXIT_CODES.map((r) => r.code);
+    expect(new Set(codes).size).toBe(codes.length);
+    expect(codes.filter((c) => (EXIT_CODES.map((r) => r.code) as number[]).includes(c))).toEqual([0, 2, 4]);
+    expect([...CHECK_PRECEDENCE].sort()).toEqual(codes.filter((c) => c !== 0).sort());
+    for (const row of CHECK_EXIT_CODES) expect(/^[a-z0-9].*[^.]$/.test(row.meaning)).toBe(true);
   });
 
   it('every error class carries a code of the table', () => {
