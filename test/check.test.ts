@@ -9,10 +9,9 @@ import path from 'node:path';
 import { LdapHistoryStore } from '../src/record/ldap-history-store';
 import { LdaptsSession } from '../src/ldap/ldapts-session';
 import { overallCheck, type DatabaseCheck } from '../src/app/check';
-import { createBackend } from './harness/dirsrv';
-import { standalone, uniqueSuffix } from './harness/test-env';
+import { standalone } from './harness/test-env';
 import { registryOf, replicatedDatabase, tool, type Applications } from './support/cluster';
-import { createFakePki, writeToolConfig } from './support/fake-pki';
+import { instanceOnServer } from './support/fake-pki';
 import { closedLoopbackPort } from './support/ports';
 import { tempDir } from './support/temp-dir';
 
@@ -84,13 +83,7 @@ describe('check', () => {
   });
 
   it('in instance mode looks at every subsystem of the instance without writing a file: no log, no status, no restored password.conf', async () => {
-    const ds = standalone();
-    const { suffix, backendName } = uniqueSuffix('chk');
-    await createBackend(ds, suffix, backendName);
-    const pki = createFakePki({ port: ds.port, baseDN: suffix });
-    const passwordFile = path.join(pki.root, 'root-only.pass');
-    fs.writeFileSync(passwordFile, `internaldb=${ds.rootPassword}\n`, { mode: 0o600 });
-    writeToolConfig(pki, { password_file: passwordFile, ldapi_socket: '/nonexistent/slapd.socket', use_keyring: false });
+    const { pki, suffix } = await instanceOnServer(standalone(), 'chk');
     const registry = registryOf('2.0.0', new Map(), [{ id: '2.0.0/01-Schema', scope: 'cluster' }]);
 
     const pending = await tool(['check', '--root', pki.root], registry);

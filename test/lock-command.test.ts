@@ -6,21 +6,11 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { claimDN, claimValue } from '../src/lock/cluster-claim';
-import { createBackend } from './harness/dirsrv';
-import { standalone, uniqueSuffix, withLdap } from './harness/test-env';
+import { standalone, withLdap } from './harness/test-env';
 import { tool } from './support/cluster';
-import { createFakePki, writeToolConfig, type FakePki } from './support/fake-pki';
+import { instanceOnServer, type FakePki } from './support/fake-pki';
 
-async function instance(): Promise<{ pki: FakePki; suffix: string }> {
-  const ds = standalone();
-  const { suffix, backendName } = uniqueSuffix('lck');
-  await createBackend(ds, suffix, backendName);
-  const pki = createFakePki({ port: ds.port, baseDN: suffix });
-  const passwordFile = path.join(pki.root, 'root-only.pass');
-  fs.writeFileSync(passwordFile, `internaldb=${ds.rootPassword}\n`, { mode: 0o600 });
-  writeToolConfig(pki, { password_file: passwordFile, ldapi_socket: '/nonexistent/slapd.socket', use_keyring: false });
-  return { pki, suffix };
-}
+const instance = () => instanceOnServer(standalone(), 'lck');
 
 /** A lock as a run makes it: the lock folder and the holder's record. */
 function plantLock(pki: FakePki, pid: number): void {

@@ -4,33 +4,21 @@
  * never throws; whatever stops it is the result's failure. It knows nothing of files, argv or
  * ldapts: everything comes through the injected ports.
  */
-import type { Clock } from './clock';
 import { errorMessage, StepFailedError } from './errors';
-import type { Fence } from './fence';
-import type { HistoryState, HistoryStore } from './history-store';
-import type { Logger } from './logger';
+import type { HistoryState } from './history-store';
 import { planUpgrade, type Plan } from './planner';
 import { admitAll, type Admission, type RunResult, type StepResult } from './run-result';
-import { applyPlan, asFailure } from './step-application';
-import type { RegisteredStep, StepContext, Subsystem } from './step';
+import { applyPlan, asFailure, type ApplyOptions } from './step-application';
+import type { Subsystem } from './step';
 
-export interface EngineOptions {
-  steps: RegisteredStep[]; // ordered (see orderRegistry)
-  packageVersion: string;
-  serverId: string;
-  store: HistoryStore;
-  logger: Logger;
-  clock: Clock;
-  /** Builds the context a step runs with (the dry-run one records instead of writing). */
-  contextFor(step: RegisteredStep): StepContext;
+/** What the apply loop takes (step-application.ts), and what only the engine uses. */
+export interface EngineOptions extends ApplyOptions {
   dryRun: boolean;
   /**
    * Called with the plan before anything is written; may narrow it (e.g. cluster safety checks
    * hold back cluster steps, each with its reason) or throw to refuse the run.
    */
   admit?(plan: Plan, state: HistoryState): Promise<Admission>;
-  /** Verified before each step; a run that may no longer write stops there (ClaimLostError). */
-  fence?: Fence;
   /** The database's subsystem: steps whose appliesTo leaves it out are not run. Undefined: unknown. */
   subsystem?: Subsystem;
   /** How the subsystem was decided (or why it is unknown), for the log. */

@@ -16,13 +16,15 @@ import type { RegisteredStep, StepContext } from './step';
 import { compareVersions } from './version';
 
 export interface ApplyOptions {
-  steps: RegisteredStep[];
+  steps: RegisteredStep[]; // ordered (see orderRegistry)
   packageVersion: string;
   serverId: string;
   store: HistoryStore;
   logger: Logger;
   clock: Clock;
+  /** Builds the context a step runs with (the dry-run one records instead of writing). */
   contextFor(step: RegisteredStep): StepContext;
+  /** Verified before each step; a run that may no longer write stops there (ClaimLostError). */
   fence?: Fence;
 }
 

@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createBackend, type DsInstance } from '../harness/dirsrv';
+import { uniqueSuffix } from '../harness/test-env';
 
 export interface FakePki {
   root: string;
@@ -96,4 +98,18 @@ export async function waitForFile(file: string, timeoutMs = 20_000): Promise<voi
     if (Date.now() > deadline) throw new Error(`${file} did not appear within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * A fake instance whose CA database is a fresh suffix on `ds`, the password in a root-only file
+ * named in db-upgrade.conf (no LDAPI socket, no keyring).
+ */
+export async function instanceOnServer(ds: DsInstance, prefix: string): Promise<{ pki: FakePki; suffix: string }> {
+  const { suffix, backendName } = uniqueSuffix(prefix);
+  await createBackend(ds, suffix, backendName);
+  const pki = createFakePki({ port: ds.port, baseDN: suffix });
+  const passwordFile = path.join(pki.root, 'root-only.pass');
+  fs.writeFileSync(passwordFile, `internaldb=${ds.rootPassword}\n`, { mode: 0o600 });
+  writeToolConfig(pki, { password_file: passwordFile, ldapi_socket: '/nonexistent/slapd.socket', use_keyring: false });
+  return { pki, suffix };
 }
