@@ -122,15 +122,24 @@ export class LdapProxy {
     client.on('close', close);
     upstream.on('close', close);
 
-    // Server -> client: delayed, in order; held for good once stalled.
-    let nextSend = 0;
+    // Server -> client: delayed, in order; held for good once stalled. One queue and one timer:
+    // a timer per chunk could fire out of order (their delays differ by the millisecond that
+    // passes between two readings of the clock, and Node orders timers of different durations by
+    // expiry alone), and a client then reads a stream cut and put back together wrongly.
+    const queue: { at: number; chunk: Buffer }[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const pump = () => {
+      timer = undefined;
+      while (queue.length > 0 && queue[0].at <= Date.now()) {
+        const { chunk } = queue.shift()!;
+        if (!this.stalled && !client.destroyed) client.write(chunk);
+      }
+      if (queue.length > 0) timer = setTimeout(pump, Math.max(queue[0].at - Date.now(), 1));
+    };
     upstream.on('data', (chunk: Buffer) => {
       if (this.stalled) return;
-      const at = Math.max(Date.now() + this.delayMs, nextSend);
-      nextSend = at;
-      setTimeout(() => {
-        if (!this.stalled && !client.destroyed) client.write(chunk);
-      }, at - Date.now());
+      queue.push({ at: Date.now() + this.delayMs, chunk });
+      timer ??= setTimeout(pump, this.delayMs);
     });
 
     // Client -> server: cut into messages, each shown to the injector when it is a write.
