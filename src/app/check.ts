@@ -6,7 +6,7 @@
  * judges them.
  */
 import { systemPaths, type SystemPaths } from '../config/paths';
-import { databasesOf, listInstanceNames, loadInstance, type PkiInstance } from '../config/instance-discovery';
+import { listInstanceNames, loadInstance, type PkiInstance, type Subsystem } from '../config/instance-discovery';
 import { systemClock } from '../core/clock';
 import { DowngradeError, errorMessage, ExitCode, PkiDbUpgradeError } from '../core/errors';
 import { CHECK_PRECEDENCE, CheckExitCode, type CheckExitCodeValue } from '../core/exit-codes';
@@ -15,7 +15,7 @@ import { escapeControl } from '../logging/escape';
 import { statusReport } from '../report/run-report';
 import type { CliArgs } from './cli-args';
 import { databaseOn, openDatabase, type OpenDatabase, type Registry } from './database';
-import { connectSubsystem, instanceContext, loadInstanceConfig } from './instance-context';
+import { lookAtEachSubsystem } from './instance-context';
 import { oneLine } from './instance-outcome';
 import { instanceRequestOf } from './instance-request';
 import type { Io } from './io';
@@ -102,31 +102,19 @@ async function checkInstances(args: CliArgs, registry: Registry, io: Io): Promis
   return checks;
 }
 
-async function checkInstance(paths: SystemPaths, instance: PkiInstance, args: CliArgs, registry: Registry, io: Io): Promise<DatabaseCheck[]> {
-  const request = instanceRequestOf(args);
-  const config = loadInstanceConfig(paths, instance, request);
-  // A read-only look, as status: no log file, no prompt, no restored password.conf.
-  const ctx = instanceContext(paths, instance, config, request, io, { restore: false, mayPrompt: false, consoleLevel: args.verbose ? 'debug' : 'silent' });
-  const checks: DatabaseCheck[] = [];
-  try {
-    for (const sub of databasesOf(instance)) {
-      const database = `${instance.name}/${sub.name} ${sub.cs.internalDb.baseDN}`;
-      try {
-        const { session } = await connectSubsystem(ctx, sub);
-        try {
-          const db = await databaseOn(session, { suffix: sub.cs.internalDb.baseDN, backend: sub.cs.internalDb.backend, subsystem: sub.name }, registry);
-          checks.push(await checkDatabase(db, database, registry.packageVersion));
-        } finally {
-          await session.close();
-        }
-      } catch (err) {
-        checks.push(failedCheck(database, registry.packageVersion, err));
-      }
-    }
-  } finally {
-    await ctx.logger.close();
-  }
-  return checks;
+function checkInstance(paths: SystemPaths, instance: PkiInstance, args: CliArgs, registry: Registry, io: Io): Promise<DatabaseCheck[]> {
+  const label = (sub: Subsystem) => `${instance.name}/${sub.name} ${sub.cs.internalDb.baseDN}`;
+  return lookAtEachSubsystem(
+    paths,
+    instance,
+    instanceRequestOf(args),
+    io,
+    async (sub, session) => {
+      const db = await databaseOn(session, { suffix: sub.cs.internalDb.baseDN, backend: sub.cs.internalDb.backend, subsystem: sub.name }, registry);
+      return checkDatabase(db, label(sub), registry.packageVersion);
+    },
+    (sub, err) => failedCheck(label(sub), registry.packageVersion, err),
+  );
 }
 
 async function checkDirect(args: CliArgs, registry: Registry): Promise<DatabaseCheck[]> {

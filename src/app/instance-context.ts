@@ -6,11 +6,12 @@
 import { errorsLogOnPort, startCommandFor } from '../config/dirsrv-instances';
 import type { SystemPaths } from '../config/paths';
 import { loadToolConfig, type ToolConfig } from '../config/tool-config';
-import type { PkiInstance, Subsystem } from '../config/instance-discovery';
+import { databasesOf, type PkiInstance, type Subsystem } from '../config/instance-discovery';
 import { ConfigError } from '../core/errors';
 import { authCandidates, findLdapiSockets } from '../auth/ldapi-sockets';
 import { connectDatabase } from '../auth/connect';
 import { InstancePasswords } from '../auth/instance-password';
+import type { LdaptsSession } from '../ldap/ldapts-session';
 import { createRunLogger, type RunLogger } from '../logging/run-logger';
 import type { InstanceRequest } from './instance-request';
 import type { Io } from './io';
@@ -94,4 +95,39 @@ export function connectSubsystem(ctx: InstanceContext, sub: Subsystem) {
     },
     passwordSource: () => ctx.passwords.sourceOf(db.passwordKey),
   });
+}
+
+/**
+ * Each subsystem database of an instance, looked at read only (status, history, check, lock): no
+ * log file, no prompt (a look must not block), no restored password.conf. `look` gets the open
+ * session, closed after it; `failed` says what a database that could not be looked at comes to.
+ */
+export async function lookAtEachSubsystem<T>(
+  paths: SystemPaths,
+  instance: PkiInstance,
+  request: InstanceRequest,
+  io: Io,
+  look: (sub: Subsystem, session: LdaptsSession) => Promise<T>,
+  failed: (sub: Subsystem, err: unknown) => T,
+): Promise<T[]> {
+  const config = loadInstanceConfig(paths, instance, request);
+  const ctx = instanceContext(paths, instance, config, request, io, { restore: false, mayPrompt: false, consoleLevel: request.verbose ? 'debug' : 'silent' });
+  const results: T[] = [];
+  try {
+    for (const sub of databasesOf(instance)) {
+      try {
+        const { session } = await connectSubsystem(ctx, sub);
+        try {
+          results.push(await look(sub, session));
+        } finally {
+          await session.close();
+        }
+      } catch (err) {
+        results.push(failed(sub, err));
+      }
+    }
+  } finally {
+    await ctx.logger.close();
+  }
+  return results;
 }

@@ -13,9 +13,9 @@ import { allRecords, formatHistory, formatStatus, notApplicableJson, recordJson,
 import type { NotApplicableStep } from '../core/planner';
 import type { SystemPaths } from '../config/paths';
 import type { StepRecord } from '../core/history-store';
-import { databasesOf, type PkiInstance } from '../config/instance-discovery';
+import type { PkiInstance } from '../config/instance-discovery';
 import { escapeTerminal } from '../logging/escape';
-import { connectSubsystem, instanceContext, loadInstanceConfig } from './instance-context';
+import { lookAtEachSubsystem } from './instance-context';
 import { oneLine } from './instance-outcome';
 import type { InstanceRequest } from './instance-request';
 import { isAlive } from '../process/alive';
@@ -30,39 +30,31 @@ interface LiveDatabase {
 }
 
 export async function showInstance(paths: SystemPaths, instance: PkiInstance, request: InstanceRequest, registry: Registry, io: Io): Promise<number> {
-  const config = loadInstanceConfig(paths, instance, request);
-  // A read-only look: no log file, no prompt (a status must not block), no restore.
-  const ctx = instanceContext(paths, instance, config, request, io, { restore: false, mayPrompt: false, consoleLevel: request.verbose ? 'debug' : 'silent' });
   const recorded = request.action === 'status' ? readStatusFile(paths.stateDir(instance.name)) : undefined;
-  const live: LiveDatabase[] = [];
-  for (const sub of databasesOf(instance)) {
-    const entry: LiveDatabase = { subsystem: sub.name };
-    live.push(entry);
-    try {
-      const { session } = await connectSubsystem(ctx, sub);
-      try {
-        const db = await databaseOn(session, { suffix: sub.cs.internalDb.baseDN, backend: sub.cs.internalDb.backend, subsystem: sub.name }, registry);
-        const { plan, state } = await db.engine({ dryRun: true, logger: silentLogger, clock: systemClock }).plan();
-        if (request.action === 'status') {
-          entry.report = statusReport(`${instance.name}/${sub.name} ${sub.cs.internalDb.baseDN}`, plan, state);
-          // The last run saw the whole cluster (which servers are behind); this look sees the history only.
-          const last = recorded?.lastRun?.databases.find((d) => d.subsystem === sub.name);
-          for (const p of entry.report.pending) {
-            if (!p.heldBack && last?.heldBack?.includes(p.id)) p.heldBack = `held back by the last run: ${last.heldBackReason ?? 'left for a later run'}`;
-          }
+  const live = await lookAtEachSubsystem<LiveDatabase>(
+    paths,
+    instance,
+    request,
+    io,
+    async (sub, session) => {
+      const entry: LiveDatabase = { subsystem: sub.name };
+      const db = await databaseOn(session, { suffix: sub.cs.internalDb.baseDN, backend: sub.cs.internalDb.backend, subsystem: sub.name }, registry);
+      const { plan, state } = await db.engine({ dryRun: true, logger: silentLogger, clock: systemClock }).plan();
+      if (request.action === 'status') {
+        entry.report = statusReport(`${instance.name}/${sub.name} ${sub.cs.internalDb.baseDN}`, plan, state);
+        // The last run saw the whole cluster (which servers are behind); this look sees the history only.
+        const last = recorded?.lastRun?.databases.find((d) => d.subsystem === sub.name);
+        for (const p of entry.report.pending) {
+          if (!p.heldBack && last?.heldBack?.includes(p.id)) p.heldBack = `held back by the last run: ${last.heldBackReason ?? 'left for a later run'}`;
         }
-        else {
-          entry.records = allRecords(state);
-          entry.notApplicable = plan.notApplicable;
-        }
-      } finally {
-        await session.close();
+      } else {
+        entry.records = allRecords(state);
+        entry.notApplicable = plan.notApplicable;
       }
-    } catch (err) {
-      entry.error = oneLine(errorMessage(err));
-    }
-  }
-  await ctx.logger.close();
+      return entry;
+    },
+    (sub, err) => ({ subsystem: sub.name, error: oneLine(errorMessage(err)) }),
+  );
 
   if (request.json) {
     const databases = live.map((d) => ({ ...d, records: d.records?.map(recordJson), notApplicable: d.notApplicable?.map(notApplicableJson) }));

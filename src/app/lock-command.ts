@@ -6,10 +6,10 @@
  * released only with --force.
  */
 import os from 'node:os';
-import { databasesOf, listInstanceNames, loadInstance } from '../config/instance-discovery';
+import { listInstanceNames, loadInstance } from '../config/instance-discovery';
 import { systemPaths } from '../config/paths';
 import type { LdapSession } from '../core/directory';
-import { errorMessage, ExitCode, LockHeldError, PkiDbUpgradeError } from '../core/errors';
+import { errorMessage, ExitCode, PkiDbUpgradeError } from '../core/errors';
 import { DEFAULT_TIMING } from '../converge/cluster-context';
 import { claimIsLive, describeClaim, readClaims, type Claim, type Liveness } from '../lock/cluster-claim';
 import { directLockStateDir } from '../lock/direct-lock';
@@ -18,7 +18,7 @@ import { escapeControl } from '../logging/escape';
 import { isAlive } from '../process/alive';
 import type { CliArgs } from './cli-args';
 import { openDatabase, type Registry } from './database';
-import { connectSubsystem, instanceContext, loadInstanceConfig } from './instance-context';
+import { lookAtEachSubsystem } from './instance-context';
 import { oneLine } from './instance-outcome';
 import { instanceRequestOf } from './instance-request';
 import type { Io } from './io';
@@ -45,7 +45,7 @@ async function lockCommandOf(args: CliArgs, registry: Registry, io: Io): Promise
   const note = (line: string) => report.lines.push(line);
   const refuse = (err: unknown) => {
     note(oneLine(errorMessage(err)));
-    report.exitCode = err instanceof LockHeldError ? ExitCode.LockHeld : ExitCode.ServerUnreachable;
+    report.exitCode = err instanceof PkiDbUpgradeError ? err.exitCode : ExitCode.UpgradeFailed;
   };
   if (args.url) {
     const target = targetFromArgs(args);
@@ -62,28 +62,19 @@ async function lockCommandOf(args: CliArgs, registry: Registry, io: Io): Promise
     }
   } else {
     const paths = systemPaths(args.root);
-    const request = instanceRequestOf(args);
     for (const name of args.instance ? [args.instance] : listInstanceNames(paths)) {
       await localLock(paths.stateDir(name), `${name}: instance lock`, release, args.force, note, refuse);
-      const instance = loadInstance(paths, name);
-      const ctx = instanceContext(paths, instance, loadInstanceConfig(paths, instance, request), request, io, { restore: false, mayPrompt: false, consoleLevel: 'silent' });
-      try {
-        for (const sub of databasesOf(instance)) {
-          try {
-            const { session } = await connectSubsystem(ctx, sub);
-            try {
-              const { refusedLive } = await claims(session, sub.cs.internalDb.baseDN, `${name}/${sub.name} ${sub.cs.internalDb.baseDN}`, release, args.force, note);
-              if (refusedLive) report.exitCode = ExitCode.LockHeld;
-            } finally {
-              await session.close();
-            }
-          } catch (err) {
-            refuse(err);
-          }
-        }
-      } finally {
-        await ctx.logger.close();
-      }
+      await lookAtEachSubsystem(
+        paths,
+        loadInstance(paths, name),
+        instanceRequestOf(args),
+        io,
+        async (sub, session) => {
+          const { refusedLive } = await claims(session, sub.cs.internalDb.baseDN, `${name}/${sub.name} ${sub.cs.internalDb.baseDN}`, release, args.force, note);
+          if (refusedLive) report.exitCode = ExitCode.LockHeld;
+        },
+        (_sub, err) => refuse(err),
+      );
     }
   }
   for (const line of report.lines) io.stdout.write(`pki-db-upgrade: ${escapeControl(line)}\n`);
