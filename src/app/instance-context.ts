@@ -3,7 +3,7 @@
  * its password sources, and how to reach each subsystem's database. Shared by the upgrade
  * (instance-run.ts) and the read-only looks (instance-status.ts).
  */
-import { errorsLogOnPort, startCommandFor } from '../config/dirsrv-instances';
+import { dirsrvInstanceOnPort, startCommandFor } from '../config/dirsrv-instances';
 import type { SystemPaths } from '../config/paths';
 import { loadToolConfig, type ToolConfig } from '../config/tool-config';
 import { databasesOf, type PkiInstance, type Subsystem } from '../config/instance-discovery';
@@ -80,14 +80,16 @@ export function connectSubsystem(ctx: InstanceContext, sub: Subsystem) {
     sockets: isRoot ? findLdapiSockets(ctx.config.ldapiSocket, ctx.logger) : [],
     caFile: ctx.config.caFile,
   });
+  // For the hints when the server is down or goes away: which instance of this host it is.
+  const dirsrv = dirsrvInstanceOnPort(ctx.paths, db.port);
   return connectDatabase({
     db,
     candidates,
     connectTimeoutSec: ctx.connectTimeoutSec,
     operationTimeoutSec: ctx.config.operationTimeoutSec,
     logger: ctx.logger,
-    startHint: `start the 389 DS of ${ctx.instance.name} (${startCommandFor(ctx.paths, db.port)})`,
-    errorsLog: errorsLogOnPort(ctx.paths, db.port),
+    startHint: `start the 389 DS of ${ctx.instance.name} (${startCommandFor(dirsrv)})`,
+    errorsLog: dirsrv?.errorsLog,
     password: async () => {
       const password = await ctx.passwords.get(db.passwordKey);
       ctx.passwords.checkDestination(db.passwordKey, `${db.host}:${db.port}`, { file: sub.cs.file, rootControlled: sub.cs.rootControlled });

@@ -10,17 +10,14 @@ import type { SystemPaths } from './paths';
 /** dse.ldif of a large server holds every backend's configuration; cn=config comes first. */
 const HEAD_BYTES = 64 * 1024;
 
-export function dirsrvInstanceOnPort(paths: SystemPaths, port: number): string | undefined {
-  return instanceOnPort(paths, port)?.name;
+/** A 389 DS instance of this host: its name (dirsrv@<name>) and its errors log (nsslapd-errorlog). */
+export interface DirsrvInstance {
+  name: string;
+  errorsLog: string;
 }
 
-/** The errors log of the instance on that port (nsslapd-errorlog), where it says why it stopped. */
-export function errorsLogOnPort(paths: SystemPaths, port: number): string | undefined {
-  const found = instanceOnPort(paths, port);
-  return found && (/^nsslapd-errorlog:\s*(\S.*?)\s*$/im.exec(found.config)?.[1] ?? `/var/log/dirsrv/slapd-${found.name}/errors`);
-}
-
-function instanceOnPort(paths: SystemPaths, port: number): { name: string; config: string } | undefined {
+/** The one instance whose cn=config listens on `port`, read once for both hints; undefined when none or several do. */
+export function dirsrvInstanceOnPort(paths: SystemPaths, port: number): DirsrvInstance | undefined {
   let names: string[];
   try {
     names = fs.readdirSync(paths.dirsrvConfigDir).filter((n) => n.startsWith('slapd-') && !n.endsWith('.removed'));
@@ -30,7 +27,9 @@ function instanceOnPort(paths: SystemPaths, port: number): { name: string; confi
   const matching = names
     .map((n) => ({ name: n.slice('slapd-'.length), config: configOf(path.join(paths.dirsrvConfigDir, n, 'dse.ldif')) }))
     .filter((i) => portsIn(i.config).includes(port));
-  return matching.length === 1 ? matching[0] : undefined;
+  if (matching.length !== 1) return undefined;
+  const { name, config } = matching[0];
+  return { name, errorsLog: /^nsslapd-errorlog:\s*(\S.*?)\s*$/im.exec(config)?.[1] ?? `/var/log/dirsrv/slapd-${name}/errors` };
 }
 
 function portsIn(config: string): number[] {
@@ -55,7 +54,6 @@ function configOf(dseLdif: string): string {
 }
 
 /** "systemctl start dirsrv@NAME", or how to find NAME when this host's configuration does not say. */
-export function startCommandFor(paths: SystemPaths, port: number): string {
-  const name = dirsrvInstanceOnPort(paths, port);
-  return name ? `systemctl start dirsrv@${name}` : `systemctl start dirsrv@NAME, NAME as systemctl list-units 'dirsrv@*' shows it`;
+export function startCommandFor(instance: DirsrvInstance | undefined): string {
+  return instance ? `systemctl start dirsrv@${instance.name}` : `systemctl start dirsrv@NAME, NAME as systemctl list-units 'dirsrv@*' shows it`;
 }
