@@ -1,7 +1,7 @@
 // What the bundle contains from node_modules, from esbuild's metafile, so that the package's
 // Provides: bundled(npm(NAME)) = VERSION, its License: and the license texts it ships can never
 // drift from what was really bundled (packaging/build.mjs --bundled DIR writes them).
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** The node_modules package folder of a metafile input path, or undefined for the project's own files. */
@@ -39,8 +39,8 @@ export function licenseExpression(own, modules) {
 }
 
 /**
- * Writes into `dir`: modules.json, the rpm macros (bundled.macros: %bundled_provides,
- * %bundled_licenses) and licenses/<name>/<file> for each module's license texts.
+ * Writes into `dir` the rpm macros (bundled.macros: %bundled_provides, %bundled_licenses) and
+ * licenses/<name>/<file> for each module's license texts.
  */
 export function writeBundled(dir, modules, own, root) {
   mkdirSync(path.join(dir, 'licenses'), { recursive: true });
@@ -51,8 +51,6 @@ export function writeBundled(dir, modules, own, root) {
     // A module whose package ships no license file: its package.json's license field, said so.
     if (m.licenseFiles.length === 0) writeFileSync(path.join(into, 'LICENSE-FIELD'), `${m.name} ${m.version} ships no license file; its package.json says: license ${m.license}\n`);
   }
-  writeFileSync(path.join(dir, 'modules.json'), JSON.stringify(modules, null, 2) + '\n');
   const provides = modules.map((m) => `Provides: bundled(npm(${m.name})) = ${m.version}`).join('\\\n');
   writeFileSync(path.join(dir, 'bundled.macros'), `%bundled_provides ${provides}\n%bundled_licenses ${licenseExpression(own, modules)}\n`);
-  if (!existsSync(path.join(dir, 'modules.json'))) throw new Error('modules.json not written');
 }
