@@ -6,23 +6,18 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { LdapHistoryStore } from '../src/record/ldap-history-store';
-import { LdaptsSession } from '../src/ldap/ldapts-session';
+import type { DsInstance } from './harness/dirsrv';
 import { overallCheck, type DatabaseCheck } from '../src/app/check';
 import { standalone } from './harness/test-env';
-import { registryOf, replicatedDatabase, tool, type Applications } from './support/cluster';
+import { historyOf, registryOf, replicatedDatabase, tool, type Applications } from './support/cluster';
 import { instanceOnServer } from './support/fake-pki';
 import { closedLoopbackPort } from './support/ports';
 import { tempDir } from './support/temp-dir';
 
-async function historyJson(url: string, suffix: string, password: string): Promise<string> {
-  const session = await LdaptsSession.open({ url, credentials: { kind: 'simple', bindDN: 'cn=Directory Manager', password } });
-  try {
-    const state = await new LdapHistoryStore(session, suffix).load();
-    return JSON.stringify({ version: state.databaseVersion, cluster: [...state.cluster], servers: [...state.servers].map(([s, m]) => [s, [...m]]), info: [...state.serverInfo] });
-  } finally {
-    await session.close();
-  }
+/** The whole history a server holds, as text to compare before and after. */
+async function historyText(ds: DsInstance, suffix: string): Promise<string> {
+  const state = await historyOf(ds, suffix);
+  return JSON.stringify({ version: state.databaseVersion, cluster: [...state.cluster], servers: [...state.servers].map(([s, m]) => [s, [...m]]), info: [...state.serverInfo] });
 }
 
 describe('check', () => {
@@ -40,13 +35,13 @@ describe('check', () => {
     expect((await tool(db.args(b, 'run'), old)).code).toBe(0);
 
     // A has not run 2.0.0 yet: pending (its record of the package is owed), the new steps held back.
-    const before = await historyJson(a.url, db.suffix, a.rootPassword);
+    const before = await historyText(a, db.suffix);
     const pending = await tool(db.args(a, 'check'), registry);
     expect(pending.code).toBe(10);
     expect(pending.stderr.trim()).toBe(
       `pki-db-upgrade: ${db.suffix} on ${a.url}: upgrade pending: no step, but this server's record of its package (the other servers wait for it) (database at 1.1.0, package 2.0.0); held back: 2.0.0/01-Breaking, 2.0.0/02-Index; run pki-db-upgrade to apply`,
     );
-    expect(await historyJson(a.url, db.suffix, a.rootPassword)).toBe(before);
+    expect(await historyText(a, db.suffix)).toBe(before);
 
     // After A's run: only the held-back steps are left, waiting for B.
     expect((await tool(db.args(a, 'run'), registry)).code).toBe(0);
@@ -79,7 +74,7 @@ describe('check', () => {
     expect(onB.stderr).toMatch(/upgrade pending: 2\.0\.0\/01-Breaking, 2\.0\.0\/02-Index/);
 
     // Nothing was written by any check: the run of A is the last change.
-    expect((await historyJson(b.url, db.suffix, b.rootPassword)).includes('2.0.0/02-Index')).toBe(false);
+    expect((await historyText(b, db.suffix)).includes('2.0.0/02-Index')).toBe(false);
   });
 
   it('in instance mode looks at every subsystem of the instance without writing a file: no log, no status, no restored password.conf', async () => {

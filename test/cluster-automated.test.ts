@@ -6,18 +6,9 @@ import { LdapHistoryStore } from '../src/record/ldap-history-store';
 import { LdaptsSession } from '../src/ldap/ldapts-session';
 import { agreementStatus } from './harness/replication';
 import { withLdap } from './harness/test-env';
-import { conflictEntries, converge, entryExists, registryOf, replicatedDatabase, setAgreement, tool, type Applications } from './support/cluster';
+import { conflictEntries, converge, entryExists, historyOf, registryOf, replicatedDatabase, setAgreement, tool, type Applications } from './support/cluster';
 
 const ou = (name: string) => ({ objectClass: ['top', 'organizationalUnit'], ou: name });
-
-async function historyOn(url: string, suffix: string, password: string) {
-  const session = await LdaptsSession.open({ url, credentials: { kind: 'simple', bindDN: 'cn=Directory Manager', password } });
-  try {
-    return await new LdapHistoryStore(session, suffix).load();
-  } finally {
-    await session.close();
-  }
-}
 
 describe('automated runs on a replicated database', () => {
   it("an upgrade on A reaches B, whose own run then applies only its server-scope steps; another server's interrupted step is refused, and resumed by cluster upgrade", async () => {
@@ -57,7 +48,7 @@ describe('automated runs on a replicated database', () => {
       '1.1.0/02-Index': [a.url, b.url],
       '2.0.0/01-More': [a.url],
     });
-    const history = await historyOn(b.url, db.suffix, b.rootPassword);
+    const history = await historyOf(b, db.suffix);
     expect([...history.cluster.values()].map((r) => `${r.stepId} ${r.server} ${r.outcome}`)).toEqual([
       `1.0.0/01-TrackingSchema localhost:${a.port} done`,
       `1.1.0/01-Entries localhost:${a.port} done`,
@@ -132,7 +123,7 @@ describe('automated runs on a replicated database', () => {
     await converge(db);
     expect(await conflictEntries(a, db.suffix)).toEqual([]);
     expect(await conflictEntries(b, db.suffix)).toEqual([]);
-    const history = await historyOn(a.url, db.suffix, a.rootPassword);
+    const history = await historyOf(a, db.suffix);
     expect(history.databaseVersion).toBe('2.0.0');
     expect([...history.serverInfo.values()].map((s) => s.packageVersion)).toEqual(['2.0.0', '2.0.0']);
     // The claims are gone: the next run has nothing to wait for.

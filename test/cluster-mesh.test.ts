@@ -4,14 +4,13 @@
  * per server) and ends with the checks of support/mesh.ts on every server.
  */
 import type { DsInstance } from './harness/dirsrv';
-import { LdapHistoryStore } from '../src/record/ldap-history-store';
 import { LdaptsSession } from '../src/ldap/ldapts-session';
 import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { claimDN } from '../src/lock/cluster-claim';
 import { MISSING_ISSUER_NAME_FILTER } from '../src/pki/ca-database';
 import { withLdap } from './harness/test-env';
-import { entryExists, registryOf, setAgreement, tool } from './support/cluster';
+import { entryExists, historyOf, registryOf, setAgreement, tool } from './support/cluster';
 import { collect, MAIN_BUNDLE, runCli, startCli } from './support/bundle';
 import { createFakePki, readStatus, removeFakePkis, writeToolConfig } from './support/fake-pki';
 import { freshMesh, meshProblems, pkiTreeFor, posttrans, posttransWithout, type Mesh } from './support/mesh';
@@ -60,15 +59,6 @@ async function waitForLine(file: string, pattern: RegExp, timeoutMs = 60_000): P
     if (pattern.test(text)) return;
     if (Date.now() > deadline) throw new Error(`${file} never showed ${pattern}:\n${text.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function historyOf(ds: DsInstance, suffix: string) {
-  const session = await LdaptsSession.open({ url: ds.url, credentials: { kind: 'simple', bindDN: ds.rootDN, password: ds.rootPassword } });
-  try {
-    return await new LdapHistoryStore(session, suffix).load();
-  } finally {
-    await session.close();
   }
 }
 

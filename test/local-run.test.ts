@@ -13,7 +13,7 @@ import tls from 'node:tls';
 import { createBackend } from './harness/dirsrv';
 import { standalone, uniqueSuffix } from './harness/test-env';
 import { collect, fixtureBundle, MAIN_BUNDLE, runCli, startCli } from './support/bundle';
-import { addSubsystem, createFakePki, readStatus, removeFakePkis, waitForFile, writeToolConfig, type CsCfgOptions, type FakePki } from './support/fake-pki';
+import { addSubsystem, createFakePki, passwordFromConfigFile, readStatus, removeFakePkis, waitForFile, writeToolConfig, type CsCfgOptions, type FakePki } from './support/fake-pki';
 import { closedLoopbackPort, listenOnLoopback } from './support/ports';
 
 const bundle = MAIN_BUNDLE; // the real upgrades, package 11.6.0
@@ -49,14 +49,6 @@ async function instanceWithDatabase(extra: Partial<CsCfgOptions> = {}): Promise<
 /** The CA subsystem's base DN, from its CS.cfg. */
 function caBaseDN(pki: FakePki): string {
   return /^internaldb.basedn=(.*)$/m.exec(fs.readFileSync(path.join(pki.instanceDir, 'ca/CS.cfg'), 'utf8'))![1];
-}
-
-/** A root-only file with the database password, named in db-upgrade.conf (no LDAPI socket). */
-function passwordFromConfigFile(pki: FakePki, more: Record<string, string | number | boolean> = {}): string {
-  const file = path.join(pki.root, 'root-only.pass');
-  fs.writeFileSync(file, `internaldb=${ds().rootPassword}\n`, { mode: 0o600 });
-  writeToolConfig(pki, { password_file: file, ldapi_socket: '/nonexistent/slapd.socket', use_keyring: false, ...more });
-  return file;
 }
 
 const posttrans = (pki: FakePki, ...more: string[]) => ['--root', pki.root, '--mode', 'posttrans', ...more];
@@ -118,7 +110,7 @@ describe('password.conf restored for the run', () => {
 
   it('is removed after a failed step, and the failure is in the status file and the one console line', async () => {
     const pki = await instanceWithDatabase();
-    passwordFromConfigFile(pki);
+    passwordFromConfigFile(pki, ds());
     const result = await runTool(controlled, posttrans(pki), { PKI_TEST_STEP_FAIL: '1' });
     expect(result.code).toBe(1);
     expect(fs.existsSync(pki.passwordConf)).toBe(false);
@@ -138,7 +130,7 @@ describe('password.conf restored for the run', () => {
     ['SIGHUP', 129],
   ] as const)('is removed when the run is stopped by %s, and the status file says interrupted', async (signal, code) => {
     const pki = await instanceWithDatabase();
-    passwordFromConfigFile(pki);
+    passwordFromConfigFile(pki, ds());
     const started = path.join(pki.root, 'step-started');
     const run = startTool(controlled, posttrans(pki), { PKI_TEST_STEP_STARTED_FILE: started, PKI_TEST_STEP_SLEEP_MS: '20000' });
     await waitForFile(started);
@@ -221,7 +213,7 @@ describe('password sources', () => {
 
   it('refuses a configured password_file readable by others', async () => {
     const pki = await instanceWithDatabase();
-    passwordFromConfigFile(pki);
+    passwordFromConfigFile(pki, ds());
     fs.chmodSync(path.join(pki.root, 'root-only.pass'), 0o644);
     const result = await runTool(bundle, posttrans(pki));
     expect(result.code).toBe(2);
@@ -278,7 +270,7 @@ describe('authentication order', () => {
       const { suffix, backendName } = uniqueSuffix('lrtls');
       await createBackend(ds(), suffix, backendName);
       const pki = createFakePki({ port: tlsPort, baseDN: suffix, secure: true });
-      passwordFromConfigFile(pki, { ca_file: path.join(tlsDir, 'ca.pem') });
+      passwordFromConfigFile(pki, ds(), { ca_file: path.join(tlsDir, 'ca.pem') });
       const result = await runTool(bundle, ['--root', pki.root, '--verbose']);
       expect(result.code).toBe(0);
       expect(fs.readFileSync(pki.logFile, 'utf8')).toContain(`connected to ldaps://127.0.0.1:${tlsPort} as cn=Directory Manager (LDAPS, CA ${path.join(tlsDir, 'ca.pem')})`);
@@ -286,7 +278,7 @@ describe('authentication order', () => {
 
     it('without the CA, says the certificate is not trusted and how to fix it (exit 2)', async () => {
       const pki = createFakePki({ port: tlsPort, baseDN: 'o=unused', secure: true });
-      passwordFromConfigFile(pki);
+      passwordFromConfigFile(pki, ds());
       const result = await runTool(bundle, posttrans(pki));
       expect(result.code).toBe(2);
       expect(result.stderr).toContain(`the certificate of 389 DS at ldaps://127.0.0.1:${tlsPort} is not trusted`);
@@ -303,7 +295,7 @@ describe('instances and subsystems', () => {
     addSubsystem(pki, 'kra', { port: ds().port, baseDN: kra.suffix });
     const ca = caBaseDN(pki);
     addSubsystem(pki, 'ocsp', { port: ds().port, baseDN: ca }); // shares the CA's database
-    passwordFromConfigFile(pki);
+    passwordFromConfigFile(pki, ds());
     const result = await runTool(bundle, posttrans(pki));
     expect(result.code).toBe(0);
     expect(readStatus(pki).lastRun.databases.map((d: { subsystem: string; result: string }) => `${d.subsystem} ${d.result}`)).toEqual([
@@ -315,7 +307,7 @@ describe('instances and subsystems', () => {
 
   it('without --instance every instance under the root is run; status shows each', async () => {
     const a = await instanceWithDatabase();
-    passwordFromConfigFile(a);
+    passwordFromConfigFile(a, ds());
     const second = uniqueSuffix('lrb');
     await createBackend(ds(), second.suffix, second.backendName);
     const bDir = path.join(a.root, 'etc/pki/pki-b');
@@ -338,7 +330,7 @@ describe('instances and subsystems', () => {
 describe('lock', () => {
   it('two concurrent runs: one upgrades, the other exits 3 naming the holder pid; --wait waits for it', async () => {
     const pki = await instanceWithDatabase();
-    passwordFromConfigFile(pki);
+    passwordFromConfigFile(pki, ds());
     const started = path.join(pki.root, 'step-started');
     const first = startTool(controlled, posttrans(pki), { PKI_TEST_STEP_STARTED_FILE: started, PKI_TEST_STEP_SLEEP_MS: '2500' });
     await waitForFile(started);
@@ -355,7 +347,7 @@ describe('lock', () => {
   /** A posttrans run (password.conf restored from the config's password_file) killed -9 inside a step. */
   async function killedMidStep() {
     const pki = await instanceWithDatabase();
-    passwordFromConfigFile(pki);
+    passwordFromConfigFile(pki, ds());
     const started = path.join(pki.root, 'step-started');
     const victim = startTool(controlled, posttrans(pki), { PKI_TEST_STEP_STARTED_FILE: started, PKI_TEST_STEP_SLEEP_MS: '20000' });
     await waitForFile(started);
@@ -392,7 +384,7 @@ describe('389 DS not running during %posttrans', () => {
   it('exits 4 within the connect timeout with one clear line, records a pending upgrade that status shows', async () => {
     const closedPort = await closedLoopbackPort();
     const pki = createFakePki({ port: closedPort, baseDN: 'o=nowhere' });
-    passwordFromConfigFile(pki, { connect_timeout: 3 });
+    passwordFromConfigFile(pki, ds(), { connect_timeout: 3 });
     // The host's 389 DS instance for that port, as /etc/dirsrv says: the hint names its unit.
     fs.mkdirSync(path.join(pki.root, 'etc/dirsrv/slapd-pki-ds'), { recursive: true });
     fs.writeFileSync(path.join(pki.root, 'etc/dirsrv/slapd-pki-ds/dse.ldif'), `dn: cn=config\ncn: config\nnsslapd-port: ${closedPort}\n`);
@@ -418,7 +410,7 @@ describe('389 DS not running during %posttrans', () => {
     const port = await listenOnLoopback(silent);
     try {
       const pki = createFakePki({ port, baseDN: 'o=nowhere' });
-      passwordFromConfigFile(pki, { connect_timeout: 2 });
+      passwordFromConfigFile(pki, ds(), { connect_timeout: 2 });
       const result = await runTool(bundle, posttrans(pki));
       expect(result.code).toBe(4);
       expect(result.ms).toBeLessThan(2000 + 2500);
@@ -432,7 +424,7 @@ describe('389 DS not running during %posttrans', () => {
 describe('a package older than the database (dnf downgrade)', () => {
   it('leaves the database as it is (exit 2), says this server ran the newer package, and owes nothing: no pending upgrade in the status', async () => {
     const pki = await instanceWithDatabase();
-    passwordFromConfigFile(pki);
+    passwordFromConfigFile(pki, ds());
     expect((await runTool(bundle, posttrans(pki))).code).toBe(0);
 
     // The package goes back to 2.0.0 (the controlled bundle): its %posttrans runs.
@@ -452,7 +444,7 @@ describe('a package older than the database (dnf downgrade)', () => {
 describe('db-upgrade.conf', () => {
   it('auto_upgrade = false: the posttrans run skips and logs why; a manual run still upgrades', async () => {
     const pki = await instanceWithDatabase();
-    passwordFromConfigFile(pki, { auto_upgrade: false });
+    passwordFromConfigFile(pki, ds(), { auto_upgrade: false });
     const skipped = await runTool(bundle, posttrans(pki));
     expect(skipped.code).toBe(0);
     expect(skipped.stdout.trim()).toBe(
@@ -469,7 +461,7 @@ describe('db-upgrade.conf', () => {
 
   it('an unwritable log path falls back to stderr and the run still completes', async () => {
     const pki = await instanceWithDatabase();
-    passwordFromConfigFile(pki, { log_file: '/proc/pki-db-upgrade-test/db-upgrade.log' });
+    passwordFromConfigFile(pki, ds(), { log_file: '/proc/pki-db-upgrade-test/db-upgrade.log' });
     const result = await runTool(bundle, posttrans(pki));
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('warning: cannot write the log file /proc/pki-db-upgrade-test/db-upgrade.log');

@@ -12,6 +12,9 @@ import { main } from '../../src/app/main';
 import type { Registry } from '../../src/app/database';
 import type { RegisteredStep, StepContext, StepScope } from '../../src/core/step';
 import trackingStep from '../../upgrades/10.0.0/01-TrackingSchema';
+import type { HistoryState } from '../../src/core/history-store';
+import { LdaptsSession } from '../../src/ldap/ldapts-session';
+import { LdapHistoryStore } from '../../src/record/ldap-history-store';
 import type { DsInstance } from '../harness/dirsrv';
 import { createReplicatedSuffix, waitForConvergence } from '../harness/replication';
 import { pair, uniqueSuffix, withLdap, type ReplicatedPair } from '../harness/test-env';
@@ -166,4 +169,14 @@ export { entryExists } from '../harness/test-env';
 
 export async function converge(db: ReplicatedDatabase): Promise<void> {
   await waitForConvergence(db.p, db.suffix, 20_000);
+}
+
+/** The upgrade history as `ds` holds it (its own copy of the replicated entries), read as Directory Manager. */
+export async function historyOf(ds: DsInstance, suffix: string): Promise<HistoryState> {
+  const session = await LdaptsSession.open({ url: ds.url, credentials: { kind: 'simple', bindDN: ds.rootDN, password: ds.rootPassword } });
+  try {
+    return await new LdapHistoryStore(session, suffix).load();
+  } finally {
+    await session.close();
+  }
 }

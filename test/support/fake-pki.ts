@@ -100,16 +100,19 @@ export async function waitForFile(file: string, timeoutMs = 20_000): Promise<voi
   }
 }
 
-/**
- * A fake instance whose CA database is a fresh suffix on `ds`, the password in a root-only file
- * named in db-upgrade.conf (no LDAPI socket, no keyring).
- */
+/** A fake instance whose CA database is a fresh suffix on `ds`, the password as passwordFromConfigFile puts it. */
 export async function instanceOnServer(ds: DsInstance, prefix: string): Promise<{ pki: FakePki; suffix: string }> {
   const { suffix, backendName } = uniqueSuffix(prefix);
   await createBackend(ds, suffix, backendName);
   const pki = createFakePki({ port: ds.port, baseDN: suffix });
-  const passwordFile = path.join(pki.root, 'root-only.pass');
-  fs.writeFileSync(passwordFile, `internaldb=${ds.rootPassword}\n`, { mode: 0o600 });
-  writeToolConfig(pki, { password_file: passwordFile, ldapi_socket: '/nonexistent/slapd.socket', use_keyring: false });
+  passwordFromConfigFile(pki, ds);
   return { pki, suffix };
+}
+
+/** A root-only file with the database password of `ds`, named in db-upgrade.conf (no LDAPI socket, no keyring), with `more` settings. */
+export function passwordFromConfigFile(pki: FakePki, ds: DsInstance, more: Record<string, string | number | boolean> = {}): string {
+  const file = path.join(pki.root, 'root-only.pass');
+  fs.writeFileSync(file, `internaldb=${ds.rootPassword}\n`, { mode: 0o600 });
+  writeToolConfig(pki, { password_file: file, ldapi_socket: '/nonexistent/slapd.socket', use_keyring: false, ...more });
+  return file;
 }
