@@ -7,7 +7,7 @@ import type { ClusterContext, ClusterRunResult } from './cluster-context';
 import { ClusterAdmission } from './cluster-admission';
 import type { ClusterPolicy } from './cluster-policy';
 import { freezeLdif, planFreeze, type FreezeTarget } from './freeze';
-import { FreezeSession } from './freeze-session';
+import { FreezeSession, freezeMarker } from './freeze-session';
 import { agreementProblems } from './replication-health';
 import { agreementsTo, discoverTopology } from './topology';
 
@@ -16,7 +16,7 @@ export async function rehearseClusterUpgrade(ctx: ClusterContext, policy: Cluste
   try {
     const targets: FreezeTarget[] = [];
     if (topology) {
-      const marker = new FreezeSession(ctx, runId).marker();
+      const marker = freezeMarker(ctx, runId);
       for (const member of FreezeSession.freezable(topology)) targets.push(await planFreeze(member, marker, ctx.suffix, agreementsTo(topology, member)));
       for (const p of agreementProblems(topology)) ctx.logger.warn(`the real run would refuse: ${p}`);
       emit(`# cluster upgrade of ${ctx.suffix} from ${ctx.serverId} (dry-run: nothing is changed)\n`);

@@ -9,6 +9,11 @@ import type { ClusterContext } from './cluster-context';
 import { applyFreeze, freezeLdif, planFreeze, readFreezeState, thaw, type FreezeTarget } from './freeze';
 import { agreementsTo, suppliers, type Topology } from './topology';
 
+/** What a freeze of this run says about itself on the frozen server: who, which run, since when. */
+export function freezeMarker(ctx: ClusterContext, runId: string) {
+  return { server: ctx.serverId, run: runId, at: ctx.clock.now() };
+}
+
 export class FreezeSession {
   private frozen: FreezeTarget[] = [];
   /** Servers this run froze and thawed again. */
@@ -24,9 +29,6 @@ export class FreezeSession {
     return suppliers(topology).filter((m) => !m.local && m.session && m.replica);
   }
 
-  marker() {
-    return { server: this.ctx.serverId, run: this.runId, at: this.ctx.clock.now() };
-  }
 
   get active(): boolean {
     return this.frozen.length > 0;
@@ -37,7 +39,7 @@ export class FreezeSession {
     const { ctx } = this;
     for (const member of FreezeSession.freezable(topology)) {
       if (interrupted()) throw new ClusterNotReadyError('the run was interrupted while freezing the other servers');
-      const target = await planFreeze(member, this.marker(), ctx.suffix, agreementsTo(topology, member));
+      const target = await planFreeze(member, freezeMarker(ctx, this.runId), ctx.suffix, agreementsTo(topology, member));
       // Recorded before the writes: a freeze interrupted half-way must still be undone on the way out.
       this.frozen.push(target);
       await applyFreeze(target);
