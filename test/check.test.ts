@@ -83,7 +83,7 @@ describe('check', () => {
 
     const pending = await tool(['check', '--root', pki.root], registry);
     expect(pending.code).toBe(10);
-    expect(pending.stderr.trim()).toBe(`pki-db-upgrade: ${pki.name}/ca ${suffix}: upgrade pending: 1.0.0/01-TrackingSchema, 2.0.0/01-Schema (database at (untracked), package 2.0.0); run pki-db-upgrade to apply`);
+    expect(pending.stderr.trim()).toBe(`pki-db-upgrade: ${pki.name}/ca ${suffix}: upgrade pending: 10.0.0/01-TrackingSchema, 10.0.0/02-TrackingAudit, 2.0.0/01-Schema (database at (untracked), package 2.0.0); run pki-db-upgrade to apply`);
     expect([pki.logFile, pki.statusFile, pki.passwordConf].filter((f) => fs.existsSync(f))).toEqual([]);
 
     expect((await tool(['run', '--root', pki.root], registry)).code).toBe(0);

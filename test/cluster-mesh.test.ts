@@ -17,6 +17,7 @@ import { freshMesh, meshProblems, pkiTreeFor, posttrans, posttransWithout, type 
 
 const CLUSTER_STEPS = [
   '10.0.0/01-TrackingSchema',
+  '10.0.0/02-TrackingAudit',
   '10.2.0/01-AuthoritySchema',
   '10.3.0/01-CertProfileSchema',
   '10.3.3/01-IssuerNameBackfill',
@@ -89,7 +90,7 @@ describe('three suppliers', () => {
     const rehearsal = await tool(mesh.args(a, 'cluster', 'upgrade', '--dry-run'));
     expect(rehearsal.code).toBe(0);
     // The freeze of the two others, the steps the real run applies, and no more.
-    expect(rehearsal.stdout.match(/^# step \S+/gm)).toEqual(CLUSTER_STEPS.slice(0, 4).concat('11.6.0/01-CAIndexes').sort(byVersion).map((id) => `# step ${id}`));
+    expect(rehearsal.stdout.match(/^# step \S+/gm)).toEqual(CLUSTER_STEPS.slice(0, 5).concat('11.6.0/01-CAIndexes').sort(byVersion).map((id) => `# step ${id}`));
     for (const ds of [b, c]) expect(rehearsal.stdout).toContain(`nsslapd-readonly: on`);
     expect(rehearsal.stderr).toMatch(/the real run holds back 11\.6\.0\/02-RequireIssuerName: not backward compatible/);
     expect(await entryExists(a, `cn=dbUpgrade,${mesh.suffix}`)).toBe(false);
@@ -155,7 +156,7 @@ describe('three suppliers', () => {
         expect(shown).toMatch(/11\.6\.0\/02-RequireIssuerName .*\n +held back by the last run: not backward compatible: waits until every server runs a package >= 11\.6\.0/);
       }
     }
-    expect(lines[0]).toMatch(/ca upgraded from \(untracked\) to 10\.3\.3 \(5 step\(s\), .*; held back: 11\.6\.0\/02-RequireIssuerName \(not backward compatible: waits until every server runs a package >= 11\.6\.0; behind: localhost:\d+ \(package unknown/);
+    expect(lines[0]).toMatch(/ca upgraded from \(untracked\) to 10\.3\.3 \(6 step\(s\), .*; held back: 11\.6\.0\/02-RequireIssuerName \(not backward compatible: waits until every server runs a package >= 11\.6\.0; behind: localhost:\d+ \(package unknown/);
     expect(lines[1]).toMatch(/ca: 1 step\(s\) applied \(.*\), database still at 10\.3\.3; held back: 11\.6\.0\/02-RequireIssuerName/);
     expect(lines[2]).toMatch(/ca upgraded from 10\.3\.3 to 11\.6\.0 \(2 step\(s\)/);
     // The status file of the first server still owes the held-back step, and its status says why.
@@ -208,7 +209,7 @@ describe('three suppliers', () => {
 
     const run = await posttransWithout(ldapiOnly, alone(a));
     if (run.code !== 0) throw new Error(`exit ${run.code}:\n${run.stderr}\n${(await fsp.readFile(ldapiOnly.logFile, 'utf8')).slice(-6000)}`);
-    expect(run.stdout).toMatch(/pki-ipa: ca upgraded from \(untracked\) to 10\.3\.3 \(5 step\(s\), .*\); held back: 11\.6\.0\/02-RequireIssuerName \(not backward compatible/);
+    expect(run.stdout).toMatch(/pki-ipa: ca upgraded from \(untracked\) to 10\.3\.3 \(6 step\(s\), .*\); held back: 11\.6\.0\/02-RequireIssuerName \(not backward compatible/);
     const log = await fsp.readFile(ldapiOnly.logFile, 'utf8');
     expect(log).toMatch(/the other servers of o=pki-tomcat-CA are seen from localhost:\d+ only/);
     expect(log).toContain(`cn=schema of localhost:${b.port}, localhost:${c.port}: received from localhost:${a.port} by replication`);

@@ -105,7 +105,7 @@ describe('cluster upgrade', () => {
     expect(ldif).toContain('# step 1.1.0/01-Broken (cluster)');
     expect(ldif).toContain(`# (c) thaw: writable again (read-only also refuses replicated changes), agreements poked\n# on localhost:${b.port} (ldap://127.0.0.1:${b.port}):\ndn: ${backend}\nchangetype: modify\nreplace: nsslapd-readonly\nnsslapd-readonly: off\n`);
     expect(ldif).toMatch(new RegExp(`# poke, on localhost:${a.port}:\ndn: cn=to-b\\d+,cn=replica,[^\n]*\nchangetype: modify\nreplace: nsds5ReplicaEnabled\nnsds5ReplicaEnabled: off\n`));
-    expect(dry.stderr).toMatch(/dry-run: 2 step\(s\) would be applied; nothing was changed/);
+    expect(dry.stderr).toMatch(/dry-run: 3 step\(s\) would be applied; nothing was changed/);
     expect(await freezeView(b, db)).toEqual(before);
     expect(await entryExists(a, `cn=dbUpgrade,${db.suffix}`)).toBe(false);
     expect(applied.get('1.1.0/01-Broken')).toEqual([a.url]); // rehearsed, not applied

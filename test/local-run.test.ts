@@ -91,7 +91,7 @@ describe('password.conf restored for the run', () => {
     expect(fs.readdirSync(pki.instanceDir).filter((f) => f.includes('password'))).toEqual([]);
     // posttrans: exactly one line for dnf
     expect((result.stdout + result.stderr).trim().split('\n')).toEqual([
-      expect.stringMatching(new RegExp(`^pki-db-upgrade: ${pki.name}: ca upgraded from \\(untracked\\) to 2\\.0\\.0 \\(2 step\\(s\\)`)),
+      expect.stringMatching(new RegExp(`^pki-db-upgrade: ${pki.name}: ca upgraded from \\(untracked\\) to 2\\.0\\.0 \\(3 step\\(s\\)`)),
     ]);
 
     const log = fs.readFileSync(pki.logFile, 'utf8');
@@ -104,7 +104,7 @@ describe('password.conf restored for the run', () => {
 
     const status = readStatus(pki);
     expect(status.lastRun).toMatchObject({ result: 'upgraded', exitCode: 0, mode: 'posttrans', logFile: pki.logFile });
-    expect(status.lastRun.databases[0].steps.map((s: { id: string }) => s.id)).toEqual(['1.0.0/01-TrackingSchema', '2.0.0/01-ControlledStep']);
+    expect(status.lastRun.databases[0].steps.map((s: { id: string }) => s.id)).toEqual(['10.0.0/01-TrackingSchema', '10.0.0/02-TrackingAudit', '2.0.0/01-ControlledStep']);
     expect(status.pending).toBeUndefined();
   });
 

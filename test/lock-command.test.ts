@@ -78,6 +78,6 @@ describe('lock', () => {
   it('refuses what is not a lock action, and the options of a run', async () => {
     expect(await tool(['lock'])).toMatchObject({ code: 2, stderr: expect.stringContaining('lock needs an action') });
     expect(await tool(['lock', 'open'])).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown lock action "open"') });
-    expect(await tool(['lock', 'status', '--force'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--force belongs to cluster upgrade and lock release') });
+    expect(await tool(['lock', 'status', '--force'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--force belongs to cluster upgrade, lock release, mark-done and forget') });
   });
 });

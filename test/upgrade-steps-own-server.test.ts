@@ -126,12 +126,17 @@ describe('the bundled upgrade of a CA database', () => {
     const h = JSON.parse((await runCli(MAIN_BUNDLE, cliArgs('history', db.suffix, '--json'))).stdout) as { step: string; outcome: string }[];
     expect(h.map((r) => [r.step, r.outcome])).toEqual([
       ['10.0.0/01-TrackingSchema', 'done'],
+      ['10.0.0/02-TrackingAudit', 'done'],
       ['10.2.0/01-AuthoritySchema', 'done'],
       ['10.3.0/01-CertProfileSchema', 'done'],
       ['10.3.3/01-IssuerNameBackfill', 'done'],
       ['11.6.0/01-CAIndexes', 'done'],
       ['11.6.0/02-RequireIssuerName', 'done'],
     ]);
+    // The one step that is not backward compatible says so in its record (servers on an older
+    // package read it at service start); the others carry no flag.
+    const flagged = await withLdap(ds, (c) => c.search(`cn=history,cn=dbUpgrade,${db.suffix}`, { scope: 'one', filter: '(pkiDbUpgradeBackwardCompatible=FALSE)', attributes: ['pkiDbUpgradeStepId'] }));
+    expect(flagged.searchEntries.map((e) => e.pkiDbUpgradeStepId)).toEqual(['11.6.0/02-RequireIssuerName']);
 
     const before = snapshot(ds, db.suffix, db.backend, { ownServer: true });
     await pause(1100);

@@ -208,12 +208,13 @@ describe('on a database that is not a CA (e.g. a KRA: no certificate repository)
     expect(run.stderr).toContain(`subsystem of this database: kra (it holds the key repository ou=keyRepository,ou=kra,${suffix})`);
     for (const id of CA_STEPS) expect(run.stderr).toContain(`not applicable here: ${id} is for ca only; not run, not recorded`);
     expect(run.stderr).not.toMatch(/applying (10\.3\.3|11\.6\.0)\//);
-    expect(run.stderr).toMatch(/upgraded from \(untracked\) to 11\.6\.0, 3 step\(s\)/);
+    expect(run.stderr).toMatch(/upgraded from \(untracked\) to 11\.6\.0, 4 step\(s\)/);
     expect(snapshot(ds, `ou=kra,${suffix}`, backendName, { ownServer: false })).toBe(before);
 
     const history = JSON.parse((await runCli(MAIN_BUNDLE, args('history', '--json'))).stdout) as { step: string; outcome: string }[];
     expect(history.map((r) => [r.step, r.outcome])).toEqual([
       ['10.0.0/01-TrackingSchema', 'done'],
+      ['10.0.0/02-TrackingAudit', 'done'],
       ['10.2.0/01-AuthoritySchema', 'done'],
       ['10.3.0/01-CertProfileSchema', 'done'],
     ]);

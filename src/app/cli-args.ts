@@ -4,7 +4,7 @@ import { ConfigError } from '../core/errors';
 import { exitCodeRows, type ExitCodeMode } from '../core/exit-codes';
 import type { StepScope } from '../core/step';
 
-export const COMMANDS = ['run', 'status', 'history', 'dry-run', 'check', 'lock', 'cluster', 'new'] as const;
+export const COMMANDS = ['run', 'status', 'history', 'dry-run', 'check', 'lock', 'mark-done', 'forget', 'cluster', 'new'] as const;
 export const LOCK_ACTIONS = ['status', 'release'] as const;
 export const CLUSTER_ACTIONS = ['status', 'upgrade'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -44,6 +44,8 @@ export interface CliArgs {
   configFile?: string;
   /** new VERSION Name [--dir DIR] [--scope SCOPE]: the step to create (src/app/new-step.ts). */
   newStep?: { version: string; name: string; dir: string; scope: StepScope };
+  /** mark-done STEP | forget STEP, --reason TEXT [--subsystem NAME] (src/app/recovery-command.ts). */
+  recovery?: { action: 'mark-done' | 'forget'; stepId: string; reason: string; subsystem?: string };
 }
 
 export const RUN_MODES = ['interactive', 'posttrans'] as const;
@@ -96,6 +98,14 @@ Commands:
   lock status       the instance lock (or the direct run's) and the cluster claims in the
                     database: free, held by a running run, or left behind by one that is gone
   lock release      remove what was left behind; a live holder only with --force (exit 3 without)
+  mark-done STEP --reason TEXT
+                    record STEP (VERSION/NN-Name) done without running it, after fixing by hand
+                    what it does; who, when and why go into the history (see history)
+  forget STEP --reason TEXT
+                    delete the record of STEP so that the next run applies it again; audited too
+                    (instance mode: --instance NAME, and --subsystem ca|kra|... when the
+                    instance has several databases; refused while a cluster claim is live,
+                    unless --force)
   new VERSION Name  (developers) write upgrades/VERSION/NN-Name.ts from a template, NN the next
                     number of that version; needs no root, instance or server
 
@@ -173,6 +183,8 @@ export function parseCli(argv: string[]): CliArgs {
         config: { type: 'string' },
         dir: { type: 'string' },
         scope: { type: 'string' },
+        reason: { type: 'string' },
+        subsystem: { type: 'string' },
       },
     });
   } catch (err) {
@@ -186,10 +198,14 @@ export function parseCli(argv: string[]): CliArgs {
   const clusterAction = command === 'cluster' ? parseClusterAction(positionals[1]) : undefined;
   const lockAction = command === 'lock' ? parseLockAction(positionals[1]) : undefined;
   const newStep = command === 'new' && !values.help ? parseNewStep(positionals, values) : undefined;
-  const allowed = command === 'cluster' || command === 'lock' ? 2 : command === 'new' ? 3 : 1;
+  const recovery = (command === 'mark-done' || command === 'forget') && !values.help ? parseRecovery(command, positionals, values) : undefined;
+  if (!recovery && (values.reason !== undefined || values.subsystem !== undefined)) throw new ConfigError('--reason and --subsystem belong to mark-done and forget', 'see pki-db-upgrade --help');
+  const allowed = command === 'cluster' || command === 'lock' || recovery ? 2 : command === 'new' ? 3 : 1;
   if (positionals.length > allowed) throw new ConfigError(`unexpected argument "${positionals[allowed]}"`, 'see pki-db-upgrade --help');
   if (values['dry-run'] && clusterAction !== 'upgrade') throw new ConfigError('--dry-run belongs to cluster upgrade', 'see pki-db-upgrade --help');
-  if (values.force && clusterAction !== 'upgrade' && lockAction !== 'release') throw new ConfigError('--force belongs to cluster upgrade and lock release', 'see pki-db-upgrade --help');
+  if (values.force && clusterAction !== 'upgrade' && lockAction !== 'release' && !recovery) {
+    throw new ConfigError('--force belongs to cluster upgrade, lock release, mark-done and forget', 'see pki-db-upgrade --help');
+  }
   for (const option of ['dir', 'scope'] as const) {
     if (values[option] !== undefined && command !== 'new') throw new ConfigError(`--${option} belongs to new`, 'see pki-db-upgrade --help');
   }
@@ -201,7 +217,7 @@ export function parseCli(argv: string[]): CliArgs {
   if (wait !== undefined && (!Number.isFinite(wait) || wait < 0)) {
     throw new ConfigError(`--wait must be a number of seconds (0 or more), not "${values.wait}"`);
   }
-  if ((command === 'check' || command === 'lock') && (values.mode !== undefined || values.wait !== undefined)) {
+  if ((command === 'check' || command === 'lock' || recovery) && (values.mode !== undefined || values.wait !== undefined)) {
     throw new ConfigError(`${command}: --mode and --wait belong to run`, 'see pki-db-upgrade --help');
   }
   const mode = (values.mode ?? 'interactive') as RunMode;
@@ -235,7 +251,16 @@ export function parseCli(argv: string[]): CliArgs {
     root: values.root,
     configFile: values.config,
     newStep,
+    recovery,
   };
+}
+
+function parseRecovery(action: 'mark-done' | 'forget', positionals: string[], values: { reason?: string; subsystem?: string }): CliArgs['recovery'] {
+  const stepId = positionals[1];
+  if (!stepId) throw new ConfigError(`${action} needs the step, as VERSION/NN-Name (e.g. 11.6.0/01-CAIndexes)`, 'see pki-db-upgrade history for the ids');
+  if (!/^[0-9][0-9A-Za-z.~+-]*\/\d+-\w+$/.test(stepId)) throw new ConfigError(`"${stepId}" is not a step id (VERSION/NN-Name, e.g. 11.6.0/01-CAIndexes)`, 'see pki-db-upgrade history for the ids');
+  if (!values.reason?.trim()) throw new ConfigError(`${action} needs --reason TEXT`, 'say why, in a few words: it is kept in the history with who ran the command');
+  return { action, stepId, reason: values.reason.trim(), subsystem: values.subsystem };
 }
 
 /** new VERSION Name: a developer's command, so the options of a run do not belong to it. */

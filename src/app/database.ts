@@ -15,6 +15,8 @@ import { findBackend } from '../ldap/backend';
 import { waitForBackendTasks } from '../ldap/ds-task';
 import { DryRunSession } from '../ldap/dry-run-session';
 import { LdapHistoryStore } from '../record/ldap-history-store';
+import { TRACKING_STEPS } from '../record/tracking-steps';
+import { orderRegistry } from '../core/registry';
 import { LdaptsSession } from '../ldap/ldapts-session';
 import { identifyServer } from '../ldap/server-identity';
 import { decideSubsystem, type SubsystemDecision } from '../pki/subsystem';
@@ -25,6 +27,11 @@ import type { Target } from './target';
 export interface Registry {
   steps: RegisteredStep[];
   packageVersion: string;
+}
+
+/** The steps a run follows: the history store's own first (src/record/tracking-steps.ts), then the package's. */
+export function runOrder(registry: Registry): Registry {
+  return { steps: orderRegistry([...TRACKING_STEPS, ...registry.steps], registry.packageVersion), packageVersion: registry.packageVersion };
 }
 
 export interface OpenDatabase {

@@ -8,7 +8,7 @@ import { clusterTiming } from './cluster-command';
 
 export interface InstanceRequest {
   /** run and dry-run upgrade; status, history and check only read. */
-  action: 'run' | 'dry-run' | 'status' | 'history' | 'check' | 'lock';
+  action: 'run' | 'dry-run' | 'status' | 'history' | 'check' | 'lock' | 'mark-done' | 'forget';
   /** posttrans: unattended (dnf), honours auto_upgrade, one console line; interactive: may prompt. */
   mode: RunMode;
   /** db-upgrade.conf to use instead of the instance's own and root's. */

@@ -9,10 +9,10 @@ import { systemClock } from '../core/clock';
 import { silentLogger } from '../core/logger';
 import { databaseOn, type Registry } from './database';
 import type { Io } from './io';
-import { allRecords, formatHistory, formatStatus, notApplicableJson, recordJson, statusReport, type StatusReport } from '../report/run-report';
+import { allRecords, auditJson, formatHistory, formatStatus, notApplicableJson, recordJson, statusReport, type StatusReport } from '../report/run-report';
 import type { NotApplicableStep } from '../core/planner';
 import type { SystemPaths } from '../config/paths';
-import type { StepRecord } from '../core/history-store';
+import type { AuditEvent, StepRecord } from '../core/history-store';
 import type { PkiInstance } from '../config/instance-discovery';
 import { escapeTerminal } from '../logging/escape';
 import { lookAtEachSubsystem } from './instance-context';
@@ -26,6 +26,7 @@ interface LiveDatabase {
   report?: StatusReport;
   records?: StepRecord[];
   notApplicable?: NotApplicableStep[];
+  audit?: AuditEvent[];
   error?: string;
 }
 
@@ -50,6 +51,7 @@ export async function showInstance(paths: SystemPaths, instance: PkiInstance, re
       } else {
         entry.records = allRecords(state);
         entry.notApplicable = plan.notApplicable;
+        entry.audit = state.audit;
       }
       return entry;
     },
@@ -57,7 +59,7 @@ export async function showInstance(paths: SystemPaths, instance: PkiInstance, re
   );
 
   if (request.json) {
-    const databases = live.map((d) => ({ ...d, records: d.records?.map(recordJson), notApplicable: d.notApplicable?.map(notApplicableJson) }));
+    const databases = live.map((d) => ({ ...d, records: d.records?.map(recordJson), notApplicable: d.notApplicable?.map(notApplicableJson), audit: d.audit?.map(auditJson) }));
     io.stdout.write(JSON.stringify({ instance: instance.name, recorded: recorded ?? null, statusFile: statusFilePath(paths.stateDir(instance.name)), databases }, null, 2) + '\n');
   } else if (request.action === 'status') {
     // What the file owes may have been done since, by another server of the cluster.
@@ -68,7 +70,7 @@ export async function showInstance(paths: SystemPaths, instance: PkiInstance, re
   } else {
     for (const d of live) {
       io.stdout.write(`== ${instance.name}/${d.subsystem}\n`);
-      io.stdout.write(escapeTerminal(d.records ? formatHistory(d.records, d.notApplicable) : `history unavailable: ${d.error}\n`));
+      io.stdout.write(escapeTerminal(d.records ? formatHistory(d.records, d.notApplicable, d.audit) : `history unavailable: ${d.error}\n`));
     }
   }
   // status answers from the file even when the server is down; history needs the server.

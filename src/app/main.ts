@@ -4,12 +4,11 @@
  */
 import { systemClock } from '../core/clock';
 import { errorMessage, ExitCode, PkiDbUpgradeError } from '../core/errors';
-import { orderRegistry } from '../core/registry';
 import { escapeTerminal } from '../logging/escape';
 import { createRunLogger, type RunLogger } from '../logging/run-logger';
 import { packageVersion, steps } from '../../upgrades/registry.generated';
 import { parseCli, USAGE, type CliArgs } from './cli-args';
-import { openDatabase, type OpenDatabase, type Registry } from './database';
+import { openDatabase, runOrder, type OpenDatabase, type Registry } from './database';
 import { acquireDirectLock } from '../lock/direct-lock';
 import { type UpgradeEngine } from '../core/engine';
 import { appliedOf } from '../core/run-result';
@@ -20,6 +19,7 @@ import type { Io } from './io';
 import { runInstances } from './instance-mode';
 import { checkCommand } from './check';
 import { lockCommand } from './lock-command';
+import { recoveryCommand } from './recovery-command';
 import { createStep, type NewStepRequest } from './new-step';
 
 export type { Io };
@@ -41,7 +41,7 @@ export async function main(argv: string[], io: Io = defaultIo, registry: Registr
   // A developer's command: before the registry is checked (a new step may be for a version the
   // bundle's package does not ship yet), and with no instance, lock or server.
   if (args.newStep) return newStepCommand(args.newStep, registry.packageVersion, io);
-  const ordered = { steps: orderRegistry(registry.steps, registry.packageVersion), packageVersion: registry.packageVersion };
+  const ordered = runOrder(registry);
   if (args.version) {
     const last = ordered.steps[ordered.steps.length - 1];
     io.stdout.write(`pki-db-upgrade ${registry.packageVersion} (${ordered.steps.length} steps, last ${last?.id ?? 'none'})\n`);
@@ -51,6 +51,7 @@ export async function main(argv: string[], io: Io = defaultIo, registry: Registr
   // Read only, in both modes, with exit codes of its own.
   if (args.command === 'check') return checkCommand(args, ordered, io);
   if (args.command === 'lock') return lockCommand(args, ordered, io);
+  if (args.recovery) return recoveryCommand(args, ordered, io);
 
   // Instance mode (CS.cfg, password.conf, lock, log, status file) unless one database is named by --url.
   // (cluster status|upgrade is the administrator's, on one database named by --url.)
@@ -88,7 +89,7 @@ async function dispatch(args: CliArgs, registry: Registry, logger: RunLogger, io
         io.stdout.write(args.json ? JSON.stringify(report, null, 2) + '\n' : escapeTerminal(formatStatus(report)));
       } else {
         const records = allRecords(state);
-        io.stdout.write(args.json ? JSON.stringify(records.map(recordJson), null, 2) + '\n' : escapeTerminal(formatHistory(records, plan.notApplicable)));
+        io.stdout.write(args.json ? JSON.stringify(records.map(recordJson), null, 2) + '\n' : escapeTerminal(formatHistory(records, plan.notApplicable, state.audit)));
       }
       return ExitCode.Ok;
     }

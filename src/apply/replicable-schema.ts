@@ -6,12 +6,17 @@
  * moving issuerName from MAY to MUST, written as such, reverts on every server. Written with
  * issuerName kept in MAY as well, the new definition passes that test and replicates, and MUST
  * still makes the server require it.
+ *
+ * The same rule makes an object class never lose an attribute it allows: a narrower definition
+ * could not replicate either. So a step that ensures an older, narrower definition (the first
+ * tracking set, rerun after the second widened its step class) leaves the wider one as it is.
  */
 import { parseDefinition, type SchemaDefinition } from './schema-definition';
 
 /**
  * The text to store for `wanted` over the definition `present` now holds: `wanted` itself, with
- * MAY extended by the attributes that `present` allows in MAY and `wanted` moves to MUST.
+ * MAY extended by every attribute `present` allows (MUST or MAY) that `wanted` does not name in
+ * MAY: those it moves to MUST, and those it leaves out.
  */
 export function replicableReplacement(present: string, wanted: string): string {
   const before = parseDefinition(present);
@@ -20,7 +25,15 @@ export function replicableReplacement(present: string, wanted: string): string {
   const must = lowerSet(after.fields.get('MUST'));
   const may = after.fields.get('MAY') ?? [];
   const allowed = lowerSet(may);
-  const kept = (before.fields.get('MAY') ?? []).filter((a) => must.has(a.toLowerCase()) && !allowed.has(a.toLowerCase()));
+  const kept: string[] = [];
+  // A MUST that stays MUST needs nothing; any other attribute allowed before stays allowed.
+  const allowedBefore = [...(before.fields.get('MUST') ?? []).filter((a) => !must.has(a.toLowerCase())), ...(before.fields.get('MAY') ?? [])];
+  for (const a of allowedBefore) {
+    if (!allowed.has(a.toLowerCase())) {
+      allowed.add(a.toLowerCase());
+      kept.push(a);
+    }
+  }
   if (kept.length === 0) return wanted;
   return withField(wanted, 'MAY', [...may, ...kept]);
 }

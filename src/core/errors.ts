@@ -41,6 +41,17 @@ export class CredentialsRejectedError extends ConfigError {}
 /** The database is at a version this package does not know: never touch it. */
 export class DowngradeError extends PkiDbUpgradeError {
   readonly exitCode = ExitCode.UsageOrConfig;
+  constructor(
+    message: string,
+    hint: string,
+    /**
+     * The changes in the database this package does not ship and that are recorded as not
+     * backward compatible: a server on this package cannot run on it (start mode stops on them).
+     */
+    readonly incompatible: readonly string[] = [],
+  ) {
+    super(message, hint);
+  }
 }
 
 /** The tracking entries in the database are not in a state this tool wrote. */

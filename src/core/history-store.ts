@@ -22,6 +22,25 @@ export interface StepRecord {
   outcome: Outcome;
   /** Failure message (never a secret). */
   error?: string;
+  /** False for a step that is not backward compatible (what a server on an older package checks). */
+  backwardCompatible?: boolean;
+  /** Set when an administrator recorded it by hand (mark-done): who, and why. */
+  markedBy?: { actor: string; reason: string };
+}
+
+/** A change an administrator made to the history with a recovery command. */
+export interface AuditEvent {
+  action: 'mark-done' | 'forget';
+  time: Date;
+  stepId: string;
+  scope: StepScope;
+  /** The server of the record (server scope), or the one the command ran on (cluster scope). */
+  server: string;
+  /** User and host the command ran as. */
+  actor: string;
+  reason: string;
+  /** What the record said before (forget), or what was written (mark-done). */
+  detail: string;
 }
 
 export interface ServerRecord {
@@ -41,6 +60,8 @@ export interface HistoryState {
   servers: Map<string, Map<string, StepRecord>>;
   /** Per-server bookkeeping (installed package version), by server. */
   serverInfo: Map<string, ServerRecord>;
+  /** What administrators changed by hand (mark-done, forget), oldest first. */
+  audit: AuditEvent[];
 }
 
 export interface HistoryStore {
@@ -51,8 +72,12 @@ export interface HistoryStore {
   write(record: StepRecord): Promise<void>;
   setDatabaseVersion(version: string): Promise<void>;
   writeServer(record: ServerRecord): Promise<void>;
+  /** Deletes the record of one step (forget): the step is then pending again. */
+  remove(record: StepRecord): Promise<void>;
+  /** Adds an audit event; needs the second tracking set (10.0.0/02-TrackingAudit). */
+  writeAudit(event: AuditEvent): Promise<void>;
 }
 
 export function emptyHistory(): HistoryState {
-  return { ready: false, cluster: new Map(), servers: new Map(), serverInfo: new Map() };
+  return { ready: false, cluster: new Map(), servers: new Map(), serverInfo: new Map(), audit: [] };
 }

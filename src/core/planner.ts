@@ -65,7 +65,7 @@ export function recordFor(state: HistoryState, step: RegisteredStep, serverId: s
 }
 
 export function planUpgrade({ steps, state, packageVersion, serverId, subsystem }: PlanInput): Plan {
-  refuseDowngrade(state, packageVersion, serverId);
+  refuseDowngrade(state, packageVersion, serverId, new Set(steps.map((s) => s.id)));
 
   const warnings: string[] = [];
   const pending: PlannedStep[] = [];
@@ -118,16 +118,25 @@ export function planUpgrade({ steps, state, packageVersion, serverId, subsystem 
   };
 }
 
-function refuseDowngrade(state: HistoryState, packageVersion: string, serverId: string): void {
+function refuseDowngrade(state: HistoryState, packageVersion: string, serverId: string, known: Set<string>): void {
+  // Changes this package does not ship that say they break older servers (their records carry it).
+  const incompatible = [...state.cluster.values()]
+    .filter((r) => r.outcome === 'done' && !known.has(r.stepId) && r.backwardCompatible === false)
+    .map((r) => `${r.stepId} (applied by ${r.server}, package ${r.packageVersion || 'unknown'})`);
+  const breaks = incompatible.length
+    ? `; it holds ${incompatible.join(', ')}, not backward compatible: this server's PKI cannot run on it until its packages are updated`
+    : '';
   const db = state.databaseVersion;
   if (db !== undefined && compareVersions(db, packageVersion) > 0) {
-    throw new DowngradeError(`the database is at version ${db}, newer than this package (${packageVersion}); refusing to touch it`, whoIsNewer(state, packageVersion, serverId));
+    throw new DowngradeError(`the database is at version ${db}, newer than this package (${packageVersion}); refusing to touch it${breaks}`, whoIsNewer(state, packageVersion, serverId), incompatible);
   }
+  // A step this package ships is not newer than it, whatever its version (the bookkeeping steps').
   for (const record of state.cluster.values()) {
-    if (record.outcome === 'done' && compareVersions(record.version, packageVersion) > 0) {
+    if (record.outcome === 'done' && !known.has(record.stepId) && compareVersions(record.version, packageVersion) > 0) {
       throw new DowngradeError(
-        `step ${record.stepId} (version ${record.version}) was applied by ${record.server}, newer than this package (${packageVersion}); refusing to touch the database`,
+        `step ${record.stepId} (version ${record.version}) was applied by ${record.server}, newer than this package (${packageVersion}); refusing to touch the database${breaks}`,
         'update the packages on this server to the version the other servers run',
+        incompatible,
       );
     }
   }
@@ -159,9 +168,11 @@ export function reachedVersion(
   current?: string,
 ): string | undefined {
   let reached = current;
-  const versions = [...new Set(steps.filter((s) => s.scope === 'cluster').map((s) => s.version))].sort(compareVersions);
+  // The bookkeeping steps belong to no release; their version counts only where a release has it.
+  const releaseSteps = steps.filter((s) => s.scope === 'cluster' && (!s.bookkeeping || compareVersions(s.version, packageVersion) <= 0));
+  const versions = [...new Set(releaseSteps.map((s) => s.version))].sort(compareVersions);
   for (const version of versions) {
-    const complete = steps.filter((s) => s.scope === 'cluster' && s.version === version).every(isDone);
+    const complete = releaseSteps.filter((s) => s.version === version).every(isDone);
     if (!complete) return reached;
     if (reached === undefined || compareVersions(version, reached) > 0) reached = version;
   }

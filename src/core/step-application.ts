@@ -54,10 +54,10 @@ async function applySteps(options: ApplyOptions, plan: Plan, state: HistoryState
   for (const { step } of plan.notApplicable) done.add(step.id);
 
   for (const { step, reason } of plan.pending) {
-    if (!ready && !step.installsTracking) {
+    if (!ready && !step.bookkeeping) {
       throw new TrackingStateError(
-        `the tracking entries are missing, but step ${step.id} is not the one that creates them`,
-        'the tracking schema step must run first: check that the database is a PKI database and rerun',
+        `the tracking entries are missing, but step ${step.id} is not one of the history store's own steps that create them`,
+        'check that the database is a PKI database and rerun: the tracking schema is installed first',
       );
     }
     const record: StepRecord = {
@@ -70,6 +70,8 @@ async function applySteps(options: ApplyOptions, plan: Plan, state: HistoryState
       packageVersion,
       startTime: clock.now(),
       outcome: 'started',
+      // What a server on a package without this step reads at service start (it replicates).
+      backwardCompatible: step.scope === 'cluster' && step.backwardCompatible === false ? false : undefined,
     };
     logger.info(`applying ${step.id} (${step.scope}${reason === 'new' ? '' : `, ${reason} before`}): ${step.description}`, {
       step: step.id,

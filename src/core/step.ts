@@ -132,8 +132,6 @@ export interface StepDefinition {
    * fully automated mode"). Default true.
    */
   backwardCompatible?: boolean;
-  /** Set only by the step that installs the tracking schema: it runs before history exists. */
-  installsTracking?: boolean;
   /**
    * The subsystems whose databases the step is for, e.g. ['ca'] for a step about certificate
    * records; omitted: every subsystem. The framework, not the step, leaves it out on the database
@@ -169,4 +167,9 @@ export interface RegisteredStep extends StepDefinition {
    * says which), to notice an applied step that was changed afterwards.
    */
   checksum: string;
+  /**
+   * Set on the steps the history store brings for its own schema (src/record/tracking-steps.ts),
+   * never on a shipped step: they run first, before the history exists, and belong to no release.
+   */
+  bookkeeping?: true;
 }

@@ -7,10 +7,14 @@
  *     cn=servers
  *       cn=<host:port>                         package version of that server, last run
  *         cn=<step id>                         server-scope step records of that server
+ *     cn=audit                                 what mark-done and forget changed, one entry each
+ *
+ * Releases up to 11.6.0 read the same tree: they ignore the audit entries and the attributes they
+ * do not know, so what is added here never stops them (an unknown outcome value would).
  */
 import { hasResultCode, ResultCode, type DirectoryEntry, type LdapSession, type Modification } from '../core/directory';
 import { ConfigError, TrackingStateError } from '../core/errors';
-import { emptyHistory, type HistoryState, type HistoryStore, type Outcome, type ServerRecord, type StepRecord } from '../core/history-store';
+import { emptyHistory, type AuditEvent, type HistoryState, type HistoryStore, type Outcome, type ServerRecord, type StepRecord } from '../core/history-store';
 import { isVersion } from '../core/version';
 import { ensureEntry } from '../ldap/ensure-entry';
 import { escapeRdnValue } from '../ldap/filter';
@@ -64,6 +68,8 @@ export class LdapHistoryStore implements HistoryStore {
       } else if (isObjectClass(entry, 'pkiDbUpgradeServerInfo')) {
         const record = parseServer(entry);
         state.serverInfo.set(record.server, record);
+      } else if (isObjectClass(entry, 'pkiDbUpgradeAuditEvent')) {
+        state.audit.push(parseAudit(entry));
       } else if (isObjectClass(entry, 'pkiDbUpgradeStep')) {
         const record = parseStep(entry);
         if (record.scope === 'cluster') {
@@ -75,6 +81,7 @@ export class LdapHistoryStore implements HistoryStore {
         }
       }
     }
+    state.audit.sort((a, b) => a.time.getTime() - b.time.getTime());
     // The containers are created together once the tracking schema exists; ready means all three.
     state.ready = [this.dns.root, this.dns.history, this.dns.servers].every((dn) => containers.has(normalizeDN(dn)));
     return state;
@@ -109,6 +116,12 @@ export class LdapHistoryStore implements HistoryStore {
     if (record.endTime) attributes.pkiDbUpgradeEndTime = toGeneralizedTime(record.endTime);
     if (record.durationMs !== undefined) attributes.pkiDbUpgradeDuration = String(record.durationMs);
     if (record.error) attributes.pkiDbUpgradeError = record.error.slice(0, 4000);
+    // Only where they apply, so that records of steps before the second tracking set need only the first.
+    if (record.backwardCompatible === false) attributes.pkiDbUpgradeBackwardCompatible = 'FALSE';
+    if (record.markedBy) {
+      attributes.pkiDbUpgradeActor = record.markedBy.actor;
+      attributes.pkiDbUpgradeReason = record.markedBy.reason.slice(0, 4000);
+    }
 
     const dn = this.stepDN(record);
     if (record.scope === 'server') await this.ensureServerEntry(record.server);
@@ -135,6 +148,28 @@ export class LdapHistoryStore implements HistoryStore {
     if (record.packageVersion) changes.push({ operation: 'replace', attribute: 'pkiDbUpgradePackageVersion', values: [record.packageVersion] });
     if (record.lastRun) changes.push({ operation: 'replace', attribute: 'pkiDbUpgradeLastRun', values: [toGeneralizedTime(record.lastRun)] });
     if (changes.length > 0) await this.ldap.modify(this.serverDN(record.server), changes);
+  }
+
+  async remove(record: StepRecord): Promise<void> {
+    await this.ldap.delete(this.stepDN(record));
+  }
+
+  async writeAudit(event: AuditEvent): Promise<void> {
+    await ensureEntry(this.ldap, this.dns.audit, { objectClass: ['top', 'pkiDbUpgradeContainer'], cn: 'audit', description: 'Changes made by hand to the upgrade history (pki-db-upgrade mark-done, forget)' });
+    // Time to the millisecond, then the step and the server: two commands never share a name.
+    const cn = `${toGeneralizedTime(event.time)} ${event.action} ${event.stepId} ${event.server}`;
+    await this.ldap.add(`cn=${escapeRdnValue(cn)},${this.dns.audit}`, {
+      objectClass: ['top', 'pkiDbUpgradeAuditEvent'],
+      cn,
+      pkiDbUpgradeAction: event.action,
+      pkiDbUpgradeAuditTime: toGeneralizedTime(event.time),
+      pkiDbUpgradeStepId: event.stepId,
+      pkiDbUpgradeScope: event.scope,
+      pkiDbUpgradeServer: event.server,
+      pkiDbUpgradeActor: event.actor,
+      pkiDbUpgradeReason: event.reason.slice(0, 4000),
+      description: event.detail.slice(0, 4000),
+    });
   }
 
   private stepDN(record: StepRecord): string {
@@ -209,6 +244,29 @@ function parseStep(entry: DirectoryEntry): StepRecord {
     durationMs: duration === undefined ? undefined : Number(duration),
     outcome,
     error: entry.first('pkiDbUpgradeError'),
+    backwardCompatible: entry.first('pkiDbUpgradeBackwardCompatible')?.toUpperCase() === 'FALSE' ? false : undefined,
+    markedBy: markedBy(entry),
+  };
+}
+
+function markedBy(entry: DirectoryEntry): StepRecord['markedBy'] {
+  const actor = entry.first('pkiDbUpgradeActor');
+  return actor === undefined ? undefined : { actor, reason: entry.first('pkiDbUpgradeReason') ?? '' };
+}
+
+function parseAudit(entry: DirectoryEntry): AuditEvent {
+  const action = required(entry, 'pkiDbUpgradeAction');
+  if (action !== 'mark-done' && action !== 'forget') throw new TrackingStateError(`${entry.dn}: pkiDbUpgradeAction "${action}" is neither mark-done nor forget`, HOW_TO_FIX);
+  const scope = entry.first('pkiDbUpgradeScope') === 'server' ? 'server' : 'cluster';
+  return {
+    action,
+    time: time(entry, 'pkiDbUpgradeAuditTime') ?? new Date(0),
+    stepId: entry.first('pkiDbUpgradeStepId') ?? '',
+    scope,
+    server: entry.first('pkiDbUpgradeServer') ?? '',
+    actor: entry.first('pkiDbUpgradeActor') ?? '',
+    reason: entry.first('pkiDbUpgradeReason') ?? '',
+    detail: entry.first('description') ?? '',
   };
 }
 

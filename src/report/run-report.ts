@@ -1,6 +1,6 @@
 /** What status and history print, as text for people and JSON for scripts. */
 import { appliedOf, heldBackOf, type RunResult } from '../core/run-result';
-import type { HistoryState, StepRecord } from '../core/history-store';
+import type { AuditEvent, HistoryState, StepRecord } from '../core/history-store';
 import type { NotApplicableStep, Plan } from '../core/planner';
 import { describeBehind, holdIncompatible, knownServers } from '../plan/admission';
 
@@ -33,6 +33,8 @@ export interface RecordJson {
   durationMs: number | null;
   error: string | null;
   checksum: string;
+  /** Set when an administrator recorded the step done by hand (mark-done). */
+  markedBy: { actor: string; reason: string } | null;
 }
 
 export interface NotApplicableJson {
@@ -60,7 +62,30 @@ export function recordJson(r: StepRecord): RecordJson {
     durationMs: r.durationMs ?? null,
     error: r.error ?? null,
     checksum: r.checksum,
+    markedBy: r.markedBy ?? null,
   };
+}
+
+export interface AuditJson {
+  action: string;
+  time: string;
+  step: string;
+  scope: string;
+  server: string;
+  actor: string;
+  reason: string;
+  detail: string;
+}
+
+export function auditJson(e: AuditEvent): AuditJson {
+  return { action: e.action, time: e.time.toISOString(), step: e.stepId, scope: e.scope, server: e.server, actor: e.actor, reason: e.reason, detail: e.detail };
+}
+
+/** The recovery commands' audit entries, after the table: who changed the history, when, why. */
+function auditLines(audit: AuditEvent[]): string {
+  if (audit.length === 0) return '';
+  const lines = audit.map((e) => `  ${e.time.toISOString().replace('T', ' ').slice(0, 19)}  ${e.action} ${e.stepId} by ${e.actor} on ${e.server}: "${e.reason}" (${e.detail})`);
+  return ['Changed by hand (pki-db-upgrade mark-done, forget):', ...lines].join('\n') + '\n';
 }
 
 /** Every record, oldest first (cluster ones and each server's). */
@@ -164,8 +189,8 @@ function notApplicableLines(steps: NotApplicableJson[]): string[] {
 }
 
 /** The recorded steps; then those not applicable to this database (not in the history) when given. */
-export function formatHistory(records: StepRecord[], notApplicable: NotApplicableStep[] = []): string {
-  const after = notApplicableLines(notApplicable.map(notApplicableJson)).map((l) => `${l}\n`).join('');
+export function formatHistory(records: StepRecord[], notApplicable: NotApplicableStep[] = [], audit: AuditEvent[] = []): string {
+  const after = notApplicableLines(notApplicable.map(notApplicableJson)).map((l) => `${l}\n`).join('') + auditLines(audit);
   if (records.length === 0) return 'No upgrade step has been recorded in this database.\n' + after;
   const rows = records.map((r) => [
     r.startTime.toISOString().replace('T', ' ').slice(0, 19),

@@ -67,6 +67,7 @@ const CHAIN: KillPoint[] = [
   { trigger: { kind: 'console', step: '' }, delayMs: random.between(0, 60) },
   applying('10.0.0/01-TrackingSchema', 60),
   server('the first schema change', /MOD dn="cn=schema"/i, 15, '10.0.0/01-TrackingSchema'),
+  applying('10.0.0/02-TrackingAudit', 60),
   applying('10.2.0/01-AuthoritySchema', 80),
   applying('10.3.0/01-CertProfileSchema', 80),
   server('the backfill recorded as started', historyWrite('10.3.3/01-IssuerNameBackfill'), 10, '10.3.3/01-IssuerNameBackfill'),

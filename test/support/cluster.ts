@@ -11,7 +11,6 @@ import { PassThrough } from 'node:stream';
 import { main } from '../../src/app/main';
 import type { Registry } from '../../src/app/database';
 import type { RegisteredStep, StepContext, StepScope } from '../../src/core/step';
-import trackingStep from '../../upgrades/10.0.0/01-TrackingSchema';
 import type { HistoryState } from '../../src/core/history-store';
 import { LdaptsSession } from '../../src/ldap/ldapts-session';
 import { LdapHistoryStore } from '../../src/record/ldap-history-store';
@@ -80,25 +79,12 @@ interface TestStep {
 }
 
 /**
- * A registry: the real tracking step, then `steps`. Each step records its application; a cluster
+ * A registry of `steps` (the tool puts the history store's own steps first). Each step records its application; a cluster
  * step by default adds ou=<name> under the suffix (idempotent), a server step an index.
  */
 export function registryOf(packageVersion: string, applications: Applications, steps: TestStep[]): Registry {
   const record = (id: string, ctx: StepContext) => applications.set(id, [...(applications.get(id) ?? []), ctx.ldap.url]);
-  const registered: RegisteredStep[] = [
-    {
-      ...trackingStep,
-      id: '1.0.0/01-TrackingSchema',
-      version: '1.0.0',
-      index: 1,
-      name: 'TrackingSchema',
-      checksum: 'test-tracking',
-      upgrade: async (ctx) => {
-        record('1.0.0/01-TrackingSchema', ctx);
-        await trackingStep.upgrade(ctx);
-      },
-    },
-  ];
+  const registered: RegisteredStep[] = [];
   for (const s of steps) {
     const [version, file] = s.id.split('/');
     const [index, name] = file.split('-');

@@ -1,5 +1,5 @@
 /** In-memory HistoryStore for unit tests of the engine: same contract as the LDAP one. */
-import { emptyHistory, type HistoryState, type HistoryStore, type ServerRecord, type StepRecord } from '../../src/core/history-store';
+import { emptyHistory, type AuditEvent, type HistoryState, type HistoryStore, type ServerRecord, type StepRecord } from '../../src/core/history-store';
 
 export class MemoryHistoryStore implements HistoryStore {
   state: HistoryState = emptyHistory();
@@ -13,6 +13,7 @@ export class MemoryHistoryStore implements HistoryStore {
       cluster: new Map([...s.cluster].map(([k, v]) => [k, { ...v }])),
       servers: new Map([...s.servers].map(([k, v]) => [k, new Map([...v].map(([id, r]) => [id, { ...r }]))])),
       serverInfo: new Map([...s.serverInfo].map(([k, v]) => [k, { ...v }])),
+      audit: s.audit.map((e) => ({ ...e })),
     };
   }
 
@@ -39,5 +40,16 @@ export class MemoryHistoryStore implements HistoryStore {
   async writeServer(record: ServerRecord): Promise<void> {
     this.writes.push(`server:${record.server}`);
     this.state.serverInfo.set(record.server, { ...record });
+  }
+
+  async remove(record: StepRecord): Promise<void> {
+    this.writes.push(`${record.stepId}:removed`);
+    if (record.scope === 'cluster') this.state.cluster.delete(record.stepId);
+    else this.state.servers.get(record.server)?.delete(record.stepId);
+  }
+
+  async writeAudit(event: AuditEvent): Promise<void> {
+    this.writes.push(`audit:${event.action}:${event.stepId}`);
+    this.state.audit.push({ ...event });
   }
 }

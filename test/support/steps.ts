@@ -8,7 +8,7 @@ export function step(
     upgrade?: (ctx: StepContext) => Promise<void>;
     checksum?: string;
     formerChecksums?: string[];
-    installsTracking?: boolean;
+    bookkeeping?: true;
     backwardCompatible?: boolean;
     appliesTo?: Subsystem[];
   } = {},
@@ -23,7 +23,7 @@ export function step(
     name: m[2],
     description: `test step ${m[2]}`,
     scope: options.scope ?? 'cluster',
-    installsTracking: options.installsTracking,
+    bookkeeping: options.bookkeeping,
     backwardCompatible: options.backwardCompatible,
     appliesTo: options.appliesTo,
     checksum: options.checksum ?? `sum-${id}`,
@@ -32,7 +32,7 @@ export function step(
   };
 }
 
-/** A registry starting with the tracking step, as the real one must. */
+/** A registry with a bookkeeping step standing for the history store's own (src/record/tracking-steps.ts). */
 export function registry(...rest: RegisteredStep[]): RegisteredStep[] {
-  return [step('1.0.0/01-Tracking', { installsTracking: true }), ...rest];
+  return [step('1.0.0/01-Tracking', { bookkeeping: true }), ...rest];
 }

@@ -4,6 +4,7 @@ import { planUpgrade, reachedVersion } from '../../src/core/planner';
 import { orderRegistry } from '../../src/core/registry';
 import { registry, step } from '../support/steps';
 import { packageVersion as shippedVersion, steps as shippedSteps } from '../../upgrades/registry.generated';
+import { TRACKING_STEPS } from '../../src/record/tracking-steps';
 
 const SERVER = 'ds1:389';
 
@@ -96,7 +97,7 @@ describe('the planner', () => {
     expect(failed.pending.map((p) => [p.step.id, p.reason])).toEqual([['1.1.0/01-A', 'failed']]);
   });
 
-  it('accepts without a warning the checksums the 11.6.0 release recorded (its file-only checksums)', () => {
+  it('accepts without a warning the checksums the 11.6.0 release recorded (its file-only checksums), and plans the second tracking set as new', () => {
     // pkiDbUpgradeChecksum as 11.6.0 wrote it: `git show <11.6.0>:upgrades/<step>.ts | sha256sum`.
     const released: [string, string][] = [
       ['10.0.0/01-TrackingSchema', '531f91ef495c5cb9b0befbc84cd9d19fb67e016f8280e2740aaea83e213e9d03'],
@@ -106,14 +107,20 @@ describe('the planner', () => {
       ['11.6.0/01-CAIndexes', 'b6abf5f5a2af40f8b82873fccc8850d1d8da928f4eef6dbfad8ce2b2ffa5d4c5'],
       ['11.6.0/02-RequireIssuerName', '2839739b1f8ee3a29ce88dd3ed22ddee98c56118c297e22ceee5f863a257b5ff'],
     ];
-    const shipped = orderRegistry(shippedSteps, shippedVersion);
-    expect(shipped.map((s) => s.id)).toEqual(released.map(([id]) => id));
+    const shipped = orderRegistry([...TRACKING_STEPS, ...shippedSteps], shippedVersion);
+    expect(shipped.map((s) => s.id)).toEqual(['10.0.0/01-TrackingSchema', '10.0.0/02-TrackingAudit', ...released.slice(1).map(([id]) => id)]);
     const records = released.map(([id, checksum]) =>
       record(id, 'done', { checksum, scope: shipped.find((s) => s.id === id)!.scope, packageVersion: '11.6.0' }),
     );
     const plan = planUpgrade({ steps: shipped, state: state(records, '11.6.0'), packageVersion: shippedVersion, serverId: SERVER });
     expect(plan.warnings).toEqual([]);
-    expect(plan.pending).toEqual([]);
+    expect(plan.pending.map((p) => [p.step.id, p.reason])).toEqual([['10.0.0/02-TrackingAudit', 'new']]);
+  });
+
+  it('accepts the checksum the tracking step had as a shipped step with its import (before the store brought it)', () => {
+    const shipped = orderRegistry([...TRACKING_STEPS, ...shippedSteps], shippedVersion);
+    const records = shipped.map((s) => record(s.id, 'done', { checksum: s.id === '10.0.0/01-TrackingSchema' ? '2642b3306219eed578ba86dc3a14700aecd63c8c985cefde70c53131dee2e092' : s.checksum, scope: s.scope }));
+    expect(planUpgrade({ steps: shipped, state: state(records, shippedVersion), packageVersion: shippedVersion, serverId: SERVER }).warnings).toEqual([]);
   });
 });
 
@@ -188,23 +195,33 @@ describe('the database version', () => {
 
 describe('the registry', () => {
   it('orders steps by version then index', () => {
-    const ordered = orderRegistry([step('1.10.0/01-Z'), step('1.9.0/02-Y'), step('1.9.0/01-X'), step('1.0.0/01-T', { installsTracking: true })], '2.0.0');
+    const ordered = orderRegistry([step('1.10.0/01-Z'), step('1.9.0/02-Y'), step('1.9.0/01-X'), step('1.0.0/01-T', { bookkeeping: true })], '2.0.0');
     expect(ordered.map((s) => s.id)).toEqual(['1.0.0/01-T', '1.9.0/01-X', '1.9.0/02-Y', '1.10.0/01-Z']);
   });
   it('rejects a step newer than the package and a duplicate index', () => {
     expect(() => orderRegistry(registry(step('3.0.0/01-X')), '2.0.0')).toThrow(/newer than the package/);
     expect(() => orderRegistry(registry(step('1.5.0/01-X'), step('1.5.0/01-Y')), '2.0.0')).toThrow(/share version/);
   });
-  it('rejects an appliesTo that names no known subsystem, and one on the tracking step', () => {
+  it('rejects an appliesTo that names no known subsystem, and one on a bookkeeping step', () => {
     expect(() => orderRegistry(registry(step('1.5.0/01-X', { appliesTo: [] })), '2.0.0')).toThrow(/1\.5\.0\/01-X: appliesTo must list subsystems among ca, kra, ocsp, tks, tps, acme/);
     expect(() => orderRegistry(registry(step('1.5.0/01-X', { appliesTo: ['ra' as 'ca'] })), '2.0.0')).toThrow(/\(not ra\)/);
-    expect(() => orderRegistry([step('1.0.0/01-T', { installsTracking: true, appliesTo: ['ca'] })], '2.0.0')).toThrow(/tracking schema step applies to every subsystem/);
+    expect(() => orderRegistry([step('1.0.0/01-T', { bookkeeping: true, appliesTo: ['ca'] })], '2.0.0')).toThrow(/bookkeeping step applies to every subsystem/);
     expect(orderRegistry(registry(step('1.5.0/01-X', { appliesTo: ['acme'] })), '2.0.0')).toHaveLength(2);
   });
   it('rejects a former checksum that is not a SHA-256', () => {
     expect(() => orderRegistry(registry(step('1.5.0/01-X', { formerChecksums: ['abc'] })), '2.0.0')).toThrow(/1\.5\.0\/01-X: former checksum "abc" is not a SHA-256/);
   });
-  it('requires the tracking step first', () => {
-    expect(() => orderRegistry([step('1.0.0/01-X'), step('1.1.0/01-T', { installsTracking: true })], '2.0.0')).toThrow(/first step must install/);
+  it('puts the bookkeeping steps first, whatever their version, and does not hold their version against the package', () => {
+    const ordered = orderRegistry([step('1.0.0/01-X'), step('10.0.0/02-U', { bookkeeping: true }), step('10.0.0/01-T', { bookkeeping: true })], '2.0.0');
+    expect(ordered.map((s) => s.id)).toEqual(['10.0.0/01-T', '10.0.0/02-U', '1.0.0/01-X']);
+    const done = planUpgrade({ steps: ordered, state: state(ordered.map((s) => record(s.id, 'done')), '2.0.0'), packageVersion: '2.0.0', serverId: SERVER });
+    expect(done.pending).toEqual([]);
+    expect(reachedVersion(ordered, () => true, '2.0.0')).toBe('2.0.0');
+    expect(reachedVersion(ordered, (s) => s.bookkeeping === true, '2.0.0')).toBeUndefined();
+  });
+  it('requires a bookkeeping step, of cluster scope, with the shipped ones', () => {
+    expect(() => orderRegistry([step('1.0.0/01-X')], '2.0.0')).toThrow(/no bookkeeping step/);
+    expect(() => orderRegistry([step('1.0.0/01-T', { bookkeeping: true, scope: 'server' })], '2.0.0')).toThrow(/must be cluster scope/);
+    expect(() => orderRegistry([step('10.0.0/01-T', { bookkeeping: true }), step('10.0.0/01-X')], '11.0.0')).toThrow(/share version/);
   });
 });

@@ -29,6 +29,16 @@ describe('a replacement 389 DS replicates', () => {
     expect(fields(replicableReplacement(old, wanted))).toEqual({ must: ['cn', 'sn'], may: ['sn'] });
   });
 
+  it('never narrows: an attribute the present definition allows and the wanted one leaves out stays in MAY', () => {
+    const narrower = "( certificateRecord-oid NAME 'certificateRecord' SUP top STRUCTURAL MUST cn MAY serialno )";
+    expect(fields(replicableReplacement(OLD, narrower))).toEqual({ must: ['cn'], may: ['serialno', 'issuerName', 'userCertificate'] });
+    // So ensuring the older definition over the wider one is nothing to write.
+    const written = replicableReplacement(OLD, narrower);
+    expect(parseDefinition(written).fields.get('MAY')?.sort()).toEqual(parseDefinition(OLD).fields.get('MAY')?.sort());
+    const dropped = "( x-oid NAME 'x' SUP top STRUCTURAL MUST cn )";
+    expect(fields(replicableReplacement("( x-oid NAME 'x' SUP top STRUCTURAL MUST ( cn $ sn ) )", dropped))).toEqual({ must: ['cn'], may: ['sn'] });
+  });
+
   it('leaves additions, relaxations and attribute types as they are', () => {
     const wider = "( certificateRecord-oid NAME 'certificateRecord' SUP top STRUCTURAL MUST cn MAY ( serialno $ issuerName $ userCertificate $ metaInfo ) )";
     expect(replicableReplacement(OLD, wider)).toBe(wider);

@@ -11,14 +11,14 @@ import type { DsInstance } from '../../harness/dirsrv';
 import { firstString } from '../../harness/ldap';
 import { withLdap } from '../../harness/test-env';
 import { realStepContext } from '../../support/step-context';
-import { orderRegistry } from '../../../src/core/registry';
+import { runOrder } from '../../../src/app/database';
 import { compareVersions } from '../../../src/core/version';
 import { MISSING_ISSUER_NAME_FILTER } from '../../../src/pki/ca-database';
 import { CA_INDEXES } from '../../../src/pki/ca-indexes';
 import { packageVersion, steps as registrySteps } from '../../../upgrades/registry.generated';
 import { unindexedAttributes } from './directory-export';
 
-export const STEPS = orderRegistry(registrySteps, packageVersion);
+export const STEPS = runOrder({ steps: registrySteps, packageVersion }).steps;
 export const REPOSITORY = (suffix: string) => `ou=certificateRepository,ou=ca,${suffix}`;
 
 /** What the history says: each recorded step's outcome, and the database version. */

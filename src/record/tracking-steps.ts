@@ -1,0 +1,58 @@
+/**
+ * The history store's own steps: they install the schema of its records, as a migrator creates
+ * its own table. They are steps (recorded, run first, under the cluster claim) rather than a quiet
+ * set-up because cn=schema replicates by 389 DS's rules: the records' schema must reach every
+ * server the way any schema step's does (written everywhere, read back, held back without the
+ * claim: docs/schema-replication.md), and the history then says which sets a database has.
+ *
+ * Their ids are the ones earlier releases recorded (10.0.0/01-TrackingSchema was a shipped step up
+ * to 11.6.0), so those records stay valid. A set, once released, never changes; a new need is a
+ * new set and a new step here, after the others.
+ */
+import { createHash } from 'node:crypto';
+import type { RegisteredStep, StepContext } from '../core/step';
+import { TRACKING_AUDIT_SCHEMA, TRACKING_SCHEMA } from '../ldap/tracking-schema';
+
+type SchemaSet = { attributeTypes: string[]; objectClasses: string[] };
+
+/** What the step does is its set of definitions: the checksum is of those, not of a file. */
+function checksumOf(set: SchemaSet): string {
+  return createHash('sha256')
+    .update(['pki-db-upgrade bookkeeping step 1', ...set.attributeTypes, ...set.objectClasses].join('\n'))
+    .digest('hex');
+}
+
+function trackingStep(index: number, name: string, description: string, set: SchemaSet, formerChecksums?: string[]): RegisteredStep {
+  return {
+    id: `10.0.0/${String(index).padStart(2, '0')}-${name}`,
+    version: '10.0.0',
+    index,
+    name,
+    description,
+    scope: 'cluster',
+    bookkeeping: true,
+    checksum: checksumOf(set),
+    formerChecksums,
+    async upgrade(ctx: StepContext) {
+      const changes = await ctx.schema.ensure(set);
+      ctx.logger.info(changes.length ? `schema: ${changes.map((c) => `${c.action} ${c.name}`).join(', ')}` : 'already in cn=schema');
+    },
+  };
+}
+
+export const TRACKING_STEPS: RegisteredStep[] = [
+  trackingStep(1, 'TrackingSchema', 'Install the schema of the upgrade tracking entries (pkiDbUpgrade*)', TRACKING_SCHEMA, [
+    // As a shipped step: 11.6.0, whose checksum covered its file only; then with its import.
+    '531f91ef495c5cb9b0befbc84cd9d19fb67e016f8280e2740aaea83e213e9d03',
+    '2642b3306219eed578ba86dc3a14700aecd63c8c985cefde70c53131dee2e092',
+  ]),
+  trackingStep(
+    2,
+    'TrackingAudit',
+    'Extend the tracking schema: backward compatibility of each step, and the audit of mark-done and forget',
+    TRACKING_AUDIT_SCHEMA,
+  ),
+];
+
+/** The step whose set the audit entries and the backward-compatibility flag need. */
+export const AUDIT_STEP_ID = TRACKING_STEPS[1].id;
