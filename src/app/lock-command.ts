@@ -5,17 +5,15 @@
  * that database. A live holder (a run still going, a claim refreshed within its stale time) is
  * released only with --force.
  */
-import os from 'node:os';
 import { listInstanceNames, loadInstance } from '../config/instance-discovery';
 import { systemPaths } from '../config/paths';
 import type { LdapSession } from '../core/directory';
 import { errorMessage, ExitCode, PkiDbUpgradeError } from '../core/errors';
 import { DEFAULT_TIMING } from '../converge/cluster-context';
-import { claimIsLive, describeClaim, readClaims, type Claim, type Liveness } from '../lock/cluster-claim';
+import { claimIsLive, describeClaim, hostLiveness, readClaims, type Claim, type Liveness } from '../lock/cluster-claim';
 import { directLockStateDir } from '../lock/direct-lock';
 import { inspectInstanceLock, releaseInstanceLock, type LockState } from '../lock/instance-lock';
 import { escapeControl } from '../logging/escape';
-import { isAlive } from '../process/alive';
 import type { CliArgs } from './cli-args';
 import { openDatabase, type Registry } from './database';
 import { lookAtEachSubsystem } from './instance-context';
@@ -109,7 +107,7 @@ function describeLock(lock: LockState): string {
 /** The cluster claims in a database; released when not live (or with force), each named. */
 async function claims(ldap: LdapSession, suffix: string, label: string, release: boolean, force: boolean, note: (l: string) => void): Promise<{ refusedLive: boolean }> {
   let refusedLive = false;
-  const liveness: Liveness = { now: new Date(), staleAfterMs: DEFAULT_TIMING.staleClaimMs, localHost: os.hostname(), isProcessAlive: isAlive };
+  const liveness = hostLiveness(new Date(), DEFAULT_TIMING.staleClaimMs);
   const found = await readClaims(ldap, suffix);
   if (found.length === 0) note(`${label}: cluster claim: none`);
   for (const claim of found) {

@@ -13,12 +13,11 @@ import { systemClock } from '../core/clock';
 import type { LdapSession } from '../core/directory';
 import { ConfigError, errorMessage, ExitCode, LockHeldError, PkiDbUpgradeError } from '../core/errors';
 import { DEFAULT_TIMING } from '../converge/cluster-context';
-import { claimIsLive, describeClaim, readClaims } from '../lock/cluster-claim';
+import { claimIsLive, describeClaim, hostLiveness, readClaims } from '../lock/cluster-claim';
 import { acquireDirectLock } from '../lock/direct-lock';
 import { acquireInstanceLock, type InstanceLock } from '../lock/instance-lock';
 import { escapeControl } from '../logging/escape';
 import { createRunLogger } from '../logging/run-logger';
-import { isAlive } from '../process/alive';
 import { recover } from '../record/history-recovery';
 import { LdapHistoryStore } from '../record/ldap-history-store';
 import { identifyServer } from '../ldap/server-identity';
@@ -111,7 +110,7 @@ async function onInstance(args: CliArgs, registry: Registry, io: Io): Promise<st
 async function recoverOn(session: LdapSession, suffix: string, serverId: string, args: CliArgs, registry: Registry): Promise<string> {
   const { action, stepId, reason } = args.recovery!;
   // A run of another server holding the claim may be writing this very record.
-  const liveness = { now: new Date(), staleAfterMs: DEFAULT_TIMING.staleClaimMs, localHost: os.hostname(), isProcessAlive: isAlive };
+  const liveness = hostLiveness(new Date(), DEFAULT_TIMING.staleClaimMs);
   const live = (await readClaims(session, suffix)).filter((c) => claimIsLive(c, liveness));
   if (live.length > 0 && !args.force) {
     throw new LockHeldError(

@@ -10,13 +10,11 @@
  * server's view when that shows every server (local-view.ts, claim-exchange.ts).
  */
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import type { RunResult } from '../core/run-result';
 import { runPhases, type Phase } from '../core/phases';
-import { ClusterNotReadyError, DirectoryError, errorMessage } from '../core/errors';
-import { ClusterClaim, describeClaim, type Liveness } from '../lock/cluster-claim';
+import { ClusterNotReadyError, errorMessage } from '../core/errors';
+import { ClusterClaim, describeClaim, hostLiveness, type Liveness } from '../lock/cluster-claim';
 import { pendingClusterSteps } from '../plan/admission';
-import { isAlive as processIsAlive } from '../process/alive';
 import { chooseLocalView, newClaim, waitUntilDelivered } from './claim-exchange';
 import { ClusterAdmission } from './cluster-admission';
 import { DEFAULT_TIMING, type Admit, type ClaimState, type ClusterContext, type ClusterRunResult, type ClusterTiming } from './cluster-context';
@@ -43,7 +41,7 @@ export class ClusterRun {
     { name: 'take the cluster claim', run: (r) => r.takeClaim() },
     { name: 'freeze the other suppliers', run: (r) => r.freezeOthers() },
     { name: 'upgrade this server', run: (r) => r.upgrade() },
-    { name: 'thaw the other suppliers', always: true, run: (r, failure) => r.thaw(failure !== undefined) },
+    { name: 'thaw the other suppliers', always: true, run: (r, failure) => r.freeze.thawAfterUpgrade(!failure && r.upgraded !== undefined && !r.upgraded.result.failure) },
     { name: 'wait until every server has the changes', run: (r) => r.waitForDelivery() },
     { name: 'release the cluster claim', always: true, run: (r) => r.cleanUp() },
     { name: 'close the sessions to the other servers', always: true, run: async (r) => void (await r.topology?.close()) },
@@ -182,17 +180,6 @@ export class ClusterRun {
     this.upgraded = { result, before, after: maxCsn(await localRuv(topology), rid) };
   }
 
-  /** Read-only refuses replicated changes too: the others are thawed before the wait for delivery, also after a failure. */
-  private async thaw(failed: boolean): Promise<void> {
-    const stillFrozen = await this.freeze.thawAll();
-    if (stillFrozen.length > 0 && !failed && this.upgraded && !this.upgraded.result.failure) {
-      throw new DirectoryError(
-        `the upgrade is applied on ${this.ctx.serverId}, but ${stillFrozen.length} server(s) could not be made writable again (see above)`,
-        'run pki-db-upgrade cluster upgrade again: it lifts a freeze left behind; or apply the LDIF above with ldapmodify',
-      );
-    }
-  }
-
   private async waitForDelivery(): Promise<ClusterRunResult> {
     const { result, before, after } = this.upgraded!;
     // A failed run is reported as such; its partial changes replicate like any others.
@@ -213,7 +200,7 @@ export class ClusterRun {
 
   /** How claims are judged alive, as the claim protocol judges them (cluster-claim.ts). */
   private liveness(): Liveness {
-    return { now: this.ctx.clock.now(), staleAfterMs: this.timing.staleClaimMs, localHost: os.hostname(), isProcessAlive: processIsAlive };
+    return hostLiveness(this.ctx.clock.now(), this.timing.staleClaimMs);
   }
 
   private elapsed(): string {

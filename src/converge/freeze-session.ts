@@ -4,7 +4,7 @@
  * freeze left by a crashed run lifted by the next.
  */
 import { readClaims, claimIsLive, type Liveness } from '../lock/cluster-claim';
-import { ClusterNotReadyError, errorMessage } from '../core/errors';
+import { ClusterNotReadyError, DirectoryError, errorMessage } from '../core/errors';
 import type { ClusterContext } from './cluster-context';
 import { applyFreeze, freezeLdif, planFreeze, readFreezeState, thaw, type FreezeTarget } from './freeze';
 import { agreementsTo, suppliers, type Topology } from './topology';
@@ -65,6 +65,20 @@ export class FreezeSession {
       );
     }
     return failures;
+  }
+
+  /**
+   * The thaw after the upgrade (read-only refuses replicated changes too, so before the wait for
+   * delivery, also after a failure). A server left frozen fails an upgrade that succeeded.
+   */
+  async thawAfterUpgrade(upgradeSucceeded: boolean): Promise<void> {
+    const stillFrozen = await this.thawAll();
+    if (stillFrozen.length > 0 && upgradeSucceeded) {
+      throw new DirectoryError(
+        `the upgrade is applied on ${this.ctx.serverId}, but ${stillFrozen.length} server(s) could not be made writable again (see above)`,
+        'run pki-db-upgrade cluster upgrade again: it lifts a freeze left behind; or apply the LDIF above with ldapmodify',
+      );
+    }
   }
 
   /** A freeze whose run no longer holds a live claim was left by a crash: undo it. */

@@ -105,6 +105,11 @@ export interface Liveness {
   isProcessAlive(pid: number): boolean;
 }
 
+/** How this host judges claims at `now`: its processes by pid, the others' by their heartbeat. */
+export function hostLiveness(now: Date, staleAfterMs: number): Liveness {
+  return { now, staleAfterMs, localHost: os.hostname(), isProcessAlive: isAlive };
+}
+
 /** Alive: refreshed recently, and not made from this host by a process that is gone. */
 export function claimIsLive(claim: ClaimData, liveness: Liveness): boolean {
   if (claim.host === liveness.localHost && !liveness.isProcessAlive(claim.pid)) return false;

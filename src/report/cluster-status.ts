@@ -2,13 +2,11 @@
  * `pki-db-upgrade cluster status`: every server of the suffix, its agreements, its RUV, whether it
  * has converged with the local server, the database version it sees, a freeze and the claims.
  */
-import os from 'node:os';
 import type { Clock } from '../core/clock';
 import type { HistoryState } from '../core/history-store';
 import { errorMessage } from '../core/errors';
 import { trackingDNs } from '../ldap/tracking-schema';
-import { claimIsLive, readClaims } from '../lock/cluster-claim';
-import { isAlive as processIsAlive } from '../process/alive';
+import { claimIsLive, hostLiveness, readClaims } from '../lock/cluster-claim';
 import { readFreezeState } from '../converge/freeze';
 import { converged, csnTime, gaps, lagSeconds, type Ruv } from '../converge/ruv';
 import { readRuv, type Topology } from '../converge/topology';
@@ -53,7 +51,7 @@ export async function clusterStatus(options: {
 }): Promise<ClusterStatusReport> {
   const { topology, suffix, localId, state, clock } = options;
   if (!topology) return { suffix, local: localId, replicated: false, servers: [], claims: [] };
-  const liveness = { now: clock.now(), staleAfterMs: options.staleClaimMs, localHost: os.hostname(), isProcessAlive: processIsAlive };
+  const liveness = hostLiveness(clock.now(), options.staleClaimMs);
   const claims = (await readClaims(topology.local.session!, suffix)).map((c) => ({
     server: c.server,
     run: c.run,
