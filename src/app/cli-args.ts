@@ -34,7 +34,10 @@ export interface CliArgs {
   claimWaitSec?: number;
   /** Instance mode (no --url): one PKI instance under <root>/etc/pki, or every one found. */
   instance?: string;
-  /** posttrans: unattended (dnf), honours auto_upgrade, one console line; interactive: may prompt. */
+  /**
+   * posttrans: unattended (dnf), honours auto_upgrade, one console line; start: the same, before
+   * the PKI server starts (src/app/start-policy.ts); interactive: may prompt.
+   */
   mode: RunMode;
   /** Seconds to wait for another run's lock (default 0, or lock_wait in db-upgrade.conf). */
   waitSec?: number;
@@ -48,7 +51,7 @@ export interface CliArgs {
   recovery?: { action: 'mark-done' | 'forget'; stepId: string; reason: string; subsystem?: string };
 }
 
-export const RUN_MODES = ['interactive', 'posttrans'] as const;
+export const RUN_MODES = ['interactive', 'posttrans', 'start'] as const;
 export type RunMode = (typeof RUN_MODES)[number];
 
 /** The exit-code part of --help, from the table (src/core/exit-codes.ts), as the README shows it. */
@@ -111,8 +114,12 @@ Commands:
 
 Instance mode (the default: reads the PKI instances' CS.cfg, see docs/operating.md):
   --instance NAME        the PKI instance under /etc/pki (default: every instance found)
-  --mode MODE            interactive (default) or posttrans (unattended, as run by the RPM:
-                         honours auto_upgrade in db-upgrade.conf, prints one summary line)
+  --mode MODE            interactive (default); posttrans (unattended, as run by the RPM:
+                         honours auto_upgrade in db-upgrade.conf, prints one summary line); or
+                         start (as posttrans, run by the PKI server's unit before Tomcat starts:
+                         exits 0 unless the database holds a change this package does not ship
+                         that is not backward compatible, and keeps systemd's start timeout
+                         from expiring while it works)
   --wait SEC             wait up to SEC seconds for another run's lock (default: fail at once;
                          both modes)
   --config FILE          db-upgrade.conf to use (default /etc/pki/<instance>/db-upgrade.conf)
@@ -221,7 +228,7 @@ export function parseCli(argv: string[]): CliArgs {
     throw new ConfigError(`${command}: --mode and --wait belong to run`, 'see pki-db-upgrade --help');
   }
   const mode = (values.mode ?? 'interactive') as RunMode;
-  if (!RUN_MODES.includes(mode)) throw new ConfigError(`--mode must be interactive or posttrans, not "${values.mode}"`);
+  if (!RUN_MODES.includes(mode)) throw new ConfigError(`--mode must be interactive, posttrans or start, not "${values.mode}"`);
   if (values.url && (values.instance || values.root || values.config || values.mode)) {
     throw new ConfigError('--url names one database directly; --instance, --root, --config and --mode belong to instance mode', 'use one mode or the other (see --help)');
   }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { databasesOf } from '../config/instance-discovery';
 import { systemClock } from '../core/clock';
 import { appliedOf, heldBackOf } from '../core/run-result';
-import { errorMessage, PkiDbUpgradeError } from '../core/errors';
+import { DowngradeError, errorMessage, PkiDbUpgradeError } from '../core/errors';
 import type { DatabaseOutcome } from '../record/status-file';
 import { runDatabaseWithClusterSafety } from './cluster-command';
 import { databaseOn, type Registry } from './database';
@@ -33,6 +33,7 @@ export async function upgradeDatabases(ctx: InstanceContext, registry: Registry,
     const failed = (err: unknown) => {
       outcome.message = oneLine(errorMessage(err));
       outcome.result = resultOf(err);
+      if (err instanceof DowngradeError && err.incompatible.length > 0) outcome.incompatible = [...err.incompatible];
       if (outcome.result === 'server-down') downServers.set(server, outcome.message);
       logger.error(`${sub.name}: ${errorMessage(err)}`);
       const untyped = err instanceof PkiDbUpgradeError ? err.cause : err;

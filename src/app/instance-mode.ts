@@ -32,9 +32,12 @@ export async function runInstances(args: CliArgs, registry: Registry, io: Io): P
           ? await showInstance(paths, instance, request, registry, io)
           : await runInstance(paths, instance, request, registry, io);
     } catch (err) {
-      // One line, as dnf shows it.
-      io.stderr.write(`pki-db-upgrade: ${name}: ${oneLine(errorMessage(err))}\n`);
       code = err instanceof PkiDbUpgradeError ? err.exitCode : ExitCode.UpgradeFailed;
+      // One line, as dnf shows it. Start mode: an instance that cannot be read must not keep the
+      // PKI server down (start-policy.ts).
+      const start = request.mode === 'start';
+      io.stderr.write(`pki-db-upgrade: ${name}: ${start ? `starting anyway (exit ${code} left for later): ` : ''}${oneLine(errorMessage(err))}\n`);
+      if (start) code = ExitCode.Ok;
     }
     if (firstFailure === ExitCode.Ok) firstFailure = code;
   }

@@ -22,6 +22,8 @@ export interface InstanceRequest {
   json: boolean;
   /** --replication-timeout and --claim-wait. */
   timing: Partial<ClusterTiming>;
+  /** Start mode under systemd: the unit's notify socket, to extend its start timeout (src/process/start-timeout.ts). */
+  notifySocket?: string;
 }
 
 export function instanceRequestOf(args: CliArgs): InstanceRequest {
@@ -37,5 +39,6 @@ export function instanceRequestOf(args: CliArgs): InstanceRequest {
     verbose: args.verbose,
     json: args.json,
     timing: clusterTiming(args),
+    notifySocket: args.mode === 'start' ? process.env.NOTIFY_SOCKET || undefined : undefined,
   };
 }

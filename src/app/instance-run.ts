@@ -17,10 +17,13 @@ import { removeLeftoverPasswordConf } from '../auth/password-conf';
 import { acquireInstanceLock, type InstanceLock } from '../lock/instance-lock';
 import { escapeControl } from '../logging/escape';
 import { onSignalNotice } from '../process/shutdown';
+import { StartTimeoutExtender } from '../process/start-timeout';
+import { systemClock } from '../core/clock';
 import { readStatusFile, recordRun, writeStatusFile, type RunStatus } from '../record/status-file';
 import type { Registry } from './database';
 import { instanceContext, loadInstanceConfig, type InstanceContext } from './instance-context';
 import { upgradeDatabases } from './instance-databases';
+import { startVerdict } from './start-policy';
 import { oneLine, overallResult, resultOf, summarize } from './instance-outcome';
 import type { InstanceRequest } from './instance-request';
 import type { Io } from './io';
@@ -30,8 +33,10 @@ export async function runInstance(paths: SystemPaths, instance: PkiInstance, req
   try {
     config = loadInstanceConfig(paths, instance, request);
   } catch (err) {
-    say(io, instance, oneLine(errorMessage(err)), true);
-    return ExitCode.UsageOrConfig;
+    // Start mode: a broken configuration must not keep the PKI server down (start-policy.ts).
+    const start = request.mode === 'start';
+    say(io, instance, `${start ? 'starting anyway (exit 2 left for later): ' : ''}${oneLine(errorMessage(err))}`, true);
+    return start ? ExitCode.Ok : ExitCode.UsageOrConfig;
   }
   return new InstanceRun(paths, instance, config, request, registry, io).run();
 }
@@ -44,18 +49,22 @@ function say(io: Io, instance: PkiInstance, line: string, failure: boolean): voi
 class InstanceRun {
   private static readonly PHASES: Phase<InstanceRun, true>[] = [
     { name: 'skip when auto_upgrade = false', run: (r) => r.skipWhenOptedOut() },
+    { name: "keep systemd's start timeout from expiring (start mode)", run: async (r) => r.startTimeout?.start() },
     { name: 'take the instance lock', run: (r) => r.takeLock() },
     { name: 'remove what a killed run left', run: async (r) => void removeLeftoverPasswordConf(r.stateDir, r.paths.passwordConf(r.instance.name), r.ctx.logger) },
     { name: 'upgrade each database', run: (r) => r.upgradeEach() },
     { name: 'forget the restored password and release the lock', always: true, run: (r) => r.release() },
+    { name: "leave systemd's start timeout to systemd again", always: true, run: async (r) => r.startTimeout?.stop() },
   ];
 
   private readonly ctx: InstanceContext;
   private readonly stateDir: string;
-  private readonly posttrans: boolean;
+  /** posttrans and start: no prompt, honours auto_upgrade, one line on the console. */
+  private readonly unattended: boolean;
   private readonly dryRun: boolean;
   private readonly status: RunStatus;
   private lock?: InstanceLock;
+  private readonly startTimeout?: StartTimeoutExtender;
   private exitCode: number = ExitCode.Ok;
   private summary = '';
   /** Whether this run writes the status file (not a dry-run, not a run that found the lock taken). */
@@ -71,16 +80,17 @@ class InstanceRun {
     private readonly registry: Registry,
     private readonly io: Io,
   ) {
-    this.posttrans = request.mode === 'posttrans';
+    this.unattended = request.mode !== 'interactive';
     this.dryRun = request.action === 'dry-run';
     this.record = !this.dryRun;
     this.stateDir = paths.stateDir(instance.name);
     this.ctx = instanceContext(paths, instance, config, request, io, {
       restore: true,
-      mayPrompt: !this.posttrans && isInteractiveTerminal(),
-      consoleLevel: this.posttrans ? 'silent' : request.verbose ? 'debug' : 'info',
+      mayPrompt: !this.unattended && isInteractiveTerminal(),
+      consoleLevel: this.unattended ? 'silent' : request.verbose ? 'debug' : 'info',
       logFile: request.logFile ?? config.logFile ?? paths.defaultLogFile(instance.name),
     });
+    if (request.notifySocket) this.startTimeout = new StartTimeoutExtender({ notifySocket: request.notifySocket, clock: systemClock, logger: this.ctx.logger });
     this.status = {
       instance: instance.name,
       packageVersion: registry.packageVersion,
@@ -113,7 +123,7 @@ class InstanceRun {
   }
 
   private async skipWhenOptedOut(): Promise<true | void> {
-    if (!this.posttrans || this.config.autoUpgrade || this.dryRun) return;
+    if (!this.unattended || this.config.autoUpgrade || this.dryRun) return;
     const why = `skipped: auto_upgrade = false in ${this.config.autoUpgradeFile ?? this.config.file}; run "pki-db-upgrade --instance ${this.instance.name}" to upgrade`;
     this.ctx.logger.info(why);
     Object.assign(this.status, { result: 'skipped', message: why });
@@ -175,11 +185,19 @@ class InstanceRun {
     status.endTime = new Date().toISOString();
     status.exitCode = exitCode;
     const elapsed = seconds(Date.parse(status.endTime) - Date.parse(status.startTime));
+    // Start mode: the status file keeps what the upgrade came to; the start goes on unless it must not.
+    const start = this.request.mode === 'start' ? startVerdict(status.databases, exitCode, summary) : undefined;
+    if (start) logger.info(`start of the PKI server: ${start.exitCode === 0 ? 'may go on' : `stopped (exit ${start.exitCode})`}`);
     logger.info(`==== ${exitCode === 0 ? 'finished' : `FAILED (exit ${exitCode})`} in ${elapsed}: ${summary}`);
     if (this.record) recordRun(this.stateDir, status);
+    const where = exitCode !== 0 && logger.logFile ? `; see ${logger.logFile}` : '';
+    if (start) {
+      await logger.close();
+      say(this.io, this.instance, `${start.line}${start.warning ? where : ''}`, start.warning);
+      return start.exitCode;
+    }
     await logger.close();
-    if (this.posttrans) {
-      const where = exitCode !== 0 && logger.logFile ? `; see ${logger.logFile}` : '';
+    if (this.unattended) {
       const verdict = exitCode === 0 ? '' : status.result === 'database-newer' ? 'database left as it is: ' : 'database upgrade did not complete: ';
       say(this.io, this.instance, `${verdict}${summary}${where}`, exitCode !== 0);
     }

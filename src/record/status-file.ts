@@ -39,6 +39,8 @@ export interface DatabaseOutcome {
   heldBack?: string[];
   heldBackReason?: string;
   message?: string;
+  /** Database newer than the package: the changes it holds that break this package (start mode stops on them). */
+  incompatible?: string[];
 }
 
 export interface RunStatus {
