@@ -23,7 +23,7 @@ describe('run --mode start', () => {
     const registry = registryOf('2.0.0', new Map(), [{ id: '2.0.0/01-Schema', scope: 'cluster' }]);
     const r = await tool(start(pki), registry);
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(r.stdout).toMatch(new RegExp(`^pki-db-upgrade: ${pki.name}: ca upgraded from \\(untracked\\) to 2\\.0\\.0 \\(3 step\\(s\\), [\\d.]+ s\\)\\n$`));
+    expect(r.stdout).toMatch(new RegExp(`^pki-db-upgrade: ${pki.name}: ca upgraded from \\(untracked\\) to 2\\.0\\.0 \\(3 step\\(s\\), [\\d.]+ s\\); backup taken first: \\S+\\.ldif\\n$`));
     expect((await historyOf(standalone(), suffix)).databaseVersion).toBe('2.0.0');
     expect(readStatus(pki).lastRun).toMatchObject({ mode: 'start', result: 'upgraded', exitCode: 0 });
     expect(fs.readFileSync(pki.logFile, 'utf8')).toMatch(/start of the PKI server: may go on\n.*==== finished/);

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../core/errors';
 import { exitCodeRows, type ExitCodeMode } from '../core/exit-codes';
 import type { StepScope } from '../core/step';
+import { BACKUP_POLICIES, type BackupPolicy } from '../core/backup';
 
 export const COMMANDS = ['run', 'status', 'history', 'dry-run', 'check', 'lock', 'mark-done', 'forget', 'cluster', 'new'] as const;
 export const LOCK_ACTIONS = ['status', 'release'] as const;
@@ -47,6 +48,8 @@ export interface CliArgs {
   configFile?: string;
   /** new VERSION Name [--dir DIR] [--scope SCOPE]: the step to create (src/app/new-step.ts). */
   newStep?: { version: string; name: string; dir: string; scope: StepScope };
+  /** --backup: whether a run exports the database first (instance mode: overrides db-upgrade.conf). */
+  backup?: BackupPolicy;
   /** mark-done STEP | forget STEP, --reason TEXT [--subsystem NAME] (src/app/recovery-command.ts). */
   recovery?: { action: 'mark-done' | 'forget'; stepId: string; reason: string; subsystem?: string };
 }
@@ -126,6 +129,9 @@ Instance mode (the default: reads the PKI instances' CS.cfg, see docs/operating.
   --root DIR             prefix of every system path (/etc/pki, /var/log/pki, /var/lib);
                          default / (or PKI_DB_UPGRADE_ROOT)
   --password-file FILE   file whose first line is the database password
+  --backup POLICY        (run) when to export the database first: always, before-data-steps
+                         (default in instance mode, or backup in db-upgrade.conf) or never
+                         (default in direct mode); see docs/operating.md, "Backups"
 
 Direct mode (one database named on the command line):
   --url URL              ldap://host:port, ldaps://host:port or ldapi://%2Frun%2Fslapd-X.socket
@@ -191,6 +197,7 @@ export function parseCli(argv: string[]): CliArgs {
         dir: { type: 'string' },
         scope: { type: 'string' },
         reason: { type: 'string' },
+        backup: { type: 'string' },
         subsystem: { type: 'string' },
       },
     });
@@ -227,6 +234,9 @@ export function parseCli(argv: string[]): CliArgs {
   if ((command === 'check' || command === 'lock' || recovery) && (values.mode !== undefined || values.wait !== undefined)) {
     throw new ConfigError(`${command}: --mode and --wait belong to run`, 'see pki-db-upgrade --help');
   }
+  const backup = values.backup?.trim().toLowerCase();
+  if (backup !== undefined && !(BACKUP_POLICIES as readonly string[]).includes(backup)) throw new ConfigError(`--backup must be always, before-data-steps or never, not "${values.backup}"`);
+  if (backup !== undefined && command !== 'run') throw new ConfigError('--backup belongs to run', 'see pki-db-upgrade --help');
   const mode = (values.mode ?? 'interactive') as RunMode;
   if (!RUN_MODES.includes(mode)) throw new ConfigError(`--mode must be interactive, posttrans or start, not "${values.mode}"`);
   if (values.url && (values.instance || values.root || values.config || values.mode)) {
@@ -259,6 +269,7 @@ export function parseCli(argv: string[]): CliArgs {
     configFile: values.config,
     newStep,
     recovery,
+    backup: backup as BackupPolicy | undefined,
   };
 }
 

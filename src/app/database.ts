@@ -15,6 +15,7 @@ import { findBackend } from '../ldap/backend';
 import { waitForBackendTasks } from '../ldap/ds-task';
 import { DryRunSession } from '../ldap/dry-run-session';
 import { LdapHistoryStore } from '../record/ldap-history-store';
+import { suffixExport } from '../apply/database-backup';
 import { TRACKING_STEPS } from '../record/tracking-steps';
 import { orderRegistry } from '../core/registry';
 import { LdaptsSession } from '../ldap/ldapts-session';
@@ -71,7 +72,7 @@ export async function openDatabase(target: Target, registry: Registry, connectTi
  */
 export async function databaseOn(
   session: LdaptsSession,
-  target: Pick<Target, 'suffix' | 'backend' | 'serverId'> & { subsystem?: Subsystem },
+  target: Pick<Target, 'suffix' | 'backend' | 'serverId' | 'backup'> & { subsystem?: Subsystem },
   registry: Registry,
 ): Promise<OpenDatabase> {
   try {
@@ -99,6 +100,8 @@ export async function databaseOn(
           contextFor,
           dryRun,
           fence,
+          // Before the first change that cannot be undone (never in a dry-run: it writes nothing).
+          backup: dryRun ? undefined : suffixExport({ ldap: session, suffix: target.suffix, backend, policy: target.backup ?? 'never', clock, logger }),
           subsystem: subsystem.subsystem,
           subsystemBasis: subsystem.basis,
           // Before the first write: a task still holding the backend (e.g. the index task of a

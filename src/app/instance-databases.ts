@@ -43,7 +43,8 @@ export async function upgradeDatabases(ctx: InstanceContext, registry: Registry,
       const { session, via } = await connectSubsystem(ctx, sub);
       outcome.url = via.url;
       try {
-        const database = await databaseOn(session, { suffix: db.baseDN, backend: db.backend, subsystem: sub.name }, registry);
+        const backup = ctx.request.backup ?? ctx.config.backup;
+        const database = await databaseOn(session, { suffix: db.baseDN, backend: db.backend, subsystem: sub.name, backup }, registry);
         // Not a dry-run: a replicated database gets the automated mode's cluster safety (docs/cluster.md, "The fully automated mode").
         const result = dryRun
           ? await database.engine({ dryRun, logger, clock: systemClock, ldif: (text) => io.stdout.write(text) }).run()
@@ -65,6 +66,7 @@ export async function upgradeDatabases(ctx: InstanceContext, registry: Registry,
               tlsOptions: ctx.config.caFile ? { ca: readFileSync(ctx.config.caFile) } : undefined,
               timing: ctx.request.timing,
             });
+        if (result.backup) outcome.backup = result.backup;
         if (result.plan) {
           outcome.fromVersion = result.plan.databaseVersion ?? null;
           outcome.toVersion = result.databaseVersion ?? null;

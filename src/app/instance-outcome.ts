@@ -37,7 +37,7 @@ export function resultOf(err: unknown): RunResult {
 export function summarize(outcomes: DatabaseOutcome[], dryRun: boolean): string {
   const parts = outcomes.map((o) => {
     const total = o.steps.reduce((sum, s) => sum + s.durationMs, 0);
-    const held = heldBackText(o.heldBack, o.heldBackReason);
+    const held = heldBackText(o.heldBack, o.heldBackReason) + backupText(o);
     switch (o.result) {
       case 'upgraded':
         return o.fromVersion === o.toVersion
@@ -51,10 +51,15 @@ export function summarize(outcomes: DatabaseOutcome[], dryRun: boolean): string 
       case 'waiting-for-replication':
         return `${o.subsystem}: waiting for replication: ${o.message}; upgrade pending`;
       default:
-        return `${o.subsystem}: ${o.message}`;
+        return `${o.subsystem}: ${o.message}${backupText(o)}`;
     }
   });
   return parts.join('; ') || 'no database';
+}
+
+/** Where the export taken before the first change is: the way back, for the administrator. */
+function backupText(o: DatabaseOutcome): string {
+  return o.backup ? `; backup taken first: ${o.backup}` : '';
 }
 
 /** Collapses a multi-line description (message + hint) for one-line consoles and status fields. */

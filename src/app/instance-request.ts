@@ -4,6 +4,7 @@
  */
 import type { ClusterTiming } from '../converge/cluster-context';
 import type { CliArgs, RunMode } from './cli-args';
+import type { BackupPolicy } from '../core/backup';
 import { clusterTiming } from './cluster-command';
 
 export interface InstanceRequest {
@@ -22,6 +23,8 @@ export interface InstanceRequest {
   json: boolean;
   /** --replication-timeout and --claim-wait. */
   timing: Partial<ClusterTiming>;
+  /** --backup, over db-upgrade.conf's backup. */
+  backup?: BackupPolicy;
   /** Start mode under systemd: the unit's notify socket, to extend its start timeout (src/process/start-timeout.ts). */
   notifySocket?: string;
 }
@@ -39,6 +42,7 @@ export function instanceRequestOf(args: CliArgs): InstanceRequest {
     verbose: args.verbose,
     json: args.json,
     timing: clusterTiming(args),
+    backup: args.backup,
     notifySocket: args.mode === 'start' ? process.env.NOTIFY_SOCKET || undefined : undefined,
   };
 }

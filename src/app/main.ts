@@ -123,6 +123,7 @@ async function applyAndReport(
   const elapsed = (systemClock.monotonicMs() - started) / 1000;
   if (result.failure) {
     logger.error(result.failure.describe());
+    if (result.backup) logger.info(`the backup taken before the first change: ${result.backup}`);
     return result.failure.exitCode;
   }
   if (dryRun) {

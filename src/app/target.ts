@@ -4,6 +4,7 @@ import type { Credentials } from '../ldap/ldapts-session';
 import { readPasswordFile } from '../auth/password-file';
 import type { DirectLockRequest } from '../lock/direct-lock';
 import type { CliArgs } from './cli-args';
+import type { BackupPolicy } from '../core/backup';
 
 export interface Target {
   /** For messages: "pki-tomcat/ca" or the URL. */
@@ -15,6 +16,8 @@ export interface Target {
   serverId?: string;
   /** How to start that server, for the "refused the connection" message. */
   startHint?: string;
+  /** Whether a run exports the database before its first change (default never in direct mode). */
+  backup?: BackupPolicy;
 }
 
 /** A target named directly on the command line (--url, --base-dn). */
@@ -25,7 +28,7 @@ export function targetFromArgs(args: CliArgs): Target {
   if (args.url.startsWith('ldapi://') && !args.passwordFile) credentials = { kind: 'external' };
   else if (args.passwordFile) credentials = { kind: 'simple', bindDN: args.bindDN, password: readPasswordFile(args.passwordFile) };
   else throw new ConfigError('no password source given', 'pass --password-file FILE (or use an ldapi:// URL as root)');
-  return { label: `${args.baseDN} on ${args.url}`, url: args.url, credentials, suffix: args.baseDN, backend: args.backend, serverId: args.serverId };
+  return { label: `${args.baseDN} on ${args.url}`, url: args.url, credentials, suffix: args.baseDN, backend: args.backend, serverId: args.serverId, backup: args.backup };
 }
 
 /** The lock a direct run on `target` takes. */

@@ -14,6 +14,7 @@ import { ConfigError } from '../core/errors';
 import { isRootControlled, modeText, readConfigFile } from '../files/file-trust';
 import { untrustedFolderOf } from '../files/safe-append';
 import { shortValue } from '../files/read-error';
+import { BACKUP_POLICIES, type BackupPolicy } from '../core/backup';
 
 export interface ToolConfig {
   /** The file read, or undefined when there was none. */
@@ -38,6 +39,8 @@ export interface ToolConfig {
   trustedServers: string[];
   /** Bound on every LDAP operation after the bind, in seconds. */
   operationTimeoutSec: number;
+  /** When a run exports the database first (src/apply/database-backup.ts). */
+  backup: BackupPolicy;
   warnings: string[];
 }
 
@@ -52,6 +55,7 @@ export const TOOL_CONFIG_KEYS = [
   'ca_file',
   'trusted_servers',
   'operation_timeout',
+  'backup',
 ] as const;
 
 const MAX_SECONDS = 86_400;
@@ -66,6 +70,7 @@ export const DEFAULT_TOOL_CONFIG: ToolConfig = {
   lockWaitSec: 0,
   trustedServers: [],
   operationTimeoutSec: 60,
+  backup: 'before-data-steps',
   warnings: [],
 };
 
@@ -140,6 +145,12 @@ export function parseToolConfig(text: string, file: string, untrusted?: string, 
       case 'lock_wait':
         config.lockWaitSec = seconds(key, value, true);
         break;
+      case 'backup': {
+        const policy = String(value).trim().toLowerCase();
+        if (!(BACKUP_POLICIES as readonly string[]).includes(policy)) throw bad(key, value, BACKUP_POLICIES.join(', ').replace(/, (?=[^,]*$)/, ' or '));
+        config.backup = policy as BackupPolicy;
+        break;
+      }
       default:
         config.warnings.push(
           typeof value === 'object'

@@ -37,6 +37,8 @@ export interface RunResult {
   dryRun: boolean;
   /** Why the run stopped short; its exitCode is the run's. */
   failure?: PkiDbUpgradeError;
+  /** Where the backup taken before the first change is (BackupPort), when one was taken. */
+  backup?: string;
 }
 
 /** The steps a run applied (or, in a dry-run, would apply). */

@@ -4,6 +4,7 @@
  * the version moves once every cluster step of a release is done. Whatever stops it comes back as
  * the result's failure, with the results of the steps before.
  */
+import type { BackupPort } from './backup';
 import type { Clock } from './clock';
 import { adviceFor } from './directory';
 import { ClaimLostError, DirectoryError, errorMessage, PkiDbUpgradeError, ServerUnreachableError, StepFailedError, TrackingStateError } from './errors';
@@ -26,14 +27,17 @@ export interface ApplyOptions {
   contextFor(step: RegisteredStep): StepContext;
   /** Verified before each step; a run that may no longer write stops there (ClaimLostError). */
   fence?: Fence;
+  /** Taken once, before the first pending step it asks for; a failure stops the run there. */
+  backup?: BackupPort;
 }
+
 
 export async function applyPlan(options: ApplyOptions, plan: Plan, state: HistoryState): Promise<RunResult> {
   const progress: Progress = { results: [], version: state.databaseVersion };
   try {
     return await applySteps(options, plan, state, progress);
   } catch (err) {
-    return { plan, results: progress.results, databaseVersion: progress.version, dryRun: false, failure: asFailure(err) };
+    return { plan, results: progress.results, databaseVersion: progress.version, dryRun: false, failure: asFailure(err), backup: progress.backup };
   }
 }
 
@@ -41,6 +45,7 @@ export async function applyPlan(options: ApplyOptions, plan: Plan, state: Histor
 interface Progress {
   results: StepResult[];
   version?: string;
+  backup?: string;
 }
 
 async function applySteps(options: ApplyOptions, plan: Plan, state: HistoryState, progress: Progress): Promise<RunResult> {
@@ -77,6 +82,10 @@ async function applySteps(options: ApplyOptions, plan: Plan, state: HistoryState
       step: step.id,
     });
     await options.fence?.verify();
+    if (!progress.backup && options.backup?.before(step)) {
+      progress.backup = await options.backup.take();
+      logger.info(`backup of the database before ${step.id}: ${progress.backup}`);
+    }
     // Before the tracking schema exists there is nowhere to write `started`; that step is
     // idempotent, so a crash during it just means it runs again.
     if (ready) await recorded(`record step ${step.id} as started`, () => store.write(record));
@@ -110,6 +119,7 @@ async function applySteps(options: ApplyOptions, plan: Plan, state: HistoryState
         results,
         databaseVersion: progress.version,
         dryRun: false,
+        backup: progress.backup,
         failure: new StepFailedError(
           step.id,
           `step ${step.id} failed: ${message}${unrecorded}`,
@@ -141,7 +151,7 @@ async function applySteps(options: ApplyOptions, plan: Plan, state: HistoryState
 
   if (!ready) {
     // Nothing was pending yet tracking is missing: the registry is empty. Nothing to record.
-    return { plan, results, databaseVersion: progress.version, dryRun: false };
+    return { plan, results, databaseVersion: progress.version, dryRun: false, backup: progress.backup };
   }
   const final = reachedVersion(steps, (s) => done.has(s.id), packageVersion, progress.version);
   if (final !== undefined && (progress.version === undefined || compareVersions(final, progress.version) !== 0)) {
@@ -153,7 +163,7 @@ async function applySteps(options: ApplyOptions, plan: Plan, state: HistoryState
     await recorded(`record this server's package version`, () => store.writeServer({ server: serverId, packageVersion, lastRun: clock.now() }));
   }
   logger.info(`database at version ${progress.version}: ${results.length} step(s) applied`);
-  return { plan, results, databaseVersion: progress.version, dryRun: false };
+  return { plan, results, databaseVersion: progress.version, dryRun: false, backup: progress.backup };
 }
 
 /**

@@ -39,6 +39,8 @@ export interface DatabaseOutcome {
   heldBack?: string[];
   heldBackReason?: string;
   message?: string;
+  /** The export taken before the first change (a path on the 389 DS host). */
+  backup?: string;
   /** Database newer than the package: the changes it holds that break this package (start mode stops on them). */
   incompatible?: string[];
 }

@@ -165,12 +165,12 @@ export function heldBackText(heldBack: string[] | undefined, reason: string | un
 /** The closing line of a direct or cluster run: what it applied, what it held back, and why. */
 export function runSummary(
   label: string,
-  result: Pick<RunResult, 'results' | 'plan' | 'databaseVersion'>,
+  result: Pick<RunResult, 'results' | 'plan' | 'databaseVersion' | 'backup'>,
   seconds: number,
 ): string {
   const took = `${seconds.toFixed(2)} s`;
   const heldBack = heldBackOf(result);
-  const held = heldBackText(heldBack.ids, heldBack.reason);
+  const held = heldBackText(heldBack.ids, heldBack.reason) + (result.backup ? `; backup taken first: ${result.backup}` : '');
   const version = result.databaseVersion ?? '(untracked)';
   const from = result.plan?.databaseVersion ?? '(untracked)';
   const n = appliedOf(result).length;

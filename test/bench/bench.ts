@@ -27,6 +27,10 @@ import { connect } from '../harness/ldap';
 import { loadPkiDatabase, loadPkiSchema } from '../harness/pki-database';
 import { serviceEnvironment } from '../harness/service-environment';
 import { rawModifies } from './raw-modifies';
+import { suffixExport } from '../../src/apply/database-backup';
+import { systemClock } from '../../src/core/clock';
+import { silentLogger } from '../../src/core/logger';
+import { LdaptsSession } from '../../src/ldap/ldapts-session';
 
 const ROOT = process.env.PKI_BENCH_REPO ?? path.resolve(__dirname, '..');
 const MAIN_BUNDLE = path.join(ROOT, 'dist/pki-db-upgrade.js');
@@ -107,6 +111,9 @@ interface SizeFigures {
   rawMs: number;
   noopMs: number;
   recheckMs: number;
+  /** The backup a run takes before its first data step (an export task), median of 3, and its file. */
+  backupMs: number;
+  backupBytes: number;
 }
 
 /** The OpenLDAP client options that bind to `ds` as Directory Manager. */
@@ -237,8 +244,25 @@ async function measureSize(ds: DsInstance, dir: string, passwordFile: string, n:
     await countLacking(ds, tool.suffix);
     rechecks.push(Date.now() - started);
   }
+  progress(`N=${n}: the backup before data steps (389 DS export task of the suffix)`);
+  const backups: number[] = [];
+  let backupBytes = 0;
+  const session = await LdaptsSession.open({ url: ds.url, credentials: { kind: 'simple', bindDN: ds.rootDN, password: ds.rootPassword } });
+  try {
+    for (let i = 0; i < 3; i++) {
+      const started = Date.now();
+      const file = await suffixExport({ ldap: session, suffix: tool.suffix, backend: tool.backend, policy: 'always', clock: systemClock, logger: silentLogger })!.take();
+      backups.push(Date.now() - started);
+      backupBytes = statSync(file).size;
+      await fsp.rm(file, { force: true });
+    }
+  } finally {
+    await session.close();
+  }
   if (!process.env.PKI_BENCH_KEEP) for (const f of [modifyFile, ...resetFiles]) await fsp.rm(f, { force: true });
   return {
+    backupMs: median(backups),
+    backupBytes,
     n,
     loadMs,
     rounds,
@@ -338,6 +362,7 @@ async function main(): Promise<void> {
       ['tool peak RSS (highest of rounds)', ...figures.map((f) => `${f.peakRssMiB.toFixed(0)} MiB`), '≤ 150 MiB, flat'],
       ['second run: nothing to do', ...figures.map((f) => sec(f.noopMs)), 'same order as a no-op run'],
       ['backfill filter re-check (ldapsearch, DN only)', ...figures.map((f) => sec(f.recheckMs)), ''],
+      ['backup before data steps: export task (median of 3), LDIF size', ...figures.map((f) => `${sec(f.backupMs)}, ${int.format(f.backupBytes / 2 ** 20)} MiB`), ''],
       ['(loading one copy over LDAP, for reference)', ...figures.map((f) => sec(f.loadMs)), ''],
     ];
     const noopRows = [

@@ -255,4 +255,32 @@ describe('the engine', () => {
     expect(again.state.cluster.get('1.1.0/01-A')?.outcome).toBe('started');
     expect(again.writes.slice(-1)).toEqual(['1.1.0/01-A:started']);
   });
+
+  it('takes the backup once, before the first step that asks for it, and names it in the result', async () => {
+    const store = new MemoryHistoryStore();
+    const taken: string[] = [];
+    const backup = {
+      before: (s: RegisteredStep) => s.id === '1.2.0/01-Data' || s.id === '2.0.0/01-More',
+      take: async () => {
+        taken.push(`taken with history ${[...store.state.cluster.keys()].join(',')}`);
+        return '/var/lib/dirsrv/slapd-x/ldif/backup.ldif';
+      },
+    };
+    const steps = registry(step('1.1.0/01-Index', { scope: 'server' }), step('1.2.0/01-Data'), step('2.0.0/01-More'));
+    const result = await engine(store, steps, false, { backup }).run();
+    expect(result.failure).toBeUndefined();
+    expect(result.backup).toBe('/var/lib/dirsrv/slapd-x/ldif/backup.ldif');
+    expect(taken).toEqual(['taken with history 1.0.0/01-Tracking']); // after the index step, before the data step's record
+  });
+
+  it('stops where the backup fails: that step is neither recorded nor run', async () => {
+    const store = new MemoryHistoryStore();
+    let ran = false;
+    const backup = { before: () => true, take: async () => Promise.reject(new Error('export task exit 1')) };
+    const result = await engine(store, registry(step('1.1.0/01-Data', { upgrade: async () => void (ran = true) })), false, { backup }).run();
+    expect(result.failure?.message).toBe('export task exit 1');
+    expect(result.failure?.exitCode).toBe(1);
+    expect(ran).toBe(false);
+    expect(store.writes).toEqual([]); // 'always': before even the tracking step
+  });
 });

@@ -18,6 +18,7 @@ describe('db-upgrade.conf', () => {
         'lock_wait = 60',
         'ldapi_socket = /run/slapd-x.socket',
         'ca_file = /etc/ipa/ca.crt',
+        'backup = Always',
       ].join('\n'),
       '/etc/pki/x/db-upgrade.conf',
     );
@@ -31,6 +32,7 @@ describe('db-upgrade.conf', () => {
       lockWaitSec: 60,
       ldapiSocket: '/run/slapd-x.socket',
       caFile: '/etc/ipa/ca.crt',
+      backup: 'always',
       warnings: [],
     });
   });
@@ -39,6 +41,7 @@ describe('db-upgrade.conf', () => {
     expect(() => parseToolConfig('auto_upgrade = sometimes\n', 'f.conf')).toThrow('f.conf: auto_upgrade = sometimes is not true or false');
     expect(() => parseToolConfig('connect_timeout = 0\n', 'f.conf')).toThrow('is not a positive number of seconds');
     expect(() => parseToolConfig('lock_wait = -1\n', 'f.conf')).toThrow('is not a number of seconds (0 or more)');
+    expect(() => parseToolConfig('backup = weekly\n', 'f.conf')).toThrow('f.conf: backup = weekly is not always, before-data-steps or never');
     const c = parseToolConfig('autoupgrade = false\n[main]\nauto_upgrade = false\n', 'f.conf');
     expect(c.autoUpgrade).toBe(true);
     expect(c.warnings).toEqual([
