@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-.PHONY: deps build typecheck docs test demo bench bench-convergence bench-cluster rpm clean
+.PHONY: deps build typecheck docs test demo bench bench-convergence bench-cluster rpm srpm rpmlint clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -24,9 +24,11 @@ typecheck: node_modules/.installed
 	npx tsc --noEmit -p .
 
 # The exit-code tables of README.md and the man page source, from src/core/exit-codes.ts
-# (test/unit/exit-codes.test.ts fails when they differ).
+# (test/unit/exit-codes.test.ts fails when they differ); the License and bundled Provides of the
+# spec, from what esbuild bundles (the spec's %build fails when they differ).
 docs: node_modules/.installed
 	node packaging/exit-codes.mjs
+	node packaging/build.mjs --spec packaging/pki-db-upgrade.spec
 
 # The whole suite against real 389 DS instances; ends with "N passed, N failed".
 test: deps build dist/harness.js typecheck
@@ -59,15 +61,27 @@ dist/bench-cluster.js: node_modules/.installed $(shell find src test/harness tes
 bench-cluster: deps build dist/bench-cluster.js
 	@bash test/bench/record.sh bench-cluster node dist/bench-cluster.js
 
-# The noarch RPM (packaging/pki-db-upgrade.spec) around a fresh bundle, into $(RPM_OUTDIR).
-# Version from package.json; override to build other versions (the RPM tests build N and N+1):
+# The source RPM and the noarch RPM (packaging/pki-db-upgrade.spec), built by rpmbuild -ba from a
+# source tarball and the locked npm packages (the bundle is made in the spec's %build), into
+# $(RPM_OUTDIR); `make srpm`: the source RPM only. Version from package.json; override to build
+# other versions (the RPM tests build N and N+1):
 #   make rpm RPM_VERSION=11.7.0 RPM_RELEASE=2 RPM_UPGRADES=DIR RPM_OUTDIR=DIR
 RPM_VERSION ?= $(shell node -p "require('./package.json').version")
 RPM_RELEASE ?= 1
 RPM_UPGRADES ?= upgrades
 RPM_OUTDIR ?= dist/rpm
+RPM_ARGS = --version '$(RPM_VERSION)' --release '$(RPM_RELEASE)' --upgrades '$(RPM_UPGRADES)' --outdir '$(RPM_OUTDIR)'
 rpm: deps
-	@bash packaging/build-rpm.sh --version '$(RPM_VERSION)' --release '$(RPM_RELEASE)' --upgrades '$(RPM_UPGRADES)' --outdir '$(RPM_OUTDIR)'
+	@bash packaging/build-rpm.sh $(RPM_ARGS)
+
+srpm: deps
+	@bash packaging/build-rpm.sh --srpm $(RPM_ARGS)
+
+# rpmlint on the spec and the two packages of `make rpm`, with the exceptions of the rpmlintrc.
+rpmlint: rpm
+	rpmlint -r packaging/pki-db-upgrade.rpmlintrc packaging/pki-db-upgrade.spec \
+	  $(RPM_OUTDIR)/pki-db-upgrade-$(subst -,~,$(RPM_VERSION))-$(RPM_RELEASE).src.rpm \
+	  $(RPM_OUTDIR)/pki-db-upgrade-$(subst -,~,$(RPM_VERSION))-$(RPM_RELEASE).noarch.rpm
 
 clean:
 	rm -rf dist upgrades/registry.generated.ts
