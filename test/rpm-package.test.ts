@@ -22,12 +22,11 @@ import {
   databaseVersion,
   fileState,
   INSTANCE,
-  makeRpm,
+  makeRpmsNAndNext,
   PKI_UID,
   pkiServerIn,
   queryPackage,
   REPO as repo,
-  upgradesFolder,
   VERSION_N as versionN,
   VERSION_NEXT as versionNext,
   type BuiltPackage,
@@ -42,9 +41,7 @@ let rpmNext: string;
 
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'pkidbu-rpm-'));
-  const rpms = path.join(work, 'rpms');
-  packageN = await makeRpm(versionN, upgradesFolder(path.join(work, 'upgrades-n')), rpms);
-  packageNext = await makeRpm(versionNext, upgradesFolder(path.join(work, 'upgrades-next'), versionNext), rpms);
+  ({ packageN, packageNext } = await makeRpmsNAndNext(work));
   ({ rpm: rpmN } = packageN);
   ({ rpm: rpmNext } = packageNext);
 }, 180_000);

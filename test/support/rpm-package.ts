@@ -53,6 +53,14 @@ export async function makeRpm(version: string, upgrades: string, outdir: string)
   return { srpm, rpm };
 }
 
+/** Versions N (the real steps) and N+1 (one fixture step more) of the package, built in `work`. */
+export async function makeRpmsNAndNext(work: string): Promise<{ packageN: BuiltPackage; packageNext: BuiltPackage }> {
+  const rpms = path.join(work, 'rpms');
+  const packageN = await makeRpm(VERSION_N, upgradesFolder(path.join(work, 'upgrades-n')), rpms);
+  const packageNext = await makeRpm(VERSION_NEXT, upgradesFolder(path.join(work, 'upgrades-next'), VERSION_NEXT), rpms);
+  return { packageN, packageNext };
+}
+
 export interface PkiServer extends FakePki {
   csCfg: string;
   /** What %pre leaves for %posttrans (install or upgrade). */
