@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-.PHONY: deps build typecheck docs test demo bench bench-convergence bench-cluster rpm srpm rpmlint clean
+.PHONY: deps build typecheck docs test demo bench bench-convergence bench-cluster bench-dnf rpm srpm rpmlint clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -41,11 +41,13 @@ test: deps build dist/harness.js typecheck
 demo: deps build dist/harness.js
 	@bash test/demo.sh
 
-# Figures, not tests: backfill vs ldapmodify, memory, no-op run, bundle size, convergence, then the three-supplier cluster.
-bench: deps build dist/harness.js dist/bench-convergence.js dist/bench-cluster.js
+# Figures, not tests: backfill vs ldapmodify, memory, no-op run, bundle size, convergence, the
+# three-supplier cluster, then what %posttrans adds to a no-op dnf reinstall.
+bench: deps build dist/harness.js dist/bench-convergence.js dist/bench-cluster.js dist/bench-dnf.js
 	@bash test/bench/record.sh bench bash test/bench/run.sh
 	@bash test/bench/record.sh bench-convergence node dist/bench-convergence.js
 	@bash test/bench/record.sh bench-cluster node dist/bench-cluster.js
+	@bash test/bench/record.sh bench-dnf env PKI_BENCH_REPO="$(CURDIR)" node dist/bench-dnf.js
 
 # Cluster: time from the last local write to detected convergence vs actual arrival (ratio).
 dist/bench-convergence.js: node_modules/.installed $(shell find src test/harness test/bench -name '*.ts' 2>/dev/null)
@@ -60,6 +62,14 @@ dist/bench-cluster.js: node_modules/.installed $(shell find src test/harness tes
 
 bench-cluster: deps build dist/bench-cluster.js
 	@bash test/bench/record.sh bench-cluster node dist/bench-cluster.js
+
+# dnf: the time %posttrans adds to a dnf reinstall with nothing to upgrade (real dnf, a local
+# repository, two installroots: the package against the same files without scriptlets).
+dist/bench-dnf.js: node_modules/.installed $(shell find src test/harness test/support test/bench -name '*.ts' 2>/dev/null)
+	npx esbuild test/bench/dnf-reinstall.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --outfile=$@
+
+bench-dnf: deps dist/bench-dnf.js
+	@bash test/bench/record.sh bench-dnf env PKI_BENCH_REPO="$(CURDIR)" node dist/bench-dnf.js
 
 # The source RPM and the noarch RPM (packaging/pki-db-upgrade.spec), built by rpmbuild -ba from a
 # source tarball and the locked npm packages (the bundle is made in the spec's %build), into

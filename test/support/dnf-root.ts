@@ -25,6 +25,8 @@ export interface TreePackage {
   noarch?: boolean;
   provides?: string[];
   requires?: string[];
+  /** rpm's payload format, e.g. w9.gzdio; default uncompressed (w.ufdio). */
+  payload?: string;
 }
 
 /** rpmbuild of test/fixtures/rpm/tree.spec around `p.tree`, in `work`: the RPM's path. */
@@ -39,6 +41,7 @@ export async function packageTree(work: string, p: TreePackage): Promise<string>
     tree_noarch: p.noarch ? '1' : undefined,
     tree_provides: p.provides?.join(', '),
     tree_requires: p.requires?.join(', '),
+    tree_payload: p.payload,
   };
   const args = Object.entries(defines).flatMap(([k, v]) => (v === undefined ? [] : ['--define', `${k} ${v}`]));
   const r = await run('rpmbuild', ['--quiet', '-bb', '--dbpath', path.join(top, 'rpmdb'), ...args, path.join(REPO, 'test/fixtures/rpm/tree.spec')], { timeoutMs: 120_000 });
