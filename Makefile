@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-.PHONY: deps build typecheck docs test demo bench bench-convergence bench-cluster rpm clean
+.PHONY: deps build typecheck docs test demo bench bench-convergence bench-cluster bench-dnf rpm srpm rpmlint clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -24,9 +24,11 @@ typecheck: node_modules/.installed
 	npx tsc --noEmit -p .
 
 # The exit-code tables of README.md and the man page source, from src/core/exit-codes.ts
-# (test/unit/exit-codes.test.ts fails when they differ).
+# (test/unit/exit-codes.test.ts fails when they differ); the License and bundled Provides of the
+# spec, from what esbuild bundles (the spec's %build fails when they differ).
 docs: node_modules/.installed
 	node packaging/exit-codes.mjs
+	node packaging/build.mjs --spec packaging/pki-db-upgrade.spec
 
 # The whole suite against real 389 DS instances; ends with "N passed, N failed".
 test: deps build dist/harness.js typecheck
@@ -39,11 +41,13 @@ test: deps build dist/harness.js typecheck
 demo: deps build dist/harness.js
 	@bash test/demo.sh
 
-# Figures, not tests: backfill vs ldapmodify, memory, no-op run, bundle size, convergence, then the three-supplier cluster.
-bench: deps build dist/harness.js dist/bench-convergence.js dist/bench-cluster.js
+# Figures, not tests: backfill vs ldapmodify, memory, no-op run, bundle size, convergence, the
+# three-supplier cluster, then what %posttrans adds to a no-op dnf reinstall.
+bench: deps build dist/harness.js dist/bench-convergence.js dist/bench-cluster.js dist/bench-dnf.js
 	@bash test/bench/record.sh bench bash test/bench/run.sh
 	@bash test/bench/record.sh bench-convergence node dist/bench-convergence.js
 	@bash test/bench/record.sh bench-cluster node dist/bench-cluster.js
+	@bash test/bench/record.sh bench-dnf env PKI_BENCH_REPO="$(CURDIR)" node dist/bench-dnf.js
 
 # Cluster: time from the last local write to detected convergence vs actual arrival (ratio).
 dist/bench-convergence.js: node_modules/.installed $(shell find src test/harness test/bench -name '*.ts' 2>/dev/null)
@@ -59,15 +63,35 @@ dist/bench-cluster.js: node_modules/.installed $(shell find src test/harness tes
 bench-cluster: deps build dist/bench-cluster.js
 	@bash test/bench/record.sh bench-cluster node dist/bench-cluster.js
 
-# The noarch RPM (packaging/pki-db-upgrade.spec) around a fresh bundle, into $(RPM_OUTDIR).
-# Version from package.json; override to build other versions (the RPM tests build N and N+1):
+# dnf: the time %posttrans adds to a dnf reinstall with nothing to upgrade (real dnf, a local
+# repository, two installroots: the package against the same files without scriptlets).
+dist/bench-dnf.js: node_modules/.installed $(shell find src test/harness test/support test/bench -name '*.ts' 2>/dev/null)
+	npx esbuild test/bench/dnf-reinstall.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --outfile=$@
+
+bench-dnf: deps dist/bench-dnf.js
+	@bash test/bench/record.sh bench-dnf env PKI_BENCH_REPO="$(CURDIR)" node dist/bench-dnf.js
+
+# The source RPM and the noarch RPM (packaging/pki-db-upgrade.spec), built by rpmbuild -ba from a
+# source tarball and the locked npm packages (the bundle is made in the spec's %build), into
+# $(RPM_OUTDIR); `make srpm`: the source RPM only. Version from package.json; override to build
+# other versions (the RPM tests build N and N+1):
 #   make rpm RPM_VERSION=11.7.0 RPM_RELEASE=2 RPM_UPGRADES=DIR RPM_OUTDIR=DIR
 RPM_VERSION ?= $(shell node -p "require('./package.json').version")
 RPM_RELEASE ?= 1
 RPM_UPGRADES ?= upgrades
 RPM_OUTDIR ?= dist/rpm
+RPM_ARGS = --version '$(RPM_VERSION)' --release '$(RPM_RELEASE)' --upgrades '$(RPM_UPGRADES)' --outdir '$(RPM_OUTDIR)'
 rpm: deps
-	@bash packaging/build-rpm.sh --version '$(RPM_VERSION)' --release '$(RPM_RELEASE)' --upgrades '$(RPM_UPGRADES)' --outdir '$(RPM_OUTDIR)'
+	@bash packaging/build-rpm.sh $(RPM_ARGS)
+
+srpm: deps
+	@bash packaging/build-rpm.sh --srpm $(RPM_ARGS)
+
+# rpmlint on the spec and the two packages of `make rpm`, with the exceptions of the rpmlintrc.
+rpmlint: rpm
+	rpmlint -r packaging/pki-db-upgrade.rpmlintrc packaging/pki-db-upgrade.spec \
+	  $(RPM_OUTDIR)/pki-db-upgrade-$(subst -,~,$(RPM_VERSION))-$(RPM_RELEASE).src.rpm \
+	  $(RPM_OUTDIR)/pki-db-upgrade-$(subst -,~,$(RPM_VERSION))-$(RPM_RELEASE).noarch.rpm
 
 clean:
 	rm -rf dist upgrades/registry.generated.ts

@@ -1,18 +1,29 @@
 #!/usr/bin/env node
 // Bundles the tool into ONE CommonJS file that runs with no node_modules.
 // usage: node packaging/build.mjs [--upgrades DIR] [--package-version V] [--out FILE] [--bundled DIR]
-// (--upgrades builds a bundle around another set of steps: the tests use it for failure cases;
-// --bundled writes what the bundle holds from node_modules, with their licenses: bundled-modules.mjs.)
-import { readFileSync } from 'node:fs';
+//                                 [--spec FILE] [--expect-license L --expect-provides P]
+// (--upgrades builds a bundle around another set of steps: the tests use it for failure cases.
+// What the bundle holds from node_modules (bundled-modules.mjs): --bundled writes their license
+// texts; --spec writes the License and Provides lines of an RPM spec (make docs); the spec's
+// %build passes what it declares with --expect-*, and the build fails when the bundle differs.)
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { bundledModules, writeBundled } from './bundled-modules.mjs';
+import { bundledModules, declaredDrift, fillSpecBlock, specBlock, writeBundled } from './bundled-modules.mjs';
 import { generateRegistry } from './generate-registry.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { values } = parseArgs({
-  options: { upgrades: { type: 'string' }, 'package-version': { type: 'string' }, out: { type: 'string' }, bundled: { type: 'string' } },
+  options: {
+    upgrades: { type: 'string' },
+    'package-version': { type: 'string' },
+    out: { type: 'string' },
+    bundled: { type: 'string' },
+    spec: { type: 'string' },
+    'expect-license': { type: 'string' },
+    'expect-provides': { type: 'string' },
+  },
 });
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
 const upgrades = path.resolve(values.upgrades ?? path.join(root, 'upgrades'));
@@ -42,5 +53,17 @@ const result = await build({
     },
   ],
 });
-if (values.bundled) writeBundled(path.resolve(values.bundled), bundledModules(result.metafile, root), pkg.license, root);
+const modules = bundledModules(result.metafile, root);
+if (values['expect-license'] !== undefined || values['expect-provides'] !== undefined) {
+  const drift = declaredDrift(modules, pkg.license, { license: values['expect-license'] ?? '', provides: values['expect-provides'] ?? '' });
+  if (drift.length > 0) {
+    console.error(`build.mjs: the spec does not declare what the bundle holds from node_modules (run make docs):\n${drift.map((d) => `  ${d}\n`).join('')}`);
+    process.exit(1);
+  }
+}
+if (values.bundled) writeBundled(path.resolve(values.bundled), modules, root);
+if (values.spec) {
+  const file = path.resolve(values.spec);
+  writeFileSync(file, fillSpecBlock(readFileSync(file, 'utf8'), values.spec, specBlock(modules, pkg.license)));
+}
 console.log(`${path.relative(process.cwd(), outfile)} built from ${path.relative(process.cwd(), upgrades) || '.'}`);

@@ -1,6 +1,10 @@
 // What the bundle contains from node_modules, from esbuild's metafile, so that the package's
 // Provides: bundled(npm(NAME)) = VERSION, its License: and the license texts it ships can never
-// drift from what was really bundled (packaging/build.mjs --bundled DIR writes them).
+// drift from what was really bundled. The first two are written into the spec between its
+// `# bundled-modules:begin` and `# bundled-modules:end` lines (packaging/build.mjs --spec FILE,
+// run by make docs); the spec's %build bundles the tool from source and stops when what it
+// bundled differs from them (--expect-license, --expect-provides); the license texts are written
+// at build time (--bundled DIR).
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -38,19 +42,54 @@ export function licenseExpression(own, modules) {
   return seen.map((l) => (/ (OR|AND) /.test(l) ? `(${l})` : l)).join(' AND ');
 }
 
-/**
- * Writes into `dir` the rpm macros (bundled.macros: %bundled_provides, %bundled_licenses) and
- * licenses/<name>/<file> for each module's license texts.
- */
-export function writeBundled(dir, modules, own, root) {
-  mkdirSync(path.join(dir, 'licenses'), { recursive: true });
+/** Writes into `dir`/<name>/<file> each bundled module's license texts (a scope's "/" as "+"). */
+export function writeBundled(dir, modules, root) {
+  mkdirSync(dir, { recursive: true });
   for (const m of modules) {
-    const into = path.join(dir, 'licenses', m.name.replace('/', '+'));
+    const into = path.join(dir, m.name.replace('/', '+'));
     mkdirSync(into, { recursive: true });
     for (const f of m.licenseFiles) copyFileSync(path.join(root, m.dir, f), path.join(into, f));
     // A module whose package ships no license file: its package.json's license field, said so.
     if (m.licenseFiles.length === 0) writeFileSync(path.join(into, 'LICENSE-FIELD'), `${m.name} ${m.version} ships no license file; its package.json says: license ${m.license}\n`);
   }
-  const provides = modules.map((m) => `Provides: bundled(npm(${m.name})) = ${m.version}`).join('\\\n');
-  writeFileSync(path.join(dir, 'bundled.macros'), `%bundled_provides ${provides}\n%bundled_licenses ${licenseExpression(own, modules)}\n`);
+}
+
+/** The Provides of the bundled modules, one `bundled(npm(NAME)) = VERSION` each. */
+export function bundledProvides(modules) {
+  return modules.map((m) => `bundled(npm(${m.name})) = ${m.version}`);
+}
+
+const BEGIN = '# bundled-modules:begin';
+const END = '# bundled-modules:end';
+
+/** The spec's lines between the markers: the License expression and the Provides, as macros. */
+export function specBlock(modules, own) {
+  return [
+    `%global bundled_license ${licenseExpression(own, modules)}`,
+    '%global bundled_provides %{expand:\\',
+    ...bundledProvides(modules).map((p) => `Provides:       ${p}\\`),
+    '}',
+  ].join('\n');
+}
+
+/** `spec` with its block replaced by `block`; throws when a marker is missing. */
+export function fillSpecBlock(spec, file, block) {
+  const re = new RegExp(`(^${BEGIN}[^\\n]*\\n)[\\s\\S]*?(^${END}$)`, 'm');
+  if (!re.test(spec)) throw new Error(`${file}: no ${BEGIN} ... ${END} lines`);
+  return spec.replace(re, (_, start, end) => `${start}${block}\n${end}`);
+}
+
+/**
+ * What differs between the modules really bundled and what the spec declares (its License, and
+ * its %{bundled_provides} as rpm expands it): one line each, none when they agree.
+ */
+export function declaredDrift(modules, own, declared) {
+  const drift = [];
+  const license = licenseExpression(own, modules);
+  if (declared.license.trim() !== license) drift.push(`License: the spec says "${declared.license.trim()}", the bundle's modules make "${license}"`);
+  const said = new Set(declared.provides.split('\n').map((l) => l.replace(/^\s*Provides:\s*/, '').trim()).filter(Boolean));
+  const real = new Set(bundledProvides(modules));
+  for (const p of real) if (!said.has(p)) drift.push(`bundled but not declared: ${p}`);
+  for (const p of said) if (!real.has(p)) drift.push(`declared but not bundled: ${p}`);
+  return drift;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the demo and the tests use, only when missing, without prompts:
 # 389 DS and the OpenLDAP clients (the real server the tests run against), rpm/rpmbuild,
-# rpmlint, man-db and groff (packaging tests, man page check), keyutils (kernel keyring password
+# rpmlint, man-db and groff (packaging tests, man page check), dnf and createrepo_c (the package
+# installed from a local repository, test/rpm-dnf.test.ts), keyutils (kernel keyring password
 # source), procps (ps), openssl (a test CA for LDAPS).
 set -euo pipefail
 
@@ -15,6 +16,8 @@ if [[ "$family" == *debian* || "$family" == *ubuntu* ]]; then
   have ldapmodify || need+=(ldap-utils)
   have rpmbuild   || need+=(rpm)
   have rpmlint    || need+=(rpmlint)
+  have dnf        || need+=(dnf)
+  have createrepo_c || need+=(createrepo-c)
   have man        || need+=(man-db)
   have groff      || need+=(groff-base)
   have keyctl     || need+=(keyutils)
@@ -32,6 +35,8 @@ elif [[ "$family" == *fedora* || "$family" == *rhel* ]]; then
   have ldapmodify || need+=(openldap-clients)
   have rpmbuild   || need+=(rpm-build)
   have rpmlint    || need+=(rpmlint)
+  have dnf        || need+=(dnf)
+  have createrepo_c || need+=(createrepo_c)
   have man        || need+=(man-db)
   have groff      || need+=(groff-base)
   have keyctl     || need+=(keyutils)
@@ -42,5 +47,5 @@ elif [[ "$family" == *fedora* || "$family" == *rhel* ]]; then
     dnf install -y -q "${need[@]}" </dev/null
   fi
 else
-  echo "unsupported OS ($family): install 389-ds-base, ldap-utils, rpm, rpmlint, keyutils by hand" >&2
+  echo "unsupported OS ($family): install 389-ds-base, ldap-utils, rpm, rpmlint, dnf, createrepo_c, keyutils by hand" >&2
 fi

@@ -1,7 +1,9 @@
 /**
- * The RPM, built by `make rpm` and installed with the real rpm into throw-away roots: version N,
- * then an upgrade to N+1, whose %posttrans runs the bundled tool chrooted into the root against a
- * PKI database in the harness's real 389 DS. Also the package's metadata, documentation and rpmlint.
+ * The RPM, built by `make rpm` (rpmbuild -ba from the source tarball) and installed with the real
+ * rpm into throw-away roots: version N, then an upgrade to N+1, whose %posttrans runs the bundled
+ * tool chrooted into the root against a PKI database in the harness's real 389 DS. Also the
+ * package's metadata, documentation and rpmlint, and the source RPM: what it holds, its offline
+ * rebuild, its changelog. (Installed through dnf from a repository: rpm-dnf.test.ts.)
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,49 +13,37 @@ import path from 'node:path';
 import { createBackend, createInstance, removeInstance, type DsInstance } from './harness/dirsrv';
 import { loadPkiDatabase } from './harness/pki-database';
 import { readRunInfo } from './harness/run-info';
-import { entryExists, standalone, uniqueSuffix, withLdap } from './harness/test-env';
+import { entryExists, standalone, uniqueSuffix } from './harness/test-env';
+import { readStatus } from './support/fake-pki';
+import { closedLoopbackPort } from './support/ports';
 import { inRoot, installedVersion, listTree, makeRoot, packageLines, rpmUpgrade, run, RPM_ENV, SCRIPTLET_COMMANDS } from './support/rpm-root';
-
-const repo = path.resolve(__dirname, '..');
-const INSTANCE = 'pki-tomcat';
-const PKI_UID = 17; // pkiuser on Fedora: owner of the instance and of password.conf
-
-const versionN: string = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).version;
-const versionNext = versionN.replace(/^(\d+)\.(\d+)\..*$/, (_, major, minor) => `${major}.${Number(minor) + 1}.0`);
+import {
+  allowedNewPaths as allowedPaths,
+  databaseVersion,
+  fileState,
+  INSTANCE,
+  makeRpmsNAndNext,
+  PKI_UID,
+  pkiServerIn,
+  queryPackage,
+  REPO as repo,
+  VERSION_N as versionN,
+  VERSION_NEXT as versionNext,
+  type BuiltPackage,
+  type PkiServer,
+} from './support/rpm-package';
 
 let work: string;
+let packageN: BuiltPackage;
+let packageNext: BuiltPackage;
 let rpmN: string;
 let rpmNext: string;
 
-/** An upgrades folder of links: the real steps, plus the fixture step as version `next` if given. */
-function upgradesFolder(name: string, next?: string): string {
-  const dir = path.join(work, name);
-  fs.mkdirSync(dir);
-  for (const v of fs.readdirSync(path.join(repo, 'upgrades'))) {
-    if (fs.statSync(path.join(repo, 'upgrades', v)).isDirectory()) fs.symlinkSync(path.join(repo, 'upgrades', v), path.join(dir, v));
-  }
-  // Links keep each step's source, hence its checksum, identical to the real one.
-  if (next) fs.symlinkSync(path.join(repo, 'test/fixtures/upgrades/rpm-next/next'), path.join(dir, next));
-  return dir;
-}
-
-async function makeRpm(version: string, upgrades: string): Promise<string> {
-  // -o node_modules/.installed: never let a nested make run `npm ci` under the running tests.
-  const r = await run('make', ['-s', '--no-print-directory', '-o', 'node_modules/.installed', 'rpm', `RPM_VERSION=${version}`, 'RPM_RELEASE=1', `RPM_UPGRADES=${upgrades}`, `RPM_OUTDIR=${path.join(work, 'rpms')}`], {
-    cwd: repo,
-    env: { ...process.env } as Record<string, string>,
-    timeoutMs: 120_000,
-  });
-  if (r.code !== 0) throw new Error(`make rpm ${version} failed (${r.code}):\n${r.stderr}${r.stdout}`);
-  const file = r.stdout.trim().split('\n').pop()!;
-  expect(path.basename(file)).toBe(`pki-db-upgrade-${version}-1.noarch.rpm`);
-  return file;
-}
-
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'pkidbu-rpm-'));
-  rpmN = await makeRpm(versionN, upgradesFolder('upgrades-n'));
-  rpmNext = await makeRpm(versionNext, upgradesFolder('upgrades-next', versionNext));
+  ({ packageN, packageNext } = await makeRpmsNAndNext(work));
+  ({ rpm: rpmN } = packageN);
+  ({ rpm: rpmNext } = packageNext);
 }, 180_000);
 
 /**
@@ -75,109 +65,19 @@ afterAll(async () => {
   if (caServer) await removeInstance(caServer);
 });
 
-interface FakeServer {
-  root: string;
-  passwordConf: string;
-  csCfg: string;
-  toolConfig: string;
-  logFile: string;
-  stateDir: string;
-  statusFile: string;
-  marker: string;
-  password: string;
-}
-
 /**
  * A root holding the scriptlet commands and one Dogtag-style instance whose CA database is `baseDN`
- * on 127.0.0.1:`port`, with the password in password.conf (owned by the PKI user, 0600, old mtime).
+ * on 127.0.0.1:`port` (password.conf owned by the PKI user, 0600, old mtime).
  */
-function fakeServer(name: string, db: { port: number; baseDN: string; backend?: string }): FakeServer {
+function fakeServer(name: string, db: { port: number; baseDN: string; backend?: string }): PkiServer {
   const root = path.join(work, name);
   makeRoot(root);
-  const instanceDir = path.join(root, 'etc/pki', INSTANCE);
-  fs.mkdirSync(path.join(instanceDir, 'ca'), { recursive: true });
-  const csCfg = path.join(instanceDir, 'ca/CS.cfg');
-  writeCsCfg(csCfg, db);
-  const password = standalone().rootPassword;
-  const passwordConf = path.join(instanceDir, 'password.conf');
-  fs.writeFileSync(passwordConf, `internal=nss-db-secret\ninternaldb=${password}\nreplicationdb=replication-secret\n`, { mode: 0o600 });
-  fs.chownSync(passwordConf, PKI_UID, PKI_UID);
-  fs.utimesSync(passwordConf, new Date('2024-01-02T03:04:05Z'), new Date('2024-01-02T03:04:05Z'));
-  fs.chownSync(instanceDir, PKI_UID, PKI_UID);
-  const logDir = path.join(root, 'var/log/pki', INSTANCE);
-  fs.mkdirSync(logDir, { recursive: true });
-  fs.chownSync(logDir, PKI_UID, PKI_UID);
-  const stateDir = path.join(root, 'var/lib/pki-db-upgrade', INSTANCE);
-  return {
-    root,
-    passwordConf,
-    csCfg,
-    toolConfig: path.join(instanceDir, 'db-upgrade.conf'),
-    logFile: path.join(logDir, 'db-upgrade.log'),
-    stateDir,
-    statusFile: path.join(stateDir, 'status.json'),
-    marker: path.join(root, 'var/lib/pki-db-upgrade/rpm-transaction'),
-    password,
-  };
+  return pkiServerIn(root, { ...db, password: standalone().rootPassword });
 }
 
-function writeCsCfg(file: string, db: { port: number; baseDN: string; backend?: string }): void {
-  fs.writeFileSync(
-    file,
-    [
-      `instanceId=${INSTANCE}`,
-      'machineName=localhost',
-      `internaldb.basedn=${db.baseDN}`,
-      ...(db.backend ? [`internaldb.database=${db.backend}`] : []),
-      'internaldb.ldapauth.authtype=BasicAuth',
-      'internaldb.ldapauth.bindDN=cn=Directory Manager',
-      'internaldb.ldapauth.bindPWPrompt=internaldb',
-      'internaldb.ldapconn.host=127.0.0.1',
-      `internaldb.ldapconn.port=${db.port}`,
-      'internaldb.ldapconn.secureConn=false',
-      '',
-    ].join('\n'),
-  );
-}
-
-/** Everything about a file an upgrade must not change. */
-function fileState(file: string) {
-  const st = fs.statSync(file);
-  return { bytes: fs.readFileSync(file).toString('base64'), mode: st.mode, uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs, ino: st.ino };
-}
-
-function readStatus(server: FakeServer) {
-  return JSON.parse(fs.readFileSync(server.statusFile, 'utf8'));
-}
-
-async function databaseVersion(baseDN: string, ds: DsInstance = standalone()): Promise<string | undefined> {
-  return withLdap(ds, async (c) => {
-    try {
-      const { searchEntries } = await c.search(`cn=dbUpgrade,${baseDN}`, { scope: 'base', attributes: ['pkiDbUpgradeVersion'] });
-      return String(searchEntries[0]?.pkiDbUpgradeVersion ?? '') || undefined;
-    } catch {
-      return undefined; // no tracking entry: a database never upgraded
-    }
-  });
-}
-
-/** Paths a transaction may add: the package's own files, rpm's database, the tool's log and status. */
-async function allowedNewPaths(rpmFile: string, server: FakeServer): Promise<(p: string) => boolean> {
-  const list = await run('rpm', ['-qlp', '--dbpath', path.join(work, 'rpmdb-query'), rpmFile]);
-  expect(list.code).toBe(0);
-  const packaged = new Set(list.stdout.trim().split('\n'));
-  const rel = (p: string) => '/' + path.relative(server.root, p);
-  const toolFiles = new Set([rel(server.logFile), rel(server.stateDir), rel(server.statusFile)]);
-  return (p) => packaged.has(p) || p.startsWith('/var/lib/rpm/') || p === '/var/lib/rpm' || toolFiles.has(p);
-}
-
-/** A TCP port where nothing listens. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
+/** Paths an rpm transaction may add: the package's own files, rpm's database, the tool's log and status. */
+function allowedNewPaths(rpmFile: string, server: PkiServer): Promise<(p: string) => boolean> {
+  return allowedPaths(rpmFile, server, (p) => p === '/var/lib/rpm' || p.startsWith('/var/lib/rpm/'));
 }
 
 describe('the RPM installed and upgraded with real rpm', () => {
@@ -194,7 +94,7 @@ describe('the RPM installed and upgraded with real rpm', () => {
     expect(packageLines(install)).toEqual([
       "pki-db-upgrade: installed; PKI databases are not upgraded on a first installation: run 'pki-db-upgrade status', then 'pki-db-upgrade run'",
     ]);
-    expect(await databaseVersion(suffix, ds)).toBeUndefined();
+    expect(await databaseVersion(ds, suffix)).toBeUndefined();
     expect(fs.existsSync(server.statusFile)).toBe(false);
     expect(fs.existsSync(server.marker)).toBe(false);
 
@@ -215,7 +115,7 @@ describe('the RPM installed and upgraded with real rpm', () => {
     expect(fs.existsSync(path.join(server.root, 'tmp/preload-ran'))).toBe(false);
     expect(JSON.parse(wrapped.stdout)).toMatchObject({ instance: INSTANCE }); // /etc/pki, not PKI_DB_UPGRADE_ROOT
     fs.rmSync(path.join(server.root, 'tmp/preload.js'));
-    expect(await databaseVersion(suffix, ds)).toBe(versionN);
+    expect(await databaseVersion(ds, suffix)).toBe(versionN);
 
     // dnf update: version N+1, whose one new step %posttrans applies.
     const before = listTree(server.root);
@@ -226,7 +126,7 @@ describe('the RPM installed and upgraded with real rpm', () => {
     expect(`${upgrade.stdout}${upgrade.stderr}`).not.toMatch(/not found|scriptlet failed|No such file/i);
     expect(await installedVersion(server.root, 'pki-db-upgrade')).toBe(`${versionNext}-1`);
 
-    expect(await databaseVersion(suffix, ds)).toBe(versionNext);
+    expect(await databaseVersion(ds, suffix)).toBe(versionNext);
     expect(await entryExists(ds, `ou=nextPackage,${suffix}`)).toBe(true);
 
     const log = fs.readFileSync(server.logFile, 'utf8');
@@ -251,7 +151,7 @@ describe('the RPM installed and upgraded with real rpm', () => {
   });
 
   it('with the 389 DS unreachable the transaction still succeeds and the upgrade is reported pending', async () => {
-    const server = fakeServer('server-down', { port: await closedPort(), baseDN: 'o=pki-tomcat-CA' });
+    const server = fakeServer('server-down', { port: await closedLoopbackPort(), baseDN: 'o=pki-tomcat-CA' });
     const passwordBefore = fileState(server.passwordConf);
     expect((await rpmUpgrade(server.root, rpmN)).code).toBe(0);
 
@@ -290,13 +190,13 @@ describe('the RPM installed and upgraded with real rpm', () => {
     expect(packageLines(upgrade)).toEqual([
       `pki-db-upgrade: ${INSTANCE}: skipped: auto_upgrade = false in /etc/pki/${INSTANCE}/db-upgrade.conf; run "pki-db-upgrade --instance ${INSTANCE}" to upgrade`,
     ]);
-    expect(await databaseVersion(suffix)).toBeUndefined();
+    expect(await databaseVersion(standalone(), suffix)).toBeUndefined();
     expect(readStatus(server)).toMatchObject({ lastRun: { result: 'skipped', mode: 'posttrans' }, pending: { packageVersion: versionNext } });
 
     // The documented way back: a manual run, which auto_upgrade does not affect.
     const manual = await inRoot(server.root, ['/usr/sbin/pki-db-upgrade', 'run', '--instance', INSTANCE]);
     expect(manual.code).toBe(0);
-    expect(await databaseVersion(suffix)).toBe(versionNext);
+    expect(await databaseVersion(standalone(), suffix)).toBe(versionNext);
     expect(readStatus(server).pending).toBeUndefined();
   });
 
@@ -318,7 +218,7 @@ describe('the RPM installed and upgraded with real rpm', () => {
     const upgrade = await rpmUpgrade(server.root, rpmNext);
     expect(upgrade.code).toBe(0);
     expect(packageLines(upgrade)).toEqual([expect.stringMatching(new RegExp(`^pki-db-upgrade: ${INSTANCE}: ca upgraded from \\(untracked\\) to ${versionNext}`))]);
-    expect(await databaseVersion(suffix)).toBe(versionNext);
+    expect(await databaseVersion(standalone(), suffix)).toBe(versionNext);
     const log = fs.readFileSync(server.logFile, 'utf8');
     expect(log).toContain(`/etc/pki/${INSTANCE}/password.conf not restored: the PKI user (uid ${PKI_UID}) cannot read the configured password file`);
     expect(log).not.toContain('restored /etc/pki');
@@ -358,7 +258,7 @@ describe('the RPM installed and upgraded with real rpm', () => {
   });
 
   it('where systemd runs, %posttrans runs the tool in a transient unit (systemd-run --wait --pipe) bounded by RuntimeMaxSec, and reads its exit code', async () => {
-    const server = fakeServer('server-systemd', { port: await closedPort(), baseDN: 'o=pki-tomcat-CA' });
+    const server = fakeServer('server-systemd', { port: await closedLoopbackPort(), baseDN: 'o=pki-tomcat-CA' });
     expect((await rpmUpgrade(server.root, rpmN)).code).toBe(0);
     // As on a host booted with systemd: its runtime folder, and a systemd-run that says how it was
     // called and then runs the command (the unit's own limits are systemd's to enforce).
@@ -408,7 +308,7 @@ describe('the RPM installed and upgraded with real rpm', () => {
 
 describe('the RPM package', () => {
   it('installs the bundle, the wrapper, the man page and the example configuration, and requires what its scriptlets run', async () => {
-    const q = await run('rpm', ['-qp', '--dbpath', path.join(work, 'rpmdb-query'), '--qf', '[%{FILEMODES:perms} %{FILENAMES}\n]', rpmNext]);
+    const q = await queryPackage(rpmNext, ['--qf', '[%{FILEMODES:perms} %{FILENAMES}\n]']);
     expect(q.code).toBe(0);
     const files = q.stdout.trim().split('\n');
     expect(files).toEqual(
@@ -421,7 +321,7 @@ describe('the RPM package', () => {
         'drwxr-xr-x /etc/pki-db-upgrade',
       ]),
     );
-    const info = await run('rpm', ['-qp', '--dbpath', path.join(work, 'rpmdb-query'), '--qf', '%{ARCH} %{VERSION}-%{RELEASE}\n[%{REQUIREFLAGS:deptype} %{REQUIRENEVRS}\n]', rpmNext]);
+    const info = await queryPackage(rpmNext, ['--qf', '%{ARCH} %{VERSION}-%{RELEASE}\n[%{REQUIREFLAGS:deptype} %{REQUIRENEVRS}\n]']);
     const lines = info.stdout.trim().split('\n');
     expect(lines[0]).toBe(`noarch ${versionNext}-1`);
     // node (wrapper, %posttrans) at the version of package.json "engines"; coreutils: mkdir (%pre),
@@ -433,7 +333,7 @@ describe('the RPM package', () => {
   });
 
   it('declares what it bundles: bundled(npm(NAME)) = VERSION as in node_modules, a License of all their licenses, and ships each license text', async () => {
-    const query = (qf: string) => run('rpm', ['-qp', '--dbpath', path.join(work, 'rpmdb-query'), '--qf', qf, rpmNext]);
+    const query = (qf: string) => queryPackage(rpmNext, ['--qf', qf]);
     const provides = (await query('[%{PROVIDENEVRS}\n]')).stdout.trim().split('\n').filter((p) => p.startsWith('bundled('));
     const bundled = provides.map((p) => /^bundled\(npm\((.+)\)\) = (.+)$/.exec(p)!).map(([, name, version]) => ({ name, version }));
     // The libraries the tool uses directly are among them, at the versions installed here.
@@ -454,7 +354,7 @@ describe('the RPM package', () => {
   });
 
   it("ships README.md and every docs/*.md as its documentation, so that the README's links resolve where it is installed", async () => {
-    const q = await run('rpm', ['-qp', '--dbpath', path.join(work, 'rpmdb-query'), '--qf', '[%{FILEFLAGS:fflags} %{FILENAMES}\n]', rpmNext]);
+    const q = await queryPackage(rpmNext, ['--qf', '[%{FILEFLAGS:fflags} %{FILENAMES}\n]']);
     expect(q.code).toBe(0);
     // %doc files (flag d), the man page aside. The folder is rpm's %{_docdir_fmt}: NAME on
     // Fedora, NAME-VERSION with Debian's rpm.
@@ -485,10 +385,77 @@ describe('the RPM package', () => {
     expect(text.stdout).toMatch(new RegExp(`pki-db-upgrade ${versionNext.replace(/\./g, '\\.')}`));
   });
 
-  it('is rpmlint clean apart from the exceptions documented in packaging/pki-db-upgrade.rpmlintrc', async () => {
-    // --ignore-unused-rpmlintrc: a distribution's rpmlint configuration (Fedora's) may already filter some.
-    const lint = await run('rpmlint', ['-r', path.join(repo, 'packaging/pki-db-upgrade.rpmlintrc'), '--ignore-unused-rpmlintrc', rpmN, rpmNext], { env: { ...RPM_ENV, LC_ALL: 'C.UTF-8' } });
-    expect(lint.stdout).toMatch(/2 packages and 0 specfiles checked; 0 errors, 0 warnings/);
-    expect(lint.code).toBe(0);
+  it('is rpmlint clean, with its spec and its source RPM, apart from the exceptions documented in packaging/pki-db-upgrade.rpmlintrc', async () => {
+    const spec = path.join(repo, 'packaging/pki-db-upgrade.spec');
+    const lintEnv = { ...RPM_ENV, LC_ALL: 'C.UTF-8' };
+    // --ignore-unused-rpmlintrc: a distribution's rpmlint configuration (Fedora's) may already filter
+    // some. One version a session: rpmlint 2.4 takes two source RPMs' specs for one package's two.
+    for (const files of [[spec, packageN.srpm, rpmN], [packageNext.srpm, rpmNext]]) {
+      const lint = await run('rpmlint', ['-r', path.join(repo, 'packaging/pki-db-upgrade.rpmlintrc'), '--ignore-unused-rpmlintrc', ...files], { env: lintEnv });
+      expect(lint.stdout).toMatch(new RegExp(`2 packages and ${files.length - 2} specfiles checked; 0 errors, 0 warnings`));
+      expect(lint.code).toBe(0);
+    }
+    // The spec alone, as a reviewer lints it (rpmlint loads the rpmlintrc beside it; the filters
+    // for the packages' messages are unused there, hence the flag).
+    const alone = await run('rpmlint', ['--ignore-unused-rpmlintrc', spec], { env: lintEnv });
+    expect(alone.stdout).toMatch(/0 packages and 1 specfiles checked; 0 errors, 0 warnings/);
+    expect(alone.code).toBe(0);
+  });
+});
+
+describe('the source RPM', () => {
+  /** The files of `srpm` unpacked into a new folder. */
+  async function unpack(srpm: string, name: string): Promise<string> {
+    const dir = path.join(work, name);
+    fs.mkdirSync(dir);
+    const r = await run('sh', ['-c', 'rpm2cpio "$1" | cpio -idm --quiet', 'sh', srpm], { cwd: dir });
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    return dir;
+  }
+  const tarList = async (file: string) => (await run('tar', ['-tzf', file])).stdout.trim().split('\n');
+
+  it("holds the spec, a tarball of the project's files and one of the locked npm packages the build uses, nothing else", async () => {
+    const dir = await unpack(packageN.srpm, 'srpm-n');
+    const source = `pki-db-upgrade-${versionN}.tar.gz`;
+    const modules = `pki-db-upgrade-${versionN}-nm-build.tar.gz`;
+    expect(fs.readdirSync(dir).sort()).toEqual([modules, source, 'pki-db-upgrade.spec'].sort());
+    // The files git tracks, under one folder: no node_modules, no dist, nothing generated.
+    const files = (await tarList(path.join(dir, source))).filter((f) => !f.endsWith('/'));
+    const tracked = execFileSync('git', ['ls-files'], { cwd: repo, encoding: 'utf8' }).trim().split('\n');
+    expect(files).toEqual(expect.arrayContaining(tracked.map((f) => `pki-db-upgrade-${versionN}/${f}`)));
+    expect(files.filter((f) => /\/(node_modules|dist)\/|registry\.generated/.test(f))).toEqual([]);
+    // The npm packages: those packaging/vendor-modules.mjs names from package-lock.json, as npm ci installed them here.
+    const needed = (await run(process.execPath, [path.join(repo, 'packaging/vendor-modules.mjs'), '--list', '--root', repo])).stdout.trim().split('\n');
+    const folders = new Set((await tarList(path.join(dir, modules))).map((f) => f.replace(/\/$/, '')));
+    for (const folder of needed) expect({ folder, shipped: folders.has(folder) }).toEqual({ folder, shipped: true });
+    expect([...folders].filter((f) => !needed.some((n) => f === n || f.startsWith(`${n}/`) || n.startsWith(`${f}/`)))).toEqual([]);
+    // The spec is the repository's for the version it is at.
+    expect(fs.readFileSync(path.join(dir, 'pki-db-upgrade.spec'), 'utf8')).toBe(fs.readFileSync(path.join(repo, 'packaging/pki-db-upgrade.spec'), 'utf8'));
+  });
+
+  it('rebuilds with no network at all into the same bundle: nothing is downloaded, node_modules is checked against package-lock.json', async () => {
+    const top = path.join(work, 'rebuild');
+    // A network namespace of its own: not even loopback is up. (Only the bundle is compared: with
+    // Debian's rpm the man page stays uncompressed here, its brp-compress needs bash, see build-rpm.sh.)
+    const rebuild = await run('unshare', ['--net', 'rpmbuild', '--rebuild', '--nodeps', '--dbpath', path.join(top, 'rpmdb'), '--define', `_topdir ${top}`, packageNext.srpm], {
+      env: { ...RPM_ENV, LC_ALL: 'C.UTF-8' },
+      timeoutMs: 120_000,
+    });
+    expect(rebuild.code).toBe(0);
+    expect(rebuild.stdout).toMatch(/vendor-modules: node_modules holds the \d+ locked packages the build needs/);
+    const rebuilt = path.join(top, 'RPMS/noarch', path.basename(rpmNext));
+    const bundle = async (rpmFile: string) => (await run('sh', ['-c', 'rpm2cpio "$1" | cpio -i --to-stdout --quiet ./usr/share/pki-db-upgrade/pki-db-upgrade.js', 'sh', rpmFile])).stdout;
+    const [original, again] = await Promise.all([bundle(rpmNext), bundle(rebuilt)]);
+    expect(original.length).toBeGreaterThan(100_000);
+    expect(again).toBe(original);
+  });
+
+  it("has a %changelog that says what was built: the spec's own entries, and for another version an entry on top naming it", async () => {
+    const changelog = async (rpmFile: string) => (await queryPackage(rpmFile, ['--changelog'])).stdout;
+    const own = await changelog(rpmN);
+    expect(own).toMatch(new RegExp(`^\\* \\w{3} \\w{3} \\d{2} \\d{4} .+ - ${versionN.replace(/\./g, '\\.')}-1\n- `));
+    const next = await changelog(rpmNext);
+    expect(next).toMatch(new RegExp(`^\\* \\w{3} \\w{3} \\d{2} \\d{4} .+ - ${versionNext.replace(/\./g, '\\.')}-1\n- Built by packaging/build-rpm\\.sh as ${versionNext.replace(/\./g, '\\.')}-1 from the sources of ${versionN.replace(/\./g, '\\.')}-1`));
+    expect(next.endsWith(own)).toBe(true);
   });
 });

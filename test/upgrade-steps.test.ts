@@ -11,6 +11,7 @@ import path from 'node:path';
 import { createBackend, type DsInstance } from './harness/dirsrv';
 import { CertificateAuthority, DistinguishedName, expectedIssuerName } from './harness/certificates';
 import { standalone, uniqueSuffix, withLdap } from './harness/test-env';
+import { certificateRecords, REPOSITORY } from './support/certificate-records';
 import { snapshot } from './support/directory-snapshot';
 import { MAIN_BUNDLE, runCli } from './support/bundle';
 import { tempDir } from './support/temp-dir';
@@ -30,32 +31,8 @@ beforeAll(() => {
 
 const CA_STEPS = ['10.3.3/01-IssuerNameBackfill', '11.6.0/01-CAIndexes', '11.6.0/02-RequireIssuerName'];
 
-const REPOSITORY = (suffix: string) => `ou=certificateRepository,ou=ca,${suffix}`;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-
-/** issuerName, certificate and modifyTimestamp of every record, by serial. */
-async function records(suffix: string) {
-  return withLdap(ds, async (c) => {
-    const { searchEntries } = await c.search(REPOSITORY(suffix), {
-      scope: 'one',
-      filter: '(objectClass=certificateRecord)',
-      attributes: ['cn', 'issuerName', 'userCertificate;binary', 'modifyTimestamp'],
-      explicitBufferAttributes: ['userCertificate;binary'],
-    });
-    return new Map(
-      searchEntries.map((e) => [
-        String(e.cn),
-        {
-          // ldapts gives [] for a requested attribute the entry does not have.
-          issuerName: e.issuerName === undefined || (Array.isArray(e.issuerName) && e.issuerName.length === 0) ? undefined : String(e.issuerName),
-          der: e['userCertificate;binary'] as Buffer,
-          modified: String(e.modifyTimestamp),
-        },
-      ]),
-    );
-  });
-}
+const records = (suffix: string) => certificateRecords(ds, suffix);
 
 describe('10.3.3/01-IssuerNameBackfill', () => {
   it('fills in issuerName from the certificate on exactly the records lacking it, in the form the CA writes', async () => {

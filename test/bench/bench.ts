@@ -26,6 +26,7 @@ import { createBackend, createInstance, killInstance, restartInstance, type DsIn
 import { connect } from '../harness/ldap';
 import { loadPkiDatabase, loadPkiSchema } from '../harness/pki-database';
 import { serviceEnvironment } from '../harness/service-environment';
+import { int, median, sec, table } from './figures';
 import { rawModifies } from './raw-modifies';
 import { suffixExport } from '../../src/apply/database-backup';
 import { systemClock } from '../../src/core/clock';
@@ -62,11 +63,6 @@ async function mustSucceed(what: string, p: Promise<Timed>): Promise<Timed> {
   const r = await p;
   if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}):\n${r.stderr.slice(-3000)}${r.stdout.slice(-1000)}`);
   return r;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 const progress = (message: string) => process.stderr.write(`[bench] ${message}\n`);
@@ -298,15 +294,7 @@ async function measureNoop(ds: DsInstance, passwordFile: string) {
 // ---------------------------------------------------------------------------------------------
 // Report
 
-const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-const sec = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 const rate = (n: number, ms: number) => `${int.format((n * 1000) / ms)}/s`;
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  return [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
-}
 
 /** What the server's allocator is: the harness starts it with the packaged unit's LD_PRELOAD. */
 function allocator(): string {

@@ -29,6 +29,8 @@ export interface CsCfgOptions {
   bindDN?: string;
   instanceId?: string;
   subsystem?: string;
+  /** internaldb.database: the database's 389 DS backend, as pkispawn writes it. */
+  database?: string;
 }
 
 export function csCfgText(o: CsCfgOptions): string {
@@ -39,6 +41,7 @@ export function csCfgText(o: CsCfgOptions): string {
     'machineName=localhost',
     'internaldb._000=##',
     `internaldb.basedn=${o.baseDN}`,
+    ...(o.database ? [`internaldb.database=${o.database}`] : []),
     `internaldb.ldapauth.authtype=${o.authType ?? 'BasicAuth'}`,
     `internaldb.ldapauth.bindDN=${o.bindDN ?? 'cn=Directory Manager'}`,
     'internaldb.ldapauth.bindPWPrompt=internaldb',
@@ -60,6 +63,11 @@ export function removeFakePkis(): void {
 export function createFakePki(cs: CsCfgOptions, name = `pki-${randomBytes(3).toString('hex')}`): FakePki {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pkidbu-tree-'));
   created.push(root);
+  return fakePkiIn(root, cs, name);
+}
+
+/** The instance `name` (its subsystem folder and CS.cfg) in the tree `root`, which the caller owns. */
+export function fakePkiIn(root: string, cs: CsCfgOptions, name: string): FakePki {
   const instanceDir = path.join(root, 'etc/pki', name);
   const sub = path.join(instanceDir, cs.subsystem ?? 'ca');
   fs.mkdirSync(sub, { recursive: true });
@@ -87,7 +95,7 @@ export function writeToolConfig(pki: FakePki, lines: Record<string, string | num
   fs.writeFileSync(pki.toolConfig, Object.entries(lines).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
 }
 
-export function readStatus(pki: FakePki): any {
+export function readStatus(pki: Pick<FakePki, 'statusFile'>): any {
   return JSON.parse(fs.readFileSync(pki.statusFile, 'utf8'));
 }
 

@@ -68,9 +68,9 @@ export function sharedLibraries(binary: string): string[] {
 
 /**
  * Makes DIR a minimal merged-/usr root: usr/{bin,sbin,lib,lib64} with /bin, /sbin, /lib, /lib64
- * links, /tmp and /var/tmp, and each command of SCRIPTLET_COMMANDS in /usr/bin.
+ * links, /tmp and /var/tmp, and each of `commands` (name: host command) in /usr/bin.
  */
-export function makeRoot(dir: string): void {
+export function makeRoot(dir: string, commands: Record<string, string> = SCRIPTLET_COMMANDS): void {
   for (const d of ['usr/bin', 'usr/sbin', 'usr/lib', 'usr/lib64', 'etc', 'root', 'var/lib', 'var/log']) fs.mkdirSync(path.join(dir, d), { recursive: true });
   for (const d of ['bin', 'sbin', 'lib', 'lib64']) fs.symlinkSync(`usr/${d}`, path.join(dir, d));
   for (const d of ['tmp', 'var/tmp']) {
@@ -85,7 +85,7 @@ export function makeRoot(dir: string): void {
     fs.copyFileSync(fs.realpathSync(from), path.join(dir, to), fs.constants.COPYFILE_FICLONE);
     fs.chmodSync(path.join(dir, to), fs.statSync(fs.realpathSync(from)).mode & 0o7777);
   };
-  for (const [name, command] of Object.entries(SCRIPTLET_COMMANDS)) {
+  for (const [name, command] of Object.entries(commands)) {
     const binary = which(command);
     copy(binary, `/usr/bin/${name}`);
     for (const lib of sharedLibraries(binary)) copy(lib, lib);
@@ -97,10 +97,15 @@ export function rpmUpgrade(root: string, rpmFile: string, extraEnv: Record<strin
   return run('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '--nodeps', '-Uvh', rpmFile], { env: { ...RPM_ENV, ...extraEnv } });
 }
 
-/** `rpm --root DIR -q NAME`: the installed version-release, or undefined. */
-export async function installedVersion(root: string, name: string): Promise<string | undefined> {
-  const r = await run('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '-q', '--qf', '%{VERSION}-%{RELEASE}', name]);
+/** `rpm --root DIR -q NAME`: the installed version-release, or undefined (`dbpath`: rpmUpgrade's, or dnf's: defaultDbPath()). */
+export async function installedVersion(root: string, name: string, dbpath = '/var/lib/rpm'): Promise<string | undefined> {
+  const r = await run('rpm', ['--root', root, '--dbpath', dbpath, '-q', '--qf', '%{VERSION}-%{RELEASE}', name]);
   return r.code === 0 ? r.stdout.trim() : undefined;
+}
+
+/** Where rpm keeps its database when not told (what dnf uses in an installroot): /var/lib/rpm on Fedora, ~/.rpmdb with Debian's rpm. */
+export function defaultDbPath(): string {
+  return execFileSync('rpm', ['--eval', '%{_dbpath}'], { encoding: 'utf8', env: RPM_ENV }).trim();
 }
 
 /** A command of the installed package run inside the root, as an administrator would. */

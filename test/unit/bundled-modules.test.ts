@@ -1,18 +1,10 @@
-/** What the bundle holds from node_modules, from esbuild's metafile (packaging/bundled-modules.mjs). */
+/** What the bundle holds from node_modules, from esbuild's metafile, and what the spec declares of it (packaging/bundled-modules.mjs). */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { callPackagingFunction } from '../support/packaging-module';
 import { tempDir } from '../support/temp-dir';
 
-const MODULE = path.resolve(__dirname, '../../packaging/bundled-modules.mjs');
-
-/** Calls a function of the build script (ESM, run by node as the build runs it) with JSON arguments. */
-function call(fn: string, ...args: unknown[]): unknown {
-  const script = `import * as m from ${JSON.stringify(MODULE)}; console.log(JSON.stringify(m[${JSON.stringify(fn)}](...${JSON.stringify(args)}) ?? null));`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout);
-}
+const call = (fn: string, ...args: unknown[]) => callPackagingFunction('bundled-modules.mjs', fn, ...args);
 const packageDirOf = (input: string) => call('packageDirOf', input) ?? undefined;
 const bundledModules = (metafile: object, root: string) => call('bundledModules', metafile, root);
 const licenseExpression = (own: string, modules: unknown) => call('licenseExpression', own, modules);
@@ -51,5 +43,33 @@ describe('the modules a bundle holds', () => {
     ]);
     expect(licenseExpression('GPL-2.0-or-later', modules)).toBe('GPL-2.0-or-later AND BSD-3-Clause AND MIT');
     expect(licenseExpression('GPL-2.0-or-later', [{ license: 'MIT OR Apache-2.0' }, { license: 'MIT' }])).toBe('GPL-2.0-or-later AND (MIT OR Apache-2.0) AND MIT');
+  });
+
+  it("are declared in the spec as License and Provides macros between its markers, and a spec declaring anything else is named", () => {
+    const modules = [
+      { name: '@s/old', version: '0.1.0', license: 'BSD-3-Clause' },
+      { name: 'used', version: '1.2.3', license: 'MIT' },
+    ];
+    const block = call('specBlock', modules, 'GPL-2.0-or-later') as string;
+    expect(block.split('\n')).toEqual([
+      '%global bundled_license GPL-2.0-or-later AND BSD-3-Clause AND MIT',
+      '%global bundled_provides %{expand:\\',
+      'Provides:       bundled(npm(@s/old)) = 0.1.0\\',
+      'Provides:       bundled(npm(used)) = 1.2.3\\',
+      '}',
+    ]);
+    const spec = 'Name: x\n# bundled-modules:begin (make docs)\nold\n# bundled-modules:end\nLicense: %{bundled_license}\n';
+    expect(call('fillSpecBlock', spec, 'x.spec', block)).toBe(`Name: x\n# bundled-modules:begin (make docs)\n${block}\n# bundled-modules:end\nLicense: %{bundled_license}\n`);
+    expect(() => call('fillSpecBlock', 'Name: x\n', 'x.spec', block)).toThrow(/x\.spec: no # bundled-modules:begin \.\.\. # bundled-modules:end lines/);
+
+    // What %build passes: the License rpm parsed and %{bundled_provides} as rpm expands it.
+    const provides = '\nProvides:       bundled(npm(@s/old)) = 0.1.0\nProvides:       bundled(npm(used)) = 1.2.3\n';
+    expect(call('declaredDrift', modules, 'GPL-2.0-or-later', { license: 'GPL-2.0-or-later AND BSD-3-Clause AND MIT', provides })).toEqual([]);
+    expect(call('declaredDrift', [...modules, { name: 'new', version: '2.0.0', license: 'ISC' }], 'GPL-2.0-or-later', { license: 'GPL-2.0-or-later AND BSD-3-Clause AND MIT', provides: provides.replace('1.2.3', '1.2.2') })).toEqual([
+      'License: the spec says "GPL-2.0-or-later AND BSD-3-Clause AND MIT", the bundle\'s modules make "GPL-2.0-or-later AND BSD-3-Clause AND MIT AND ISC"',
+      'bundled but not declared: bundled(npm(used)) = 1.2.3',
+      'bundled but not declared: bundled(npm(new)) = 2.0.0',
+      'declared but not bundled: bundled(npm(used)) = 1.2.2',
+    ]);
   });
 });
