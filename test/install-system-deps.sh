@@ -3,7 +3,8 @@
 # 389 DS and the OpenLDAP clients (the real server the tests run against), rpm/rpmbuild,
 # rpmlint, man-db and groff (packaging tests, man page check), dnf and createrepo_c (the package
 # installed from a local repository, test/rpm-dnf.test.ts), keyutils (kernel keyring password
-# source), procps (ps), openssl (a test CA for LDAPS).
+# source), procps (ps), openssl (a test CA for LDAPS), python3 (a notify socket for the start-mode
+# test), systemd (systemd-analyze verify of the start-time drop-in).
 set -euo pipefail
 
 need=()
@@ -24,6 +25,8 @@ if [[ "$family" == *debian* || "$family" == *ubuntu* ]]; then
   have ps         || need+=(procps)
   have openssl    || need+=(openssl)
   have timeout    || need+=(coreutils)
+  have python3    || need+=(python3)
+  have systemd-analyze || need+=(systemd)
   if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -42,6 +45,8 @@ elif [[ "$family" == *fedora* || "$family" == *rhel* ]]; then
   have keyctl     || need+=(keyutils)
   have ps         || need+=(procps-ng)
   have openssl    || need+=(openssl)
+  have python3    || need+=(python3)
+  have systemd-analyze || need+=(systemd)
   if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
     dnf install -y -q "${need[@]}" </dev/null

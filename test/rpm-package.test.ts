@@ -10,11 +10,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createBackend, createInstance, removeInstance, type DsInstance } from './harness/dirsrv';
+import { Attribute, Change } from 'ldapts';
+import { createBackend, createInstance, removeInstance, startInstance, stopInstance, type DsInstance } from './harness/dirsrv';
 import { loadPkiDatabase } from './harness/pki-database';
 import { readRunInfo } from './harness/run-info';
-import { entryExists, standalone, uniqueSuffix } from './harness/test-env';
+import { entryExists, standalone, uniqueSuffix, withLdap } from './harness/test-env';
 import { readStatus } from './support/fake-pki';
+import { certificateRecords } from './support/certificate-records';
 import { closedLoopbackPort } from './support/ports';
 import { inRoot, installedVersion, listTree, makeRoot, packageLines, rpmUpgrade, run, RPM_ENV, SCRIPTLET_COMMANDS } from './support/rpm-root';
 import {
@@ -32,6 +34,9 @@ import {
   type BuiltPackage,
   type PkiServer,
 } from './support/rpm-package';
+
+/** Dogtag's own unit files, as its packages install them. */
+const DOGTAG_UNITS = path.join(repo, 'test/fixtures/dogtag/systemd');
 
 let work: string;
 let packageN: BuiltPackage;
@@ -122,7 +127,7 @@ describe('the RPM installed and upgraded with real rpm', () => {
     const allowed = await allowedNewPaths(rpmNext, server);
     const upgrade = await rpmUpgrade(server.root, rpmNext);
     expect(upgrade.code).toBe(0);
-    expect(packageLines(upgrade)).toEqual([expect.stringMatching(new RegExp(`^pki-db-upgrade: ${INSTANCE}: ca upgraded from ${versionN} to ${versionNext} \\(1 step\\(s\\), [0-9.]+ ?m?s\\)$`))]);
+    expect(packageLines(upgrade)).toEqual([expect.stringMatching(new RegExp(`^pki-db-upgrade: ${INSTANCE}: ca upgraded from ${versionN} to ${versionNext} \\(1 step\\(s\\), [0-9.]+ ?m?s\\); backup taken first: \\S+/pki-db-upgrade-${backendName}-\\d{8}T\\d{9}Z\\.ldif$`))]);
     expect(`${upgrade.stdout}${upgrade.stderr}`).not.toMatch(/not found|scriptlet failed|No such file/i);
     expect(await installedVersion(server.root, 'pki-db-upgrade')).toBe(`${versionNext}-1`);
 
@@ -306,7 +311,115 @@ describe('the RPM installed and upgraded with real rpm', () => {
   });
 });
 
+describe("the start-time drop-in of Dogtag's units, as the RPM installs it", () => {
+  it('after an upgrade made with the 389 DS down, its ExecStartPre completes the upgrade before the PKI server starts', async () => {
+    const ds = await ownServer();
+    const { suffix, backendName } = uniqueSuffix('rpmstart');
+    await loadPkiDatabase(ds, { suffix, backendName, certificates: 20, withoutIssuerNameRatio: 0.5 });
+    const server = fakeServer('start-up', { port: ds.port, baseDN: suffix, backend: backendName });
+    expect((await rpmUpgrade(server.root, rpmN)).code).toBe(0);
+
+    // dnf update while the 389 DS is stopped: the upgrade is left pending.
+    await stopInstance(ds);
+    let upgrade;
+    try {
+      upgrade = await rpmUpgrade(server.root, rpmNext);
+    } finally {
+      await startInstance(ds);
+    }
+    expect(upgrade.code).toBe(0);
+    expect(packageLines(upgrade)).toEqual([expect.stringMatching(/database upgrade did not complete: .*upgrade pending/)]);
+    expect(await databaseVersion(ds, suffix)).toBeUndefined();
+
+    // systemctl start pki-tomcatd@pki-tomcat: the ExecStartPre of the drop-in as installed.
+    const command = execStartPreOf(server.root, 'pki-tomcatd@.service', `pki-tomcatd@${INSTANCE}.service`);
+    expect(command).toEqual({ asRoot: true, argv: ['/usr/sbin/pki-db-upgrade', 'run', '--mode', 'start', '--instance', INSTANCE] });
+    const start = await run('chroot', [server.root, ...command.argv], { env: RPM_ENV });
+    expect(start.code).toBe(0);
+    expect(packageLines(start)).toEqual([expect.stringMatching(new RegExp(`^pki-db-upgrade: ${INSTANCE}: ca upgraded from \\(untracked\\) to ${versionNext.replace(/\./g, '\\.')} \\(\\d+ step\\(s\\), [0-9.]+ ?m?s\\); backup taken first: /\\S+\\.ldif$`))]);
+    expect(await databaseVersion(ds, suffix)).toBe(versionNext);
+    expect([...(await certificateRecords(ds, suffix)).values()].filter((r) => r.issuerName === undefined)).toEqual([]);
+    expect(readStatus(server).lastRun).toMatchObject({ mode: 'start', result: 'upgraded', exitCode: 0 });
+    expect(readStatus(server).pending).toBeUndefined();
+  });
+
+  it('lets a server still on the older package start on the newer database, and stops it once that holds a change its package does not ship that is not backward compatible', async () => {
+    const ds = await ownServer();
+    const { suffix, backendName } = uniqueSuffix('rpmroll');
+    await loadPkiDatabase(ds, { suffix, backendName, certificates: 5 });
+    const updated = fakeServer('roll-updated', { port: ds.port, baseDN: suffix, backend: backendName });
+    expect((await rpmUpgrade(updated.root, rpmNext)).code).toBe(0);
+    expect((await run('chroot', [updated.root, '/usr/sbin/pki-db-upgrade', 'run', '--instance', INSTANCE], { env: RPM_ENV })).code).toBe(0);
+    expect(await databaseVersion(ds, suffix)).toBe(versionNext);
+
+    const older = fakeServer('roll-older', { port: ds.port, baseDN: suffix, backend: backendName });
+    expect((await rpmUpgrade(older.root, rpmN)).code).toBe(0);
+    const command = execStartPreOf(older.root, 'pki-tomcatd-nuxwdog@.service', `pki-tomcatd-nuxwdog@${INSTANCE}.service`);
+    const warned = await run('chroot', [older.root, ...command.argv], { env: RPM_ENV });
+    expect(warned.code).toBe(0);
+    expect(packageLines(warned)).toEqual([
+      expect.stringMatching(new RegExp(`^pki-db-upgrade: ${INSTANCE}: starting anyway \\(exit 2 left for later\\): ca: the database is at version ${versionNext.replace(/\./g, '\\.')}, newer than this package`)),
+    ]);
+
+    // As a release whose step is not backward compatible records it (pkiDbUpgradeBackwardCompatible).
+    const stepId = `${versionNext}/01-MarkNextPackage`;
+    await withLdap(ds, (c) => c.modify(`cn=${stepId},cn=history,cn=dbUpgrade,${suffix}`, new Change({ operation: 'add', modification: new Attribute({ type: 'pkiDbUpgradeBackwardCompatible', values: ['FALSE'] }) })));
+    const stopped = await run('chroot', [older.root, ...command.argv], { env: RPM_ENV });
+    expect(stopped.code).toBe(2);
+    expect(packageLines(stopped)).toEqual([
+      `pki-db-upgrade: ${INSTANCE}: not starting: the database holds changes this package does not ship and that are not backward compatible (ca: ${stepId} (applied by localhost:${ds.port}, package ${versionNext})); ` +
+        `update the PKI packages on this server (dnf update pki-*), then start it; see /var/log/pki/${INSTANCE}/db-upgrade.log`,
+    ]);
+  });
+});
+
+/**
+ * The ExecStartPre of the package's drop-in for `template` as systemd runs it for `unit`: the
+ * specifiers expanded as systemd.unit(5) says (%i: the instance name, between "@" and the suffix;
+ * %%: a percent sign); any other specifier fails the test rather than being guessed. `+`: as root.
+ */
+function execStartPreOf(root: string, template: string, unit: string): { asRoot: boolean; argv: string[] } {
+  const text = fs.readFileSync(path.join(root, 'usr/lib/systemd/system', `${template}.d`, 'pki-db-upgrade.conf'), 'utf8');
+  const lines = text.split('\n').filter((l) => l.startsWith('ExecStartPre='));
+  expect(lines).toHaveLength(1);
+  let value = lines[0].slice('ExecStartPre='.length).trim();
+  const asRoot = value.startsWith('+');
+  if (asRoot) value = value.slice(1);
+  const instance = /^[^@]+@(.*)\.service$/.exec(unit)![1];
+  const expanded = value.replace(/%(.)/g, (_, c: string) => {
+    if (c === 'i') return instance;
+    if (c === '%') return '%';
+    throw new Error(`specifier %${c} in ${template}'s drop-in: expand it here as systemd.unit(5) says`);
+  });
+  if (/["'\\]/.test(expanded)) throw new Error(`quoting in ${template}'s drop-in: split it here as systemd does`);
+  return { asRoot, argv: expanded.split(/\s+/) };
+}
+
 describe('the RPM package', () => {
+  it("installs the start-time drop-in for both of Dogtag's units, which systemd-analyze verify accepts with Dogtag's real unit files", async () => {
+    const root = path.join(work, 'units');
+    makeRoot(root);
+    expect((await rpmUpgrade(root, rpmNext)).code).toBe(0);
+    const unitDir = path.join(root, 'usr/lib/systemd/system');
+    for (const f of fs.readdirSync(DOGTAG_UNITS).filter((f) => /\.(service|target)$/.test(f))) fs.copyFileSync(path.join(DOGTAG_UNITS, f), path.join(unitDir, f));
+    // What those units name: the targets they hang off (the host's), and Dogtag's commands (stand-ins).
+    const hostUnits = ['/usr/lib/systemd/system', '/lib/systemd/system'].find((d) => fs.existsSync(path.join(d, 'sysinit.target')))!;
+    for (const f of fs.readdirSync(hostUnits).filter((f) => f.endsWith('.target'))) fs.copyFileSync(path.join(hostUnits, f), path.join(unitDir, f));
+    for (const command of ['usr/sbin/pki-server', 'usr/bin/pkidaemon', 'usr/sbin/pki-tomcat-start', 'usr/sbin/pki-tomcat-stop', 'usr/bin/pki-server-nuxwdog']) {
+      fs.mkdirSync(path.dirname(path.join(root, command)), { recursive: true });
+      fs.writeFileSync(path.join(root, command), '#!/bin/sh\n', { mode: 0o755 });
+    }
+    const verify = (unit: string) => run('systemd-analyze', ['verify', `--root=${root}`, '--man=no', unit], { env: RPM_ENV });
+    for (const unit of [`pki-tomcatd@${INSTANCE}.service`, `pki-tomcatd-nuxwdog@${INSTANCE}.service`]) {
+      expect({ unit, ...(await verify(unit)) }).toMatchObject({ unit, code: 0, stdout: '', stderr: '' });
+    }
+    // The control: a drop-in systemd cannot read is reported, so the check reads the drop-ins.
+    const broken = path.join(unitDir, 'pki-tomcatd@.service.d/zz-broken.conf');
+    fs.writeFileSync(broken, '[Service]\nNotifyAccess=sometimes\n');
+    expect((await verify(`pki-tomcatd@${INSTANCE}.service`)).stderr).toMatch(/zz-broken\.conf:2: Failed to parse notify access specifier/);
+    fs.rmSync(broken);
+  });
+
   it('installs the bundle, the wrapper, the man page and the example configuration, and requires what its scriptlets run', async () => {
     const q = await queryPackage(rpmNext, ['--qf', '[%{FILEMODES:perms} %{FILENAMES}\n]']);
     expect(q.code).toBe(0);
