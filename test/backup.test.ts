@@ -6,10 +6,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createBackend, createInstance, removeInstance, type DsInstance } from './harness/dirsrv';
+import { createBackend, removeInstance, type DsInstance } from './harness/dirsrv';
 import { firstString } from './harness/ldap';
-import { readRunInfo } from './harness/run-info';
-import { uniqueSuffix, withLdap } from './harness/test-env';
+import { ownInstance, uniqueSuffix, withLdap } from './harness/test-env';
 import { addOu, historyOf, managerPasswordFile, registryOf, tool } from './support/cluster';
 import { createFakePki, passwordFromConfigFile, readStatus, removeFakePkis, writeToolConfig } from './support/fake-pki';
 
@@ -17,9 +16,7 @@ let ds: DsInstance;
 let ldifDir: string;
 
 beforeAll(async () => {
-  const { runRoot, portBase } = readRunInfo();
-  const port = portBase + 28;
-  ds = await createInstance({ name: `backup${port}`, port, securePort: port + 1, root: path.join(runRoot, 'backup') });
+  ds = await ownInstance('backup', 28);
   ldifDir = await withLdap(ds, async (c) => firstString((await c.search('cn=config', { scope: 'base', attributes: ['nsslapd-ldifdir'] })).searchEntries[0], 'nsslapd-ldifdir')!);
 }, 120_000);
 

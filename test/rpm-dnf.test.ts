@@ -13,10 +13,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInstance, removeInstance, type DsInstance } from './harness/dirsrv';
+import { removeInstance, type DsInstance } from './harness/dirsrv';
 import { loadPkiDatabase, type LoadResult } from './harness/pki-database';
-import { readRunInfo } from './harness/run-info';
-import { entryExists, uniqueSuffix } from './harness/test-env';
+import { entryExists, ownInstance, uniqueSuffix } from './harness/test-env';
 import { certificateRecords } from './support/certificate-records';
 import { snapshot } from './support/directory-snapshot';
 import { buildSystemStub, createRepository, dnf, installedPackages, packageManagerState, SYSTEM_STUB, type LocalRepository } from './support/dnf-root';
@@ -35,10 +34,8 @@ let repository: LocalRepository;
 
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'pkidbu-dnf-'));
-  const { runRoot, portBase } = readRunInfo();
-  const port = portBase + 26;
   // The server starts while the packages build.
-  const server = createInstance({ name: `dnf${port}`, port, securePort: port + 1, root: path.join(runRoot, 'dnf') });
+  const server = ownInstance('dnf', 26);
   server.catch(() => undefined); // awaited below
   ({ packageN, packageNext } = await makeRpmsNAndNext(work));
   stub = await buildSystemStub(work);

@@ -11,10 +11,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Attribute, Change } from 'ldapts';
-import { createBackend, createInstance, removeInstance, startInstance, stopInstance, type DsInstance } from './harness/dirsrv';
+import { createBackend, removeInstance, startInstance, stopInstance, type DsInstance } from './harness/dirsrv';
 import { loadPkiDatabase } from './harness/pki-database';
-import { readRunInfo } from './harness/run-info';
-import { entryExists, standalone, uniqueSuffix, withLdap } from './harness/test-env';
+import { entryExists, ownInstance, standalone, uniqueSuffix, withLdap } from './harness/test-env';
 import { readStatus } from './support/fake-pki';
 import { certificateRecords } from './support/certificate-records';
 import { closedLoopbackPort } from './support/ports';
@@ -57,11 +56,7 @@ beforeAll(async () => {
  */
 let caServer: DsInstance | undefined;
 async function ownServer(): Promise<DsInstance> {
-  if (!caServer) {
-    const { runRoot, portBase } = readRunInfo();
-    const port = portBase + 24;
-    caServer = await createInstance({ name: `rpm${port}`, port, securePort: port + 1, root: path.join(runRoot, 'rpm') });
-  }
+  caServer ??= await ownInstance('rpm', 24);
   return caServer;
 }
 

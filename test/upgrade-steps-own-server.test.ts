@@ -8,10 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { tempDir } from './support/temp-dir';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { createInstance, removeInstance, type DsInstance } from './harness/dirsrv';
+import { removeInstance, type DsInstance } from './harness/dirsrv';
 import { certRecordAttributes, certRecordDN } from './harness/pki-database';
-import { readRunInfo } from './harness/run-info';
-import { withLdap } from './harness/test-env';
+import { ownInstance, withLdap } from './harness/test-env';
 import { MAIN_BUNDLE, runCli, startCli } from './support/bundle';
 import { snapshot } from './support/directory-snapshot';
 import { caDatabase, runStep } from './support/step-context';
@@ -22,10 +21,7 @@ let ds: DsInstance;
 let passwordFile: string;
 
 beforeAll(async () => {
-  const { runRoot, portBase } = readRunInfo();
-  // B+20..21 belong to harness-dirsrv.test.ts (see test/harness/README.md).
-  const port = portBase + 22;
-  ds = await createInstance({ name: `steps${port}`, port, securePort: port + 1, root: path.join(runRoot, 'steps') });
+  ds = await ownInstance('steps', 22);
   const dir = tempDir('pkidbu-pw-');
   passwordFile = path.join(dir, 'pw');
   writeFileSync(passwordFile, `${ds.rootPassword}\n`, { mode: 0o600 });

@@ -12,7 +12,8 @@
  * Tests share servers but never suffixes, so they may run in parallel workers and need no cleanup.
  */
 import type { Client } from 'ldapts';
-import type { DsInstance } from './dirsrv';
+import path from 'node:path';
+import { createInstance, type DsInstance } from './dirsrv';
 import { connect } from './ldap';
 import type { ReplicatedPair } from './replication';
 import { readRunInfo } from './run-info';
@@ -39,6 +40,17 @@ let counter = 0;
  * A suffix and backend name no other test (in any worker) uses: the worker's pid and a counter make
  * it unique within the run, and every run starts with fresh servers.
  */
+/**
+ * A 389 DS of the test file's own, for what must not touch the shared server (its cn=schema, its
+ * LDIF folder): on PKI_TEST_PORT_BASE + `offset` (and + 1), the offsets README.md lists. The
+ * caller removes it (removeInstance) in afterAll.
+ */
+export function ownInstance(name: string, offset: number): Promise<DsInstance> {
+  const { runRoot, portBase } = readRunInfo();
+  const port = portBase + offset;
+  return createInstance({ name: `${name}${port}`, port, securePort: port + 1, root: path.join(runRoot, name) });
+}
+
 export function uniqueSuffix(prefix = 't'): { suffix: string; backendName: string } {
   const clean = prefix.replace(/[^A-Za-z0-9]/g, '').slice(0, 16) || 't';
   counter += 1;

@@ -7,6 +7,7 @@ import { LdapResultError, ResultCode } from '../../src/core/directory';
 import { ClaimLostError, DirectoryError, ServerUnreachableError, StepFailedError } from '../../src/core/errors';
 import type { StepRecord } from '../../src/core/history-store';
 import { MemoryHistoryStore } from '../support/memory-history-store';
+import { keptLines } from '../support/kept-lines';
 import { registry, step } from '../support/steps';
 
 const SERVER = 'ds1:389';
@@ -28,12 +29,6 @@ function engine(store: MemoryHistoryStore, steps: RegisteredStep[], dryRun = fal
   });
 }
 
-/** A logger keeping "level: message" lines. */
-function keptLines(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const keep = (level: string) => (message: string) => void lines.push(`${level}: ${message}`);
-  return { lines, logger: { debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error') } };
-}
 
 describe('the engine', () => {
   it('records each step started before it runs and done after', async () => {

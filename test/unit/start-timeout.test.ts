@@ -6,6 +6,7 @@
 import { silentLogger, type Logger } from '../../src/core/logger';
 import { StartTimeoutExtender } from '../../src/process/start-timeout';
 import { ManualClock } from '../support/manual-clock';
+import { keptLines } from '../support/kept-lines';
 
 function recording(fail = false) {
   const sent: string[] = [];
@@ -15,11 +16,6 @@ function recording(fail = false) {
   } };
 }
 
-function keptLines(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const keep = (level: string) => (message: string) => void lines.push(`${level}: ${message}`);
-  return { lines, logger: { debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error') } };
-}
 
 describe("systemd's start timeout", () => {
   it('is extended by 60 s at once and at every ask, until the bound, then left to systemd', async () => {
