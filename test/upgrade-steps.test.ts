@@ -15,7 +15,9 @@ import { certificateRecords, REPOSITORY } from './support/certificate-records';
 import { snapshot } from './support/directory-snapshot';
 import { MAIN_BUNDLE, runCli } from './support/bundle';
 import { tempDir } from './support/temp-dir';
-import { caDatabase, runStep } from './support/step-context';
+import { caDatabase, realStepContext, runStep } from './support/step-context';
+import { startTask, waitForTask } from '../src/ldap/ds-task';
+import { LdaptsSession } from '../src/ldap/ldapts-session';
 import issuerNameBackfill from '../upgrades/10.3.3/01-IssuerNameBackfill';
 import caIndexes from '../upgrades/11.6.0/01-CAIndexes';
 import requireIssuerName from '../upgrades/11.6.0/02-RequireIssuerName';
@@ -130,6 +132,45 @@ describe('11.6.0/01-CAIndexes', () => {
     const second = await runStep(ds, caIndexes, db);
     expect(second.lines).toEqual([`info: all ${CA_INDEXES.length} CA indexes already defined on backend ${db.backend}`]);
     expect(snapshot(ds, db.suffix, db.backend, { ownServer: false })).toBe(before);
+  });
+
+  it('does not build again what the index task of a killed run built while no run was watching; builds what changed since', async () => {
+    const db = await caDatabase(ds, 'idxkill', { certificates: 30 });
+    const ourTasks = () => withLdap(ds, async (c) => (await c.search('cn=index,cn=tasks,cn=config', { scope: 'one', filter: `(&(cn=pki-db-upgrade-*)(nsInstance=${db.backend}))`, attributes: ['nsIndexAttribute', 'nsTaskExitCode'] })).searchEntries);
+    // A run killed at the %posttrans limit: it defined (and marked) the indexes and started the
+    // task, which 389 DS carried on to its end after the run was gone.
+    const killed = await realStepContext(ds, db);
+    try {
+      const changed = await killed.ctx.indexes.ensure([...CA_INDEXES]);
+      const session = await LdaptsSession.open({ url: ds.url, credentials: { kind: 'simple', bindDN: ds.rootDN, password: ds.rootPassword } });
+      try {
+        const task = await startTask(session, 'index', `pki-db-upgrade-${Date.now()}-99999`, { nsInstance: db.backend, nsIndexAttribute: changed, ttl: '86400' });
+        expect((await waitForTask(session, task, { deadlineMs: performance.now() + 60_000, pollMs: 100 })).exitCode).toBe(0);
+      } finally {
+        await session.close();
+      }
+    } finally {
+      await killed.close();
+    }
+    expect(await ourTasks()).toHaveLength(1);
+
+    const next = await runStep(ds, caIndexes, db);
+    expect(next.lines).toContain(`info: index task of an earlier run already built ${CA_INDEXES.map((i) => i.attribute).join(', ')}: not built again`);
+    expect(await ourTasks()).toHaveLength(1); // no second task
+    const marked = await withLdap(ds, async (c) => (await c.search(`cn=index,cn=${db.backend},cn=ldbm database,cn=plugins,cn=config`, { scope: 'one', filter: '(description=pki-db-upgrade: index not built yet*)', attributes: ['cn'] })).searchEntries);
+    expect(marked).toEqual([]);
+    expect((await runStep(ds, caIndexes, db)).lines).toEqual([`info: all ${CA_INDEXES.length} CA indexes already defined on backend ${db.backend}`]);
+
+    // A definition changed after that task: built again, alone.
+    await pause(1100); // timestamps have one-second resolution
+    await withLdap(ds, (c) =>
+      c.modify(`cn=issuername,cn=index,cn=${db.backend},cn=ldbm database,cn=plugins,cn=config`, new Change({ operation: 'delete', modification: new Attribute({ type: 'nsIndexType', values: ['sub'] }) })),
+    );
+    const later = await runStep(ds, caIndexes, db);
+    expect(later.lines.some((l) => l.includes('already built'))).toBe(false);
+    const tasks = await ourTasks();
+    expect(tasks).toHaveLength(2);
+    expect(tasks.map((t) => ([] as string[]).concat(t.nsIndexAttribute as string[]))).toContainEqual(['issuername']);
   });
 
   it('completes an index that lacks some types and leaves the rest alone', async () => {

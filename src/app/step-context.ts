@@ -42,7 +42,7 @@ export function stepContextFor(options: StepContextOptions): StepContext {
   return {
     ldap,
     schema: new LdapSchemaHelper({ local: { id: options.serverId, session: ldap }, rollout: dryRun ? undefined : options.schemaRollout, logger, dryRun }),
-    indexes: new LdapIndexHelper(ldap, { backend: options.database.backend, dryRun, pollMs: options.indexPollMs }),
+    indexes: new LdapIndexHelper(ldap, { backend: options.database.backend, dryRun, pollMs: options.indexPollMs, logger }),
     bulk: new LdapBulkUpdater({
       reader: ldap,
       // Dry-run records the changes; a real pass writes on connections of its own.

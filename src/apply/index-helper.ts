@@ -9,24 +9,36 @@
  * definition this helper adds or completes carries the description PENDING_BUILD, written in the
  * same operation, and removed only once the index task succeeded; ensure() reports an index still
  * carrying it as changed, so the step builds it again.
+ *
+ * Unless the build was done meanwhile: 389 DS carries on the index task of a run that was killed
+ * (e.g. at the %posttrans time limit), and keeps its entry, with its exit code, for the task's
+ * ttl (set to the most 389 DS allows, a day). Before building, the helper looks for a task of this
+ * tool on the backend that succeeded, covered the attribute and was created after the
+ * definition's last change (modifyTimestamp): that index is built, and only its mark is removed.
+ * A build longer than any one run so completes over several runs, never starting over.
  */
 import { systemClock, type Clock } from '../core/clock';
 import { hasResultCode, ResultCode, type DirectoryEntry, type LdapSession } from '../core/directory';
 import type { IndexHelper, IndexSpec } from '../core/step';
 import { startTask, waitForBackendTasks, waitForTask } from '../ldap/ds-task';
 import { ensureEntry } from '../ldap/ensure-entry';
-import { escapeRdnValue } from '../ldap/filter';
+import { escapeFilterValue, escapeRdnValue } from '../ldap/filter';
+import type { Logger } from '../core/logger';
 
 export interface IndexHelperOptions {
   backend: string;
   dryRun: boolean;
   /** Polling interval of the index task. */
   pollMs?: number;
+  logger?: Logger;
   clock?: Clock;
 }
 
 /** On an index definition: defined or completed by pki-db-upgrade, index task not finished yet. */
 export const PENDING_BUILD = 'pki-db-upgrade: index not built yet (index task pending)';
+
+/** The name of this tool's index tasks, then the time and the pid. */
+const TASK_PREFIX = 'pki-db-upgrade-';
 
 /** How often an index task refused because another task held the backend is retried. */
 const BUSY_RETRIES = 5;
@@ -74,12 +86,19 @@ export class LdapIndexHelper implements IndexHelper {
     if (attributes.length === 0) return;
     const clock = this.options.clock ?? systemClock;
     const deadline = clock.monotonicMs() + (options.timeoutMs ?? 30 * 60_000);
+    let toBuild = attributes;
     for (let attempt = 0; ; attempt++) {
       // A task left running by an interrupted run (389 DS carries it on) holds the backend: wait.
       if (!this.options.dryRun) {
         await waitForBackendTasks(this.ldap, this.options.backend, { timeoutMs: Math.max(deadline - clock.monotonicMs(), 0), pollMs: this.options.pollMs, clock });
+        const built = await this.builtWhileNobodyWatched(toBuild);
+        if (built.length > 0) {
+          this.options.logger?.info(`index task of an earlier run already built ${built.join(', ')}: not built again`);
+          toBuild = toBuild.filter((a) => !built.includes(a));
+        }
+        if (toBuild.length === 0) break;
       }
-      const outcome = await this.runTask(attributes, deadline);
+      const outcome = await this.runTask(toBuild, deadline);
       if (outcome === 'done') break;
       if (attempt >= BUSY_RETRIES) {
         throw new Error(`index task for ${attributes.join(', ')}: backend ${this.options.backend} stayed busy with another task; run the upgrade again later`);
@@ -96,12 +115,45 @@ export class LdapIndexHelper implements IndexHelper {
     }
   }
 
+  /**
+   * Those of `attributes` that a finished, successful index task of this tool built after their
+   * definition last changed (timestamps have one-second resolution: a task created in the same
+   * second as the mark came after it, as this helper writes the mark before it starts the task).
+   */
+  private async builtWhileNobodyWatched(attributes: string[]): Promise<string[]> {
+    let tasks: DirectoryEntry[];
+    try {
+      tasks = await this.ldap.search('cn=index,cn=tasks,cn=config', {
+        scope: 'one',
+        filter: `(&(cn=${TASK_PREFIX}*)(nsInstance=${escapeFilterValue(this.options.backend)})(nsTaskExitCode=0))`,
+        attributes: ['nsIndexAttribute', 'createTimestamp'],
+      });
+    } catch (err) {
+      // No task entry at all (389 DS creates cn=index,cn=tasks with the first one), or not readable.
+      if (hasResultCode(err, ResultCode.NoSuchObject) || hasResultCode(err, ResultCode.InsufficientAccess)) return [];
+      throw err;
+    }
+    const built: string[] = [];
+    for (const attribute of attributes) {
+      const definition = await this.ldap.read(this.indexDN(attribute), ['modifyTimestamp', 'createTimestamp']);
+      const changed = definition?.first('modifyTimestamp') ?? definition?.first('createTimestamp');
+      if (!changed) continue;
+      const covered = tasks.some(
+        (t) => t.values('nsIndexAttribute').some((a) => a.split(':')[0].toLowerCase() === attribute.toLowerCase()) && (t.first('createTimestamp') ?? '') >= changed,
+      );
+      if (covered) built.push(attribute);
+    }
+    return built;
+  }
+
   /** Runs one index task to its end: 'busy' when another task held the backend. */
   private async runTask(attributes: string[], deadline: number): Promise<'done' | 'busy'> {
     const clock = this.options.clock ?? systemClock;
-    const task = await startTask(this.ldap, 'index', `pki-db-upgrade-${clock.now().getTime()}-${process.pid}`, {
+    const task = await startTask(this.ldap, 'index', `${TASK_PREFIX}${clock.now().getTime()}-${process.pid}`, {
       nsInstance: this.options.backend,
       nsIndexAttribute: attributes,
+      // Kept a day after it ends (389 DS's most): a later run tells from it that the build is done.
+      ttl: '86400',
     });
     if (this.options.dryRun) return 'done';
     const outcome = await waitForTask(this.ldap, task, { deadlineMs: deadline, pollMs: this.options.pollMs, clock });
