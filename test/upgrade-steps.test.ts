@@ -59,6 +59,21 @@ describe('10.3.3/01-IssuerNameBackfill', () => {
     }
   });
 
+  it('checks first that the pass fits on the disk of the 389 DS (cn=monitor), and refuses with the figures when it cannot, writing nothing', async () => {
+    const db = await caDatabase(ds, 'bfdisk', { certificates: 20 });
+    // Checked from the size of a pass given here (1 record); the floor per record as given.
+    const fits = await runStep(ds, issuerNameBackfill, db, { diskCheck: { minEntries: 1 } });
+    expect(fits.lines).toContainEqual(expect.stringMatching(/^info: issuerName backfill: disk space: about \d+ MiB needed for 6 records, [\d,]+ MiB available of [\d,]+ MiB on \/\S* \(database \/\S+\/db\)$/));
+
+    const full = await caDatabase(ds, 'bffull', { certificates: 20 });
+    const before = snapshot(ds, full.suffix, full.backend, { ownServer: false });
+    // As if each record took a pebibyte: no disk here has that.
+    await expect(runStep(ds, issuerNameBackfill, full, { diskCheck: { minEntries: 1, bytesPerEntry: 2 ** 50 } })).rejects.toThrow(
+      /^not enough disk space for issuerName backfill: about [\d,]+ MiB needed for 6 records, [\d,]+ MiB available of [\d,]+ MiB on \/\S* \(database \S+\)\. Free space there, then run pki-db-upgrade again/,
+    );
+    expect(snapshot(ds, full.suffix, full.backend, { ownServer: false })).toBe(before);
+  });
+
   it('changes nothing on a second run: one empty search, no write', async () => {
     const db = await caDatabase(ds, 'bf2', { certificates: 120 });
     await runStep(ds, issuerNameBackfill, db);

@@ -3,6 +3,7 @@
  * and bulk helpers, the database it upgrades, its logger. Made here for the engine
  * (app/database.ts) and for the tests that run one step directly, so both get the same wiring.
  */
+import { monitoredDiskSpace, type DiskSpaceOptions } from '../apply/disk-space';
 import { LdapBulkUpdater } from '../apply/bulk-update';
 import { LdapIndexHelper } from '../apply/index-helper';
 import { LdapSchemaHelper, type SchemaRollout } from '../apply/schema-helper';
@@ -33,6 +34,8 @@ export interface StepContextOptions {
   writerConnections?: number;
   /** How often the index task is polled (tests make it short). */
   indexPollMs?: number;
+  /** Tests: the estimate of the disk-space check before large passes (src/apply/disk-space.ts). */
+  diskCheck?: Omit<DiskSpaceOptions, 'logger'>;
 }
 
 export function stepContextFor(options: StepContextOptions): StepContext {
@@ -55,6 +58,7 @@ export function stepContextFor(options: StepContextOptions): StepContext {
       logger,
       dryRun,
       fence: options.fence,
+      diskSpace: dryRun ? undefined : monitoredDiskSpace(session, { logger, ...options.diskCheck }),
       terminal: process.stderr.isTTY ? process.stderr : undefined,
     }),
     database: options.database,

@@ -11,6 +11,7 @@
  *    resumes where it stopped, and a pass with nothing left costs one empty search.
  * In dry-run the writer is the recording session: every change becomes LDIF, nothing is written.
  */
+import type { DiskSpaceCheck } from './disk-space';
 import { systemClock, type Clock } from '../core/clock';
 import { hasResultCode, LdapResultError, ResultCode, type DirectoryEntry, type LdapSession, type Modification } from '../core/directory';
 import { errorMessage } from '../core/errors';
@@ -39,6 +40,8 @@ export interface BulkUpdaterOptions {
   logEveryMs?: number;
   /** Verified before each batch (page) of writes: a run that lost its cluster claim stops there. */
   fence?: Fence;
+  /** Asked, before the first write of a large pass, whether it fits on the server's disk. */
+  diskSpace?: DiskSpaceCheck;
   clock?: Clock;
 }
 
@@ -97,6 +100,7 @@ export class LdapBulkUpdater implements BulkUpdater {
       return result;
     }
     logger.info(`${spec.label}: ${total.toLocaleString('en-US')} ${total === 1 ? 'entry' : 'entries'} to ${dryRun ? 'examine (dry-run)' : 'update'} under ${spec.base}`);
+    if (!dryRun) await this.options.diskSpace?.ensureRoomFor(total, spec.label);
 
     const progress = new ProgressReporter(
       { logger, terminal: this.options.terminal, logEveryMs: this.options.logEveryMs, clock: this.options.clock },

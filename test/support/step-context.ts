@@ -3,7 +3,7 @@
  * (src/app/step-context.ts), for tests that run one step's upgrade() directly. Logged lines and
  * dry-run LDIF are kept for assertions.
  */
-import { stepContextFor } from '../../src/app/step-context';
+import { stepContextFor, type StepContextOptions } from '../../src/app/step-context';
 import type { Logger } from '../../src/core/logger';
 import type { StepContext, StepDefinition } from '../../src/core/step';
 import { DryRunSession } from '../../src/ldap/dry-run-session';
@@ -24,7 +24,7 @@ export interface TestStepContext {
 export async function realStepContext(
   ds: DsInstance,
   database: { suffix: string; backend: string },
-  options: { dryRun?: boolean; writerConnections?: number } = {},
+  options: { dryRun?: boolean; writerConnections?: number; diskCheck?: StepContextOptions['diskCheck'] } = {},
 ): Promise<TestStepContext> {
   const dryRun = options.dryRun ?? false;
   const session = await LdaptsSession.open({ url: ds.url, credentials: { kind: 'simple', bindDN: ds.rootDN, password: ds.rootPassword } });
@@ -37,7 +37,7 @@ export async function realStepContext(
     error: (m) => lines.push(`error: ${m}`),
   };
   const recorder = dryRun ? new DryRunSession(session, (text) => ldif.push(text)) : undefined;
-  const ctx = stepContextFor({ session, recorder, serverId: 'local', database, logger, writerConnections: options.writerConnections, indexPollMs: 100 });
+  const ctx = stepContextFor({ session, recorder, serverId: 'local', database, logger, writerConnections: options.writerConnections, indexPollMs: 100, diskCheck: options.diskCheck });
   return { ctx, lines, ldif, close: () => session.close() };
 }
 
@@ -46,7 +46,7 @@ export async function runStep(
   ds: DsInstance,
   step: StepDefinition,
   database: { suffix: string; backend: string },
-  options: { dryRun?: boolean } = {},
+  options: { dryRun?: boolean; diskCheck?: StepContextOptions['diskCheck'] } = {},
 ): Promise<TestStepContext> {
   const t = await realStepContext(ds, database, options);
   try {
