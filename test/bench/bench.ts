@@ -302,7 +302,7 @@ function allocator(): string {
   return preload ? `started as dirsrv@.service does (LD_PRELOAD=${path.basename(preload)})` : 'glibc malloc (no LD_PRELOAD in the packaged unit)';
 }
 
-async function machine(ds: DsInstance): Promise<string> {
+async function machine(ds: DsInstance, durable: boolean): Promise<string> {
   const cpu = os.cpus();
   const vendor = await connect(ds.url, ds.rootDN, ds.rootPassword).then(async (c) => {
     try {
@@ -313,7 +313,7 @@ async function machine(ds: DsInstance): Promise<string> {
     }
   });
   const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
-  return `${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, ${int.format(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, node ${process.version}, ${vendor}, ${allocator()}, durable transactions off (harness default); load average at the end ${load}`;
+  return `${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, ${int.format(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, node ${process.version}, ${vendor}, ${allocator()}, ${durable ? 'durable transactions on (as production)' : 'durable transactions off (PKI_BENCH_DURABLE=off)'}; load average at the end ${load}`;
 }
 
 async function main(): Promise<void> {
@@ -323,7 +323,9 @@ async function main(): Promise<void> {
   await fsp.chmod(dir, 0o755); // the server (user dirsrv when run as root) reads the import files
   const passwordFile = path.join(dir, 'password');
   progress(`creating a 389 DS on 127.0.0.1:${base} (files in ${dir})`);
-  const ds = await createInstance({ name: `bench${base}`, port: base, securePort: base + 1, root: path.join(dir, 'ds') });
+  // Durable transactions as production runs them; PKI_BENCH_DURABLE=off for the harness's setting.
+  const durable = process.env.PKI_BENCH_DURABLE !== 'off';
+  const ds = await createInstance({ name: `bench${base}`, port: base, securePort: base + 1, root: path.join(dir, 'ds'), durableTransactions: durable });
   try {
     await fsp.writeFile(passwordFile, `${ds.rootPassword}\n`, { mode: 0o600 });
     await loadPkiSchema(ds);
@@ -360,7 +362,7 @@ async function main(): Promise<void> {
       ['ratio', `${(noop.toolMs / (noop.nodeMs + noop.ldapsearchMs)).toFixed(2)}×`],
       ['bundle size', `${int.format(noop.bundleBytes / 1024)} KiB (${int.format(noop.bundleBytes)} bytes)`],
     ];
-    process.stdout.write(`\nMachine: ${await machine(ds)}\n\n${table(rows)}\n\n${table(noopRows)}\n`);
+    process.stdout.write(`\nMachine: ${await machine(ds, durable)}\n\n${table(rows)}\n\n${table(noopRows)}\n`);
   } finally {
     if (process.env.PKI_BENCH_KEEP) progress(`kept: server ${ds.url} in ${dir}`);
     else {

@@ -229,6 +229,11 @@ export interface CreateOptions {
   rootPassword?: string;
   /** Start after creation (default true). */
   start?: boolean;
+  /**
+   * fsync every transaction, as production runs (default false: tests write faster without;
+   * benchmarks measure with it, docs/benchmarks.md).
+   */
+  durableTransactions?: boolean;
 }
 
 /** Creates (and by default starts) a fresh instance. Fails if `root` already exists. */
@@ -265,7 +270,7 @@ export async function createInstance(opts: CreateOptions): Promise<DsInstance> {
   const who = await runAsIdentity();
   await prepareRoot(root, who);
   await runDscreate(ds);
-  await tuneDse(ds);
+  await tuneDse(ds, opts.durableTransactions ?? false);
   await fsp.writeFile(path.join(root, INSTANCE_FILE), JSON.stringify(ds, null, 2) + '\n');
   if (opts.start !== false) await startInstance(ds);
   return ds;
@@ -344,11 +349,11 @@ async function runDscreate(ds: DsInstance): Promise<void> {
 }
 
 /**
- * Edits dse.ldif before the first start: listen on loopback only, and (tests only) do not fsync
- * every transaction, for faster writes (test/harness/README.md, "Choices"; docs/reliability.md,
- * "Limits": durability is the server's).
+ * Edits dse.ldif before the first start: listen on loopback only, and (tests, unless `durable`) do
+ * not fsync every transaction, for faster writes (test/harness/README.md, "Choices";
+ * docs/reliability.md, "Limits": durability is the server's).
  */
-async function tuneDse(ds: DsInstance): Promise<void> {
+async function tuneDse(ds: DsInstance, durable: boolean): Promise<void> {
   const dse = `${ds.configDir}/dse.ldif`;
   let text = await fsp.readFile(dse, 'utf8');
   text = setDseAttribute(text, 'cn=config', 'nsslapd-listenhost', ds.host).ldif;
@@ -357,7 +362,7 @@ async function tuneDse(ds: DsInstance): Promise<void> {
   text = setDseAttribute(text, 'cn=config', 'nsslapd-ldapifilepath', ds.ldapiPath).ldif;
   text = setDseAttribute(text, 'cn=config', 'nsslapd-ldapiautobind', 'on').ldif;
   text = setDseAttribute(text, 'cn=config', 'nsslapd-ldapimaprootdn', ds.rootDN).ldif;
-  text = setDseAttribute(text, 'cn=bdb,cn=config,cn=ldbm database,cn=plugins,cn=config', 'nsslapd-db-durable-transaction', 'off').ldif;
+  text = setDseAttribute(text, 'cn=bdb,cn=config,cn=ldbm database,cn=plugins,cn=config', 'nsslapd-db-durable-transaction', durable ? 'on' : 'off').ldif;
   // writeFile on the existing file keeps its owner (dirsrv) and mode (0600).
   await fsp.writeFile(dse, text);
 }
