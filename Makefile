@@ -87,9 +87,11 @@ rpm: deps
 srpm: deps
 	@bash packaging/build-rpm.sh --srpm $(RPM_ARGS)
 
-# rpmlint on the spec and the two packages of `make rpm`, with the exceptions of the rpmlintrc.
+# rpmlint on the spec and the two packages of `make rpm`, with the exceptions of the spec's and the
+# packages' rpmlintrc joined (rpmlint takes one file).
 rpmlint: rpm
-	rpmlint -r packaging/pki-db-upgrade.rpmlintrc packaging/pki-db-upgrade.spec \
+	cat packaging/pki-db-upgrade.rpmlintrc packaging/rpmlint/packages.rpmlintrc > $(RPM_OUTDIR)/all.rpmlintrc
+	rpmlint -r $(RPM_OUTDIR)/all.rpmlintrc packaging/pki-db-upgrade.spec \
 	  $(RPM_OUTDIR)/pki-db-upgrade-$(subst -,~,$(RPM_VERSION))-$(RPM_RELEASE).src.rpm \
 	  $(RPM_OUTDIR)/pki-db-upgrade-$(subst -,~,$(RPM_VERSION))-$(RPM_RELEASE).noarch.rpm
 
