@@ -22,6 +22,9 @@ export interface CliArgs {
   baseDN?: string;
   backend?: string;
   serverId?: string;
+  /** Direct mode: the PKI instance id and the CA's issuer DN, for steps that need them (VLV searches). */
+  instanceId?: string;
+  caIssuerDN?: string;
   /** Seconds; undefined = the default (10, or connect_timeout in db-upgrade.conf). */
   connectTimeoutSec?: number;
   logFile?: string;
@@ -140,6 +143,8 @@ Direct mode (one database named on the command line):
   --password-file FILE   file whose first line is the bind password (never pass it as an argument)
   --backend NAME         389 DS backend of the base DN (default: looked up in cn=config)
   --server-id ID         name of this server in the history (default: host:port from cn=config)
+  --instance-id ID       the PKI instance id, for steps that name things after it (VLV searches)
+  --ca-issuer-dn DN      the CA's issuer DN (subject of its signing certificate), for such steps
   --connect-timeout SEC  give up connecting after SEC seconds (default 10; both modes)
 
 Cluster:
@@ -183,6 +188,8 @@ export function parseCli(argv: string[]): CliArgs {
         'base-dn': { type: 'string' },
         backend: { type: 'string' },
         'server-id': { type: 'string' },
+        'instance-id': { type: 'string' },
+        'ca-issuer-dn': { type: 'string' },
         'connect-timeout': { type: 'string' },
         'log-file': { type: 'string' },
         force: { type: 'boolean' },
@@ -239,6 +246,9 @@ export function parseCli(argv: string[]): CliArgs {
   if (backup !== undefined && command !== 'run') throw new ConfigError('--backup belongs to run', 'see pki-db-upgrade --help');
   const mode = (values.mode ?? 'interactive') as RunMode;
   if (!RUN_MODES.includes(mode)) throw new ConfigError(`--mode must be interactive, posttrans or start, not "${values.mode}"`);
+  if (!values.url && (values['instance-id'] !== undefined || values['ca-issuer-dn'] !== undefined)) {
+    throw new ConfigError('--instance-id and --ca-issuer-dn belong to direct mode (--url)', 'in instance mode they come from the instance: its folder name and the CA\'s CS.cfg');
+  }
   if (values.url && (values.instance || values.root || values.config || values.mode)) {
     throw new ConfigError('--url names one database directly; --instance, --root, --config and --mode belong to instance mode', 'use one mode or the other (see --help)');
   }
@@ -254,6 +264,8 @@ export function parseCli(argv: string[]): CliArgs {
     baseDN: values['base-dn'],
     backend: values.backend,
     serverId: values['server-id'],
+    instanceId: values['instance-id'],
+    caIssuerDN: values['ca-issuer-dn'],
     connectTimeoutSec: timeout,
     logFile: values['log-file'],
     clusterAction,

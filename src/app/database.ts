@@ -72,7 +72,7 @@ export async function openDatabase(target: Target, registry: Registry, connectTi
  */
 export async function databaseOn(
   session: LdaptsSession,
-  target: Pick<Target, 'suffix' | 'backend' | 'serverId' | 'backup'> & { subsystem?: Subsystem },
+  target: Pick<Target, 'suffix' | 'backend' | 'serverId' | 'backup' | 'instanceId' | 'caIssuerDN'> & { subsystem?: Subsystem },
   registry: Registry,
 ): Promise<OpenDatabase> {
   try {
@@ -88,7 +88,7 @@ export async function databaseOn(
         const recorder = dryRun ? new DryRunSession(session, ldif ?? (() => undefined)) : undefined;
         const contextFor = (step: RegisteredStep): StepContext => {
           recorder?.comment(`step ${step.id} (${step.scope}): ${step.description}`);
-          return stepContextFor({ session, recorder, serverId, database: { suffix: target.suffix, backend, subsystem: subsystem.subsystem }, logger, schemaRollout, fence });
+          return stepContextFor({ session, recorder, serverId, database: { suffix: target.suffix, backend, subsystem: subsystem.subsystem, instanceId: target.instanceId, caIssuerDN: target.caIssuerDN }, logger, schemaRollout, fence });
         };
         return new UpgradeEngine({
           steps: registry.steps,

@@ -4,7 +4,8 @@
  * cluster safety (docs/cluster.md, "The fully automated mode"); a dry-run only rehearses.
  */
 import { readFileSync } from 'node:fs';
-import { databasesOf } from '../config/instance-discovery';
+import { databasesOf, type Subsystem } from '../config/instance-discovery';
+import { certificateSubjectString } from '../x509/distinguished-name';
 import { systemClock } from '../core/clock';
 import { appliedOf, heldBackOf } from '../core/run-result';
 import { DowngradeError, errorMessage, PkiDbUpgradeError } from '../core/errors';
@@ -44,7 +45,7 @@ export async function upgradeDatabases(ctx: InstanceContext, registry: Registry,
       outcome.url = via.url;
       try {
         const backup = ctx.request.backup ?? ctx.config.backup;
-        const database = await databaseOn(session, { suffix: db.baseDN, backend: db.backend, subsystem: sub.name, backup }, registry);
+        const database = await databaseOn(session, { suffix: db.baseDN, backend: db.backend, subsystem: sub.name, backup, instanceId: instance.instanceId, caIssuerDN: caIssuerDNOf(sub) }, registry);
         // Not a dry-run: a replicated database gets the automated mode's cluster safety (docs/cluster.md, "The fully automated mode").
         const result = dryRun
           ? await database.engine({ dryRun, logger, clock: systemClock, ldif: (text) => io.stdout.write(text) }).run()
@@ -89,4 +90,15 @@ export async function upgradeDatabases(ctx: InstanceContext, registry: Registry,
     }
   }
   return outcomes;
+}
+
+/** The CA's issuer DN, from the signing certificate in its CS.cfg (ca.signing.cert); undefined elsewhere or when unreadable. */
+function caIssuerDNOf(sub: Subsystem): string | undefined {
+  if (sub.name !== 'ca' || !sub.cs.caSigningCert) return undefined;
+  try {
+    return certificateSubjectString(Buffer.from(sub.cs.caSigningCert, 'base64'));
+  } catch {
+    // Not a certificate: steps that need the DN say it is unknown.
+    return undefined;
+  }
 }

@@ -10,7 +10,7 @@ import { LdapSchemaHelper, type SchemaRollout } from '../apply/schema-helper';
 import type { LdapSession } from '../core/directory';
 import type { Fence } from '../core/fence';
 import type { Logger } from '../core/logger';
-import type { StepContext, Subsystem } from '../core/step';
+import type { DatabaseInfo, StepContext } from '../core/step';
 import type { DryRunSession } from '../ldap/dry-run-session';
 import type { LdaptsSession } from '../ldap/ldapts-session';
 
@@ -25,7 +25,7 @@ export interface StepContextOptions {
   /** Dry-run: records the writes instead of making them. */
   recorder?: DryRunSession;
   serverId: string;
-  database: { suffix: string; backend: string; subsystem?: Subsystem };
+  database: DatabaseInfo;
   logger: Logger;
   /** The other servers of the cluster: schema steps write and check cn=schema there too. */
   schemaRollout?: SchemaRollout;

@@ -18,6 +18,9 @@ export interface Target {
   startHint?: string;
   /** Whether a run exports the database before its first change (default never in direct mode). */
   backup?: BackupPolicy;
+  /** What steps may need to know of the PKI instance (core/step.ts, DatabaseInfo). */
+  instanceId?: string;
+  caIssuerDN?: string;
 }
 
 /** A target named directly on the command line (--url, --base-dn). */
@@ -28,7 +31,7 @@ export function targetFromArgs(args: CliArgs): Target {
   if (args.url.startsWith('ldapi://') && !args.passwordFile) credentials = { kind: 'external' };
   else if (args.passwordFile) credentials = { kind: 'simple', bindDN: args.bindDN, password: readPasswordFile(args.passwordFile) };
   else throw new ConfigError('no password source given', 'pass --password-file FILE (or use an ldapi:// URL as root)');
-  return { label: `${args.baseDN} on ${args.url}`, url: args.url, credentials, suffix: args.baseDN, backend: args.backend, serverId: args.serverId, backup: args.backup };
+  return { label: `${args.baseDN} on ${args.url}`, url: args.url, credentials, suffix: args.baseDN, backend: args.backend, serverId: args.serverId, backup: args.backup, instanceId: args.instanceId, caIssuerDN: args.caIssuerDN };
 }
 
 /** The lock a direct run on `target` takes. */

@@ -16,14 +16,18 @@
  * tool on the backend that succeeded, covered the attribute and was created after the
  * definition's last change (modifyTimestamp): that index is built, and only its mark is removed.
  * A build longer than any one run so completes over several runs, never starting over.
+ *
+ * VLV searches (vlvSearch, with their vlvIndex entries) are definitions of the backend too, built
+ * by the same task (nsIndexVLVAttribute), with the same mark on the vlvIndex entry: one task builds
+ * whatever a step defined, attributes and VLV indexes together.
  */
 import { systemClock, type Clock } from '../core/clock';
-import { hasResultCode, ResultCode, type DirectoryEntry, type LdapSession } from '../core/directory';
-import type { IndexHelper, IndexSpec } from '../core/step';
+import { hasResultCode, ResultCode, type DirectoryEntry, type LdapSession, type Modification } from '../core/directory';
+import type { Logger } from '../core/logger';
+import type { IndexHelper, IndexSpec, VlvSearchSpec } from '../core/step';
 import { startTask, waitForBackendTasks, waitForTask } from '../ldap/ds-task';
 import { ensureEntry } from '../ldap/ensure-entry';
 import { escapeFilterValue, escapeRdnValue } from '../ldap/filter';
-import type { Logger } from '../core/logger';
 
 export interface IndexHelperOptions {
   backend: string;
@@ -43,14 +47,25 @@ const TASK_PREFIX = 'pki-db-upgrade-';
 /** How often an index task refused because another task held the backend is retried. */
 const BUSY_RETRIES = 5;
 
+const SCOPES = { base: '0', one: '1', sub: '2' } as const;
+
+/** What one index task builds: attribute indexes and VLV indexes (by their vlvIndex cn). */
+interface Build {
+  attributes: string[];
+  vlv: string[];
+}
+
 export class LdapIndexHelper implements IndexHelper {
+  /** The vlvSearch of each vlvIndex this helper defined, for the DN of its entry. */
+  private readonly vlvSearchOf = new Map<string, string>();
+
   constructor(
     private readonly ldap: LdapSession,
     private readonly options: IndexHelperOptions,
   ) {}
 
-  private get container(): string {
-    return `cn=index,cn=${escapeRdnValue(this.options.backend)},cn=ldbm database,cn=plugins,cn=config`;
+  private get backendDN(): string {
+    return `cn=${escapeRdnValue(this.options.backend)},cn=ldbm database,cn=plugins,cn=config`;
   }
 
   async ensure(indexes: IndexSpec[]): Promise<string[]> {
@@ -66,11 +81,10 @@ export class LdapIndexHelper implements IndexHelper {
       if (spec.matchingRules?.length) attributes.nsMatchingRule = spec.matchingRules;
       // A definition that exists gets the types and matching rules it lacks, marked in the same
       // modify (an index left unmarked would never be built after a crash).
-      const pendingBuild = (entry: DirectoryEntry) => entry.values('description').includes(PENDING_BUILD);
       const outcome = await ensureEntry(this.ldap, this.indexDN(spec.attribute), attributes, {
         merge: ['nsIndexType', 'nsMatchingRule'],
         read: ['description'],
-        withMerge: (existing) => (pendingBuild(existing) ? [] : [{ operation: 'add', attribute: 'description', values: [PENDING_BUILD] }]),
+        withMerge: (existing) => (pendingBuild(existing) ? [] : [markPending()]),
       });
       // Still marked: an earlier run defined it and did not see its index task through.
       if (outcome.action === 'added' || outcome.merged.length > 0 || pendingBuild(outcome.entry)) changed.push(spec.attribute);
@@ -78,80 +92,138 @@ export class LdapIndexHelper implements IndexHelper {
     return changed;
   }
 
-  private indexDN(attribute: string): string {
-    return `cn=${escapeRdnValue(attribute)},${this.container}`;
+  async ensureVlv(searches: VlvSearchSpec[]): Promise<string[]> {
+    const changed: string[] = [];
+    for (const search of searches) {
+      const searchDN = this.vlvSearchDN(search.name);
+      const wanted = { vlvBase: search.base, vlvScope: SCOPES[search.scope], vlvFilter: search.filter };
+      const outcome = await ensureEntry(this.ldap, searchDN, { objectClass: ['top', 'vlvSearch'], cn: search.name, ...wanted }, { read: Object.keys(wanted) });
+      // A search defined otherwise (an older release's filter): replaced, and its indexes rebuilt.
+      const same = (k: string, v: string) => normalized(outcome.action === 'present' ? outcome.entry.first(k) : v) === normalized(v);
+      const differs = outcome.action === 'present' && Object.entries(wanted).some(([k, v]) => !same(k, v));
+      if (differs) await this.ldap.modify(searchDN, Object.entries(wanted).map(([attribute, value]) => ({ operation: 'replace', attribute, values: [value] })));
+      for (const index of search.indexes) {
+        this.vlvSearchOf.set(index.name.toLowerCase(), search.name);
+        const indexDN = this.vlvIndexDN(search.name, index.name);
+        // vlvIndex allows no description: extensibleObject lets it carry the mark.
+        const entry = await ensureEntry(
+          this.ldap,
+          indexDN,
+          { objectClass: ['top', 'vlvIndex', 'extensibleObject'], cn: index.name, vlvSort: index.sort, description: PENDING_BUILD },
+          { read: ['vlvSort', 'description', 'objectClass'] },
+        );
+        const sortDiffers = entry.action === 'present' && entry.entry.first('vlvSort') !== index.sort;
+        const marked = entry.action === 'added' || (entry.action === 'present' && pendingBuild(entry.entry));
+        if (sortDiffers || (differs && !marked)) {
+          const changes: Modification[] = sortDiffers ? [{ operation: 'replace', attribute: 'vlvSort', values: [index.sort] }] : [];
+          if (!marked) {
+            if (entry.action === 'present' && !entry.entry.values('objectClass').some((c) => c.toLowerCase() === 'extensibleobject')) {
+              changes.push({ operation: 'add', attribute: 'objectClass', values: ['extensibleObject'] });
+            }
+            changes.push(markPending());
+          }
+          await this.ldap.modify(indexDN, changes);
+        }
+        if (marked || sortDiffers || differs) changed.push(index.name);
+      }
+    }
+    return changed;
   }
 
-  async reindex(attributes: string[], options: { timeoutMs?: number } = {}): Promise<void> {
-    if (attributes.length === 0) return;
+  private indexDN(attribute: string): string {
+    return `cn=${escapeRdnValue(attribute)},cn=index,${this.backendDN}`;
+  }
+
+  private vlvSearchDN(search: string): string {
+    return `cn=${escapeRdnValue(search)},${this.backendDN}`;
+  }
+
+  private vlvIndexDN(search: string, index: string): string {
+    return `cn=${escapeRdnValue(index)},${this.vlvSearchDN(search)}`;
+  }
+
+  /** The entry whose mark and modifyTimestamp say whether a build is owed. */
+  private markedDN(kind: keyof Build, name: string): string {
+    if (kind === 'attributes') return this.indexDN(name);
+    const search = this.vlvSearchOf.get(name.toLowerCase());
+    if (!search) throw new Error(`VLV index ${name} was not defined by ensureVlv() in this step`);
+    return this.vlvIndexDN(search, name);
+  }
+
+  async reindex(attributes: string[], options: { timeoutMs?: number; vlvIndexes?: string[] } = {}): Promise<void> {
+    const wanted: Build = { attributes, vlv: options.vlvIndexes ?? [] };
+    if (wanted.attributes.length + wanted.vlv.length === 0) return;
     const clock = this.options.clock ?? systemClock;
     const deadline = clock.monotonicMs() + (options.timeoutMs ?? 30 * 60_000);
-    let toBuild = attributes;
+    let toBuild = wanted;
     for (let attempt = 0; ; attempt++) {
       // A task left running by an interrupted run (389 DS carries it on) holds the backend: wait.
       if (!this.options.dryRun) {
         await waitForBackendTasks(this.ldap, this.options.backend, { timeoutMs: Math.max(deadline - clock.monotonicMs(), 0), pollMs: this.options.pollMs, clock });
         const built = await this.builtWhileNobodyWatched(toBuild);
-        if (built.length > 0) {
-          this.options.logger?.info(`index task of an earlier run already built ${built.join(', ')}: not built again`);
-          toBuild = toBuild.filter((a) => !built.includes(a));
+        const names = [...built.attributes, ...built.vlv];
+        if (names.length > 0) {
+          this.options.logger?.info(`index task of an earlier run already built ${names.join(', ')}: not built again`);
+          toBuild = { attributes: toBuild.attributes.filter((a) => !built.attributes.includes(a)), vlv: toBuild.vlv.filter((v) => !built.vlv.includes(v)) };
         }
-        if (toBuild.length === 0) break;
+        if (toBuild.attributes.length + toBuild.vlv.length === 0) break;
       }
       const outcome = await this.runTask(toBuild, deadline);
       if (outcome === 'done') break;
       if (attempt >= BUSY_RETRIES) {
-        throw new Error(`index task for ${attributes.join(', ')}: backend ${this.options.backend} stayed busy with another task; run the upgrade again later`);
+        throw new Error(`index task for ${describe(wanted)}: backend ${this.options.backend} stayed busy with another task; run the upgrade again later`);
       }
     }
     if (this.options.dryRun) return;
-    for (const attribute of attributes) {
-      try {
-        await this.ldap.modify(this.indexDN(attribute), [{ operation: 'delete', attribute: 'description', values: [PENDING_BUILD] }]);
-      } catch (err) {
-        // Not marked (defined by someone else) or gone: nothing to clear.
-        if (!hasResultCode(err, ResultCode.NoSuchAttribute) && !hasResultCode(err, ResultCode.NoSuchObject)) throw err;
+    for (const kind of ['attributes', 'vlv'] as const) {
+      for (const name of wanted[kind]) {
+        try {
+          await this.ldap.modify(this.markedDN(kind, name), [{ operation: 'delete', attribute: 'description', values: [PENDING_BUILD] }]);
+        } catch (err) {
+          // Not marked (defined by someone else) or gone: nothing to clear.
+          if (!hasResultCode(err, ResultCode.NoSuchAttribute) && !hasResultCode(err, ResultCode.NoSuchObject)) throw err;
+        }
       }
     }
   }
 
   /**
-   * Those of `attributes` that a finished, successful index task of this tool built after their
-   * definition last changed (timestamps have one-second resolution: a task created in the same
-   * second as the mark came after it, as this helper writes the mark before it starts the task).
+   * What of `build` a finished, successful index task of this tool built after the definition
+   * last changed (timestamps have one-second resolution: a task created in the same second as the
+   * mark came after it, as this helper writes the mark before it starts the task).
    */
-  private async builtWhileNobodyWatched(attributes: string[]): Promise<string[]> {
+  private async builtWhileNobodyWatched(build: Build): Promise<Build> {
     let tasks: DirectoryEntry[];
     try {
       tasks = await this.ldap.search('cn=index,cn=tasks,cn=config', {
         scope: 'one',
         filter: `(&(cn=${TASK_PREFIX}*)(nsInstance=${escapeFilterValue(this.options.backend)})(nsTaskExitCode=0))`,
-        attributes: ['nsIndexAttribute', 'createTimestamp'],
+        attributes: ['nsIndexAttribute', 'nsIndexVLVAttribute', 'createTimestamp'],
       });
     } catch (err) {
       // No task entry at all (389 DS creates cn=index,cn=tasks with the first one), or not readable.
-      if (hasResultCode(err, ResultCode.NoSuchObject) || hasResultCode(err, ResultCode.InsufficientAccess)) return [];
+      if (hasResultCode(err, ResultCode.NoSuchObject) || hasResultCode(err, ResultCode.InsufficientAccess)) return { attributes: [], vlv: [] };
       throw err;
     }
-    const built: string[] = [];
-    for (const attribute of attributes) {
-      const definition = await this.ldap.read(this.indexDN(attribute), ['modifyTimestamp', 'createTimestamp']);
+    const covered = async (kind: keyof Build, name: string) => {
+      const definition = await this.ldap.read(this.markedDN(kind, name), ['modifyTimestamp', 'createTimestamp']);
       const changed = definition?.first('modifyTimestamp') ?? definition?.first('createTimestamp');
-      if (!changed) continue;
-      const covered = tasks.some(
-        (t) => t.values('nsIndexAttribute').some((a) => a.split(':')[0].toLowerCase() === attribute.toLowerCase()) && (t.first('createTimestamp') ?? '') >= changed,
-      );
-      if (covered) built.push(attribute);
-    }
+      if (!changed) return false;
+      const taskAttribute = kind === 'attributes' ? 'nsIndexAttribute' : 'nsIndexVLVAttribute';
+      return tasks.some((t) => t.values(taskAttribute).some((a) => a.split(':')[0].toLowerCase() === name.toLowerCase()) && (t.first('createTimestamp') ?? '') >= changed);
+    };
+    const built: Build = { attributes: [], vlv: [] };
+    for (const kind of ['attributes', 'vlv'] as const) for (const name of build[kind]) if (await covered(kind, name)) built[kind].push(name);
     return built;
   }
 
   /** Runs one index task to its end: 'busy' when another task held the backend. */
-  private async runTask(attributes: string[], deadline: number): Promise<'done' | 'busy'> {
+  private async runTask(build: Build, deadline: number): Promise<'done' | 'busy'> {
     const clock = this.options.clock ?? systemClock;
     const task = await startTask(this.ldap, 'index', `${TASK_PREFIX}${clock.now().getTime()}-${process.pid}`, {
       nsInstance: this.options.backend,
-      nsIndexAttribute: attributes,
+      ...(build.attributes.length ? { nsIndexAttribute: build.attributes } : {}),
+      ...(build.vlv.length ? { nsIndexVLVAttribute: build.vlv } : {}),
       // Kept a day after it ends (389 DS's most): a later run tells from it that the build is done.
       ttl: '86400',
     });
@@ -159,6 +231,23 @@ export class LdapIndexHelper implements IndexHelper {
     const outcome = await waitForTask(this.ldap, task, { deadlineMs: deadline, pollMs: this.options.pollMs, clock });
     if (outcome.exitCode === 0) return 'done';
     if (/in the middle of another task/i.test(outcome.log)) return 'busy';
-    throw new Error(`index task ${task.name} for ${attributes.join(', ')} failed with exit code ${outcome.exitCode}: ${outcome.status}`);
+    throw new Error(`index task ${task.name} for ${describe(build)} failed with exit code ${outcome.exitCode}: ${outcome.status}`);
   }
+}
+
+function pendingBuild(entry: DirectoryEntry): boolean {
+  return entry.values('description').includes(PENDING_BUILD);
+}
+
+function markPending(): Modification {
+  return { operation: 'add', attribute: 'description', values: [PENDING_BUILD] };
+}
+
+/** Case and spaces after commas do not make a base or a filter another one. */
+function normalized(value: string | undefined): string {
+  return (value ?? '').replace(/,\s+/g, ',').toLowerCase();
+}
+
+function describe(build: Build): string {
+  return [...build.attributes, ...build.vlv.map((v) => `VLV ${v}`)].join(', ');
 }

@@ -28,6 +28,8 @@ export interface CsCfg {
   /** instanceId= when present (real Dogtag writes it); otherwise the instance folder name. */
   instanceId?: string;
   machineName?: string;
+  /** ca.signing.cert: the CA signing certificate, base64 DER (a CA's CS.cfg only). */
+  caSigningCert?: string;
   internalDb: InternalDbConfig;
   /**
    * Root's alone (owned by root, writable by no one else, one link, in folders only root can
@@ -73,6 +75,7 @@ export function parseCsCfg(text: string, file: string): CsCfg {
     rootControlled: false,
     instanceId: p.get('instanceId') || undefined,
     machineName: p.get('machineName') || undefined,
+    caSigningCert: p.get('ca.signing.cert') || undefined,
     internalDb: {
       host: get('internaldb.ldapconn.host'),
       port,

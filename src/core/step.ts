@@ -39,11 +39,33 @@ export interface IndexSpec {
   matchingRules?: string[];
 }
 
+/**
+ * A VLV (virtual list view) search of the backend and its indexes, as Dogtag's vlv.ldif defines
+ * them: cn=<name>,cn=<backend>,cn=ldbm database,cn=plugins,cn=config with its vlvIndex entries.
+ */
+export interface VlvSearchSpec {
+  /** cn of the vlvSearch entry, e.g. allRevokedCertsByIssuer-pki-tomcat. */
+  name: string;
+  base: string;
+  scope: 'base' | 'one' | 'sub';
+  filter: string;
+  /** Its vlvIndex entries: cn, and the sort keys (vlvSort), e.g. "serialno". */
+  indexes: { name: string; sort: string }[];
+}
+
 export interface IndexHelper {
   /** Creates or completes index definitions of the backend; returns the attributes changed. */
   ensure(indexes: IndexSpec[]): Promise<string[]>;
-  /** Runs a 389 DS index task for the attributes and waits for it to finish. */
-  reindex(attributes: string[], options?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * Creates VLV searches and their indexes, or updates those defined otherwise; returns the names
+   * of the vlvIndex entries to build (changed, or left unbuilt by an earlier run).
+   */
+  ensureVlv(searches: VlvSearchSpec[]): Promise<string[]>;
+  /**
+   * Runs one 389 DS index task for the attributes and the VLV indexes (from ensureVlv) and waits
+   * for it to finish; what a task of an earlier run built meanwhile is not built again.
+   */
+  reindex(attributes: string[], options?: { timeoutMs?: number; vlvIndexes?: string[] }): Promise<void>;
 }
 
 export interface DatabaseInfo {
@@ -53,6 +75,16 @@ export interface DatabaseInfo {
   backend: string;
   /** The subsystem the framework took the database for (src/pki/subsystem.ts); undefined: unknown. */
   subsystem?: Subsystem;
+  /**
+   * The PKI instance's id, as Dogtag names VLV searches after it ({instanceId}: allCerts-pki-tomcat).
+   * Instance mode: the instance folder's name; direct mode: --instance-id. Undefined: unknown.
+   */
+  instanceId?: string;
+  /**
+   * The CA's issuer DN ({caIssuerDN}: the subject of its signing certificate, as issuerName holds
+   * it). Instance mode: from ca.signing.cert in the CA's CS.cfg; direct mode: --ca-issuer-dn.
+   */
+  caIssuerDN?: string;
 }
 
 /**

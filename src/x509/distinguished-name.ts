@@ -161,6 +161,24 @@ export function certificateIssuer(der: Buffer): X509Name {
   return parseName(der, issuer);
 }
 
+/** The subject Name of a DER X.509 certificate: after the issuer, the validity, then the subject. */
+export function certificateSubject(der: Buffer): X509Name {
+  const certificate = expectElement(der, 0, Tag.Sequence, der.length, 'Certificate SEQUENCE');
+  const tbs = expectElement(der, certificate.valueStart, Tag.Sequence, certificate.end, 'TBSCertificate SEQUENCE');
+  let element = readElement(der, tbs.valueStart, tbs.end);
+  if (element.tag === Tag.ContextConstructed0) element = readElement(der, element.end, tbs.end);
+  if (element.tag !== Tag.Integer) throw new DerError('expected the serial number INTEGER', element.start);
+  const signature = expectElement(der, element.end, Tag.Sequence, tbs.end, 'signature AlgorithmIdentifier');
+  const issuer = readElement(der, signature.end, tbs.end);
+  const validity = expectElement(der, issuer.end, Tag.Sequence, tbs.end, 'Validity SEQUENCE');
+  return parseName(der, readElement(der, validity.end, tbs.end));
+}
+
+/** The subject of a DER certificate in the form Dogtag writes names into `issuerName`. */
+export function certificateSubjectString(der: Buffer): string {
+  return formatName(certificateSubject(der));
+}
+
 /** The issuer of a DER certificate as Dogtag writes it into `issuerName`. */
 export function certificateIssuerString(der: Buffer): string {
   return formatName(certificateIssuer(der));

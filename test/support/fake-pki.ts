@@ -31,6 +31,8 @@ export interface CsCfgOptions {
   subsystem?: string;
   /** internaldb.database: the database's 389 DS backend, as pkispawn writes it. */
   database?: string;
+  /** ca.signing.cert: the CA signing certificate (DER), as a CA's CS.cfg holds it in base64. */
+  caSigningCert?: Buffer;
 }
 
 export function csCfgText(o: CsCfgOptions): string {
@@ -38,6 +40,7 @@ export function csCfgText(o: CsCfgOptions): string {
     '_000=##',
     '_001=## Certificate Authority (CA) Configuration File (test)',
     ...(o.instanceId ? [`instanceId=${o.instanceId}`] : []),
+    ...(o.caSigningCert ? [`ca.signing.cert=${o.caSigningCert.toString('base64')}`] : []),
     'machineName=localhost',
     'internaldb._000=##',
     `internaldb.basedn=${o.baseDN}`,

@@ -1,0 +1,125 @@
+/**
+ * VLV searches and their indexes (IndexHelper.ensureVlv, reindex with vlvIndexes) on the real
+ * 389 DS, and what a step knows to name them: the instance id and the CA's issuer DN
+ * (DatabaseInfo), from the instance in instance mode.
+ */
+import { spawn } from 'node:child_process';
+import { CertificateAuthority, DistinguishedName } from './harness/certificates';
+import { firstString } from './harness/ldap';
+import { standalone, withLdap } from './harness/test-env';
+import { REPOSITORY } from './support/certificate-records';
+import { managerPasswordFile, registryOf, tool } from './support/cluster';
+import { createFakePki, passwordFromConfigFile, removeFakePkis } from './support/fake-pki';
+import { caDatabase, realStepContext } from './support/step-context';
+import type { DatabaseInfo, VlvSearchSpec } from '../src/core/step';
+
+afterAll(() => removeFakePkis());
+
+const vlvEntries = (backend: string) =>
+  withLdap(standalone(), async (c) =>
+    (await c.search(`cn=${backend},cn=ldbm database,cn=plugins,cn=config`, { scope: 'sub', filter: '(|(objectClass=vlvSearch)(objectClass=vlvIndex))', attributes: ['cn', 'vlvFilter', 'vlvSort', 'vlvEnabled', 'description'] })).searchEntries.map((e) => ({
+      cn: firstString(e, 'cn'),
+      filter: firstString(e, 'vlvFilter'),
+      sort: firstString(e, 'vlvSort'),
+      enabled: firstString(e, 'vlvEnabled'),
+      marked: firstString(e, 'description'),
+    })),
+  );
+
+/**
+ * The first window of a VLV search as the server answers it: ldapsearch with server-side sort and
+ * a VLV control. It then asks for the next window on stdin, and at end of input shows window after
+ * window for ever: stopped once the first has come.
+ */
+function vlvWindow(suffix: string, filter: string): Promise<string> {
+  const ds = standalone();
+  const child = spawn('ldapsearch', ['-x', '-LLL', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-b', REPOSITORY(suffix), '-s', 'one', '-E', '!sss=serialno', '-E', '!vlv=0/2/1/0', filter, 'serialno'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`no VLV result within 10 s:\n${out}`));
+    }, 10_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const at = out.indexOf('# vlvResult');
+      if (at >= 0 && out.indexOf('\n', at) > 0) {
+        clearTimeout(timer);
+        child.kill();
+        resolve(out.slice(0, out.indexOf('\n', at) + 1));
+      }
+    });
+    child.on('error', reject);
+    // At end of input it shows window after window (stdout fills, then flushes).
+    child.stdin!.end();
+  });
+}
+
+describe('VLV searches', () => {
+  it('are defined with their indexes, built by one index task, then left alone', async () => {
+    const db = await caDatabase(standalone(), 'vlv', { certificates: 12 });
+    const filter = '(&(objectClass=certificateRecord)(certStatus=VALID))';
+    const search: VlvSearchSpec = { name: `validCerts-${db.backend}`, base: REPOSITORY(db.suffix), scope: 'one', filter, indexes: [{ name: `validCerts-${db.backend}Index`, sort: 'serialno' }] };
+    const t = await realStepContext(standalone(), db);
+    try {
+      const changed = await t.ctx.indexes.ensureVlv([search]);
+      expect(changed).toEqual([`validCerts-${db.backend}Index`]);
+      await t.ctx.indexes.reindex([], { vlvIndexes: changed });
+      expect(await t.ctx.indexes.ensureVlv([search])).toEqual([]); // built, mark gone: nothing to do
+    } finally {
+      await t.close();
+    }
+    expect(await vlvEntries(db.backend)).toEqual([
+      { cn: `validCerts-${db.backend}`, filter, sort: undefined, enabled: undefined, marked: undefined },
+      expect.objectContaining({ cn: `validCerts-${db.backend}Index`, sort: 'serialno', marked: undefined }),
+    ]);
+    const tasks = await withLdap(standalone(), async (c) => (await c.search('cn=index,cn=tasks,cn=config', { scope: 'one', filter: `(&(cn=pki-db-upgrade-*)(nsInstance=${db.backend}))`, attributes: ['nsIndexVLVAttribute', 'nsTaskExitCode'] })).searchEntries);
+    expect(tasks.map((e) => [firstString(e, 'nsIndexVLVAttribute'), firstString(e, 'nsTaskExitCode')])).toEqual([[`validCerts-${db.backend}Index`, '0']]);
+    // The server answers a VLV request with that sort through the index: a window of three, and the list's size.
+    const answer = await vlvWindow(db.suffix, filter);
+    expect(answer.match(/^serialno: /gm)).toHaveLength(3);
+    expect(answer).toMatch(/# vlvResult ?pos=1 count=\d+ context= \(0\) Success/);
+  });
+
+  it('defined otherwise (an older release\'s filter) are updated and built again', async () => {
+    const db = await caDatabase(standalone(), 'vlvold', { certificates: 5 });
+    const spec = (filter: string): VlvSearchSpec => ({ name: `revoked-${db.backend}`, base: REPOSITORY(db.suffix), scope: 'one', filter, indexes: [{ name: `revoked-${db.backend}Index`, sort: 'serialno' }] });
+    const t = await realStepContext(standalone(), db);
+    try {
+      await t.ctx.indexes.reindex([], { vlvIndexes: await t.ctx.indexes.ensureVlv([spec('(certStatus=REVOKED)')]) });
+      const newer = '(&(certStatus=REVOKED)(|(!(issuerName=*))(issuerName=CN=CA Signing Certificate,OU=pki-tomcat,O=EXAMPLE)))';
+      const changed = await t.ctx.indexes.ensureVlv([spec(newer)]);
+      expect(changed).toEqual([`revoked-${db.backend}Index`]);
+      expect((await vlvEntries(db.backend)).find((e) => e.cn === `revoked-${db.backend}`)?.filter).toBe(newer);
+      await t.ctx.indexes.reindex([], { vlvIndexes: changed });
+      expect(await t.ctx.indexes.ensureVlv([spec(newer)])).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('what a step knows of the PKI instance', () => {
+  it('in instance mode: the instance id (its folder) and the CA issuer DN (the subject of ca.signing.cert in CS.cfg)', async () => {
+    const ds = standalone();
+    const ca = new CertificateAuthority({ name: new DistinguishedName([['CN', 'CA Signing Certificate'], ['OU', 'ca-vlv'], ['O', 'EXAMPLE']]) });
+    const { suffix } = await caDatabase(ds, 'vlvinfo', { certificates: 1 });
+    const pki = createFakePki({ port: ds.port, baseDN: suffix, caSigningCert: ca.certificate });
+    passwordFromConfigFile(pki, ds);
+    let seen: DatabaseInfo | undefined;
+    const registry = registryOf('2.0.0', new Map(), [{ id: '2.0.0/01-Look', scope: 'server', upgrade: async (ctx) => void (seen = ctx.database) }]);
+    expect((await tool(['run', '--root', pki.root], registry)).code).toBe(0);
+    expect(seen).toMatchObject({ suffix, subsystem: 'ca', instanceId: pki.name, caIssuerDN: 'CN=CA Signing Certificate,OU=ca-vlv,O=EXAMPLE' });
+  });
+
+  it('in direct mode: --instance-id and --ca-issuer-dn', async () => {
+    const ds = standalone();
+    const db = await caDatabase(ds, 'vlvdirect', { certificates: 1 });
+    let seen: DatabaseInfo | undefined;
+    const registry = registryOf('2.0.0', new Map(), [{ id: '2.0.0/01-Look', scope: 'server', upgrade: async (ctx) => void (seen = ctx.database) }]);
+    const r = await tool(['run', '--url', ds.url, '--base-dn', db.suffix, '--password-file', managerPasswordFile(ds), '--instance-id', 'pki-tomcat', '--ca-issuer-dn', 'CN=CA Signing Certificate,O=EXAMPLE'], registry);
+    expect(r.code).toBe(0);
+    expect(seen).toMatchObject({ instanceId: 'pki-tomcat', caIssuerDN: 'CN=CA Signing Certificate,O=EXAMPLE' });
+    expect((await tool(['run', '--instance-id', 'x'], registry)).stderr).toMatch(/--instance-id and --ca-issuer-dn belong to direct mode/);
+  });
+});
