@@ -4,6 +4,7 @@
  * middle of the issuerName backfill. cn=schema is shared by every suffix of a server, so these run
  * on a 389 DS of their own (ports PKI_TEST_PORT_BASE+22, +23) rather than on the shared one.
  */
+import { Attribute, Change } from 'ldapts';
 import { writeFileSync } from 'node:fs';
 import { tempDir } from './support/temp-dir';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import { snapshot } from './support/directory-snapshot';
 import { caDatabase, runStep } from './support/step-context';
 import issuerNameBackfill from '../upgrades/10.3.3/01-IssuerNameBackfill';
 import requireIssuerName from '../upgrades/11.6.0/02-RequireIssuerName';
+import { TRACKING_SCHEMA } from '../src/ldap/tracking-schema';
 
 let ds: DsInstance;
 let passwordFile: string;
@@ -186,5 +188,37 @@ describe('the bundled upgrade of a CA database', () => {
     expect(execFileSync('ldapsearch', ['-LLL', '-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-b', certRecordDN(db.suffix, 4321n), '-s', 'base', 'issuerName'], { encoding: 'utf8' })).toContain(
       `issuerName: ${db.issuerName}`,
     );
+  });
+});
+
+describe("the history's own schema, which cn=schema holds for every suffix of the server", () => {
+  it('narrowed again on this server (an older package set up another suffix) is noticed, and put back by the next run', async () => {
+    const db = await caDatabase(ds, 'lost', { certificates: 5 });
+    expect((await runCli(MAIN_BUNDLE, cliArgs('run', db.suffix))).code).toBe(0);
+    // What 11.6.0's 10.0.0/01-TrackingSchema writes when it sets up another suffix: its own,
+    // narrower pkiDbUpgradeStep, without the second set's attributes.
+    const narrow = TRACKING_SCHEMA.objectClasses.find((c) => c.includes("NAME 'pkiDbUpgradeStep'"))!;
+    await withLdap(ds, async (c) => {
+      const wide = (await c.search('cn=schema', { scope: 'base', attributes: ['objectClasses'] })).searchEntries[0].objectClasses as string[];
+      const present = wide.find((v) => v.includes("NAME 'pkiDbUpgradeStep'"))!;
+      await c.modify('cn=schema', [
+        new Change({ operation: 'delete', modification: new Attribute({ type: 'objectClasses', values: [present] }) }),
+        new Change({ operation: 'add', modification: new Attribute({ type: 'objectClasses', values: [narrow] }) }),
+      ]);
+    });
+
+    const check = await runCli(MAIN_BUNDLE, cliArgs('check', db.suffix));
+    expect(check.code).toBe(10);
+    expect(check.stderr).toMatch(/upgrade pending: 10\.0\.0\/02-TrackingAudit/);
+    const refused = await runCli(MAIN_BUNDLE, ['forget', '11.6.0/01-CAIndexes', '--reason', 'x', ...cliArgs('', db.suffix).slice(1)]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/cannot hold an audit entry yet \(10\.0\.0\/02-TrackingAudit is not in force on this server\)/);
+
+    const run = await runCli(MAIN_BUNDLE, cliArgs('run', db.suffix));
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/applying 10\.0\.0\/02-TrackingAudit \(cluster, done before but its schema is not in force on this server\)/);
+    expect((await runCli(MAIN_BUNDLE, cliArgs('check', db.suffix))).code).toBe(0);
+    const forgot = await runCli(MAIN_BUNDLE, ['forget', '11.6.0/01-CAIndexes', '--reason', 'rebuild', ...cliArgs('', db.suffix).slice(1)]);
+    expect(forgot.code).toBe(0);
   });
 });

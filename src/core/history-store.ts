@@ -62,6 +62,12 @@ export interface HistoryState {
   serverInfo: Map<string, ServerRecord>;
   /** What administrators changed by hand (mark-done, forget), oldest first. */
   audit: AuditEvent[];
+  /**
+   * The history's own steps recorded done whose definitions this server's cn=schema does not hold
+   * (cn=schema is the server's, the history the database's: another suffix's older package, or a
+   * restored schema file, may have put back a narrower one). They run again.
+   */
+  schemaLost: string[];
 }
 
 export interface HistoryStore {
@@ -79,5 +85,5 @@ export interface HistoryStore {
 }
 
 export function emptyHistory(): HistoryState {
-  return { ready: false, cluster: new Map(), servers: new Map(), serverInfo: new Map(), audit: [] };
+  return { ready: false, cluster: new Map(), servers: new Map(), serverInfo: new Map(), audit: [], schemaLost: [] };
 }

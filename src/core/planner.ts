@@ -7,7 +7,8 @@ import type { HistoryState, StepRecord } from './history-store';
 import type { RegisteredStep, Subsystem } from './step';
 import { compareVersions } from './version';
 
-export type PendingReason = 'new' | 'failed' | 'interrupted';
+/** lost: recorded done, but what it installed is not in force on this server (HistoryState.schemaLost). */
+export type PendingReason = 'new' | 'failed' | 'interrupted' | 'lost';
 
 export interface PlannedStep {
   step: RegisteredStep;
@@ -82,6 +83,8 @@ export function planUpgrade({ steps, state, packageVersion, serverId, subsystem 
       pending.push({ step, reason: 'failed', previous });
     } else if (previous.outcome === 'started') {
       pending.push({ step, reason: 'interrupted', previous });
+    } else if (state.schemaLost.includes(step.id)) {
+      pending.push({ step, reason: 'lost', previous });
     } else if (previous.checksum !== step.checksum && !step.formerChecksums?.includes(previous.checksum)) {
       warnings.push(
         `step ${step.id} was applied (on ${previous.server}) from a script whose checksum was ${short(previous.checksum)}; ` +

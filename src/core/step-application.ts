@@ -78,14 +78,15 @@ async function applySteps(options: ApplyOptions, plan: Plan, state: HistoryState
       // What a server on a package without this step reads at service start (it replicates).
       backwardCompatible: step.scope === 'cluster' && step.backwardCompatible === false ? false : undefined,
     };
-    logger.info(`applying ${step.id} (${step.scope}${reason === 'new' ? '' : `, ${reason} before`}): ${step.description}`, {
-      step: step.id,
-    });
     await options.fence?.verify();
     if (!progress.backup && options.backup?.before(step)) {
       progress.backup = await options.backup.take();
       logger.info(`backup of the database before ${step.id}: ${progress.backup}`);
     }
+    const again = { new: '', failed: ', failed before', interrupted: ', interrupted before', lost: ', done before but its schema is not in force on this server' }[reason];
+    logger.info(`applying ${step.id} (${step.scope}${again}): ${step.description}`, {
+      step: step.id,
+    });
     // Before the tracking schema exists there is nowhere to write `started`; that step is
     // idempotent, so a crash during it just means it runs again.
     if (ready) await recorded(`record step ${step.id} as started`, () => store.write(record));

@@ -25,9 +25,9 @@ export interface RecoveryRequest {
 export async function recover(store: HistoryStore, state: HistoryState, steps: RegisteredStep[], request: RecoveryRequest, clock: Clock): Promise<string> {
   const { action, stepId, reason, actor, serverId } = request;
   if (!reason.trim()) throw new ConfigError(`${action} needs --reason`, 'say why, in a few words: the reason is kept in the history with your name');
-  if (state.cluster.get(AUDIT_STEP_ID)?.outcome !== 'done') {
+  if (state.cluster.get(AUDIT_STEP_ID)?.outcome !== 'done' || state.schemaLost.includes(AUDIT_STEP_ID)) {
     throw new TrackingStateError(
-      `the history of this database cannot hold an audit entry yet (${AUDIT_STEP_ID} is not done)`,
+      `the history of this database cannot hold an audit entry yet (${AUDIT_STEP_ID} is not ${state.schemaLost.includes(AUDIT_STEP_ID) ? 'in force on this server' : 'done'})`,
       'run pki-db-upgrade first: its first steps install the tracking schema, then repeat the command',
     );
   }

@@ -20,6 +20,7 @@ import { ensureEntry } from '../ldap/ensure-entry';
 import { escapeRdnValue } from '../ldap/filter';
 import { parseGeneralizedTime, toGeneralizedTime } from '../ldap/generalized-time';
 import { trackingDNs } from '../ldap/tracking-schema';
+import { setInForce, TRACKING_SETS } from './tracking-steps';
 
 const OUTCOMES: Outcome[] = ['started', 'done', 'failed'];
 const HOW_TO_FIX =
@@ -84,7 +85,16 @@ export class LdapHistoryStore implements HistoryStore {
     state.audit.sort((a, b) => a.time.getTime() - b.time.getTime());
     // The containers are created together once the tracking schema exists; ready means all three.
     state.ready = [this.dns.root, this.dns.history, this.dns.servers].every((dn) => containers.has(normalizeDN(dn)));
+    if (state.ready) state.schemaLost = await this.lostSets(state);
     return state;
+  }
+
+  /** The history's own steps recorded done whose set this server's cn=schema does not hold. */
+  private async lostSets(state: HistoryState): Promise<string[]> {
+    const done = TRACKING_SETS.filter(({ stepId }) => state.cluster.get(stepId)?.outcome === 'done');
+    if (done.length === 0) return [];
+    const objectClasses = (await this.ldap.read('cn=schema', ['objectClasses']))?.values('objectClasses') ?? [];
+    return done.filter(({ set }) => !setInForce(set, objectClasses)).map(({ stepId }) => stepId);
   }
 
   async initialize(): Promise<void> {

@@ -14,6 +14,7 @@ export class MemoryHistoryStore implements HistoryStore {
       servers: new Map([...s.servers].map(([k, v]) => [k, new Map([...v].map(([id, r]) => [id, { ...r }]))])),
       serverInfo: new Map([...s.serverInfo].map(([k, v]) => [k, { ...v }])),
       audit: s.audit.map((e) => ({ ...e })),
+      schemaLost: [...s.schemaLost],
     };
   }
 
