@@ -4,12 +4,17 @@
  * the next run goes on from there, and neither runs while another run may be changing the history.
  */
 import fs from 'node:fs';
+import path from 'node:path';
+import { acquireInstanceLock } from '../src/lock/instance-lock';
+import { silentLogger } from '../src/core/logger';
 import { standalone, withLdap } from './harness/test-env';
 import { firstString } from './harness/ldap';
 import { conflictEntries, converge, historyOf, registryOf, replicatedDatabase, tool, type Applications } from './support/cluster';
-import { instanceOnServer } from './support/fake-pki';
+import { createFakePki, instanceOnServer, removeFakePkis } from './support/fake-pki';
 
 const REASON = 'added ou=needsfix by hand, ticket PKI-42';
+
+afterAll(() => removeFakePkis());
 
 describe('mark-done', () => {
   it('records a failed step done, audited; the next run goes on after it; both servers agree, with no conflict entry', async () => {
@@ -135,6 +140,28 @@ describe('both refuse, writing nothing', () => {
     expect(forced.code).toBe(0);
     release();
     expect((await running).code).toBe(0);
+  });
+});
+
+describe('in direct mode', () => {
+  it('refuses while an instance-mode run of this host holds its lock (it may write this history), unless --force', async () => {
+    const db = await replicatedDatabase('rcdirect');
+    const { a } = db.p;
+    const registry = registryOf('2.0.0', new Map(), [{ id: '1.1.0/01-Base', scope: 'cluster' }]);
+    expect((await tool(db.args(a, 'run'), registry)).code).toBe(0);
+    const tree = createFakePki({ port: a.port, baseDN: db.suffix });
+    // A %posttrans run of that instance, going on: its lock taken by a live process (this one).
+    const lock = await acquireInstanceLock({ stateDir: path.join(tree.root, 'var/lib/pki-db-upgrade', tree.name), instance: tree.name, mode: 'posttrans', waitSec: 0, logger: silentLogger });
+    process.env.PKI_DB_UPGRADE_ROOT = tree.root;
+    try {
+      const refused = await tool(db.args(a, 'forget', '1.1.0/01-Base', '--reason', REASON), registry);
+      expect(refused.code).toBe(3);
+      expect(refused.stderr).toContain(`a pki-db-upgrade run of instance ${tree.name} is going on this host (pid ${process.pid})`);
+      expect((await tool(db.args(a, 'forget', '1.1.0/01-Base', '--reason', REASON, '--force'), registry)).code).toBe(0);
+    } finally {
+      delete process.env.PKI_DB_UPGRADE_ROOT;
+      await lock.release();
+    }
   });
 });
 

@@ -51,6 +51,16 @@ describe('run --mode start', () => {
     );
     // The same package, or a newer one, knows the change: it starts.
     expect((await tool(start(pki), newer)).code).toBe(0);
+
+    // Opted out of unattended upgrades (auto_upgrade = false): nothing is upgraded, but what
+    // decides the start is still looked at.
+    passwordFromConfigFile(pki, ds, { auto_upgrade: false });
+    const optedOut = await tool(start(pki), registryOf('1.1.0', new Map(), []));
+    expect(optedOut.code).toBe(2);
+    expect(optedOut.stderr).toMatch(/not starting: the database holds changes this package does not ship and that are not backward compatible \(ca: 2\.0\.0\/01-Strict/);
+    const knows = await tool(start(pki), newer);
+    expect(knows.code).toBe(0);
+    expect(knows.stdout).toMatch(/skipped: auto_upgrade = false/);
   });
 
   it('starts anyway, with a warning, when the 389 DS is down, no password is found, or the instance is unknown', async () => {

@@ -4,7 +4,7 @@
  * cluster safety (docs/cluster.md, "The fully automated mode"); a dry-run only rehearses.
  */
 import { readFileSync } from 'node:fs';
-import { databasesOf, type Subsystem } from '../config/instance-discovery';
+import { databasesOf, type PkiInstance, type Subsystem } from '../config/instance-discovery';
 import { certificateSubjectString } from '../x509/distinguished-name';
 import { systemClock } from '../core/clock';
 import { appliedOf, heldBackOf } from '../core/run-result';
@@ -12,7 +12,10 @@ import { DowngradeError, errorMessage, PkiDbUpgradeError } from '../core/errors'
 import type { DatabaseOutcome } from '../record/status-file';
 import { runDatabaseWithClusterSafety } from './cluster-command';
 import { databaseOn, type Registry } from './database';
-import { connectSubsystem, type InstanceContext } from './instance-context';
+import { connectSubsystem, lookAtEachSubsystem, type InstanceContext } from './instance-context';
+import type { InstanceRequest } from './instance-request';
+import type { SystemPaths } from '../config/paths';
+import { silentLogger } from '../core/logger';
 import { oneLine, resultOf } from './instance-outcome';
 import type { Io } from './io';
 
@@ -101,4 +104,31 @@ function caIssuerDNOf(sub: Subsystem): string | undefined {
     // Not a certificate: steps that need the DN say it is unknown.
     return undefined;
   }
+}
+
+/**
+ * Start mode with auto_upgrade = false: nothing is upgraded, but the one check that decides
+ * whether the PKI server may start still runs, reading only (no lock, no restored password.conf):
+ * the changes each database holds that this package does not ship and that are not backward
+ * compatible. A database that cannot be read says nothing against the start.
+ */
+export async function breakingChangesOf(paths: SystemPaths, instance: PkiInstance, request: InstanceRequest, registry: Registry, io: Io): Promise<DatabaseOutcome[]> {
+  return lookAtEachSubsystem(
+    paths,
+    instance,
+    request,
+    io,
+    async (sub, session): Promise<DatabaseOutcome> => {
+      const outcome: DatabaseOutcome = { subsystem: sub.name, baseDN: sub.cs.internalDb.baseDN, result: 'skipped', steps: [] };
+      const db = await databaseOn(session, { suffix: sub.cs.internalDb.baseDN, backend: sub.cs.internalDb.backend, subsystem: sub.name }, registry);
+      try {
+        await db.engine({ dryRun: true, logger: silentLogger, clock: systemClock }).plan();
+      } catch (err) {
+        if (!(err instanceof DowngradeError)) throw err;
+        Object.assign(outcome, { result: 'database-newer', message: oneLine(errorMessage(err)), incompatible: err.incompatible.length ? [...err.incompatible] : undefined });
+      }
+      return outcome;
+    },
+    (sub, err) => ({ subsystem: sub.name, baseDN: sub.cs.internalDb.baseDN, result: 'skipped', steps: [], message: `not looked at: ${oneLine(errorMessage(err))}` }),
+  );
 }

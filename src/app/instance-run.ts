@@ -22,7 +22,7 @@ import { systemClock } from '../core/clock';
 import { readStatusFile, recordRun, writeStatusFile, type RunStatus } from '../record/status-file';
 import type { Registry } from './database';
 import { instanceContext, loadInstanceConfig, type InstanceContext } from './instance-context';
-import { upgradeDatabases } from './instance-databases';
+import { breakingChangesOf, upgradeDatabases } from './instance-databases';
 import { startVerdict } from './start-policy';
 import { oneLine, overallResult, resultOf, summarize } from './instance-outcome';
 import type { InstanceRequest } from './instance-request';
@@ -126,6 +126,8 @@ class InstanceRun {
     if (!this.unattended || this.config.autoUpgrade || this.dryRun) return;
     const why = `skipped: auto_upgrade = false in ${this.config.autoUpgradeFile ?? this.config.file}; run "pki-db-upgrade --instance ${this.instance.name}" to upgrade`;
     this.ctx.logger.info(why);
+    // What decides the start is still looked at (start-policy.ts), reading only.
+    if (this.request.mode === 'start') this.status.databases = await breakingChangesOf(this.paths, this.instance, this.request, this.registry, this.io);
     Object.assign(this.status, { result: 'skipped', message: why });
     this.summary = why;
     return true;

@@ -15,7 +15,7 @@ import { ConfigError, errorMessage, ExitCode, LockHeldError, PkiDbUpgradeError }
 import { DEFAULT_TIMING } from '../converge/cluster-context';
 import { claimIsLive, describeClaim, hostLiveness, readClaims } from '../lock/cluster-claim';
 import { acquireDirectLock } from '../lock/direct-lock';
-import { acquireInstanceLock, type InstanceLock } from '../lock/instance-lock';
+import { acquireInstanceLock, inspectInstanceLock, type InstanceLock } from '../lock/instance-lock';
 import { escapeControl } from '../logging/escape';
 import { createRunLogger } from '../logging/run-logger';
 import { recover } from '../record/history-recovery';
@@ -44,6 +44,7 @@ export async function recoveryCommand(args: CliArgs, registry: Registry, io: Io)
 
 async function onDirectTarget(args: CliArgs, registry: Registry, io: Io): Promise<string> {
   const target = targetFromArgs(args);
+  if (!args.force) refuseWhileAnInstanceRuns(args.root);
   const logger = createRunLogger({ consoleLevel: args.verbose ? 'debug' : 'warn', logFile: args.logFile, stderr: io.stderr });
   const lock = await acquireDirectLock({ ...directLockRequest(target, args), waitSec: 0 }, logger);
   try {
@@ -57,6 +58,23 @@ async function onDirectTarget(args: CliArgs, registry: Registry, io: Io): Promis
   } finally {
     await lock?.release();
     await logger.close();
+  }
+}
+
+/**
+ * A direct-mode command holds the direct lock, which an instance-mode run (%posttrans, start mode)
+ * does not take: while such a run of this host is going, it may be writing this very history.
+ */
+function refuseWhileAnInstanceRuns(root: string | undefined): void {
+  const paths = systemPaths(root);
+  for (const name of listInstanceNames(paths)) {
+    const lock = inspectInstanceLock(paths.stateDir(name));
+    if (lock.state === 'held') {
+      throw new LockHeldError(
+        `a pki-db-upgrade run of instance ${name} is going on this host (pid ${lock.holder?.pid ?? '?'}): it may be writing this history`,
+        'let it finish (pki-db-upgrade lock status), or repeat with --force if it works on another database',
+      );
+    }
   }
 }
 
@@ -80,7 +98,8 @@ async function onInstance(args: CliArgs, registry: Registry, io: Io): Promise<st
   const ctx = instanceContext(paths, instance, config, request, io, {
     restore: false,
     mayPrompt: false,
-    consoleLevel: args.verbose ? 'debug' : 'warn',
+    // The command's own line says what happened; the log file has the rest.
+    consoleLevel: args.verbose ? 'debug' : 'silent',
     logFile: request.logFile ?? config.logFile ?? paths.defaultLogFile(instance.name),
   });
   const { logger } = ctx;

@@ -122,10 +122,12 @@ export function planUpgrade({ steps, state, packageVersion, serverId, subsystem 
 }
 
 function refuseDowngrade(state: HistoryState, packageVersion: string, serverId: string, known: Set<string>): void {
-  // Changes this package does not ship that say they break older servers (their records carry it).
-  const incompatible = [...state.cluster.values()]
-    .filter((r) => r.outcome === 'done' && !known.has(r.stepId) && r.backwardCompatible === false)
-    .map((r) => `${r.stepId} (applied by ${r.server}, package ${r.packageVersion || 'unknown'})`);
+  // Changes this package does not ship that say they break older servers (their records carry it):
+  // done, or begun by a newer package (started or failed: some of it may be in force already).
+  const breaking = [...state.cluster.values()].filter(
+    (r) => !known.has(r.stepId) && r.backwardCompatible === false && (r.outcome === 'done' || compareVersions(r.version, packageVersion) > 0),
+  );
+  const incompatible = breaking.map((r) => `${r.stepId} (${r.outcome === 'done' ? 'applied' : `${r.outcome}, not finished,`} by ${r.server}, package ${r.packageVersion || 'unknown'})`);
   const breaks = incompatible.length
     ? `; it holds ${incompatible.join(', ')}, not backward compatible: this server's PKI cannot run on it until its packages are updated`
     : '';
@@ -142,6 +144,14 @@ function refuseDowngrade(state: HistoryState, packageVersion: string, serverId: 
         incompatible,
       );
     }
+  }
+  const begun = breaking.find((r) => r.outcome !== 'done');
+  if (begun) {
+    throw new DowngradeError(
+      `step ${begun.stepId} (version ${begun.version}, not backward compatible) was begun by ${begun.server} with a package newer than this one (${packageVersion}); refusing to touch the database${breaks}`,
+      'update the packages on this server to the version the other servers run',
+      incompatible,
+    );
   }
 }
 

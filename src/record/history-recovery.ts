@@ -5,7 +5,7 @@
  * `history` shows; neither runs a step nor moves the database version (the next run does).
  */
 import type { Clock } from '../core/clock';
-import { ConfigError, TrackingStateError } from '../core/errors';
+import { ConfigError, DirectoryError, errorMessage, TrackingStateError } from '../core/errors';
 import type { AuditEvent, HistoryState, HistoryStore, StepRecord } from '../core/history-store';
 import { recordFor } from '../core/planner';
 import type { RegisteredStep } from '../core/step';
@@ -60,7 +60,7 @@ export async function recover(store: HistoryStore, state: HistoryState, steps: R
     };
     event.detail = `recorded done by hand; before: ${describe(previous)}`;
     await store.write(record);
-    await store.writeAudit(event);
+    await audited(store, event, () => (previous ? store.write(previous) : store.remove(record)));
     return `${stepId} recorded done by hand (was: ${describe(previous)}); run pki-db-upgrade to move the database version past it`;
   }
 
@@ -69,8 +69,22 @@ export async function recover(store: HistoryStore, state: HistoryState, steps: R
   event.scope = previous.scope;
   event.server = previous.scope === 'server' ? previous.server : serverId;
   await store.remove(previous);
-  await store.writeAudit(event);
+  await audited(store, event, () => store.write(previous));
   return `the record of ${stepId} is deleted (it said: ${describe(previous)}); the next run applies the step again`;
+}
+
+/** The audit entry of a change just made; when it cannot be written, the change is undone: none goes unaudited. */
+async function audited(store: HistoryStore, event: AuditEvent, undo: () => Promise<void>): Promise<void> {
+  try {
+    await store.writeAudit(event);
+  } catch (err) {
+    await undo();
+    throw new DirectoryError(
+      `could not write the audit entry of ${event.action} ${event.stepId} (${errorMessage(err)}); the change was undone`,
+      'fix the cause (e.g. rights on cn=audit,cn=dbUpgrade), then repeat the command',
+      { cause: err },
+    );
+  }
 }
 
 /** A record of a step this package does not ship: cluster scope, or this server's. */

@@ -84,7 +84,9 @@ export function auditJson(e: AuditEvent): AuditJson {
 /** The recovery commands' audit entries, after the table: who changed the history, when, why. */
 function auditLines(audit: AuditEvent[]): string {
   if (audit.length === 0) return '';
-  const lines = audit.map((e) => `  ${e.time.toISOString().replace('T', ' ').slice(0, 19)}  ${e.action} ${e.stepId} by ${e.actor} on ${e.server}: "${e.reason}" (${e.detail})`);
+  // One line each, whatever the reason holds (a newline in it must not forge a line of its own).
+  const flat = (text: string) => text.replace(/\r?\n|\r/g, '\\n');
+  const lines = audit.map((e) => `  ${e.time.toISOString().replace('T', ' ').slice(0, 19)}  ${e.action} ${flat(e.stepId)} by ${flat(e.actor)} on ${flat(e.server)}: "${flat(e.reason)}" (${flat(e.detail)})`);
   return ['Changed by hand (pki-db-upgrade mark-done, forget):', ...lines].join('\n') + '\n';
 }
 

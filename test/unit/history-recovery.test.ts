@@ -131,3 +131,17 @@ describe('both refuse, writing nothing', () => {
     expect(store.writes).toEqual([]);
   });
 });
+
+describe('an audit entry that cannot be written', () => {
+  it('undoes the change: no change goes unaudited', async () => {
+    for (const action of ['mark-done', 'forget'] as const) {
+      const store = storeWith(record('1.1.0/01-Schema', 'failed', { error: 'LDAP result 50' }));
+      store.writeAudit = async () => Promise.reject(new Error('LDAP result 50 (Insufficient access)'));
+      const before = (await store.load()).cluster.get('1.1.0/01-Schema');
+      await expect(recover(store, await store.load(), STEPS, request(action, '1.1.0/01-Schema'), clock)).rejects.toThrow(
+        `could not write the audit entry of ${action} 1.1.0/01-Schema (LDAP result 50 (Insufficient access)); the change was undone`,
+      );
+      expect((await store.load()).cluster.get('1.1.0/01-Schema')).toEqual(before);
+    }
+  });
+});

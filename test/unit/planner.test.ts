@@ -225,3 +225,28 @@ describe('the registry', () => {
     expect(() => orderRegistry([step('10.0.0/01-T', { bookkeeping: true }), step('10.0.0/01-X')], '11.0.0')).toThrow(/share version/);
   });
 });
+
+describe('a database holding changes this package does not ship that are not backward compatible', () => {
+  const steps = registry(step('1.1.0/01-A'));
+  const newer = (outcome: StepRecord['outcome'], version = '2.1.0') => record(`${version}/01-Strict`, outcome, { version, backwardCompatible: false, server: 'ds2:389', packageVersion: version });
+
+  it('is refused, naming them, when they are done or begun by a newer package (started, failed)', () => {
+    for (const outcome of ['done', 'started', 'failed'] as const) {
+      const s = state([record('1.0.0/01-Tracking', 'done'), record('1.1.0/01-A', 'done'), newer(outcome)], '2.0.0');
+      let thrown: unknown;
+      try {
+        planUpgrade({ steps, state: s, packageVersion: '2.0.0', serverId: SERVER });
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toBeInstanceOf(DowngradeError);
+      expect((thrown as DowngradeError).incompatible).toEqual([`2.1.0/01-Strict (${outcome === 'done' ? 'applied' : `${outcome}, not finished,`} by ds2:389, package 2.1.0)`]);
+    }
+  });
+
+  it('is not refused for a backward compatible change begun by a newer package (a rolling upgrade)', () => {
+    const compatible = { ...newer('started'), backwardCompatible: undefined };
+    const s = state([record('1.0.0/01-Tracking', 'done'), record('1.1.0/01-A', 'done'), compatible], '2.0.0');
+    expect(planUpgrade({ steps, state: s, packageVersion: '2.0.0', serverId: SERVER }).pending).toEqual([]);
+  });
+});

@@ -44,3 +44,17 @@ describe('status and history of a database some steps do not apply to', () => {
     expect(formatHistory([done])).not.toContain('Not applicable');
   });
 });
+
+describe('history of what was changed by hand', () => {
+  it('lists each audit entry on one line, whatever its reason holds', () => {
+    const text = formatHistory([], [], [
+      { action: 'forget', time: new Date(0), stepId: '1.1.0/01-Schema', scope: 'cluster', server: SERVER, actor: 'alice as root@pki1', reason: 'restored\nfrom backup', detail: 'record deleted; it said: done' },
+    ]);
+    expect(text.split('\n')).toEqual([
+      'No upgrade step has been recorded in this database.',
+      'Changed by hand (pki-db-upgrade mark-done, forget):',
+      '  1970-01-01 00:00:00  forget 1.1.0/01-Schema by alice as root@pki1 on ds1:389: "restored\\nfrom backup" (record deleted; it said: done)',
+      '',
+    ]);
+  });
+});
