@@ -1,9 +1,10 @@
 /**
  * `pki-db-upgrade mark-done STEP --reason TEXT` and `forget STEP --reason TEXT` on one database:
  * the instance's (--instance, and --subsystem when it has several) or the one named by --url. The
- * command holds the same lock a run takes, so no run of this host is changing the history
- * meanwhile, and refuses while a live cluster claim says a run of another server may be (--force
- * overrides, as for lock release). What it changes is in src/record/history-recovery.ts.
+ * command holds the lock a run of its mode takes, and in direct mode refuses while an instance-mode
+ * run of this host is going, so no run of this host is changing the history meanwhile; and it
+ * refuses while a live cluster claim says a run of another server may be (--force overrides, as
+ * for lock release). What it changes is in src/record/history-recovery.ts.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,6 +22,7 @@ import { createRunLogger } from '../logging/run-logger';
 import { recover } from '../record/history-recovery';
 import { LdapHistoryStore } from '../record/ldap-history-store';
 import { identifyServer } from '../ldap/server-identity';
+import { LdaptsSession } from '../ldap/ldapts-session';
 import type { CliArgs } from './cli-args';
 import type { Registry } from './database';
 import { connectSubsystem, instanceContext, loadInstanceConfig } from './instance-context';
@@ -28,7 +30,6 @@ import { oneLine } from './instance-outcome';
 import { instanceRequestOf } from './instance-request';
 import type { Io } from './io';
 import { directLockRequest, targetFromArgs } from './target';
-import { LdaptsSession } from '../ldap/ldapts-session';
 
 export async function recoveryCommand(args: CliArgs, registry: Registry, io: Io): Promise<number> {
   try {
