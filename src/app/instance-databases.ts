@@ -3,15 +3,15 @@
  * server already found down is not tried again; a replicated one gets the automated mode's
  * cluster safety (docs/cluster.md, "The fully automated mode"); a dry-run only rehearses.
  */
-import { readFileSync } from 'node:fs';
 import { databasesOf } from '../config/instance-discovery';
 import { systemClock } from '../core/clock';
 import { appliedOf, heldBackOf } from '../core/run-result';
 import { DowngradeError, errorMessage, PkiDbUpgradeError } from '../core/errors';
+import { readCaFile } from '../files/ca-file';
 import type { DatabaseOutcome } from '../record/status-file';
 import { runDatabaseWithClusterSafety } from './cluster-command';
 import { databaseOn, type Registry } from './database';
-import { connectSubsystem, type InstanceContext } from './instance-context';
+import { caSettingOf, connectSubsystem, type InstanceContext } from './instance-context';
 import { oneLine, resultOf } from './instance-outcome';
 import type { Io } from './io';
 
@@ -63,7 +63,8 @@ export async function upgradeDatabases(ctx: InstanceContext, registry: Registry,
                     }
                   : undefined,
               // Peers reached by LDAPS or StartTLS trust the same CA as the local server.
-              tlsOptions: ctx.config.caFile ? { ca: readFileSync(ctx.config.caFile) } : undefined,
+              tlsOptions: ctx.config.caFile ? { ca: readCaFile(ctx.config.caFile, caSettingOf(ctx)) } : undefined,
+              trust: { caFile: ctx.config.caFile, caSetting: caSettingOf(ctx), hostSetting: 'the replication agreement (nsDS5ReplicaHost)' },
               timing: ctx.request.timing,
             });
         if (result.backup) outcome.backup = result.backup;
