@@ -7,7 +7,10 @@ import fs from 'node:fs';
 import { standalone, withLdap } from './harness/test-env';
 import { firstString } from './harness/ldap';
 import { conflictEntries, converge, historyOf, registryOf, replicatedDatabase, tool, type Applications } from './support/cluster';
-import { instanceOnServer } from './support/fake-pki';
+import { instanceOnServer, removeFakePkis } from './support/fake-pki';
+
+// The fake instances' trees hold a password file: none stays in /tmp.
+afterAll(() => removeFakePkis());
 
 const REASON = 'added ou=needsfix by hand, ticket PKI-42';
 
