@@ -10,9 +10,12 @@ import type { DsInstance } from './harness/dirsrv';
 import { overallCheck, type DatabaseCheck } from '../src/app/check';
 import { standalone } from './harness/test-env';
 import { historyOf, registryOf, replicatedDatabase, tool, type Applications } from './support/cluster';
-import { instanceOnServer } from './support/fake-pki';
+import { instanceOnServer, removeFakePkis } from './support/fake-pki';
 import { closedLoopbackPort } from './support/ports';
 import { tempDir } from './support/temp-dir';
+
+// The fake instances' trees hold a password file: none stays in /tmp.
+afterAll(() => removeFakePkis());
 
 /** The whole history a server holds, as text to compare before and after. */
 async function historyText(ds: DsInstance, suffix: string): Promise<string> {

@@ -3,7 +3,8 @@
 # 389 DS and the OpenLDAP clients (the real server the tests run against), rpm/rpmbuild,
 # rpmlint, man-db and groff (packaging tests, man page check), dnf and createrepo_c (the package
 # installed from a local repository, test/rpm-dnf.test.ts), keyutils (kernel keyring password
-# source), procps (ps), openssl (a test CA for LDAPS), python3 (a notify socket for the start-mode
+# source), procps (ps), openssl and the NSS tools certutil and pk12util (389 DS's own TLS: the
+# test CA's certificates into its NSS database), python3 (a notify socket for the start-mode
 # test), systemd (systemd-analyze verify of the start-time drop-in).
 set -euo pipefail
 
@@ -24,6 +25,7 @@ if [[ "$family" == *debian* || "$family" == *ubuntu* ]]; then
   have keyctl     || need+=(keyutils)
   have ps         || need+=(procps)
   have openssl    || need+=(openssl)
+  { have certutil && have pk12util; } || need+=(libnss3-tools)
   have timeout    || need+=(coreutils)
   have python3    || need+=(python3)
   have systemd-analyze || need+=(systemd)
@@ -45,6 +47,7 @@ elif [[ "$family" == *fedora* || "$family" == *rhel* ]]; then
   have keyctl     || need+=(keyutils)
   have ps         || need+=(procps-ng)
   have openssl    || need+=(openssl)
+  { have certutil && have pk12util; } || need+=(nss-tools)
   have python3    || need+=(python3)
   have systemd-analyze || need+=(systemd)
   if [ ${#need[@]} -gt 0 ]; then
@@ -52,5 +55,5 @@ elif [[ "$family" == *fedora* || "$family" == *rhel* ]]; then
     dnf install -y -q "${need[@]}" </dev/null
   fi
 else
-  echo "unsupported OS ($family): install 389-ds-base, ldap-utils, rpm, rpmlint, dnf, createrepo_c, keyutils by hand" >&2
+  echo "unsupported OS ($family): install 389-ds-base, ldap-utils, rpm, rpmlint, dnf, createrepo_c, keyutils, openssl, the NSS tools (certutil, pk12util) by hand" >&2
 fi

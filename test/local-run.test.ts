@@ -7,9 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
 import { createBackend } from './harness/dirsrv';
 import { standalone, uniqueSuffix } from './harness/test-env';
 import { collect, fixtureBundle, MAIN_BUNDLE, runCli, startCli } from './support/bundle';
@@ -240,50 +238,6 @@ describe('authentication order', () => {
     const result = await runTool(bundle, ['--root', pki.root, '--verbose']);
     expect(result.code).toBe(2); // on to BasicAuth, which has no password
     expect(fs.readFileSync(pki.logFile, 'utf8')).toContain(`serves ports ${ds().port}/${ds().securePort}, not ${closedPort}: not this database's server`);
-  });
-
-  describe('LDAPS (secureConn=true) through a TLS front end to the real server', () => {
-    let tlsDir: string;
-    let front: tls.Server;
-    let tlsPort: number;
-    beforeAll(async () => {
-      tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pkidbu-tls-'));
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
-        '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(tlsDir, 'key.pem'), '-out', path.join(tlsDir, 'ca.pem'),
-      ], { stdio: 'ignore' });
-      front = tls.createServer({ key: fs.readFileSync(path.join(tlsDir, 'key.pem')), cert: fs.readFileSync(path.join(tlsDir, 'ca.pem')) }, (client) => {
-        const server = net.connect(ds().port, '127.0.0.1');
-        client.pipe(server).pipe(client);
-        const close = () => (client.destroy(), server.destroy());
-        client.on('error', close);
-        server.on('error', close);
-      });
-      tlsPort = await listenOnLoopback(front);
-    });
-    afterAll(async () => {
-      await new Promise((r) => front.close(r));
-      fs.rmSync(tlsDir, { recursive: true, force: true });
-    });
-
-    it('connects over LDAPS trusting ca_file', async () => {
-      const { suffix, backendName } = uniqueSuffix('lrtls');
-      await createBackend(ds(), suffix, backendName);
-      const pki = createFakePki({ port: tlsPort, baseDN: suffix, secure: true });
-      passwordFromConfigFile(pki, ds(), { ca_file: path.join(tlsDir, 'ca.pem') });
-      const result = await runTool(bundle, ['--root', pki.root, '--verbose']);
-      expect(result.code).toBe(0);
-      expect(fs.readFileSync(pki.logFile, 'utf8')).toContain(`connected to ldaps://127.0.0.1:${tlsPort} as cn=Directory Manager (LDAPS, CA ${path.join(tlsDir, 'ca.pem')})`);
-    });
-
-    it('without the CA, says the certificate is not trusted and how to fix it (exit 2)', async () => {
-      const pki = createFakePki({ port: tlsPort, baseDN: 'o=unused', secure: true });
-      passwordFromConfigFile(pki, ds());
-      const result = await runTool(bundle, posttrans(pki));
-      expect(result.code).toBe(2);
-      expect(result.stderr).toContain(`the certificate of 389 DS at ldaps://127.0.0.1:${tlsPort} is not trusted`);
-      expect(result.stderr).toContain('ca_file');
-    });
   });
 });
 

@@ -8,7 +8,10 @@ import path from 'node:path';
 import { claimDN, claimValue } from '../src/lock/cluster-claim';
 import { standalone, withLdap } from './harness/test-env';
 import { tool } from './support/cluster';
-import { instanceOnServer, type FakePki } from './support/fake-pki';
+import { instanceOnServer, removeFakePkis, type FakePki } from './support/fake-pki';
+
+// The fake instances' trees hold a password file: none stays in /tmp.
+afterAll(() => removeFakePkis());
 
 const instance = () => instanceOnServer(standalone(), 'lck');
 

@@ -12,9 +12,10 @@ import { firstString } from './harness/ldap';
 import { conflictEntries, converge, historyOf, registryOf, replicatedDatabase, tool, type Applications } from './support/cluster';
 import { createFakePki, instanceOnServer, removeFakePkis } from './support/fake-pki';
 
-const REASON = 'added ou=needsfix by hand, ticket PKI-42';
-
+// The fake instances' trees hold a password file: none stays in /tmp.
 afterAll(() => removeFakePkis());
+
+const REASON = 'added ou=needsfix by hand, ticket PKI-42';
 
 describe('mark-done', () => {
   it('records a failed step done, audited; the next run goes on after it; both servers agree, with no conflict entry', async () => {

@@ -19,6 +19,8 @@ export interface CliArgs {
   url?: string;
   bindDN: string;
   passwordFile?: string;
+  /** Direct mode: PEM CA certificate(s) trusted for LDAPS and StartTLS (instance mode: ca_file). */
+  caFile?: string;
   baseDN?: string;
   backend?: string;
   serverId?: string;
@@ -137,10 +139,13 @@ Instance mode (the default: reads the PKI instances' CS.cfg, see docs/operating.
                          (default in direct mode); see docs/operating.md, "Backups"
 
 Direct mode (one database named on the command line):
-  --url URL              ldap://host:port, ldaps://host:port or ldapi://%2Frun%2Fslapd-X.socket
+  --url URL              ldap://host:port, ldaps://host:port, ldap+starttls://host:port (StartTLS
+                         before the bind) or ldapi://%2Frun%2Fslapd-X.socket
   --base-dn DN           the PKI subsystem database, e.g. o=pki-tomcat-CA
   --bind-dn DN           default: cn=Directory Manager
   --password-file FILE   file whose first line is the bind password (never pass it as an argument)
+  --ca-file FILE         PEM certificate of the CA that issued the 389 DS certificate, trusted for
+                         ldaps:// and ldap+starttls:// URLs (default: node's built-in CAs)
   --backend NAME         389 DS backend of the base DN (default: looked up in cn=config)
   --server-id ID         name of this server in the history (default: host:port from cn=config)
   --instance-id ID       the PKI instance id, for steps that name things after it (VLV searches)
@@ -185,6 +190,7 @@ export function parseCli(argv: string[]): CliArgs {
         url: { type: 'string' },
         'bind-dn': { type: 'string' },
         'password-file': { type: 'string' },
+        'ca-file': { type: 'string' },
         'base-dn': { type: 'string' },
         backend: { type: 'string' },
         'server-id': { type: 'string' },
@@ -252,6 +258,9 @@ export function parseCli(argv: string[]): CliArgs {
   if (values.url && (values.instance || values.root || values.config || values.mode)) {
     throw new ConfigError('--url names one database directly; --instance, --root, --config and --mode belong to instance mode', 'use one mode or the other (see --help)');
   }
+  if (values['ca-file'] !== undefined && !values.url) {
+    throw new ConfigError('--ca-file belongs to direct mode (--url)', 'in instance mode name the CA in ca_file of /etc/pki-db-upgrade/<instance>.conf (see docs/operating.md)');
+  }
   return {
     command,
     help: values.help ?? false,
@@ -261,6 +270,7 @@ export function parseCli(argv: string[]): CliArgs {
     url: values.url,
     bindDN: values['bind-dn'] ?? 'cn=Directory Manager',
     passwordFile: values['password-file'],
+    caFile: values['ca-file'],
     baseDN: values['base-dn'],
     backend: values.backend,
     serverId: values['server-id'],

@@ -12,7 +12,8 @@ import { automatedRun, ClusterUpgrade, type ClusterRunHandle } from '../converge
 import { clusterStatus, formatClusterStatus } from '../report/cluster-status';
 import { discoverTopology, type Connect } from '../converge/topology';
 import { LdapHistoryStore } from '../record/ldap-history-store';
-import { LdaptsSession } from '../ldap/ldapts-session';
+import type { TrustSettings } from '../ldap/certificate-trust';
+import { LdaptsSession, type ConnectOptions } from '../ldap/ldapts-session';
 import { escapeTerminal } from '../logging/escape';
 import { checkPeerTransport, hostPortOf, isLoopback } from '../ldap/peer-transport';
 import type { CliArgs } from './cli-args';
@@ -36,8 +37,13 @@ export function peerConnector(target: Target, connectTimeoutSec: number): Connec
       );
     }
     checkPeerTransport(url);
-    return LdaptsSession.open({ url, credentials: target.credentials, connectTimeoutMs: connectTimeoutSec * 1000 });
+    return LdaptsSession.open({ url, credentials: target.credentials, connectTimeoutMs: connectTimeoutSec * 1000, ...peerTls(target) });
   };
+}
+
+/** Peers reached by LDAPS or StartTLS trust the CA the local server is trusted with (--ca-file). */
+function peerTls(target: Target): Pick<ConnectOptions, 'tlsOptions' | 'trust'> {
+  return { tlsOptions: target.tlsOptions, trust: target.trust && { ...target.trust, hostSetting: 'the replication agreement (nsDS5ReplicaHost)' } };
 }
 
 /**
@@ -45,7 +51,7 @@ export function peerConnector(target: Target, connectTimeoutSec: number): Connec
  * credentials work on this host only. No password goes there; plain LDAP to another host is
  * upgraded to StartTLS, so that a forged answer cannot make the run take a change as replicated.
  */
-export function peerObserver(connectTimeoutSec: number, operationTimeoutSec = 60, tlsOptions?: tls.ConnectionOptions): Connect {
+export function peerObserver(connectTimeoutSec: number, operationTimeoutSec = 60, secure: Pick<ConnectOptions, 'tlsOptions' | 'trust'> = {}): Connect {
   return (url) => {
     const host = url.startsWith('ldap://') ? new URL(url).hostname : '';
     const secured = url.startsWith('ldap://') && !isLoopback(host) ? url.replace(/^ldap:/, 'ldap+starttls:') : url;
@@ -54,7 +60,7 @@ export function peerObserver(connectTimeoutSec: number, operationTimeoutSec = 60
       credentials: { kind: 'anonymous' },
       connectTimeoutMs: connectTimeoutSec * 1000,
       operationTimeoutMs: operationTimeoutSec * 1000,
-      tlsOptions,
+      ...secure,
     });
   };
 }
@@ -85,7 +91,7 @@ function context(db: OpenDatabase, target: Target, args: CliArgs, registry: Regi
 export function runWithClusterSafety(db: OpenDatabase, target: Target, args: CliArgs, registry: Registry, logger: Logger): Promise<ClusterRunResult> {
   // Local credentials only: the automated mode may decide from this server's view (local-view.ts);
   // `cluster upgrade` freezes the others, which needs their credentials.
-  const observe = target.credentials.kind === 'simple' ? undefined : peerObserver(args.connectTimeoutSec ?? 10);
+  const observe = target.credentials.kind === 'simple' ? undefined : peerObserver(args.connectTimeoutSec ?? 10, undefined, peerTls(target));
   return runAbortable(automatedRun({ ...context(db, target, args, registry, logger), observe }));
 }
 
@@ -106,6 +112,7 @@ export function runDatabaseWithClusterSafety(
     /** Asked per peer (host:port), which it may refuse (a root-held password, a peer root did not name). */
     peerCredentials?: (peer: string) => Promise<{ bindDN: string; password: string }>;
     tlsOptions?: tls.ConnectionOptions;
+    trust?: TrustSettings;
     timing?: Partial<ClusterTiming>;
   },
 ): Promise<ClusterRunResult> {
@@ -124,6 +131,7 @@ export function runDatabaseWithClusterSafety(
       connectTimeoutMs: options.connectTimeoutSec * 1000,
       operationTimeoutMs: (options.operationTimeoutSec ?? 60) * 1000,
       tlsOptions: options.tlsOptions,
+      trust: options.trust,
     });
   };
   return runAbortable(automatedRun({
@@ -132,7 +140,7 @@ export function runDatabaseWithClusterSafety(
     packageVersion: options.registry.packageVersion,
     local: db.session,
     connect,
-    observe: options.peerCredentials ? undefined : peerObserver(options.connectTimeoutSec, options.operationTimeoutSec, options.tlsOptions),
+    observe: options.peerCredentials ? undefined : peerObserver(options.connectTimeoutSec, options.operationTimeoutSec, { tlsOptions: options.tlsOptions, trust: options.trust }),
     makeEngine: (engineOptions) => db.engine({ dryRun: false, logger: options.logger, clock: systemClock, ...engineOptions }),
     logger: options.logger,
     clock: systemClock,

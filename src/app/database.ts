@@ -22,7 +22,7 @@ import { LdaptsSession } from '../ldap/ldapts-session';
 import { identifyServer } from '../ldap/server-identity';
 import { decideSubsystem, type SubsystemDecision } from '../pki/subsystem';
 import { stepContextFor } from './step-context';
-import type { Target } from './target';
+import { targetConnection, type Target } from './target';
 
 
 export interface Registry {
@@ -57,12 +57,7 @@ export interface OpenDatabase {
 }
 
 export async function openDatabase(target: Target, registry: Registry, connectTimeoutSec: number): Promise<OpenDatabase> {
-  const session = await LdaptsSession.open({
-    url: target.url,
-    credentials: target.credentials,
-    connectTimeoutMs: connectTimeoutSec * 1000,
-    startHint: target.startHint,
-  });
+  const session = await LdaptsSession.open({ ...targetConnection(target), connectTimeoutMs: connectTimeoutSec * 1000 });
   return databaseOn(session, target, registry);
 }
 

@@ -70,6 +70,11 @@ export function instanceContext(paths: SystemPaths, instance: PkiInstance, confi
   return { paths, instance, config, request, logger, passwords, connectTimeoutSec: request.connectTimeoutSec ?? config.connectTimeoutSec };
 }
 
+/** Where an instance's CA is named: ca_file is honoured from a root-controlled file only (docs/threat-model.md). */
+export function caSettingOf(ctx: InstanceContext): string {
+  return `ca_file in ${ctx.paths.rootToolConfig(ctx.instance.name)}`;
+}
+
 /** Connects to one subsystem's database by the documented authentication order. */
 export function connectSubsystem(ctx: InstanceContext, sub: Subsystem) {
   const db = sub.cs.internalDb;
@@ -90,6 +95,7 @@ export function connectSubsystem(ctx: InstanceContext, sub: Subsystem) {
     logger: ctx.logger,
     startHint: `start the 389 DS of ${ctx.instance.name} (${startCommandFor(dirsrv)})`,
     errorsLog: dirsrv?.errorsLog,
+    trust: { caSetting: caSettingOf(ctx), hostSetting: `internaldb.ldapconn.host in ${sub.cs.file}` },
     password: async () => {
       const password = await ctx.passwords.get(db.passwordKey);
       ctx.passwords.checkDestination(db.passwordKey, `${db.host}:${db.port}`, { file: sub.cs.file, rootControlled: sub.cs.rootControlled });

@@ -3,16 +3,16 @@
  * server already found down is not tried again; a replicated one gets the automated mode's
  * cluster safety (docs/cluster.md, "The fully automated mode"); a dry-run only rehearses.
  */
-import { readFileSync } from 'node:fs';
 import { databasesOf, type PkiInstance, type Subsystem } from '../config/instance-discovery';
 import { certificateSubjectString } from '../x509/distinguished-name';
 import { systemClock } from '../core/clock';
 import { appliedOf, heldBackOf } from '../core/run-result';
 import { DowngradeError, errorMessage, PkiDbUpgradeError } from '../core/errors';
+import { readCaFile } from '../files/ca-file';
 import type { DatabaseOutcome } from '../record/status-file';
 import { runDatabaseWithClusterSafety } from './cluster-command';
 import { databaseOn, type Registry } from './database';
-import { connectSubsystem, lookAtEachSubsystem, type InstanceContext } from './instance-context';
+import { caSettingOf, connectSubsystem, lookAtEachSubsystem, type InstanceContext } from './instance-context';
 import type { InstanceRequest } from './instance-request';
 import type { SystemPaths } from '../config/paths';
 import { silentLogger } from '../core/logger';
@@ -67,7 +67,8 @@ export async function upgradeDatabases(ctx: InstanceContext, registry: Registry,
                     }
                   : undefined,
               // Peers reached by LDAPS or StartTLS trust the same CA as the local server.
-              tlsOptions: ctx.config.caFile ? { ca: readFileSync(ctx.config.caFile) } : undefined,
+              tlsOptions: ctx.config.caFile ? { ca: readCaFile(ctx.config.caFile, caSettingOf(ctx)) } : undefined,
+              trust: { caFile: ctx.config.caFile, caSetting: caSettingOf(ctx), hostSetting: 'the replication agreement (nsDS5ReplicaHost)' },
               timing: ctx.request.timing,
             });
         if (result.backup) outcome.backup = result.backup;

@@ -29,7 +29,7 @@ import { connectSubsystem, instanceContext, loadInstanceConfig } from './instanc
 import { oneLine } from './instance-outcome';
 import { instanceRequestOf } from './instance-request';
 import type { Io } from './io';
-import { directLockRequest, targetFromArgs } from './target';
+import { directLockRequest, targetConnection, targetFromArgs } from './target';
 
 export async function recoveryCommand(args: CliArgs, registry: Registry, io: Io): Promise<number> {
   try {
@@ -49,7 +49,7 @@ async function onDirectTarget(args: CliArgs, registry: Registry, io: Io): Promis
   const logger = createRunLogger({ consoleLevel: args.verbose ? 'debug' : 'warn', logFile: args.logFile, stderr: io.stderr });
   const lock = await acquireDirectLock({ ...directLockRequest(target, args), waitSec: 0 }, logger);
   try {
-    const session = await LdaptsSession.open({ url: target.url, credentials: target.credentials, connectTimeoutMs: (args.connectTimeoutSec ?? 10) * 1000, startHint: target.startHint });
+    const session = await LdaptsSession.open({ ...targetConnection(target), connectTimeoutMs: (args.connectTimeoutSec ?? 10) * 1000 });
     try {
       const serverId = target.serverId ?? (await identifyServer(session));
       return `${target.label}: ${await recoverOn(session, target.suffix, serverId, args, registry)}`;

@@ -1,6 +1,9 @@
 /** What a run connects to and upgrades: one PKI subsystem database on one 389 DS. */
+import type tls from 'node:tls';
 import { ConfigError } from '../core/errors';
-import type { Credentials } from '../ldap/ldapts-session';
+import { readCaFile } from '../files/ca-file';
+import type { TrustSettings } from '../ldap/certificate-trust';
+import type { ConnectOptions, Credentials } from '../ldap/ldapts-session';
 import { readPasswordFile } from '../auth/password-file';
 import type { DirectLockRequest } from '../lock/direct-lock';
 import type { CliArgs } from './cli-args';
@@ -21,6 +24,9 @@ export interface Target {
   /** What steps may need to know of the PKI instance (core/step.ts, DatabaseInfo). */
   instanceId?: string;
   caIssuerDN?: string;
+  /** LDAPS and StartTLS (the URL's and the replication peers'): the CA of --ca-file, else node's built-in CAs. */
+  tlsOptions?: tls.ConnectionOptions;
+  trust?: TrustSettings;
 }
 
 /** A target named directly on the command line (--url, --base-dn). */
@@ -31,7 +37,24 @@ export function targetFromArgs(args: CliArgs): Target {
   if (args.url.startsWith('ldapi://') && !args.passwordFile) credentials = { kind: 'external' };
   else if (args.passwordFile) credentials = { kind: 'simple', bindDN: args.bindDN, password: readPasswordFile(args.passwordFile) };
   else throw new ConfigError('no password source given', 'pass --password-file FILE (or use an ldapi:// URL as root)');
-  return { label: `${args.baseDN} on ${args.url}`, url: args.url, credentials, suffix: args.baseDN, backend: args.backend, serverId: args.serverId, backup: args.backup, instanceId: args.instanceId, caIssuerDN: args.caIssuerDN };
+  return {
+    label: `${args.baseDN} on ${args.url}`,
+    url: args.url,
+    credentials,
+    suffix: args.baseDN,
+    backend: args.backend,
+    serverId: args.serverId,
+    backup: args.backup,
+    instanceId: args.instanceId,
+    caIssuerDN: args.caIssuerDN,
+    tlsOptions: args.caFile ? { ca: readCaFile(args.caFile, '--ca-file') } : undefined,
+    trust: { caFile: args.caFile, caSetting: '--ca-file', hostSetting: 'the host of --url' },
+  };
+}
+
+/** How a direct run connects to its target (what LdaptsSession.open needs besides the timeouts). */
+export function targetConnection(target: Target): Pick<ConnectOptions, 'url' | 'credentials' | 'startHint' | 'tlsOptions' | 'trust'> {
+  return { url: target.url, credentials: target.credentials, startHint: target.startHint, tlsOptions: target.tlsOptions, trust: target.trust };
 }
 
 /** The lock a direct run on `target` takes. */

@@ -1,7 +1,8 @@
 /** Opens a session to a subsystem's database, trying the authentication candidates in order (authCandidates, ldapi-sockets.ts). */
-import fs from 'node:fs';
 import { ConfigError, CredentialsRejectedError } from '../core/errors';
 import type { Logger } from '../core/logger';
+import { readCaFile } from '../files/ca-file';
+import type { TrustSettings } from '../ldap/certificate-trust';
 import { LdaptsSession } from '../ldap/ldapts-session';
 import { describeCandidate, type AuthCandidate } from './ldapi-sockets';
 import type { InternalDbConfig } from '../config/cs-cfg';
@@ -15,6 +16,8 @@ export interface ConnectRequest {
   logger: Logger;
   startHint?: string;
   errorsLog?: string;
+  /** Where ca_file and the host name are set, for the messages of a certificate that does not verify (LDAPS). */
+  trust?: Omit<TrustSettings, 'caFile'>;
   /** Asked only when a BasicAuth candidate is reached. */
   password(): Promise<string>;
   /** Where that password came from (never the password), for a rejected bind. */
@@ -42,18 +45,13 @@ export async function connectDatabase(req: ConnectRequest): Promise<{ session: L
       await session?.close();
       continue;
     }
-    let tlsOptions;
-    if (c.secure && c.caFile) {
-      try {
-        tlsOptions = { ca: fs.readFileSync(c.caFile) };
-      } catch (err) {
-        throw new ConfigError(`cannot read the CA file ${c.caFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'fix ca_file in db-upgrade.conf');
-      }
-    }
+    const caSetting = req.trust?.caSetting ?? 'ca_file in db-upgrade.conf';
+    const tlsOptions = c.secure && c.caFile ? { ca: readCaFile(c.caFile, caSetting) } : undefined;
+    const trust = req.trust && { ...req.trust, caFile: c.secure ? c.caFile : undefined };
     const password = await req.password();
     let session: LdaptsSession;
     try {
-      session = await LdaptsSession.open({ ...options, url: c.url, tlsOptions, credentials: { kind: 'simple', bindDN: c.bindDN, password } });
+      session = await LdaptsSession.open({ ...options, url: c.url, tlsOptions, trust, credentials: { kind: 'simple', bindDN: c.bindDN, password } });
     } catch (err) {
       const source = req.passwordSource?.();
       if (!(err instanceof CredentialsRejectedError) || !source) throw err;

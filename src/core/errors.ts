@@ -35,6 +35,25 @@ export class UnsafePathError extends ConfigError {}
 /** A password would go to a server, or over a connection, it may not go to (docs/threat-model.md). */
 export class SecretDestinationError extends ConfigError {}
 
+/** Why a server's TLS certificate did not verify; each has its own message and hint. */
+export type CertificateProblem = 'untrusted-ca' | 'host-name' | 'expired' | 'not-yet-valid' | 'invalid';
+
+/**
+ * The 389 DS's TLS certificate did not verify (LDAPS or StartTLS): nothing was sent over that
+ * connection. A setting to fix (the CA trusted, the host name, the server's certificate), not an
+ * outage: exit 2, as any configuration error.
+ */
+export class ServerCertificateError extends ConfigError {
+  constructor(
+    readonly problem: CertificateProblem,
+    message: string,
+    hint: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, hint, options);
+  }
+}
+
 /** The server rejected the bind DN and password (invalid credentials, 49). */
 export class CredentialsRejectedError extends ConfigError {}
 

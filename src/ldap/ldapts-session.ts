@@ -2,6 +2,7 @@
  * LdapSession over ldapts: one connection, paged searches, errors mapped to LdapResultError (the
  * server answered) or ServerUnreachableError (it did not).
  */
+import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Attribute, Change, Client } from 'ldapts';
@@ -15,6 +16,7 @@ import {
   type SearchOptions,
 } from '../core/directory';
 import { ConfigError, CredentialsRejectedError, ServerUnreachableError } from '../core/errors';
+import { certificateError, type TrustSettings } from './certificate-trust';
 
 export type Credentials =
   | { kind: 'simple'; bindDN: string; password: string }
@@ -36,6 +38,8 @@ export interface ConnectOptions {
    */
   operationTimeoutMs?: number;
   tlsOptions?: tls.ConnectionOptions;
+  /** Where the CA and the host name come from, for the message of a certificate that does not verify. */
+  trust?: TrustSettings;
   /** Used in messages, e.g. "start it with systemctl start dirsrv@pki-tomcat". */
   startHint?: string;
   /** The server's errors log, for the hint when it goes away (instance mode knows it from /etc/dirsrv). */
@@ -60,7 +64,7 @@ export class LdaptsSession implements LdapSession {
   ) {}
 
   static async open(options: ConnectOptions): Promise<LdaptsSession> {
-    const { client, display } = createClient(options);
+    const { client, display, peerCertificate } = createClient(options);
     const session = new LdaptsSession(client, display, options);
     // The bind belongs to connecting: a server that accepts the connection but never answers
     // (hung, overloaded) must fail within the connect timeout, not hang the run (and dnf with it).
@@ -74,7 +78,7 @@ export class LdaptsSession implements LdapSession {
       timeouts.timeout = operationTimeout(options);
     } catch (err) {
       await client.unbind().catch(() => undefined);
-      throw connectionError(err, display, options);
+      throw connectionError(err, display, options, peerCertificate());
     }
     return session;
   }
@@ -209,9 +213,14 @@ function operationTimeout(options: ConnectOptions): number {
   return options.operationTimeoutMs || DEFAULT_OPERATION_TIMEOUT_MS;
 }
 
+/** The host name of an ldap://, ldaps:// or ldap+starttls:// URL (brackets of IPv6 removed). */
+function hostOf(url: string): string {
+  return new URL(url.startsWith(STARTTLS) ? `ldap://${url.slice(STARTTLS.length)}` : url).hostname.replace(/^\[|\]$/g, '');
+}
+
 /** StartTLS, verified as LDAPS would be (host name, CA), bounded by the connect timeout. */
 async function startTls(client: Client, options: ConnectOptions): Promise<void> {
-  const host = new URL(`ldap://${options.url.slice(STARTTLS.length)}`).hostname.replace(/^\[|\]$/g, '');
+  const host = hostOf(options.url);
   const tlsOptions: tls.ConnectionOptions = { ...options.tlsOptions, host, ...(net.isIP(host) ? {} : { servername: host }) };
   let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<never>((_, reject) => {
@@ -224,7 +233,7 @@ async function startTls(client: Client, options: ConnectOptions): Promise<void> 
   }
 }
 
-function createClient(options: ConnectOptions): { client: Client; display: string } {
+function createClient(options: ConnectOptions): { client: Client; display: string; peerCertificate: () => X509Certificate | undefined } {
   const common = {
     connectTimeout: options.connectTimeoutMs ?? 10_000,
     timeout: operationTimeout(options),
@@ -240,12 +249,25 @@ function createClient(options: ConnectOptions): { client: Client; display: strin
       url: 'ldap://localhost',
       createConnection: (() => net.connect({ path: socketPath })) as unknown as typeof net.connect,
     });
-    return { client, display: options.url };
+    return { client, display: options.url, peerCertificate: () => undefined };
   }
   const url = options.url.startsWith(STARTTLS) ? `ldap://${options.url.slice(STARTTLS.length)}` : options.url;
   if (!/^ldaps?:\/\//.test(url)) {
     throw new ConfigError(`"${options.url}" is not an LDAP URL`, 'use ldap://host:port, ldaps://host:port or ldapi://%2Frun%2Fslapd-NAME.socket');
   }
+  let peer: X509Certificate | undefined;
+  // ldapts makes its TLS sockets here, for LDAPS and for StartTLS alike.
+  const createSecureConnection = (port: number | tls.ConnectionOptions, host?: string, tlsOptions?: tls.ConnectionOptions) => {
+    const socket = typeof port === 'object' ? tls.connect(port) : tls.connect(port, host, tlsOptions);
+    // The certificate the server showed, for the message when it does not verify: node checks it
+    // on 'secure' and, when it fails, closes the socket before anyone could ask. Only its DER is
+    // read here (getPeerX509Certificate at this point made node's own host check see no names).
+    socket.prependOnceListener('secure', () => {
+      const raw = socket.getPeerCertificate().raw;
+      if (raw) peer = new X509Certificate(raw);
+    });
+    return options.noDelay ? socket.setNoDelay(true) : socket;
+  };
   return {
     client: new Client({
       ...common,
@@ -253,24 +275,15 @@ function createClient(options: ConnectOptions): { client: Client; display: strin
       // ldapts goes TLS from the first byte whenever it has tlsOptions: only for ldaps://
       // (StartTLS gets them in startTls, plain loopback peers none).
       tlsOptions: url.startsWith('ldaps://') ? options.tlsOptions : undefined,
-      ...(options.noDelay
-        ? {
-            createConnection: ((port: number, host: string) => net.connect(port, host).setNoDelay(true)) as unknown as typeof net.connect,
-            createSecureConnection: ((port: number | tls.ConnectionOptions, host?: string, tlsOptions?: tls.ConnectionOptions) => {
-              const socket = typeof port === 'object' ? tls.connect(port) : tls.connect(port, host, tlsOptions);
-              return socket.setNoDelay(true);
-            }) as unknown as typeof tls.connect,
-          }
-        : {}),
+      createSecureConnection: createSecureConnection as unknown as typeof tls.connect,
+      ...(options.noDelay ? { createConnection: ((port: number, host: string) => net.connect(port, host).setNoDelay(true)) as unknown as typeof net.connect } : {}),
     }),
     display: options.url,
+    peerCertificate: () => peer,
   };
 }
 
-/** node's codes for a server certificate that does not verify: a trust setting to fix, not an outage. */
-const TLS_TRUST_ERRORS = /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID|CERT_SIGNATURE_FAILURE)$/;
-
-function connectionError(err: unknown, url: string, options: ConnectOptions): Error {
+function connectionError(err: unknown, url: string, options: ConnectOptions, peer: X509Certificate | undefined): Error {
   const code = (err as { code?: unknown }).code;
   const message = (err as Error).message ?? String(err);
   const start = options.startHint ?? "start the 389 DS instance (systemctl start dirsrv@NAME, NAME as systemctl list-units 'dirsrv@*' shows it)";
@@ -284,13 +297,9 @@ function connectionError(err: unknown, url: string, options: ConnectOptions): Er
   if (typeof code === 'number') {
     return new LdapResultError(code, 'bind', options.credentials.kind === 'simple' ? options.credentials.bindDN : '', message);
   }
-  if (typeof code === 'string' && TLS_TRUST_ERRORS.test(code)) {
-    return new ConfigError(
-      `the certificate of 389 DS at ${url} is not trusted (${code}: ${message})`,
-      'name the CA certificate that signed it (PEM) in ca_file of db-upgrade.conf, and connect by the host name in the certificate',
-      { cause: err },
-    );
-  }
+  // A certificate that does not verify: a trust setting to fix, not an outage.
+  const untrusted = certificateError(err, { url, host: hostOf(options.url), peer, trust: options.trust });
+  if (untrusted) return untrusted;
   if (code === 'ECONNREFUSED' || code === 'ENOENT') {
     return new ServerUnreachableError(`389 DS at ${url} refused the connection`, `${start}, then run pki-db-upgrade again`, { cause: err });
   }

@@ -66,9 +66,17 @@ export const DEFAULT_CA_NAME = new DistinguishedName([
   ['O', 'EXAMPLE'],
 ]);
 
-const ED25519_ALG = sequence(oid(OID.ed25519));
+/** How a certificate is signed: the AlgorithmIdentifier written into it and the digest crypto.sign uses. */
+export interface SignatureAlgorithm {
+  identifier: Buffer;
+  digest: string | null;
+}
 
-function extension(id: string, critical: boolean, value: Buffer): Buffer {
+/** Ed25519 (the repository records: fastest to sign by the ten thousand). */
+export const ED25519: SignatureAlgorithm = { identifier: sequence(oid(OID.ed25519)), digest: null };
+
+/** One X.509 v3 Extension: extnID, critical (only when true, DER), extnValue. */
+export function extension(id: string, critical: boolean, value: Buffer): Buffer {
   return sequence(oid(id), ...(critical ? [boolean(true)] : []), octetString(value));
 }
 
@@ -88,7 +96,8 @@ const CA_EXTENSIONS = explicit(
   ),
 );
 
-interface TbsFields {
+export interface TbsFields {
+  algorithm: SignatureAlgorithm;
   serial: bigint;
   issuer: Buffer;
   subject: Buffer;
@@ -102,7 +111,7 @@ function tbsCertificate(f: TbsFields): Buffer {
   return sequence(
     explicit(0, integer(2)), // version v3
     integer(f.serial),
-    ED25519_ALG,
+    f.algorithm.identifier,
     f.issuer,
     sequence(time(f.notBefore), time(f.notAfter)),
     f.subject,
@@ -111,9 +120,11 @@ function tbsCertificate(f: TbsFields): Buffer {
   );
 }
 
-function signCertificate(tbs: Buffer, key: crypto.KeyObject): Buffer {
-  const signature = crypto.sign(null, tbs, key);
-  return sequence(tbs, ED25519_ALG, bitString(signature));
+/** The DER certificate: the TBSCertificate of `f`, signed with `key` (the issuer's private key). */
+export function signCertificate(f: TbsFields, key: crypto.KeyObject): Buffer {
+  const tbs = tbsCertificate(f);
+  const signature = crypto.sign(f.algorithm.digest, tbs, key);
+  return sequence(tbs, f.algorithm.identifier, bitString(signature));
 }
 
 export interface GeneratedCertificate {
@@ -159,7 +170,8 @@ export class CertificateAuthority {
     const notAfter = new Date(notBefore.getTime() + 21 * 365 * 86_400_000);
     this.caValidity = { notBefore, notAfter };
     this.certificate = signCertificate(
-      tbsCertificate({
+      {
+        algorithm: ED25519,
         serial: 1n,
         issuer: this.issuerDer,
         subject: this.issuerDer,
@@ -167,7 +179,7 @@ export class CertificateAuthority {
         notAfter,
         spki: publicKey.export({ type: 'spki', format: 'der' }),
         extensions: CA_EXTENSIONS,
-      }),
+      },
       this.privateKey,
     );
   }
@@ -186,7 +198,8 @@ export class CertificateAuthority {
     const notBefore = new Date(Math.floor(this.now.getTime() / 1000) * 1000 - (offsetDays + 1) * 86_400_000);
     const notAfter = new Date(notBefore.getTime() + 2 * 365 * 86_400_000);
     const der = signCertificate(
-      tbsCertificate({
+      {
+        algorithm: ED25519,
         serial,
         issuer: this.issuerDer,
         subject: subj.derName(),
@@ -194,7 +207,7 @@ export class CertificateAuthority {
         notAfter,
         spki: this.subjectSpkis[Number(serial % BigInt(this.subjectSpkis.length))],
         extensions: EE_EXTENSIONS,
-      }),
+      },
       this.privateKey,
     );
     return { serial, der, subject: subj, issuer: this.name, notBefore, notAfter };

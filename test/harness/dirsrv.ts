@@ -42,6 +42,11 @@ export interface DsInstance {
   errorLog: string;
   accessLog: string;
   pidFile: string;
+  /**
+   * Set when 389 DS's own TLS is on (dirsrv-tls.ts): the PEM of the CA that issued its certificate
+   * (what a test gives the tool as ca_file or --ca-file), LDAPS on securePort, StartTLS on port.
+   */
+  tls?: { caFile: string; ldapsUrl: string; startTlsUrl: string };
 }
 
 export const ROOT_DN = 'cn=Directory Manager' as const;
@@ -220,7 +225,7 @@ export interface CreateOptions {
    */
   name: string;
   port: number;
-  /** Must be free even though TLS stays off (dscreate checks it). */
+  /** LDAPS once TLS is on (dirsrv-tls.ts); free in any case (dscreate checks it). */
   securePort: number;
   /** Default: <tmpdir>/pkidbu-<name>-<random> */
   root?: string;

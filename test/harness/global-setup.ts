@@ -7,10 +7,12 @@
  * empty run root.
  */
 import { promises as fsp } from 'node:fs';
-import { createInstance, findInstances, killInstance, killStaleInstances } from './dirsrv';
+import { findInstances, killInstance, killStaleInstances } from './dirsrv';
+import { createTlsInstance } from './dirsrv-tls';
 import { ensureDirsrvInstalled } from './packages';
 import { DsRunInfo, INFO_ENV, infoPath, ownerFile, pairLayout, portBase, runPorts, runRootFor, writeJsonAtomic } from './run-info';
 import { ensurePair } from './shared-pair';
+import { TlsTestCa, type ServerCertificate } from './tls-certificates';
 
 /**
  * Servers left by a finished (or crashed) run are fair game, but a run that is still going must not
@@ -37,6 +39,11 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** The standalone's certificate; the CA's key is not kept (a test that needs more makes its own CA). */
+function runCertificate(): ServerCertificate {
+  return new TlsTestCa('pki-db-upgrade test CA of this run').issueServer({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+}
+
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   const base = portBase();
@@ -54,7 +61,9 @@ export default async function globalSetup(): Promise<void> {
   let standalone;
   try {
     [standalone] = await Promise.all([
-      createInstance({ name: `sa${base}`, port: base, securePort: base + 1, root: `${runRoot}/sa` }),
+      // 389 DS's own TLS, as a PKI host's: LDAPS on B+1, StartTLS on B, a certificate for
+      // localhost and 127.0.0.1 from a CA of this run (its PEM: standalone.tls.caFile).
+      createTlsInstance({ name: `sa${base}`, port: base, securePort: base + 1, root: `${runRoot}/sa` }, runCertificate()),
       eagerPair ? ensurePair(layout) : Promise.resolve(undefined),
     ]);
   } catch (err) {

@@ -1,5 +1,6 @@
 /**
- * Makes sure the 389 Directory Server binaries and the OpenLDAP client tools are present.
+ * Makes sure the 389 Directory Server binaries, the OpenLDAP client tools, and what puts
+ * certificates into its NSS database (certutil, pk12util, openssl: dirsrv-tls.ts) are present.
  *
  * A CI machine may start bare; we install non-interactively (no stdin, no prompts) with the
  * distribution's package manager. Without root we cannot install, so we say exactly what is missing.
@@ -7,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { run } from './exec';
 
-const REQUIRED = ['/usr/sbin/dscreate', '/usr/sbin/ns-slapd', '/usr/bin/ldapmodify'];
+const REQUIRED = ['/usr/sbin/dscreate', '/usr/sbin/ns-slapd', '/usr/bin/ldapmodify', '/usr/bin/certutil', '/usr/bin/pk12util', '/usr/bin/openssl'];
 
 function missing(): string[] {
   return REQUIRED.filter((p) => !existsSync(p));
@@ -29,7 +30,7 @@ function osFamily(): 'debian' | 'fedora' | 'unknown' {
 
 let checked: Promise<void> | undefined;
 
-/** Installs 389-ds-base and the LDAP client tools when missing; cached per process. */
+/** Installs 389-ds-base, the LDAP client tools and the NSS tools when missing; cached per process. */
 export function ensureDirsrvInstalled(): Promise<void> {
   checked ??= install();
   return checked;
@@ -42,19 +43,19 @@ async function install(): Promise<void> {
   if (!isRoot) {
     throw new Error(
       `389 DS is not installed (missing ${missing().join(', ')}) and we are not root. ` +
-        `Install it first: apt-get install -y --no-install-recommends 389-ds-base ldap-utils ` +
-        `(Debian/Ubuntu) or dnf install -y 389-ds-base openldap-clients (Fedora/RHEL).`,
+        `Install it first: apt-get install -y --no-install-recommends 389-ds-base ldap-utils libnss3-tools openssl ` +
+        `(Debian/Ubuntu) or dnf install -y 389-ds-base openldap-clients nss-tools openssl (Fedora/RHEL).`,
     );
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   if (family === 'debian') {
     await run('apt-get', ['update'], { env, timeoutMs: 600_000 });
-    await run('apt-get', ['install', '-y', '--no-install-recommends', '389-ds-base', 'ldap-utils'], {
+    await run('apt-get', ['install', '-y', '--no-install-recommends', '389-ds-base', 'ldap-utils', 'libnss3-tools', 'openssl'], {
       env,
       timeoutMs: 900_000,
     });
   } else if (family === 'fedora') {
-    await run('dnf', ['install', '-y', '389-ds-base', 'openldap-clients'], { env, timeoutMs: 900_000 });
+    await run('dnf', ['install', '-y', '389-ds-base', 'openldap-clients', 'nss-tools', 'openssl'], { env, timeoutMs: 900_000 });
   } else {
     throw new Error(`389 DS is not installed (missing ${missing().join(', ')}) and this OS is neither Debian- nor Fedora-like`);
   }

@@ -14,10 +14,12 @@
 import type { Client } from 'ldapts';
 import path from 'node:path';
 import { createInstance, type DsInstance } from './dirsrv';
+import { createTlsInstance } from './dirsrv-tls';
 import { connect } from './ldap';
 import type { ReplicatedPair } from './replication';
 import { readRunInfo } from './run-info';
 import { ensurePair } from './shared-pair';
+import type { ServerCertificate } from './tls-certificates';
 
 export type { DsInstance, ReplicatedPair };
 
@@ -42,13 +44,15 @@ let counter = 0;
  */
 /**
  * A 389 DS of the test file's own, for what must not touch the shared server (its cn=schema, its
- * LDIF folder): on PKI_TEST_PORT_BASE + `offset` (and + 1), the offsets README.md lists. The
+ * LDIF folder, its certificate): on PKI_TEST_PORT_BASE + `offset` (and + 1), the offsets
+ * README.md lists; with `tls`, 389 DS's own TLS serves that certificate (dirsrv-tls.ts). The
  * caller removes it (removeInstance) in afterAll.
  */
-export function ownInstance(name: string, offset: number): Promise<DsInstance> {
+export function ownInstance(name: string, offset: number, options: { tls?: ServerCertificate } = {}): Promise<DsInstance> {
   const { runRoot, portBase } = readRunInfo();
   const port = portBase + offset;
-  return createInstance({ name: `${name}${port}`, port, securePort: port + 1, root: path.join(runRoot, name) });
+  const create = { name: `${name}${port}`, port, securePort: port + 1, root: path.join(runRoot, name) };
+  return options.tls ? createTlsInstance(create, options.tls) : createInstance(create);
 }
 
 export function uniqueSuffix(prefix = 't'): { suffix: string; backendName: string } {

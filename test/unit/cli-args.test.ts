@@ -27,6 +27,11 @@ describe('command line: instance mode options', () => {
     // Direct runs are locked too (per server and base DN), so they may wait for the lock.
     expect(parseCli(['--url', 'ldap://127.0.0.1:389', '--base-dn', 'o=a', '--wait', '5'])).toMatchObject({ waitSec: 5 });
   });
+
+  it('takes --ca-file in direct mode only: instance mode trusts ca_file of root\'s own file', () => {
+    expect(parseCli(['--url', 'ldaps://127.0.0.1:636', '--base-dn', 'o=a', '--ca-file', '/etc/ipa/ca.crt'])).toMatchObject({ caFile: '/etc/ipa/ca.crt' });
+    expect(() => parseCli(['--instance', 'pki-tomcat', '--ca-file', '/etc/ipa/ca.crt'])).toThrow('--ca-file belongs to direct mode (--url)');
+  });
 });
 
 describe('command line: mark-done and forget', () => {
