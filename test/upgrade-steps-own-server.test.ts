@@ -192,7 +192,7 @@ describe('the bundled upgrade of a CA database', () => {
 });
 
 describe("the history's own schema, which cn=schema holds for every suffix of the server", () => {
-  it('narrowed again on this server (an older package set up another suffix) is noticed, and put back by the next run', async () => {
+  it('narrowed again on this server (an older package set up another suffix) is noticed by the next run that writes, which puts it back', async () => {
     const db = await caDatabase(ds, 'lost', { certificates: 5 });
     expect((await runCli(MAIN_BUNDLE, cliArgs('run', db.suffix))).code).toBe(0);
     // What 11.6.0's 10.0.0/01-TrackingSchema writes when it sets up another suffix: its own,
@@ -207,13 +207,18 @@ describe("the history's own schema, which cn=schema holds for every suffix of th
       ]);
     });
 
-    const check = await runCli(MAIN_BUNDLE, cliArgs('check', db.suffix));
-    expect(check.code).toBe(10);
-    expect(check.stderr).toMatch(/upgrade pending: 10\.0\.0\/02-TrackingAudit/);
+    // Nothing to write: nothing is harmed, and a run with nothing to do does not look (it costs).
+    expect((await runCli(MAIN_BUNDLE, cliArgs('check', db.suffix))).code).toBe(0);
     const refused = await runCli(MAIN_BUNDLE, ['forget', '11.6.0/01-CAIndexes', '--reason', 'x', ...cliArgs('', db.suffix).slice(1)]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/cannot hold an audit entry yet \(10\.0\.0\/02-TrackingAudit is not in force on this server\)/);
 
+    // The next package on this server: its run has something to write, and looks.
+    const server = `localhost:${ds.port}`;
+    await withLdap(ds, (c) => c.modify(`cn=${server},cn=servers,cn=dbUpgrade,${db.suffix}`, new Change({ operation: 'replace', modification: new Attribute({ type: 'pkiDbUpgradePackageVersion', values: ['11.5.0'] }) })));
+    const check = await runCli(MAIN_BUNDLE, cliArgs('check', db.suffix));
+    expect(check.code).toBe(10);
+    expect(check.stderr).toMatch(/upgrade pending: 10\.0\.0\/02-TrackingAudit/);
     const run = await runCli(MAIN_BUNDLE, cliArgs('run', db.suffix));
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/applying 10\.0\.0\/02-TrackingAudit \(cluster, done before but its schema is not in force on this server\)/);

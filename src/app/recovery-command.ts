@@ -139,7 +139,9 @@ async function recoverOn(session: LdapSession, suffix: string, serverId: string,
     );
   }
   const store = new LdapHistoryStore(session, suffix);
-  return recover(store, await store.load(), registry.steps, { action, stepId, reason, actor: actorOf(), serverId, packageVersion: registry.packageVersion }, systemClock);
+  const state = await store.load();
+  state.schemaLost = await store.lostSchema(state);
+  return recover(store, state, registry.steps, { action, stepId, reason, actor: actorOf(), serverId, packageVersion: registry.packageVersion }, systemClock);
 }
 
 /**

@@ -31,7 +31,12 @@ export class UpgradeEngine {
   async plan(): Promise<{ plan: Plan; state: HistoryState }> {
     const { steps, packageVersion, serverId, store, subsystem } = this.options;
     const state = await store.load();
-    return { plan: planUpgrade({ steps, state, packageVersion, serverId, subsystem }), state };
+    const plan = planUpgrade({ steps, state, packageVersion, serverId, subsystem });
+    // Whether the history's own schema is still in force matters only to a run that writes (and a
+    // look costs a run with nothing to do most of its time): check and status judge as run does.
+    if ((plan.pending.length === 0 && !plan.needsBookkeeping) || !store.lostSchema) return { plan, state };
+    state.schemaLost = await store.lostSchema(state);
+    return { plan: state.schemaLost.length > 0 ? planUpgrade({ steps, state, packageVersion, serverId, subsystem }) : plan, state };
   }
 
   async run(): Promise<RunResult> {

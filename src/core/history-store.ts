@@ -65,7 +65,8 @@ export interface HistoryState {
   /**
    * The history's own steps recorded done whose definitions this server's cn=schema does not hold
    * (cn=schema is the server's, the history the database's: another suffix's older package, or a
-   * restored schema file, may have put back a narrower one). They run again.
+   * restored schema file, may have put back a narrower one). They run again. Looked at only when
+   * the plan has something to write (HistoryStore.lostSchema): empty otherwise.
    */
   schemaLost: string[];
 }
@@ -82,6 +83,8 @@ export interface HistoryStore {
   remove(record: StepRecord): Promise<void>;
   /** Adds an audit event; needs the second tracking set (10.0.0/02-TrackingAudit). */
   writeAudit(event: AuditEvent): Promise<void>;
+  /** The bookkeeping steps whose schema is not in force on this server (HistoryState.schemaLost); none when the store cannot lose it. */
+  lostSchema?(state: HistoryState): Promise<string[]>;
 }
 
 export function emptyHistory(): HistoryState {

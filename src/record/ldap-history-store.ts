@@ -85,12 +85,16 @@ export class LdapHistoryStore implements HistoryStore {
     state.audit.sort((a, b) => a.time.getTime() - b.time.getTime());
     // The containers are created together once the tracking schema exists; ready means all three.
     state.ready = [this.dns.root, this.dns.history, this.dns.servers].every((dn) => containers.has(normalizeDN(dn)));
-    if (state.ready) state.schemaLost = await this.lostSets(state);
     return state;
   }
 
-  /** The history's own steps recorded done whose set this server's cn=schema does not hold. */
-  private async lostSets(state: HistoryState): Promise<string[]> {
+  /**
+   * The history's own steps recorded done whose set this server's cn=schema does not hold. Asked
+   * only when a run has something to write: 389 DS builds cn=schema for each read, which costs a
+   * run with nothing to do most of its time.
+   */
+  async lostSchema(state: HistoryState): Promise<string[]> {
+    if (!state.ready) return [];
     const done = TRACKING_SETS.filter(({ stepId }) => state.cluster.get(stepId)?.outcome === 'done');
     if (done.length === 0) return [];
     const objectClasses = (await this.ldap.read('cn=schema', ['objectClasses']))?.values('objectClasses') ?? [];
