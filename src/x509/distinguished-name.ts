@@ -142,36 +142,30 @@ function decodeUcs4be(octets: Buffer): string {
 }
 
 /**
- * The issuer Name of a DER X.509 certificate:
+ * Where the issuer Name of a DER X.509 certificate is, and the end of its tbsCertificate:
  * Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL, serialNumber,
- * signature AlgorithmIdentifier, issuer Name, ... }, ... }
+ * signature AlgorithmIdentifier, issuer Name, validity Validity, subject Name, ... }, ... }
  */
-export function certificateIssuer(der: Buffer): X509Name {
-  const certificate = expectElement(der, 0, Tag.Sequence, der.length, 'Certificate SEQUENCE');
-  const tbs = expectElement(der, certificate.valueStart, Tag.Sequence, certificate.end, 'TBSCertificate SEQUENCE');
-  let pos = tbs.valueStart;
-  let element = readElement(der, pos, tbs.end);
-  if (element.tag === Tag.ContextConstructed0) {
-    pos = element.end;
-    element = readElement(der, pos, tbs.end);
-  }
-  if (element.tag !== Tag.Integer) throw new DerError('expected the serial number INTEGER', element.start);
-  const signature = expectElement(der, element.end, Tag.Sequence, tbs.end, 'signature AlgorithmIdentifier');
-  const issuer = readElement(der, signature.end, tbs.end);
-  return parseName(der, issuer);
-}
-
-/** The subject Name of a DER X.509 certificate: after the issuer, the validity, then the subject. */
-export function certificateSubject(der: Buffer): X509Name {
+function issuerElement(der: Buffer): { issuer: DerElement; tbsEnd: number } {
   const certificate = expectElement(der, 0, Tag.Sequence, der.length, 'Certificate SEQUENCE');
   const tbs = expectElement(der, certificate.valueStart, Tag.Sequence, certificate.end, 'TBSCertificate SEQUENCE');
   let element = readElement(der, tbs.valueStart, tbs.end);
   if (element.tag === Tag.ContextConstructed0) element = readElement(der, element.end, tbs.end);
   if (element.tag !== Tag.Integer) throw new DerError('expected the serial number INTEGER', element.start);
   const signature = expectElement(der, element.end, Tag.Sequence, tbs.end, 'signature AlgorithmIdentifier');
-  const issuer = readElement(der, signature.end, tbs.end);
-  const validity = expectElement(der, issuer.end, Tag.Sequence, tbs.end, 'Validity SEQUENCE');
-  return parseName(der, readElement(der, validity.end, tbs.end));
+  return { issuer: readElement(der, signature.end, tbs.end), tbsEnd: tbs.end };
+}
+
+/** The issuer Name of a DER X.509 certificate. */
+export function certificateIssuer(der: Buffer): X509Name {
+  return parseName(der, issuerElement(der).issuer);
+}
+
+/** The subject Name of a DER X.509 certificate: after the issuer, the validity, then the subject. */
+export function certificateSubject(der: Buffer): X509Name {
+  const { issuer, tbsEnd } = issuerElement(der);
+  const validity = expectElement(der, issuer.end, Tag.Sequence, tbsEnd, 'Validity SEQUENCE');
+  return parseName(der, readElement(der, validity.end, tbsEnd));
 }
 
 /** The subject of a DER certificate in the form Dogtag writes names into `issuerName`. */
