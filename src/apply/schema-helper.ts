@@ -226,7 +226,7 @@ async function notHeld(server: SchemaServer, holds: Expected): Promise<string[]>
  * Stored definitions by lower-case name (every NAME of a definition maps to it), of those whose
  * text mentions one of `names`: cn=schema holds thousands, and only these are parsed.
  */
-async function definitionsOn(ldap: LdapSession, kind: Kind, names: string[]): Promise<Map<string, string>> {
+export async function definitionsOn(ldap: LdapSession, kind: Kind, names: string[]): Promise<Map<string, string>> {
   const entry = await ldap.read('cn=schema', [kind]);
   const wanted = names.map((n) => `'${n.toLowerCase()}'`);
   const byName = new Map<string, string>();

@@ -20,7 +20,8 @@ import { ensureEntry } from '../ldap/ensure-entry';
 import { escapeRdnValue } from '../ldap/filter';
 import { parseGeneralizedTime, toGeneralizedTime } from '../ldap/generalized-time';
 import { trackingDNs } from '../ldap/tracking-schema';
-import { setInForce, TRACKING_SETS } from './tracking-steps';
+import { definitionsOn } from '../apply/schema-helper';
+import { classNamesOf, setInForce, TRACKING_SETS } from './tracking-steps';
 
 const OUTCOMES: Outcome[] = ['started', 'done', 'failed'];
 const HOW_TO_FIX =
@@ -97,7 +98,7 @@ export class LdapHistoryStore implements HistoryStore {
     if (!state.ready) return [];
     const done = TRACKING_SETS.filter(({ stepId }) => state.cluster.get(stepId)?.outcome === 'done');
     if (done.length === 0) return [];
-    const objectClasses = (await this.ldap.read('cn=schema', ['objectClasses']))?.values('objectClasses') ?? [];
+    const objectClasses = await definitionsOn(this.ldap, 'objectClasses', done.flatMap(({ set }) => classNamesOf(set)));
     return done.filter(({ set }) => !setInForce(set, objectClasses)).map(({ stepId }) => stepId);
   }
 

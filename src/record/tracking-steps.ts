@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { RegisteredStep, StepContext } from '../core/step';
-import { parseDefinition, type SchemaDefinition } from '../apply/schema-definition';
+import { parseDefinition } from '../apply/schema-definition';
 import { TRACKING_AUDIT_SCHEMA, TRACKING_SCHEMA } from '../ldap/tracking-schema';
 
 type SchemaSet = { attributeTypes: string[]; objectClasses: string[] };
@@ -47,22 +47,22 @@ export const TRACKING_SETS: { stepId: string; set: SchemaSet }[] = [
   { stepId: '10.0.0/02-TrackingAudit', set: TRACKING_AUDIT_SCHEMA },
 ];
 
+/** The names of the object classes of `set`, as definitionsOn (apply/schema-helper.ts) looks them up. */
+export function classNamesOf(set: SchemaSet): string[] {
+  return set.objectClasses.map((text) => parseDefinition(text).names[0]);
+}
+
 /**
- * Whether a server's object classes (the objectClasses values of its cn=schema) hold `set`: each
- * of its classes, allowing at least what the set's definition allows. (Its attribute types need no
- * look: 389 DS refuses a class that names an attribute type it does not know.)
+ * Whether a server's object classes (by lower-case name, as definitionsOn reads them) hold `set`:
+ * each of its classes, allowing at least what the set's definition allows. (Its attribute types
+ * need no look: 389 DS refuses a class that names an attribute type it does not know.)
  */
-export function setInForce(set: SchemaSet, objectClasses: string[]): boolean {
-  const byName = new Map<string, SchemaDefinition>();
-  for (const text of objectClasses) {
-    if (!text.toLowerCase().includes("'pkidbupgrade")) continue;
-    const d = parseDefinition(text);
-    for (const n of d.names) byName.set(n.toLowerCase(), d);
-  }
+export function setInForce(set: SchemaSet, objectClasses: Map<string, string>): boolean {
   return set.objectClasses.every((text) => {
     const wanted = parseDefinition(text);
-    const present = byName.get(wanted.names[0].toLowerCase());
-    if (!present) return false;
+    const stored = objectClasses.get(wanted.names[0].toLowerCase());
+    if (!stored) return false;
+    const present = parseDefinition(stored);
     const allowed = new Set([...(present.fields.get('MUST') ?? []), ...(present.fields.get('MAY') ?? [])].map((a) => a.toLowerCase()));
     return [...(wanted.fields.get('MUST') ?? []), ...(wanted.fields.get('MAY') ?? [])].every((a) => allowed.has(a.toLowerCase()));
   });
