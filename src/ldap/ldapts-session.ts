@@ -213,9 +213,14 @@ function operationTimeout(options: ConnectOptions): number {
   return options.operationTimeoutMs || DEFAULT_OPERATION_TIMEOUT_MS;
 }
 
+/** The URL ldapts connects to: ldap+starttls:// is ldap:// with StartTLS after connecting. */
+function connectUrl(url: string): string {
+  return url.startsWith(STARTTLS) ? `ldap://${url.slice(STARTTLS.length)}` : url;
+}
+
 /** The host name of an ldap://, ldaps:// or ldap+starttls:// URL (brackets of IPv6 removed). */
 function hostOf(url: string): string {
-  return new URL(url.startsWith(STARTTLS) ? `ldap://${url.slice(STARTTLS.length)}` : url).hostname.replace(/^\[|\]$/g, '');
+  return new URL(connectUrl(url)).hostname.replace(/^\[|\]$/g, '');
 }
 
 /** StartTLS, verified as LDAPS would be (host name, CA), bounded by the connect timeout. */
@@ -251,7 +256,7 @@ function createClient(options: ConnectOptions): { client: Client; display: strin
     });
     return { client, display: options.url, peerCertificate: () => undefined };
   }
-  const url = options.url.startsWith(STARTTLS) ? `ldap://${options.url.slice(STARTTLS.length)}` : options.url;
+  const url = connectUrl(options.url);
   if (!/^ldaps?:\/\//.test(url)) {
     throw new ConfigError(`"${options.url}" is not an LDAP URL`, 'use ldap://host:port, ldaps://host:port or ldapi://%2Frun%2Fslapd-NAME.socket');
   }
