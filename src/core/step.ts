@@ -83,6 +83,8 @@ export interface DatabaseInfo {
   /**
    * The CA's issuer DN ({caIssuerDN}: the subject of its signing certificate, as issuerName holds
    * it). Instance mode: from ca.signing.cert in the CA's CS.cfg; direct mode: --ca-issuer-dn.
+   * CS.cfg is the PKI user's: a step that puts this value in a filter (a VLV search in cn=config)
+   * escapes it (escapeFilterValue, src/ldap/filter.ts), as any value from outside.
    */
   caIssuerDN?: string;
 }
