@@ -71,7 +71,8 @@ export function stepChecksum(file) {
 export function generateRegistry(upgradesDir, packageVersion) {
   const dir = path.resolve(upgradesDir);
   const steps = [];
-  for (const version of readdirSync(dir).sort()) {
+  // In release order (11.10.1 after 11.6.0), as the engine runs them.
+  for (const version of readdirSync(dir).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))) {
     const versionDir = path.join(dir, version);
     if (!statSync(versionDir).isDirectory()) continue;
     if (!/^\d+(\.\d+){0,3}$/.test(version)) throw new Error(`${versionDir}: folder name must be a version like 11.6.0`);

@@ -25,6 +25,7 @@ import { systemClock, type Clock } from '../core/clock';
 import { hasResultCode, ResultCode, type DirectoryEntry, type LdapSession, type Modification } from '../core/directory';
 import type { Logger } from '../core/logger';
 import type { IndexHelper, IndexSpec, VlvSearchSpec } from '../core/step';
+import { backendConfigDN } from '../ldap/backend';
 import { startTask, waitForBackendTasks, waitForTask } from '../ldap/ds-task';
 import { ensureEntry } from '../ldap/ensure-entry';
 import { escapeFilterValue, escapeRdnValue } from '../ldap/filter';
@@ -65,7 +66,7 @@ export class LdapIndexHelper implements IndexHelper {
   ) {}
 
   private get backendDN(): string {
-    return `cn=${escapeRdnValue(this.options.backend)},cn=ldbm database,cn=plugins,cn=config`;
+    return backendConfigDN(this.options.backend);
   }
 
   async ensure(indexes: IndexSpec[]): Promise<string[]> {
@@ -176,13 +177,28 @@ export class LdapIndexHelper implements IndexHelper {
     }
     if (this.options.dryRun) return;
     for (const kind of ['attributes', 'vlv'] as const) {
-      for (const name of wanted[kind]) {
-        try {
-          await this.ldap.modify(this.markedDN(kind, name), [{ operation: 'delete', attribute: 'description', values: [PENDING_BUILD] }]);
-        } catch (err) {
-          // Not marked (defined by someone else) or gone: nothing to clear.
-          if (!hasResultCode(err, ResultCode.NoSuchAttribute) && !hasResultCode(err, ResultCode.NoSuchObject)) throw err;
-        }
+      for (const name of wanted[kind]) await this.clearMark(kind, name);
+    }
+  }
+
+  /**
+   * Removes the mark of a built definition. A vlvIndex also loses the extensibleObject that let it
+   * carry the mark, so that it ends as Dogtag's vlv.ldif defines it (top, vlvIndex); unless it
+   * holds something else only extensibleObject allows (65), or never had it (16).
+   */
+  private async clearMark(kind: keyof Build, name: string): Promise<void> {
+    const unmark: Modification = { operation: 'delete', attribute: 'description', values: [PENDING_BUILD] };
+    const attempts = kind === 'vlv' ? [[unmark, { operation: 'delete', attribute: 'objectClass', values: ['extensibleObject'] } as Modification], [unmark]] : [[unmark]];
+    for (const [i, changes] of attempts.entries()) {
+      try {
+        await this.ldap.modify(this.markedDN(kind, name), changes);
+        return;
+      } catch (err) {
+        const last = i === attempts.length - 1;
+        if (!last && (hasResultCode(err, ResultCode.ObjectClassViolation) || hasResultCode(err, ResultCode.NoSuchAttribute))) continue;
+        // Not marked (defined by someone else) or gone: nothing to clear.
+        if (hasResultCode(err, ResultCode.NoSuchAttribute) || hasResultCode(err, ResultCode.NoSuchObject)) return;
+        throw err;
       }
     }
   }

@@ -10,7 +10,8 @@ export interface SchemaDefinition {
 
 function tokenize(text: string): string[] {
   const tokens: string[] = [];
-  const re = /\s*(\(|\)|'(?:[^'\\]|\\.)*'|[^\s()']+)/g;
+  // "$" separates list items with or without spaces around it (Dogtag's pkiSubsystem has "$SecureEEClientAuthPort").
+  const re = /\s*(\(|\)|\$|'(?:[^'\\]|\\.)*'|[^\s()'$]+)/g;
   let m: RegExpExecArray | null;
   while ((m = re.exec(text))) tokens.push(m[1]);
   return tokens;

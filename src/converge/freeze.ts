@@ -25,7 +25,7 @@
  * exactly and the next run finds and lifts a freeze a crashed run left behind.
  */
 import type { LdapSession, Modification } from '../core/directory';
-import { findBackend } from '../ldap/backend';
+import { backendConfigDN, findBackend } from '../ldap/backend';
 import { escapeRdnValue } from '../ldap/filter';
 import { ldifAdd, ldifDelete, ldifModify } from '../ldap/ldif';
 import type { Agreement } from './agreements';
@@ -55,7 +55,7 @@ export function markerDN(suffix: string): string {
 }
 
 export async function readFreezeState(ldap: LdapSession, suffix: string): Promise<FreezeState> {
-  const backendDN = `cn=${escapeRdnValue(await findBackend(ldap, suffix))},cn=ldbm database,cn=plugins,cn=config`;
+  const backendDN = backendConfigDN(await findBackend(ldap, suffix));
   const [backend, entry] = await Promise.all([ldap.read(backendDN, ['nsslapd-readonly']), ldap.read(markerDN(suffix), ['description'])]);
   const value = entry?.values('description').find((v) => v.startsWith(MARKER_PREFIX));
   let marker: FreezeMarker | undefined;

@@ -1,7 +1,12 @@
 /** Finds the ldbm backend (e.g. "ca") that holds a suffix, for the cn=config paths of index steps. */
 import type { LdapSession } from '../core/directory';
 import { ConfigError } from '../core/errors';
-import { escapeFilterValue } from './filter';
+import { escapeFilterValue, escapeRdnValue } from './filter';
+
+/** The backend's entry in cn=config, under which its indexes and VLV searches live. */
+export function backendConfigDN(backend: string): string {
+  return `cn=${escapeRdnValue(backend)},cn=ldbm database,cn=plugins,cn=config`;
+}
 
 export async function findBackend(ldap: LdapSession, suffix: string): Promise<string> {
   const backends = await ldap.search('cn=ldbm database,cn=plugins,cn=config', {

@@ -48,7 +48,7 @@ export function fixturesDir(): string {
   return found;
 }
 
-async function readFixture(rel: string): Promise<string> {
+export async function readFixture(rel: string): Promise<string> {
   return fsp.readFile(path.join(fixturesDir(), rel), 'utf8');
 }
 
@@ -80,6 +80,8 @@ export interface SchemaOptions {
    * the current release). Default false: an old database, which the upgrade steps complete.
    */
   includeLaterAdditions?: boolean;
+  /** The schema of this Dogtag release (releases/<release>/server), not the current one. */
+  release?: string;
 }
 
 /**
@@ -174,15 +176,16 @@ export interface SchemaDefinition {
  * ones schema-authority.ldif and schema-certProfile.ldif add.
  */
 export async function pkiSchemaDefinitions(opts: SchemaOptions = {}): Promise<SchemaDefinition[]> {
+  const server = opts.release ? `releases/${opts.release}/server` : 'server';
   const later = new Set<string>();
   if (!opts.includeLaterAdditions) {
-    for (const f of ['server/schema-authority.ldif', 'server/schema-certProfile.ldif']) {
+    for (const f of [`${server}/schema-authority.ldif`, `${server}/schema-certProfile.ldif`]) {
       for (const d of definitionsOf(parseLdif(await readFixture(f)))) later.add(`${d.type}:${definitionName(d.def)}`);
     }
   }
   const seen = new Set<string>();
   const out: SchemaDefinition[] = [];
-  for (const { type, def } of definitionsOf(parseLdif(await readFixture('server/schema.ldif')))) {
+  for (const { type, def } of definitionsOf(parseLdif(await readFixture(`${server}/schema.ldif`)))) {
     const name = definitionName(def);
     const key = `${type}:${name}`;
     if (!name || seen.has(key) || later.has(key)) continue;

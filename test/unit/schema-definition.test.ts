@@ -18,3 +18,10 @@ describe('schema definitions', () => {
     expect(sameDefinition(a, b)).toBe(false);
   });
 });
+
+it('reads "$" as a separator with or without spaces around it', () => {
+  // As Dogtag's schema.ldif writes pkiSubsystem's MAY list.
+  const def = parseDefinition("( p-oid NAME 'p' SUP top STRUCTURAL MAY ( a $ b $c ) )");
+  expect(def.fields.get('MAY')).toEqual(['a', 'b', 'c']);
+  expect(sameDefinition(def, parseDefinition("( p-oid NAME 'p' SUP top STRUCTURAL MAY ( a $ b $ c ) )"))).toBe(true);
+});
