@@ -17,11 +17,13 @@ rm -rf "$TREE" "$DS_ROOT"
 
 $HARNESS create-standalone --root "$DS_ROOT" --port "$PORT" --secure-port $((PORT + 1)) --name "day$PORT" >/dev/null
 PASSWORD=$($HARNESS info --root "$DS_ROOT" | node -e 'const i=JSON.parse(require("fs").readFileSync(0));console.log((Array.isArray(i)?i[0]:i).rootPassword)')
-$HARNESS load-pki --root "$DS_ROOT" --suffix "$SUFFIX" --backend ca --certs 2000 --without-issuer-ratio 0.3 >/dev/null
+LOADED=$($HARNESS load-pki --root "$DS_ROOT" --suffix "$SUFFIX" --backend ca --certs 2000 --without-issuer-ratio 0.3)
 mkdir -p "$TREE/etc/pki/pki-tomcat/ca"
 sed -e "s|^internaldb.basedn=.*|internaldb.basedn=$SUFFIX|" -e "s|^internaldb.ldapconn.host=.*|internaldb.ldapconn.host=127.0.0.1|" \
     -e "s|^internaldb.ldapconn.port=.*|internaldb.ldapconn.port=$PORT|" -e "s|^machineName=.*|machineName=localhost|" \
     test/fixtures/dogtag/ca/CS.cfg.template > "$TREE/etc/pki/pki-tomcat/ca/CS.cfg"
+# pkispawn writes the CA signing certificate into CS.cfg: that of the CA that issued the records.
+echo "ca.signing.cert=$(echo "$LOADED" | node -e 'console.log(JSON.parse(require("fs").readFileSync(0)).caSigningCert)')" >> "$TREE/etc/pki/pki-tomcat/ca/CS.cfg"
 printf 'internal=token-password\ninternaldb=%s\n' "$PASSWORD" > "$TREE/etc/pki/pki-tomcat/password.conf"
 chmod 600 "$TREE/etc/pki/pki-tomcat/password.conf"
 

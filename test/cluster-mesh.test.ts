@@ -22,7 +22,11 @@ const CLUSTER_STEPS = [
   '10.3.0/01-CertProfileSchema',
   '10.3.3/01-IssuerNameBackfill',
   '11.6.0/02-RequireIssuerName',
+  '11.10.1/02-EstAdministrators',
 ];
+
+/** What waits with the step that is not backward compatible: it, and every step after it. */
+const HELD_BACK = '11\\.6\\.0\\/02-RequireIssuerName, 11\\.10\\.1\\/01-RevokedCertsByIssuerVlv, 11\\.10\\.1\\/02-EstAdministrators, 11\\.10\\.1\\/04-DirectoryServerSettings';
 
 const byVersion = (x: string, y: string) => x.localeCompare(y, 'en', { numeric: true });
 
@@ -92,7 +96,7 @@ describe('three suppliers', () => {
     // The freeze of the two others, the steps the real run applies, and no more.
     expect(rehearsal.stdout.match(/^# step \S+/gm)).toEqual(CLUSTER_STEPS.slice(0, 5).concat('11.6.0/01-CAIndexes').sort(byVersion).map((id) => `# step ${id}`));
     for (const ds of [b, c]) expect(rehearsal.stdout).toContain(`nsslapd-readonly: on`);
-    expect(rehearsal.stderr).toMatch(/the real run holds back 11\.6\.0\/02-RequireIssuerName: not backward compatible/);
+    expect(rehearsal.stderr).toMatch(new RegExp(`the real run holds back ${HELD_BACK}: not backward compatible`));
     expect(await entryExists(a, `cn=dbUpgrade,${mesh.suffix}`)).toBe(false);
     expect(await Promise.all(mesh.servers.map((ds) => schemaOf(ds)))).toEqual(schemaBefore);
 
@@ -108,12 +112,15 @@ describe('three suppliers', () => {
     const onB = await tool(mesh.args(b, 'run'));
     const onC = await tool(mesh.args(c, 'run'));
     expect([onB, onC].map((r) => ({ code: r.code, log: r.stderr }))).toEqual([0, 0].map((code) => ({ code, log: expect.any(String) })));
-    // b ran while c had not: its status named the step it waits for.
+    // c, the last to run, applied the held-back step and those after it. a and b ran before: each
+    // still owes the server-scope steps among them (cn=config is each server's own).
     const statusOfA = await tool(mesh.args(a, 'status'));
-    expect(statusOfA.stdout).toMatch(/Pending: {5}none, the database is up to date/);
-
+    expect(statusOfA.stdout).toMatch(/Pending: {5}2 step\(s\).*\n +11\.10\.1\/01-RevokedCertsByIssuerVlv +server .*\n +11\.10\.1\/04-DirectoryServerSettings +server /);
     const second = await tool(mesh.args(a, 'cluster', 'upgrade'));
-    expect({ code: second.code, log: second.stderr }).toEqual({ code: 0, log: expect.stringMatching(/nothing to do/) });
+    expect({ code: second.code, log: second.stderr }).toEqual({ code: 0, log: expect.stringMatching(/done 11\.10\.1\/04-DirectoryServerSettings/) });
+    expect((await tool(mesh.args(b, 'run'))).code).toBe(0);
+    const third = await tool(mesh.args(a, 'cluster', 'upgrade'));
+    expect({ code: third.code, log: third.stderr }).toEqual({ code: 0, log: expect.stringMatching(/nothing to do/) });
     expect(await meshProblems(mesh, { requireIssuerName: true })).toEqual([]);
     expect(names(mesh)).toHaveLength(3);
   });
@@ -125,14 +132,14 @@ describe('three suppliers', () => {
     await expectEachSucceeded(first, trees);
     // One line each for dnf; the step that waits for the other servers is named.
     for (const r of first) expect((r.stdout + r.stderr).trim().split('\n')).toHaveLength(1);
-    const held = first.filter((r) => /held back: 11\.6\.0\/02-RequireIssuerName \(not backward compatible/.test(r.stdout));
+    const held = first.filter((r) => new RegExp(`held back: ${HELD_BACK} \\(not backward compatible`).test(r.stdout));
     expect(held.length).toBeGreaterThanOrEqual(1);
 
-    // The next update (or a second run) on every server at once: now every server runs 11.6.0.
+    // The next update (or a second run) on every server at once: now every server runs 11.10.1.
     const second = await Promise.all(trees.map((t) => posttrans(t)));
     await expectEachSucceeded(second, trees);
     const history = await historyOf(mesh.servers[2], mesh.suffix);
-    expect(history.databaseVersion).toBe('11.6.0');
+    expect(history.databaseVersion).toBe('11.10.1');
     // Each cluster step recorded once, by one server; the index step on each of the three.
     expect([...history.cluster.values()].map((r) => `${r.stepId} ${r.outcome}`)).toEqual(
       CLUSTER_STEPS.map((id) => `${id} done`),
@@ -156,12 +163,21 @@ describe('three suppliers', () => {
         expect(shown).toMatch(/11\.6\.0\/02-RequireIssuerName .*\n +held back by the last run: not backward compatible: waits until every server runs a package >= 11\.6\.0/);
       }
     }
-    expect(lines[0]).toMatch(/ca upgraded from \(untracked\) to 10\.3\.3 \(6 step\(s\), .*; held back: 11\.6\.0\/02-RequireIssuerName \(not backward compatible: waits until every server runs a package >= 11\.6\.0; behind: localhost:\d+ \(package unknown/);
+    expect(lines[0]).toMatch(new RegExp(`ca upgraded from \\(untracked\\) to 10\\.3\\.3 \\(6 step\\(s\\), .*; held back: ${HELD_BACK} \\(not backward compatible: waits until every server runs a package >= 11\\.6\\.0; behind: localhost:\\d+ \\(package unknown`));
     expect(lines[1]).toMatch(/ca: 1 step\(s\) applied \(.*\), database still at 10\.3\.3; held back: 11\.6\.0\/02-RequireIssuerName/);
-    expect(lines[2]).toMatch(/ca upgraded from 10\.3\.3 to 11\.6\.0 \(2 step\(s\)/);
-    // The status file of the first server still owes the held-back step, and its status says why.
+    // The last one: its index step, the held-back step and the three after it that are for a CA.
+    expect(lines[2]).toMatch(/ca upgraded from 10\.3\.3 to 11\.10\.1 \(5 step\(s\)/);
+    // The first two ran before the held-back step was released: each still owes the server-scope
+    // steps after it (cn=config is each server's own), which its next run applies.
+    for (const t of trees.slice(0, 2)) expect((await runCli(MAIN_BUNDLE, ['status', '--root', t.root])).stdout).toMatch(/Pending: {5}2 step\(s\)/);
+    // An administrator runs them by hand on the first (direct mode); the second's next update does.
+    expect((await tool(mesh.args(mesh.servers[0], 'run'))).code).toBe(0);
+    expect((await posttrans(trees[1])).code).toBe(0);
+    // The status file of the first server still owes the held-back step, and its status says why,
+    // and that the database is up to date now.
     expect(readStatus(trees[0]).pending.reason).toMatch(/held back: 11\.6\.0\/02-RequireIssuerName/);
     expect((await runCli(MAIN_BUNDLE, ['status', '--root', trees[0].root])).stdout).toMatch(/Upgrade: {5}done: pending after the last run here \(.*held back: 11\.6\.0\/02-RequireIssuerName.*\), but every database is up to date now/);
+    for (const t of trees.slice(1)) expect((await runCli(MAIN_BUNDLE, ['status', '--root', t.root])).stdout).toMatch(/Pending: {5}none, the database is up to date/);
     expect(await meshProblems(mesh, { requireIssuerName: true })).toEqual([]);
   });
 
@@ -179,7 +195,7 @@ describe('three suppliers', () => {
     expect(status.lastRun).toMatchObject({ result: 'waiting-for-replication', exitCode: 5 });
     expect(status.pending.reason).toMatch(/waiting for replication/);
     const shown = await runCli(MAIN_BUNDLE, ['status', '--root', trees[0].root]);
-    expect(shown.stdout).toMatch(/Last run: .* waiting-for-replication \(posttrans, package 11\.6\.0, exit 5\)/);
+    expect(shown.stdout).toMatch(/Last run: .* waiting-for-replication \(posttrans, package 11\.10\.1, exit 5\)/);
     expect(shown.stdout).toMatch(/Upgrade: {5}PENDING since/);
     expect(await entryExists(a, `cn=dbUpgrade,${mesh.suffix}`)).toBe(false);
 
@@ -209,7 +225,7 @@ describe('three suppliers', () => {
 
     const run = await posttransWithout(ldapiOnly, alone(a));
     if (run.code !== 0) throw new Error(`exit ${run.code}:\n${run.stderr}\n${(await fsp.readFile(ldapiOnly.logFile, 'utf8')).slice(-6000)}`);
-    expect(run.stdout).toMatch(/pki-ipa: ca upgraded from \(untracked\) to 10\.3\.3 \(6 step\(s\), .*\); held back: 11\.6\.0\/02-RequireIssuerName \(not backward compatible/);
+    expect(run.stdout).toMatch(new RegExp(`pki-ipa: ca upgraded from \\(untracked\\) to 10\\.3\\.3 \\(6 step\\(s\\), .*\\); held back: ${HELD_BACK} \\(not backward compatible`));
     const log = await fsp.readFile(ldapiOnly.logFile, 'utf8');
     expect(log).toMatch(/the other servers of o=pki-tomcat-CA are seen from localhost:\d+ only/);
     expect(log).toContain(`cn=schema of localhost:${b.port}, localhost:${c.port}: received from localhost:${a.port} by replication`);
@@ -235,7 +251,7 @@ describe('three suppliers', () => {
     await expectEachSucceeded(await Promise.all([1, 2].map(onItsOwn)), trees.slice(1));
     await expectEachSucceeded(await Promise.all([0, 1, 2].map(onItsOwn)), trees);
     const history = await historyOf(c, mesh.suffix);
-    expect(history.databaseVersion).toBe('11.6.0');
+    expect(history.databaseVersion).toBe('11.10.1');
     expect([...history.cluster.values()].map((r) => `${r.stepId} ${r.outcome}`)).toEqual(CLUSTER_STEPS.map((id) => `${id} done`));
     expect(mesh.servers.map((ds) => history.servers.get(`localhost:${ds.port}`)?.get('11.6.0/01-CAIndexes')?.outcome)).toEqual(['done', 'done', 'done']);
     expect(await meshProblems(mesh, { requireIssuerName: true })).toEqual([]);

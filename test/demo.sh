@@ -33,7 +33,7 @@ PASSWORD=$($HARNESS info --root "$ROOT" | node -e 'const i=JSON.parse(require("f
 printf '%s' "$PASSWORD" > "$WORK/password"; chmod 600 "$WORK/password"
 
 say "Loading a Dogtag CA database as an older release wrote it: $SUFFIX, $CERTS certificates (30% without issuerName)"
-$HARNESS load-pki --root "$ROOT" --suffix "$SUFFIX" --backend "$BACKEND" --certs "$CERTS" --without-issuer-ratio 0.3 >/dev/null
+LOADED=$($HARNESS load-pki --root "$ROOT" --suffix "$SUFFIX" --backend "$BACKEND" --certs "$CERTS" --without-issuer-ratio 0.3)
 missing() {
   ldapsearch -x -LLL -H "ldap://127.0.0.1:$PORT" -D "cn=Directory Manager" -y "$WORK/password" -b "ou=certificateRepository,ou=ca,$SUFFIX" \
     '(&(objectclass=certificateRecord)(|(!(issuerName=*))(issuerName=)))' 1.1 | grep -c '^dn:' || true
@@ -50,6 +50,8 @@ sed -e "s|^internaldb.basedn=.*|internaldb.basedn=$SUFFIX|" \
     -e "s|^internaldb.ldapconn.port=.*|internaldb.ldapconn.port=$PORT|" \
     -e "s|^machineName=.*|machineName=localhost|" \
     test/fixtures/dogtag/ca/CS.cfg.template > "$INSTANCE/ca/CS.cfg"
+# pkispawn writes the CA signing certificate into CS.cfg: that of the CA that issued the records.
+echo "ca.signing.cert=$(echo "$LOADED" | node -e 'console.log(JSON.parse(require("fs").readFileSync(0)).caSigningCert)')" >> "$INSTANCE/ca/CS.cfg"
 echo "instanceId=pki-tomcat" >> "$INSTANCE/ca/CS.cfg"
 printf 'internal=demo-token-password\ninternaldb=%s\n' "$PASSWORD" > "$INSTANCE/password.conf"
 chmod 600 "$INSTANCE/password.conf"

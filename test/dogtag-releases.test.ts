@@ -6,7 +6,7 @@
  * and VLV searches, and every replicated entry, attribute by attribute. What still differs is the
  * list of docs/dogtag-databases.md, "What the upgrade leaves different", and nothing else.
  */
-import { Client } from 'ldapts';
+import { Attribute, Change, Client } from 'ldapts';
 import { CertificateAuthority, DistinguishedName } from './harness/certificates';
 import { removeInstance, type DsInstance } from './harness/dirsrv';
 import { loadReleaseDatabase, loadReleaseServerSettings, RELEASE_SUBSYSTEMS, type ReleaseDatabase, type ReleaseSubsystem } from './harness/dogtag-release';
@@ -15,6 +15,9 @@ import { loadPkiSchema, pkiSchemaDefinitions } from './harness/pki-database';
 import { ownInstance, withLdap } from './harness/test-env';
 import { tool } from './support/cluster';
 import { addSubsystem, createFakePki, passwordFromConfigFile, removeFakePkis, type FakePki } from './support/fake-pki';
+import { runStep } from './support/step-context';
+import { MIN_MAX_BER_SIZE } from '../src/pki/server-settings';
+import directoryServerSettings from '../upgrades/11.10.1/04-DirectoryServerSettings';
 import { parseDefinition, sameDefinition, type SchemaDefinition } from '../src/apply/schema-definition';
 
 const INSTANCE = 'pki-tomcat';
@@ -206,6 +209,18 @@ describe('a PKI instance created by Dogtag 10.5.0 (CA, KRA, OCSP, TKS, TPS)', ()
       expect((await c.search('ou=csusers,cn=config', { scope: 'base' })).searchEntries).toHaveLength(1);
       expect(firstString((await c.search('cn=USN,cn=plugins,cn=config', { scope: 'base', attributes: ['nsslapd-pluginEnabled'] })).searchEntries[0], 'nsslapd-pluginEnabled')).toBe('on');
     });
+  });
+
+  it('a larger nsslapd-maxbersize is never lowered (the step run again by itself)', async () => {
+    const setMaxBerSize = (value: string) => withLdap(ds, (c: Client) => c.modify('cn=config', new Change({ operation: 'replace', modification: new Attribute({ type: 'nsslapd-maxbersize', values: [value] }) })));
+    await setMaxBerSize('524288000');
+    try {
+      const t = await runStep(ds, directoryServerSettings, { suffix: upgraded('ca').suffix, backend: upgraded('ca').backendName });
+      expect(t.lines).toEqual([]);
+      expect(await withLdap(ds, async (c: Client) => firstString((await c.search('cn=config', { scope: 'base', attributes: ['nsslapd-maxbersize'] })).searchEntries[0], 'nsslapd-maxbersize'))).toBe('524288000');
+    } finally {
+      await setMaxBerSize(String(MIN_MAX_BER_SIZE));
+    }
   });
 
   it('a second run finds nothing to do and changes nothing', async () => {

@@ -14,7 +14,7 @@ import { collect, fixtureBundle, MAIN_BUNDLE, runCli, startCli } from './support
 import { addSubsystem, createFakePki, passwordFromConfigFile, readStatus, removeFakePkis, waitForFile, writeToolConfig, type CsCfgOptions, type FakePki } from './support/fake-pki';
 import { closedLoopbackPort, listenOnLoopback } from './support/ports';
 
-const bundle = MAIN_BUNDLE; // the real upgrades, package 11.6.0
+const bundle = MAIN_BUNDLE; // the real upgrades, package 11.10.1
 let controlled: string; // package 2.0.0: tracking schema + a step the test steers (sleep, fail)
 
 beforeAll(() => {
@@ -97,7 +97,7 @@ describe('password.conf restored for the run', () => {
     expect(log).not.toContain(ds().rootPassword);
     expect(log).toMatch(new RegExp(`==== pki-db-upgrade 2\\.0\\.0 run: instance ${pki.name}, mode posttrans, host .+, pid ${run.child.pid}`));
     expect(log).toContain(`restored ${pki.passwordConf} for this run (mode 0600, owner 4321:4322)`);
-    expect(log).toMatch(/done 2\.0\.0\/01-ControlledStep in 1\.\d\d s/);
+    expect(log).toMatch(/done 2\.0\.0\/01-ControlledStep in \d+\.\d\d s/);
     expect(log).toMatch(/==== finished in [\d.]+ s: ca upgraded from \(untracked\) to 2\.0\.0/);
 
     const status = readStatus(pki);
@@ -353,8 +353,8 @@ describe('389 DS not running during %posttrans', () => {
 
     const status = await runTool(bundle, ['status', '--root', pki.root]);
     expect(status.code).toBe(0);
-    expect(status.stdout).toMatch(/Last run: +\S+ server-down \(posttrans, package 11\.6\.0, exit 4\)/);
-    expect(status.stdout).toMatch(/Upgrade: +PENDING since \S+ \(package 11\.6\.0\): ca: 389 DS at ldap:\/\/127\.0\.0\.1:\d+ refused/);
+    expect(status.stdout).toMatch(/Last run: +\S+ server-down \(posttrans, package 11\.10\.1, exit 4\)/);
+    expect(status.stdout).toMatch(/Upgrade: +PENDING since \S+ \(package 11\.10\.1\): ca: 389 DS at ldap:\/\/127\.0\.0\.1:\d+ refused/);
     expect(status.stdout).toContain('live state unavailable');
     expect(status.stdout).toContain(`Log:         ${pki.logFile}`);
   });
@@ -385,7 +385,7 @@ describe('a package older than the database (dnf downgrade)', () => {
     const down = await runTool(controlled, posttrans(pki));
     expect(down.code).toBe(2);
     expect((down.stdout + down.stderr).trim()).toMatch(
-      new RegExp(`^pki-db-upgrade: ${pki.name}: database left as it is: ca: the database is at version 11\\.6\\.0, newer than this package \\(2\\.0\\.0\\); refusing to touch it → this server \\(localhost:${ds().port}\\) itself recorded package 11\\.6\\.0 \\(its last run \\S+\\): the package was downgraded since; upgrade it again`),
+      new RegExp(`^pki-db-upgrade: ${pki.name}: database left as it is: ca: the database is at version 11\\.10\\.1, newer than this package \\(2\\.0\\.0\\); refusing to touch it → this server \\(localhost:${ds().port}\\) itself recorded package 11\\.10\\.1 \\(its last run \\S+\\): the package was downgraded since; upgrade it again`),
     );
     expect(readStatus(pki)).toMatchObject({ lastRun: { result: 'database-newer', exitCode: 2 } });
     expect(readStatus(pki).pending).toBeUndefined();
@@ -419,7 +419,7 @@ describe('db-upgrade.conf', () => {
     const result = await runTool(bundle, posttrans(pki));
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('warning: cannot write the log file /proc/pki-db-upgrade-test/db-upgrade.log');
-    expect(result.stderr).toContain('==== pki-db-upgrade 11.6.0 run');
+    expect(result.stderr).toContain('==== pki-db-upgrade 11.10.1 run');
     expect(result.stderr).not.toContain(ds().rootPassword);
   });
 

@@ -15,6 +15,7 @@ import { TlsTestCa } from './harness/tls-certificates';
 import { MAIN_BUNDLE, runCli } from './support/bundle';
 import { createFakePki, passwordFromConfigFile, removeFakePkis, type FakePki } from './support/fake-pki';
 import { tempDir } from './support/temp-dir';
+import { DIRECT_CA_FACTS } from './support/pki-facts';
 
 afterAll(() => removeFakePkis());
 
@@ -30,7 +31,7 @@ function passwordFile(ds: DsInstance): string {
 
 /** `pki-db-upgrade COMMAND --url URL ...` (direct mode) against `ds`'s Directory Manager. */
 function direct(ds: DsInstance, command: string, url: string, baseDN: string, ...more: string[]) {
-  return runCli(MAIN_BUNDLE, [command, '--url', url, '--base-dn', baseDN, '--password-file', passwordFile(ds), '--connect-timeout', '10', ...more], { timeoutMs: 40_000 });
+  return runCli(MAIN_BUNDLE, [command, '--url', url, '--base-dn', baseDN, '--password-file', passwordFile(ds), '--connect-timeout', '10', ...DIRECT_CA_FACTS, ...more], { timeoutMs: 40_000 });
 }
 
 /** `pki-db-upgrade run --mode posttrans` on a fake instance whose CS.cfg says secureConn=true. */
@@ -57,13 +58,13 @@ describe('a certificate that verifies: the standalone 389 DS (localhost, 127.0.0
     expect(db.withoutIssuerName.length).toBeGreaterThan(0);
     const run = await direct(ds(), 'run', ds().tls!.ldapsUrl, suffix, '--ca-file', ds().tls!.caFile);
     expect(run.code).toBe(0);
-    expect(run.stderr).toContain(`${suffix} on ${ds().tls!.ldapsUrl}: upgraded from (untracked) to 11.6.0, 7 step(s)`);
+    expect(run.stderr).toContain(`${suffix} on ${ds().tls!.ldapsUrl}: upgraded from (untracked) to 11.10.1, 10 step(s)`);
     // The backfill wrote on connections of its own (LdaptsSession.openSiblings), over LDAPS as well.
     const missing = await withLdap(ds(), (c) => c.search(`ou=certificateRepository,ou=ca,${suffix}`, { filter: '(&(objectClass=certificateRecord)(!(issuerName=*)))', attributes: ['1.1'] }));
     expect(missing.searchEntries).toEqual([]);
     const check = await direct(ds(), 'check', `ldaps://localhost:${ds().securePort}`, suffix, '--ca-file', ds().tls!.caFile);
     expect(check.code).toBe(0);
-    expect(check.stdout).toContain('up to date (database at 11.6.0, package 11.6.0)');
+    expect(check.stdout).toContain('up to date (database at 11.10.1, package 11.10.1)');
   });
 
   it('direct mode upgrades a database over StartTLS on the LDAP port trusting --ca-file', async () => {
@@ -71,7 +72,7 @@ describe('a certificate that verifies: the standalone 389 DS (localhost, 127.0.0
     await createBackend(ds(), suffix, backendName);
     const run = await direct(ds(), 'run', ds().tls!.startTlsUrl, suffix, '--ca-file', ds().tls!.caFile);
     expect(run.code).toBe(0);
-    expect(run.stderr).toContain(`${suffix} on ${ds().tls!.startTlsUrl}: upgraded from (untracked) to 11.6.0`);
+    expect(run.stderr).toContain(`${suffix} on ${ds().tls!.startTlsUrl}: upgraded from (untracked) to 11.10.1`);
   });
 
   it('instance mode (secureConn=true) upgrades over LDAPS trusting ca_file', async () => {

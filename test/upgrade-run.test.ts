@@ -9,6 +9,7 @@ import { createBackend, type DsInstance } from './harness/dirsrv';
 import { entryExists, standalone, uniqueSuffix, withLdap } from './harness/test-env';
 import { collect, fixtureBundle, MAIN_BUNDLE, runCli, startCli } from './support/bundle';
 import { snapshot } from './support/directory-snapshot';
+import { DIRECT_CA_FACTS } from './support/pki-facts';
 
 let ds: DsInstance;
 let passwordFile: string;
@@ -23,7 +24,7 @@ beforeAll(() => {
 async function freshDatabase(prefix: string) {
   const { suffix, backendName } = uniqueSuffix(prefix);
   await createBackend(ds, suffix, backendName);
-  const args = (command: string, ...extra: string[]) => [command, '--url', ds.url, '--base-dn', suffix, '--password-file', passwordFile, ...extra];
+  const args = (command: string, ...extra: string[]) => [command, '--url', ds.url, '--base-dn', suffix, '--password-file', passwordFile, ...DIRECT_CA_FACTS, ...extra];
   return { suffix, backendName, args };
 }
 
@@ -52,13 +53,13 @@ describe('pki-db-upgrade run on a real 389 DS', () => {
   it('applies every step for any subsystem to a database never upgraded, records each and sets the version', async () => {
     const db = await freshDatabase('all');
     const run = await runCli(MAIN_BUNDLE, db.args('run'));
-    expect(run.stderr).toMatch(/upgraded from \(untracked\) to 11\.6\.0/);
+    expect(run.stderr).toMatch(/upgraded from \(untracked\) to 11\.10\.1/);
     expect(run.code).toBe(0);
 
     const s = await status(MAIN_BUNDLE, db.args('status', '--json'));
-    expect(s).toMatchObject({ databaseVersion: '11.6.0', packageVersion: '11.6.0', upToDate: true, pending: [], subsystem: null });
+    expect(s).toMatchObject({ databaseVersion: '11.10.1', packageVersion: '11.10.1', upToDate: true, pending: [], subsystem: null });
     expect(s.server).toBe(`localhost:${ds.port}`);
-    expect(s.notApplicable.map((n: { id: string }) => n.id)).toEqual(['10.3.3/01-IssuerNameBackfill', '11.6.0/01-CAIndexes', '11.6.0/02-RequireIssuerName']);
+    expect(s.notApplicable.map((n: { id: string }) => n.id)).toEqual(['10.3.3/01-IssuerNameBackfill', '11.6.0/01-CAIndexes', '11.6.0/02-RequireIssuerName', '11.10.1/01-RevokedCertsByIssuerVlv', '11.10.1/02-EstAdministrators', '11.10.1/03-TpsAuditors']);
 
     const h = await history(MAIN_BUNDLE, db.args('history', '--json'));
     expect(h.map((r) => r.step)).toEqual([
@@ -66,6 +67,7 @@ describe('pki-db-upgrade run on a real 389 DS', () => {
       '10.0.0/02-TrackingAudit',
       '10.2.0/01-AuthoritySchema',
       '10.3.0/01-CertProfileSchema',
+      '11.10.1/04-DirectoryServerSettings',
     ]);
     for (const r of h) {
       expect(r).toMatchObject({ outcome: 'done', server: `localhost:${ds.port}`, error: null });
@@ -204,7 +206,7 @@ describe('pki-db-upgrade run on a real 389 DS', () => {
     const before = snapshot(ds, db.suffix, db.backendName, { ownServer: false });
     const r = await runCli(MAIN_BUNDLE, db.args('run'));
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/database is at version 12\.0\.0, newer than this package \(11\.6\.0\)/);
+    expect(r.stderr).toMatch(/database is at version 12\.0\.0, newer than this package \(11\.10\.1\)/);
     expect(r.stderr).toMatch(/update the packages on this server/);
     expect(snapshot(ds, db.suffix, db.backendName, { ownServer: false })).toBe(before);
   });

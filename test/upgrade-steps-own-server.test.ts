@@ -18,6 +18,7 @@ import { caDatabase, runStep } from './support/step-context';
 import issuerNameBackfill from '../upgrades/10.3.3/01-IssuerNameBackfill';
 import requireIssuerName from '../upgrades/11.6.0/02-RequireIssuerName';
 import { TRACKING_SCHEMA } from '../src/ldap/tracking-schema';
+import { DIRECT_CA_FACTS } from './support/pki-facts';
 
 let ds: DsInstance;
 let passwordFile: string;
@@ -57,7 +58,7 @@ async function lackingIssuerName(suffix: string): Promise<number> {
 }
 
 function cliArgs(command: string, suffix: string, ...extra: string[]): string[] {
-  return [command, '--url', ds.url, '--base-dn', suffix, '--password-file', passwordFile, ...extra];
+  return [command, '--url', ds.url, '--base-dn', suffix, '--password-file', passwordFile, ...DIRECT_CA_FACTS, ...extra];
 }
 
 describe('11.6.0/02-RequireIssuerName (not backward compatible)', () => {
@@ -130,6 +131,9 @@ describe('the bundled upgrade of a CA database', () => {
       ['10.3.3/01-IssuerNameBackfill', 'done'],
       ['11.6.0/01-CAIndexes', 'done'],
       ['11.6.0/02-RequireIssuerName', 'done'],
+      ['11.10.1/01-RevokedCertsByIssuerVlv', 'done'],
+      ['11.10.1/02-EstAdministrators', 'done'],
+      ['11.10.1/04-DirectoryServerSettings', 'done'],
     ]);
     // The one step that is not backward compatible says so in its record (servers on an older
     // package read it at service start); the others carry no flag.

@@ -22,6 +22,7 @@ import issuerNameBackfill from '../upgrades/10.3.3/01-IssuerNameBackfill';
 import caIndexes from '../upgrades/11.6.0/01-CAIndexes';
 import requireIssuerName from '../upgrades/11.6.0/02-RequireIssuerName';
 import { CA_INDEXES } from '../src/pki/ca-indexes';
+import { DIRECT_CA_FACTS } from './support/pki-facts';
 
 let ds: DsInstance;
 let passwordFile: string;
@@ -31,7 +32,7 @@ beforeAll(() => {
   writeFileSync(passwordFile, `${ds.rootPassword}\n`, { mode: 0o600 });
 });
 
-const CA_STEPS = ['10.3.3/01-IssuerNameBackfill', '11.6.0/01-CAIndexes', '11.6.0/02-RequireIssuerName'];
+const CA_STEPS = ['10.3.3/01-IssuerNameBackfill', '11.6.0/01-CAIndexes', '11.6.0/02-RequireIssuerName', '11.10.1/01-RevokedCertsByIssuerVlv', '11.10.1/02-EstAdministrators'];
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const records = (suffix: string) => certificateRecords(ds, suffix);
@@ -234,14 +235,15 @@ describe('on a database that is not a CA (e.g. a KRA: no certificate repository)
       await c.add(`ou=keyRepository,ou=kra,${suffix}`, { objectClass: ['top', 'organizationalUnit'], ou: 'keyRepository' });
     });
     const before = snapshot(ds, `ou=kra,${suffix}`, backendName, { ownServer: false });
-    const args = (command: string, ...more: string[]) => [command, '--url', ds.url, '--base-dn', suffix, '--password-file', passwordFile, ...more];
+    const args = (command: string, ...more: string[]) => [command, '--url', ds.url, '--base-dn', suffix, '--password-file', passwordFile, ...DIRECT_CA_FACTS, ...more];
 
     const run = await runCli(MAIN_BUNDLE, args('run'));
     expect(run.code).toBe(0);
     expect(run.stderr).toContain(`subsystem of this database: kra (it holds the key repository ou=keyRepository,ou=kra,${suffix})`);
     for (const id of CA_STEPS) expect(run.stderr).toContain(`not applicable here: ${id} is for ca only; not run, not recorded`);
-    expect(run.stderr).not.toMatch(/applying (10\.3\.3|11\.6\.0)\//);
-    expect(run.stderr).toMatch(/upgraded from \(untracked\) to 11\.6\.0, 4 step\(s\)/);
+    expect(run.stderr).toContain('not applicable here: 11.10.1/03-TpsAuditors is for tps only; not run, not recorded');
+    expect(run.stderr).not.toMatch(/applying (10\.3\.3|11\.6\.0|11\.10\.1\/0[123])/);
+    expect(run.stderr).toMatch(/upgraded from \(untracked\) to 11\.10\.1, 5 step\(s\)/);
     expect(snapshot(ds, `ou=kra,${suffix}`, backendName, { ownServer: false })).toBe(before);
 
     const history = JSON.parse((await runCli(MAIN_BUNDLE, args('history', '--json'))).stdout) as { step: string; outcome: string }[];
@@ -250,10 +252,11 @@ describe('on a database that is not a CA (e.g. a KRA: no certificate repository)
       ['10.0.0/02-TrackingAudit', 'done'],
       ['10.2.0/01-AuthoritySchema', 'done'],
       ['10.3.0/01-CertProfileSchema', 'done'],
+      ['11.10.1/04-DirectoryServerSettings', 'done'],
     ]);
     const status = JSON.parse((await runCli(MAIN_BUNDLE, args('status', '--json'))).stdout);
-    expect(status).toMatchObject({ databaseVersion: '11.6.0', upToDate: true, pending: [], subsystem: 'kra' });
-    expect(status.notApplicable.map((n: { id: string; appliesTo: string[] }) => [n.id, n.appliesTo])).toEqual(CA_STEPS.map((id) => [id, ['ca']]));
-    expect((await runCli(MAIN_BUNDLE, args('history'))).stdout).toMatch(/\nNot applicable: 3 step\(s\) for other subsystems: not run on this database, not recorded\n {2}10\.3\.3\/01-IssuerNameBackfill /);
+    expect(status).toMatchObject({ databaseVersion: '11.10.1', upToDate: true, pending: [], subsystem: 'kra' });
+    expect(status.notApplicable.map((n: { id: string; appliesTo: string[] }) => [n.id, n.appliesTo])).toEqual([...CA_STEPS.map((id) => [id, ['ca']]), ['11.10.1/03-TpsAuditors', ['tps']]]);
+    expect((await runCli(MAIN_BUNDLE, args('history'))).stdout).toMatch(/\nNot applicable: 6 step\(s\) for other subsystems: not run on this database, not recorded\n {2}10\.3\.3\/01-IssuerNameBackfill /);
   });
 });

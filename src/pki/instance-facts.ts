@@ -12,7 +12,7 @@ import type { DatabaseInfo, Subsystem } from '../core/step';
 import { backendConfigDN } from '../ldap/backend';
 
 /** The VLV search each subsystem's vlv.ldif starts with, named "<prefix>-{instanceId}". */
-const FIRST_VLV_SEARCH: Partial<Record<Subsystem, string>> = { ca: 'allCerts', kra: 'allKeys' };
+const FIRST_VLV_SEARCH: Partial<Record<Subsystem, string>> = { ca: 'allCerts' };
 
 /** The instance id: from the run, else from the names of the backend's VLV searches. */
 export async function instanceIdOf(ldap: LdapSession, database: DatabaseInfo): Promise<string> {
@@ -27,7 +27,12 @@ export async function instanceIdOf(ldap: LdapSession, database: DatabaseInfo): P
     }
   }
   if (found.size === 1) return [...found][0];
-  const seen = found.size > 1 ? `its VLV searches name several instances (${[...found].join(', ')})` : `backend ${database.backend} has no ${prefix ?? 'Dogtag'}-<instance> VLV search to take it from`;
+  const seen =
+    found.size > 1
+      ? `its VLV searches name several instances (${[...found].join(', ')})`
+      : prefix
+        ? `backend ${database.backend} has no ${prefix}-<instance> VLV search to take it from`
+        : `it is not read from the database of ${database.subsystem ?? 'an unknown subsystem'}`;
   throw new ConfigError(
     `the PKI instance id of ${database.suffix} is not known: ${seen}`,
     'run in instance mode (--instance NAME), or pass --instance-id NAME (the folder name under /etc/pki, e.g. pki-tomcat)',

@@ -32,6 +32,7 @@ import { suffixExport } from '../../src/apply/database-backup';
 import { systemClock } from '../../src/core/clock';
 import { silentLogger } from '../../src/core/logger';
 import { LdaptsSession } from '../../src/ldap/ldapts-session';
+import { DIRECT_CA_FACTS } from '../support/pki-facts';
 
 const ROOT = process.env.PKI_BENCH_REPO ?? path.resolve(__dirname, '..');
 const MAIN_BUNDLE = path.join(ROOT, 'dist/pki-db-upgrade.js');
@@ -118,7 +119,7 @@ function simpleBind(ds: DsInstance): string[] {
 }
 
 function cliArgs(ds: DsInstance, suffix: string, passwordFile: string): string[] {
-  return ['run', '--url', ds.url, '--base-dn', suffix, '--password-file', passwordFile];
+  return ['run', '--url', ds.url, '--base-dn', suffix, '--password-file', passwordFile, ...DIRECT_CA_FACTS];
 }
 
 async function countLacking(ds: DsInstance, suffix: string): Promise<number> {

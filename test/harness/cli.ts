@@ -157,6 +157,8 @@ const commands: Record<string, (v: Values) => Promise<void>> = {
       certificates: result.certificates,
       withoutIssuerName: result.withoutIssuerName.length,
       issuerName: result.issuerName,
+      // ca.signing.cert as pkispawn writes it into the CA's CS.cfg: the CA that issued the records.
+      caSigningCert: result.ca.certificate.toString('base64'),
       elapsedMs: result.elapsedMs,
       recordsPerSecond: Math.round((certificates * 1000) / Math.max(1, result.elapsedMs)),
     });

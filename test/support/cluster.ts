@@ -17,6 +17,7 @@ import { LdapHistoryStore } from '../../src/record/ldap-history-store';
 import type { DsInstance } from '../harness/dirsrv';
 import { createReplicatedSuffix, waitForConvergence } from '../harness/replication';
 import { pair, uniqueSuffix, withLdap, type ReplicatedPair } from '../harness/test-env';
+import { DIRECT_CA_FACTS } from './pki-facts';
 
 let passwordFile: string | undefined;
 
@@ -46,7 +47,7 @@ export async function replicatedDatabase(prefix: string): Promise<ReplicatedData
     p,
     suffix,
     backendName,
-    args: (ds, ...command) => [...command, '--url', ds.url, '--base-dn', suffix, '--password-file', pw],
+    args: (ds, ...command) => [...command, '--url', ds.url, '--base-dn', suffix, '--password-file', pw, ...DIRECT_CA_FACTS],
   };
 }
 

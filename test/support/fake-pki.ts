@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createBackend, type DsInstance } from '../harness/dirsrv';
 import { uniqueSuffix } from '../harness/test-env';
+import { fakeCaSigningCert } from './pki-facts';
 
 export interface FakePki {
   root: string;
@@ -31,8 +32,16 @@ export interface CsCfgOptions {
   subsystem?: string;
   /** internaldb.database: the database's 389 DS backend, as pkispawn writes it. */
   database?: string;
-  /** ca.signing.cert: the CA signing certificate (DER), as a CA's CS.cfg holds it in base64. */
-  caSigningCert?: Buffer;
+  /**
+   * ca.signing.cert: the CA signing certificate (DER), as a CA's CS.cfg holds it in base64. A CA's
+   * CS.cfg always has one: by default fakeCaSigningCert() (pki-facts.ts); null leaves the line out.
+   */
+  caSigningCert?: Buffer | null;
+}
+
+function caSigningCertOf(o: CsCfgOptions): Buffer | undefined {
+  if (o.caSigningCert !== undefined) return o.caSigningCert ?? undefined;
+  return (o.subsystem ?? 'ca') === 'ca' ? fakeCaSigningCert() : undefined;
 }
 
 export function csCfgText(o: CsCfgOptions): string {
@@ -40,7 +49,7 @@ export function csCfgText(o: CsCfgOptions): string {
     '_000=##',
     '_001=## Certificate Authority (CA) Configuration File (test)',
     ...(o.instanceId ? [`instanceId=${o.instanceId}`] : []),
-    ...(o.caSigningCert ? [`ca.signing.cert=${o.caSigningCert.toString('base64')}`] : []),
+    ...(caSigningCertOf(o) ? [`ca.signing.cert=${caSigningCertOf(o)!.toString('base64')}`] : []),
     'machineName=localhost',
     'internaldb._000=##',
     `internaldb.basedn=${o.baseDN}`,

@@ -21,6 +21,7 @@ import { withLdap } from '../harness/test-env';
 import { collect, MAIN_BUNDLE, runCli, type CliResult } from './bundle';
 import { conflictEntries, managerPasswordFile } from './cluster';
 import { createFakePki, type FakePki } from './fake-pki';
+import { DIRECT_CA_FACTS } from './pki-facts';
 
 /** Ports B+60 .. B+89: five meshes of three suppliers (harness README lists the ranges). */
 const FIRST_PORT = 60;
@@ -67,7 +68,7 @@ export async function freshMesh(slot: number, options: { certificates?: number; 
       backendName,
       database,
       errorLogOffsets,
-      args: (ds, ...command) => [...command, '--url', ds.url, '--base-dn', suffix, '--password-file', pw],
+      args: (ds, ...command) => [...command, '--url', ds.url, '--base-dn', suffix, '--password-file', pw, ...DIRECT_CA_FACTS],
       remove,
     };
   } catch (err) {

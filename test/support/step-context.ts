@@ -5,7 +5,7 @@
  */
 import { stepContextFor, type StepContextOptions } from '../../src/app/step-context';
 import type { Logger } from '../../src/core/logger';
-import type { StepContext, StepDefinition } from '../../src/core/step';
+import type { DatabaseInfo, StepContext, StepDefinition } from '../../src/core/step';
 import { DryRunSession } from '../../src/ldap/dry-run-session';
 import { LdaptsSession } from '../../src/ldap/ldapts-session';
 import type { DsInstance } from '../harness/dirsrv';
@@ -23,7 +23,7 @@ export interface TestStepContext {
 
 export async function realStepContext(
   ds: DsInstance,
-  database: { suffix: string; backend: string },
+  database: DatabaseInfo,
   options: { dryRun?: boolean; writerConnections?: number; diskCheck?: StepContextOptions['diskCheck'] } = {},
 ): Promise<TestStepContext> {
   const dryRun = options.dryRun ?? false;
@@ -45,7 +45,7 @@ export async function realStepContext(
 export async function runStep(
   ds: DsInstance,
   step: StepDefinition,
-  database: { suffix: string; backend: string },
+  database: DatabaseInfo,
   options: { dryRun?: boolean; diskCheck?: StepContextOptions['diskCheck'] } = {},
 ): Promise<TestStepContext> {
   const t = await realStepContext(ds, database, options);

@@ -12,7 +12,8 @@ const SRC = path.resolve(__dirname, '../../src');
 /** Bottom to top; folders on one line are siblings and may not import each other. */
 const LAYERS: string[][] = [
   ['core'],
-  ['files', 'process', 'x509', 'ldap', 'pki'],
+  ['files', 'process', 'x509', 'ldap'],
+  ['pki'],
   ['config'],
   ['logging'],
   ['auth'],

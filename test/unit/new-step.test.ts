@@ -84,11 +84,11 @@ describe('new: the step file', () => {
   it('writes <dir>/<VERSION>/01-<Name>.ts in a new version folder, then 02, and prints the path', async () => {
     const dir = upgradesDir();
     const first = io();
-    expect(await main(['new', '11.7.0', 'AddFooIndex', '--dir', dir, '--scope', 'server'], first.io)).toBe(0);
-    const file = path.join(dir, '11.7.0', '01-AddFooIndex.ts');
+    expect(await main(['new', '11.11.0', 'AddFooIndex', '--dir', dir, '--scope', 'server'], first.io)).toBe(0);
+    const file = path.join(dir, '11.11.0', '01-AddFooIndex.ts');
     expect(first.out.stdout).toBe(`${file}\n`);
     expect(first.out.stderr).toMatch(/^next: write its description and upgrade\(\)/);
-    expect(first.out.stderr).toMatch(/11\.7\.0 is newer than this package \(\d+\.\d+\.\d+\): set "version" in package.json/);
+    expect(first.out.stderr).toMatch(/11\.11\.0 is newer than this package \(\d+\.\d+\.\d+\): set "version" in package.json/);
 
     const source = fs.readFileSync(file, 'utf8');
     expect(source).toMatch(/^import { defineStep } from '\.\.\/\.\.\/src\/core\/step';\n/);
@@ -96,12 +96,12 @@ describe('new: the step file', () => {
     expect(source).toContain("  scope: 'server',\n  async upgrade(ctx) {\n");
     expect(source).toMatch(/\/\/ Why: TODO/);
     expect(source).toMatch(/\/\/ Idempotent \(check, then change\)/);
-    expect(source).toContain("throw new Error('11.7.0/01-AddFooIndex is not written yet');");
+    expect(source).toContain("throw new Error('11.11.0/01-AddFooIndex is not written yet');");
 
     const second = io();
-    expect(await main(['new', '11.7.0', 'RequireFoo', '--dir', dir], second.io)).toBe(0);
-    expect(second.out.stdout).toBe(`${path.join(dir, '11.7.0', '02-RequireFoo.ts')}\n`);
-    expect(fs.readFileSync(path.join(dir, '11.7.0', '02-RequireFoo.ts'), 'utf8')).toContain("scope: 'cluster',");
+    expect(await main(['new', '11.11.0', 'RequireFoo', '--dir', dir], second.io)).toBe(0);
+    expect(second.out.stdout).toBe(`${path.join(dir, '11.11.0', '02-RequireFoo.ts')}\n`);
+    expect(fs.readFileSync(path.join(dir, '11.11.0', '02-RequireFoo.ts'), 'utf8')).toContain("scope: 'cluster',");
   });
 
   it('refuses to overwrite: a name its version already has, a full version folder, no upgrades folder', () => {

@@ -97,7 +97,7 @@ describe('the planner', () => {
     expect(failed.pending.map((p) => [p.step.id, p.reason])).toEqual([['1.1.0/01-A', 'failed']]);
   });
 
-  it('accepts without a warning the checksums the 11.6.0 release recorded (its file-only checksums), and plans the second tracking set as new', () => {
+  it('accepts without a warning the checksums the 11.6.0 release recorded (its file-only checksums), and plans the second tracking set and the steps since as new', () => {
     // pkiDbUpgradeChecksum as 11.6.0 wrote it: `git show <11.6.0>:upgrades/<step>.ts | sha256sum`.
     const released: [string, string][] = [
       ['10.0.0/01-TrackingSchema', '531f91ef495c5cb9b0befbc84cd9d19fb67e016f8280e2740aaea83e213e9d03'],
@@ -108,13 +108,16 @@ describe('the planner', () => {
       ['11.6.0/02-RequireIssuerName', '2839739b1f8ee3a29ce88dd3ed22ddee98c56118c297e22ceee5f863a257b5ff'],
     ];
     const shipped = orderRegistry([...TRACKING_STEPS, ...shippedSteps], shippedVersion);
-    expect(shipped.map((s) => s.id)).toEqual(['10.0.0/01-TrackingSchema', '10.0.0/02-TrackingAudit', ...released.slice(1).map(([id]) => id)]);
+    const since = shipped.filter((s) => s.version !== '10.0.0' && !released.some(([id]) => id === s.id)).map((s) => s.id);
+    expect(since).toEqual(['11.10.1/01-RevokedCertsByIssuerVlv', '11.10.1/02-EstAdministrators', '11.10.1/03-TpsAuditors', '11.10.1/04-DirectoryServerSettings']);
+    expect(shipped.map((s) => s.id)).toEqual(['10.0.0/01-TrackingSchema', '10.0.0/02-TrackingAudit', ...released.slice(1).map(([id]) => id), ...since]);
     const records = released.map(([id, checksum]) =>
       record(id, 'done', { checksum, scope: shipped.find((s) => s.id === id)!.scope, packageVersion: '11.6.0' }),
     );
-    const plan = planUpgrade({ steps: shipped, state: state(records, '11.6.0'), packageVersion: shippedVersion, serverId: SERVER });
+    const plan = planUpgrade({ steps: shipped, state: state(records, '11.6.0'), packageVersion: shippedVersion, serverId: SERVER, subsystem: 'ca' });
     expect(plan.warnings).toEqual([]);
-    expect(plan.pending.map((p) => [p.step.id, p.reason])).toEqual([['10.0.0/02-TrackingAudit', 'new']]);
+    // A CA database: all but the TPS's step.
+    expect(plan.pending.map((p) => [p.step.id, p.reason])).toEqual([['10.0.0/02-TrackingAudit', 'new'], ...since.filter((id) => id !== '11.10.1/03-TpsAuditors').map((id) => [id, 'new'])]);
   });
 
   it('accepts the checksum the tracking step had as a shipped step with its import (before the store brought it)', () => {

@@ -17,8 +17,10 @@ import { MISSING_ISSUER_NAME_FILTER } from '../../../src/pki/ca-database';
 import { CA_INDEXES } from '../../../src/pki/ca-indexes';
 import { packageVersion, steps as registrySteps } from '../../../upgrades/registry.generated';
 import { unindexedAttributes } from './directory-export';
+import { FAKE_CA_ISSUER_DN } from '../../support/pki-facts';
 
-export const STEPS = runOrder({ steps: registrySteps, packageVersion }).steps;
+/** The steps a run applies to a CA database (the TPS's is left out there). */
+export const STEPS = runOrder({ steps: registrySteps, packageVersion }).steps.filter((s) => !s.appliesTo || s.appliesTo.includes('ca'));
 export const REPOSITORY = (suffix: string) => `ou=certificateRepository,ou=ca,${suffix}`;
 
 /** What the history says: each recorded step's outcome, and the database version. */
@@ -43,7 +45,7 @@ export async function history(ds: DsInstance, suffix: string) {
 /** True when running the step again would change nothing (its dry-run records no write) and, for the index step, every index is built. */
 export async function finished(ds: DsInstance, suffix: string, backend: string, stepId: string): Promise<{ finished: boolean; why?: string }> {
   const step = STEPS.find((s) => s.id === stepId)!;
-  const t = await realStepContext(ds, { suffix, backend }, { dryRun: true });
+  const t = await realStepContext(ds, { suffix, backend, subsystem: 'ca', instanceId: await instanceIdOfRun(ds, backend), caIssuerDN: FAKE_CA_ISSUER_DN }, { dryRun: true });
   try {
     await step.upgrade(t.ctx);
   } finally {
@@ -55,6 +57,15 @@ export async function finished(ds: DsInstance, suffix: string, backend: string, 
     if (unbuilt.length) return { finished: false, why: `indexes defined but never built: ${unbuilt.join(', ')}` };
   }
   return { finished: true };
+}
+
+/**
+ * The instance id the runs named the CA's VLV search after (the fake instance's folder), read back
+ * from that search; before any run made it, one no run uses, so that a dry-run would still write.
+ */
+async function instanceIdOfRun(ds: DsInstance, backend: string): Promise<string> {
+  const searches = await withLdap(ds, (c) => c.search(`cn=${backend},cn=ldbm database,cn=plugins,cn=config`, { scope: 'one', filter: '(cn=allRevokedCertsByIssuer-*)', attributes: ['cn'] }));
+  return firstString(searches.searchEntries[0] ?? {}, 'cn')?.slice('allRevokedCertsByIssuer-'.length) ?? 'no-run-yet';
 }
 
 /** The invariants that must hold whatever happened to the runs. */
