@@ -89,8 +89,23 @@ export interface OpenedFolder {
 }
 
 export function openFolderNoFollow(dir: string): OpenedFolder {
-  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+  } catch (err) {
+    // Linux says ENOTDIR for a link with O_DIRECTORY|O_NOFOLLOW: say ELOOP, as for a file.
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR' && isLink(dir)) throw Object.assign(new Error(`ELOOP: ${dir} is a symbolic link`), { code: 'ELOOP' });
+    throw err;
+  }
   return { stat: fs.fstatSync(fd), entry: (name) => `/proc/self/fd/${fd}/${name}`, close: () => fs.closeSync(fd) };
+}
+
+function isLink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 /** readNoFollow, with the read errors of a configuration file as ConfigError (ELOOP: a link was planted). */

@@ -224,7 +224,7 @@ export class LdaptsSession implements LdapSession {
 async function whoAmI(client: Client): Promise<string | undefined> {
   try {
     const { value } = await client.exop('1.3.6.1.4.1.4203.1.11.3');
-    return value?.replace(/^dn:/, '') || undefined;
+    return value?.replace(/^dn:\s*/, '') || undefined;
   } catch {
     return undefined;
   }
@@ -343,8 +343,12 @@ function connectionError(err: unknown, url: string, options: ConnectOptions, pee
   return new ServerUnreachableError(`cannot reach 389 DS at ${url}: ${message}`, `${start}, then run pki-db-upgrade again`, { cause: err });
 }
 
-/** TLS alerts a server sends when it does not accept the client's certificate. */
-const CLIENT_CERT_ALERT = /ALERT_(BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|CERTIFICATE_REQUIRED|ACCESS_DENIED|DECRYPT_ERROR|HANDSHAKE_FAILURE)/;
+/**
+ * TLS alerts a server sends when it does not accept the client's certificate, as node's code
+ * (ERR_SSL_TLSV1_ALERT_UNKNOWN_CA) or in OpenSSL's words ("tlsv1 alert unknown ca"), which is all
+ * ldapts keeps of an error on its socket.
+ */
+const CLIENT_CERT_ALERT = /alert[ _](bad[ _]certificate|unknown[ _]ca|certificate[ _]unknown|unsupported[ _]certificate|certificate[ _]expired|certificate[ _]revoked|certificate[ _]required|access[ _]denied|decrypt[ _]error|handshake[ _]failure)/i;
 
 /**
  * The 389 DS's answers to a client certificate (ldap/servers/slapd/bind.c): not accepted in the
@@ -354,10 +358,15 @@ const CLIENT_CERT_ALERT = /ALERT_(BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN
 function clientCertificateError(err: unknown, url: string, c: Extract<Credentials, { kind: 'certificate' }>): Error | undefined {
   const code = (err as { code?: unknown }).code;
   const certmap = 'its certmap.conf (/etc/dirsrv/slapd-NAME/certmap.conf)';
-  if (typeof code === 'string' && CLIENT_CERT_ALERT.test(code)) {
+  const alert = `${typeof code === 'string' ? code : ''} ${(err as Error).message ?? ''}`.match(CLIENT_CERT_ALERT);
+  if (alert) {
+    const name = alert[1].replace(/_/g, ' ').toLowerCase();
+    const unknownCa = name === 'unknown ca';
     return new ClientCertificateError(
-      `389 DS at ${url} refused the client certificate ${c.subject} (from ${c.source}) in the TLS handshake (${code}): it does not trust ${c.issuer}, its issuer`,
-      `import that CA into the 389 DS's NSS database trusted for client certificates (certutil -A -d /etc/dirsrv/slapd-NAME -n NAME -t CT,, -a -i CA.pem) and restart the 389 DS`,
+      `389 DS at ${url} refused the client certificate ${c.subject} (from ${c.source}) in the TLS handshake (alert ${name})${unknownCa ? `: it does not trust ${c.issuer}, its issuer` : ''}`,
+      unknownCa
+        ? 'import that CA into the 389 DS\'s NSS database trusted for client certificates (certutil -A -d /etc/dirsrv/slapd-NAME -n NAME -t CT,, -a -i CA.pem) and restart the 389 DS'
+        : 'check the certificate (its dates, its key usage: TLS client) and that the 389 DS trusts its CA for clients (certutil -L -d /etc/dirsrv/slapd-NAME)',
       { cause: err },
     );
   }

@@ -33,6 +33,10 @@ export interface CsCfgOptions {
   database?: string;
   /** ca.signing.cert: the CA signing certificate (DER), as a CA's CS.cfg holds it in base64. */
   caSigningCert?: Buffer;
+  /** internaldb.ldapauth.clientCertNickname (SslClientAuth). */
+  clientCertNickname?: string;
+  /** jss.configDir: the NSS database, as CS.cfg names it. */
+  nssDatabaseDir?: string;
 }
 
 export function csCfgText(o: CsCfgOptions): string {
@@ -42,13 +46,14 @@ export function csCfgText(o: CsCfgOptions): string {
     ...(o.instanceId ? [`instanceId=${o.instanceId}`] : []),
     ...(o.caSigningCert ? [`ca.signing.cert=${o.caSigningCert.toString('base64')}`] : []),
     'machineName=localhost',
+    ...(o.nssDatabaseDir ? [`jss.configDir=${o.nssDatabaseDir}`] : []),
     'internaldb._000=##',
     `internaldb.basedn=${o.baseDN}`,
     ...(o.database ? [`internaldb.database=${o.database}`] : []),
     `internaldb.ldapauth.authtype=${o.authType ?? 'BasicAuth'}`,
     `internaldb.ldapauth.bindDN=${o.bindDN ?? 'cn=Directory Manager'}`,
     'internaldb.ldapauth.bindPWPrompt=internaldb',
-    'internaldb.ldapauth.clientCertNickname=',
+    `internaldb.ldapauth.clientCertNickname=${o.clientCertNickname ?? ''}`,
     `internaldb.ldapconn.host=${o.host ?? '127.0.0.1'}`,
     `internaldb.ldapconn.port=${o.port}`,
     `internaldb.ldapconn.secureConn=${o.secure ? 'true' : 'false'}`,
