@@ -143,11 +143,8 @@ export function parseToolConfig(text: string, file: string, untrusted?: string, 
         config.caFile = filePath(key, value);
         break;
       case 'client_cert_file':
-        config.clientCertFile = filePath(key, value);
-        config.clientCertSetting = file;
-        break;
       case 'client_key_file':
-        config.clientKeyFile = filePath(key, value);
+        config[key === 'client_cert_file' ? 'clientCertFile' : 'clientKeyFile'] = filePath(key, value);
         config.clientCertSetting = file;
         break;
       case 'trusted_servers':

@@ -27,6 +27,7 @@ describe('db-upgrade.conf not owned by root alone', () => {
   it('takes every key from a file root alone controls', () => {
     const config = parseToolConfig(text, '/etc/pki/x/db-upgrade.conf');
     expect(config).toMatchObject({ logFile: '/etc/passwd', passwordFile: '/etc/shadow', trustedServers: ['127.0.0.2:389'], warnings: [] });
+    expect(config).toMatchObject({ clientCertFile: '/tmp/c.pem', clientKeyFile: '/tmp/c.key', clientCertSetting: '/etc/pki/x/db-upgrade.conf' });
   });
 
   it('refuses a trusted_servers entry that is not host:port', () => {
