@@ -259,6 +259,7 @@ describe('what must fail: exit 2, and what to do', () => {
     const none = await posttrans(missing.pki);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain(`there is no certificate "no such nickname" in the NSS database ${missing.alias}`);
+    expect(none.stderr).toContain(`to one of the nicknames certutil -L -d ${missing.alias} lists`);
   });
 });
 

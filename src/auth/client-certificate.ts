@@ -138,7 +138,7 @@ export async function readNssClientCertificate(source: NssSource): Promise<Clien
     fs.mkdirSync(db, { mode: 0o700 });
     copyNssDatabase(dir, db, source.owner);
     const where = `"${nickname}" in the NSS database ${dir}`;
-    const certificate = await readCertificate(db, nickname, where);
+    const certificate = await readCertificate(db, nickname, where, dir);
     checkValidity(certificate, where);
     const passphrase = randomBytes(24).toString('hex');
     writeSecret(path.join(work, 'p12.pw'), passphrase);
@@ -223,8 +223,10 @@ function nssReadError(file: string, err: unknown, what: string): ConfigError {
           ? 'not a regular file'
           : code === 'EFBIG'
             ? `larger than ${MAX_NSS_FILE_BYTES / 1024 / 1024} MiB`
-            : code === 'ENOENT' && what === 'cert9.db'
-              ? 'it does not exist: not an SQL NSS database (cert9.db, key4.db)'
+            : code === 'ENOENT'
+              ? what === 'cert9.db'
+                ? 'it does not exist: not an SQL NSS database (cert9.db, key4.db)'
+                : 'it does not exist'
               : readErrorReason(err);
   return new ClientCertificateError(
     `cannot read the client certificate's NSS database: ${file}: ${why}`,
@@ -235,13 +237,13 @@ function nssReadError(file: string, err: unknown, what: string): ConfigError {
 }
 
 /** The certificate (public: no password), which also says whether the nickname exists. */
-async function readCertificate(db: string, nickname: string, where: string): Promise<X509Certificate> {
+async function readCertificate(db: string, nickname: string, where: string, dir: string): Promise<X509Certificate> {
   const r = await nssTool('certutil', ['-L', '-d', `sql:${db}`, '-n', nickname, '-a']);
   const pem = r.stdout.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/)?.[0];
   if (r.code !== 0 || !pem) {
     throw new ClientCertificateError(
       `there is no certificate ${where} (certutil: ${lastLine(r.stderr) || `exit ${r.code}`})`,
-      `set internaldb.ldapauth.clientCertNickname in CS.cfg to one of the nicknames certutil -L -d ${path.dirname(db)} lists (on the PKI host: certutil -L -d /etc/pki/<instance>/alias)`,
+      `set internaldb.ldapauth.clientCertNickname in CS.cfg to one of the nicknames certutil -L -d ${dir} lists`,
     );
   }
   return new X509Certificate(pem);
