@@ -11,6 +11,7 @@ import { ConfigError } from '../core/errors';
 import { authCandidates, findLdapiSockets } from '../auth/ldapi-sockets';
 import { connectDatabase } from '../auth/connect';
 import { InstancePasswords } from '../auth/instance-password';
+import { instanceClientCertificate, INTERNAL_TOKEN_KEY, type ClientCertificate } from '../auth/client-certificate';
 import type { LdaptsSession } from '../ldap/ldapts-session';
 import { createRunLogger, type RunLogger } from '../logging/run-logger';
 import type { InstanceRequest } from './instance-request';
@@ -34,6 +35,8 @@ export interface InstanceContext {
   logger: RunLogger;
   passwords: InstancePasswords;
   connectTimeoutSec: number;
+  /** Client certificates read for SslClientAuth, by nickname and jss.configDir: each read once a run. */
+  clientCertificates: Map<string, Promise<ClientCertificate>>;
 }
 
 export interface ContextOptions {
@@ -67,7 +70,7 @@ export function instanceContext(paths: SystemPaths, instance: PkiInstance, confi
     restore: options.restore,
     logger,
   });
-  return { paths, instance, config, request, logger, passwords, connectTimeoutSec: request.connectTimeoutSec ?? config.connectTimeoutSec };
+  return { paths, instance, config, request, logger, passwords, connectTimeoutSec: request.connectTimeoutSec ?? config.connectTimeoutSec, clientCertificates: new Map() };
 }
 
 /** Where an instance's CA is named: ca_file is honoured from a root-controlled file only (docs/threat-model.md). */
@@ -102,7 +105,29 @@ export function connectSubsystem(ctx: InstanceContext, sub: Subsystem) {
       return password;
     },
     passwordSource: () => ctx.passwords.sourceOf(db.passwordKey),
+    clientCertificate: (c) => clientCertificateOf(ctx, sub, c.nickname),
   });
+}
+
+/** SslClientAuth: root's PEM files, else the certificate `nickname` of the instance's NSS database (client-certificate.ts). */
+function clientCertificateOf(ctx: InstanceContext, sub: Subsystem, nickname: string): Promise<ClientCertificate> {
+  const key = `${nickname}\n${sub.cs.nssDatabaseDir ?? ''}`;
+  const known = ctx.clientCertificates.get(key);
+  if (known) return known;
+  const { paths, instance, config } = ctx;
+  const read = instanceClientCertificate({
+    pem: { certFile: config.clientCertFile, keyFile: config.clientKeyFile, setting: config.clientCertSetting ?? paths.rootToolConfig(instance.name) },
+    nickname,
+    nss: {
+      location: { dir: paths.nssDatabase(instance.name), names: paths.nssDatabaseNames(instance.name) },
+      configured: sub.cs.nssDatabaseDir,
+      csFile: sub.cs.file,
+      owner: instance.owner,
+      tokenPassword: { get: () => ctx.passwords.get(INTERNAL_TOKEN_KEY), source: () => ctx.passwords.sourceOf(INTERNAL_TOKEN_KEY) },
+    },
+  });
+  ctx.clientCertificates.set(key, read);
+  return read;
 }
 
 /**

@@ -2,7 +2,8 @@
 import { ConfigError, CredentialsRejectedError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { readCaFile } from '../files/ca-file';
-import type { TrustSettings } from '../ldap/certificate-trust';
+import { oneLineName, type TrustSettings } from '../ldap/certificate-trust';
+import { clientTlsContext, type ClientCertificate } from './client-certificate';
 import { LdaptsSession } from '../ldap/ldapts-session';
 import { describeCandidate, type AuthCandidate } from './ldapi-sockets';
 import type { InternalDbConfig } from '../config/cs-cfg';
@@ -18,6 +19,8 @@ export interface ConnectRequest {
   errorsLog?: string;
   /** Where ca_file and the host name are set, for the messages of a certificate that does not verify (LDAPS). */
   trust?: Omit<TrustSettings, 'caFile'>;
+  /** Asked only when an SslClientAuth candidate is reached (client-certificate.ts). */
+  clientCertificate?(candidate: Extract<AuthCandidate, { kind: 'client-cert' }>): Promise<ClientCertificate>;
   /** Asked only when a BasicAuth candidate is reached. */
   password(): Promise<string>;
   /** Where that password came from (never the password), for a rejected bind. */
@@ -46,12 +49,27 @@ export async function connectDatabase(req: ConnectRequest): Promise<{ session: L
       continue;
     }
     const caSetting = req.trust?.caSetting ?? 'ca_file in db-upgrade.conf';
-    const tlsOptions = c.secure && c.caFile ? { ca: readCaFile(c.caFile, caSetting) } : undefined;
+    const ca = c.secure && c.caFile ? readCaFile(c.caFile, caSetting) : undefined;
     const trust = req.trust && { ...req.trust, caFile: c.secure ? c.caFile : undefined };
+    if (c.kind === 'client-cert') {
+      if (!req.clientCertificate) continue;
+      const cert = await req.clientCertificate(c);
+      const subject = oneLineName(cert.certificate.subject);
+      const session = await LdaptsSession.open({
+        ...options,
+        url: c.url,
+        // One context for the run's connections (the bulk writer opens more).
+        tlsOptions: { secureContext: clientTlsContext(cert, ca) },
+        trust,
+        credentials: { kind: 'certificate', subject, issuer: oneLineName(cert.certificate.issuer), source: cert.source },
+      });
+      logger.info(`connected to ${describeCandidate(c)}: 389 DS mapped ${subject} (from ${cert.source}) to ${session.mappedDN ?? 'an entry it did not name'}`);
+      return { session, via: c };
+    }
     const password = await req.password();
     let session: LdaptsSession;
     try {
-      session = await LdaptsSession.open({ ...options, url: c.url, tlsOptions, trust, credentials: { kind: 'simple', bindDN: c.bindDN, password } });
+      session = await LdaptsSession.open({ ...options, url: c.url, tlsOptions: ca ? { ca } : undefined, trust, credentials: { kind: 'simple', bindDN: c.bindDN, password } });
     } catch (err) {
       const source = req.passwordSource?.();
       if (!(err instanceof CredentialsRejectedError) || !source) throw err;
@@ -64,7 +82,7 @@ export async function connectDatabase(req: ConnectRequest): Promise<{ session: L
     return { session, via: c };
   }
   throw new ConfigError(
-    `no way to authenticate to ${db.baseDN} on ${db.host}:${db.port}: authtype ${db.authType} needs the LDAPI socket of that 389 DS, used as root`,
-    'run as root on the server of the database, or set ldapi_socket in db-upgrade.conf',
+    `no way to authenticate to ${db.baseDN} on ${db.host}:${db.port}: authtype ${db.authType} without internaldb.ldapauth.clientCertNickname needs the LDAPI socket of that 389 DS, used as root`,
+    'run as root on the server of the database, set ldapi_socket in db-upgrade.conf, or name the client certificate in CS.cfg (internaldb.ldapauth.clientCertNickname)',
   );
 }

@@ -6,8 +6,11 @@
  *      is used only if that server's cn=config port is the one in CS.cfg.
  *   2. BasicAuth (internaldb.ldapauth.authtype=BasicAuth): bindDN from CS.cfg and the password from
  *      password.conf or a password source; over LDAPS when secureConn=true, trusting ca_file.
- *   SslClientAuth (FreeIPA) without a usable LDAPI socket is refused: the client certificate lives
- *   in the instance's NSS database, which this tool does not read.
+ *   3. SslClientAuth (internaldb.ldapauth.authtype=SslClientAuth, FreeIPA): the client certificate
+ *      CS.cfg names (clientCertNickname), from root's PEM files or the instance's NSS database
+ *      (client-certificate.ts), and SASL EXTERNAL over TLS: LDAPS when secureConn=true, else
+ *      StartTLS on the LDAP port (a certificate is never shown over plain LDAP); 389 DS maps it
+ *      (certmap.conf) to the entry the run is bound as.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,7 +20,8 @@ import type { InternalDbConfig } from '../config/cs-cfg';
 
 export type AuthCandidate =
   | { kind: 'ldapi-external'; url: string; socket: string }
-  | { kind: 'basic'; url: string; bindDN: string; secure: boolean; caFile?: string };
+  | { kind: 'basic'; url: string; bindDN: string; secure: boolean; caFile?: string }
+  | { kind: 'client-cert'; url: string; nickname: string; secure: true; caFile?: string };
 
 const LOCAL_HOSTS = new Set(['localhost', 'localhost.localdomain', '127.0.0.1', '::1', '[::1]']);
 
@@ -111,8 +115,11 @@ export function authCandidates(
   if (env.isRoot && isLocalHost(db.host, env.machineName)) {
     for (const socket of env.sockets) candidates.push({ kind: 'ldapi-external', url: ldapiUrl(socket), socket });
   }
+  const host = db.host.includes(':') && !db.host.startsWith('[') ? `[${db.host}]` : db.host;
+  if (db.authType === 'SslClientAuth' && db.clientCertNickname) {
+    candidates.push({ kind: 'client-cert', url: `${db.secure ? 'ldaps' : 'ldap+starttls'}://${host}:${db.port}`, nickname: db.clientCertNickname, secure: true, caFile: env.caFile });
+  }
   if (db.authType === 'BasicAuth') {
-    const host = db.host.includes(':') && !db.host.startsWith('[') ? `[${db.host}]` : db.host;
     candidates.push({
       kind: 'basic',
       url: `${db.secure ? 'ldaps' : 'ldap'}://${host}:${db.port}`,
@@ -125,5 +132,8 @@ export function authCandidates(
 }
 
 export function describeCandidate(c: AuthCandidate): string {
-  return c.kind === 'ldapi-external' ? `LDAPI ${c.socket} (SASL EXTERNAL as root)` : `${c.url} as ${c.bindDN}${c.secure ? ` (LDAPS${c.caFile ? `, CA ${c.caFile}` : ''})` : ''}`;
+  if (c.kind === 'ldapi-external') return `LDAPI ${c.socket} (SASL EXTERNAL as root)`;
+  const ca = c.caFile ? `, CA ${c.caFile}` : '';
+  if (c.kind === 'client-cert') return `${c.url} by the client certificate "${c.nickname}" (SASL EXTERNAL${ca})`;
+  return `${c.url} as ${c.bindDN}${c.secure ? ` (LDAPS${ca})` : ''}`;
 }

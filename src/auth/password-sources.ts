@@ -7,10 +7,8 @@
  *   4. a prompt on the terminal     only in interactive mode with a TTY on stdin
  * No source ever puts the password in argv, a log line or an error message.
  */
-import type fs from 'node:fs';
 import { ConfigError } from '../core/errors';
-import { readNoFollow } from '../files/file-trust';
-import { readErrorReason } from '../files/read-error';
+import { readRootOnlyFile } from '../files/file-trust';
 import { parseProperties } from '../config/cs-cfg';
 import { readKeyring, type KeyringLookup } from './keyring';
 import { readPasswordFile } from './password-file';
@@ -84,30 +82,11 @@ export async function findPassword(
 
 /**
  * db-upgrade.conf's password_file: must belong to root (or to the user running the tool) and be
- * unreadable by group and others, or it is refused. It holds either password.conf-style lines
- * (the line "<key>=..." is used) or just the password on its first line.
+ * unreadable by group and others, or it is refused (readRootOnlyFile). It holds either
+ * password.conf-style lines (the line "<key>=..." is used) or just the password on its first line.
  */
 export function readRootOnlyPasswordFile(file: string, key: string): string {
-  const unreadable = (reason: string) =>
-    new ConfigError(`cannot read the password file ${file} named in db-upgrade.conf (${reason})`, 'fix password_file in db-upgrade.conf');
-  // Judged on the opened file: a swap after a check cannot change what is read.
-  let st: fs.Stats;
-  let text: string;
-  try {
-    ({ stat: st, text } = readNoFollow(file, true));
-  } catch (err) {
-    throw unreadable((err as NodeJS.ErrnoException).code === 'ENOTREG' ? 'not a regular file' : readErrorReason(err));
-  }
-  const me = process.getuid?.() ?? 0;
-  if (st.uid !== 0 && st.uid !== me) {
-    throw new ConfigError(`the password file ${file} belongs to uid ${st.uid}, not root`, `chown root: ${file}`);
-  }
-  if ((st.mode & 0o077) !== 0) {
-    throw new ConfigError(
-      `the password file ${file} is accessible by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})`,
-      `chmod 600 ${file}`,
-    );
-  }
+  const text = readRootOnlyFile(file, { what: 'the password file', key: 'password_file', in: 'db-upgrade.conf', secret: true }).toString('utf8');
   const keyed = parseProperties(text).get(key);
   const password = keyed ?? text.split(/\r?\n/)[0];
   if (!password) throw new ConfigError(`the password file ${file} holds no password`, `put "${key}=PASSWORD" or just the password in it`);

@@ -21,6 +21,11 @@ export interface InternalDbConfig {
   bindDN: string;
   /** Key of the bind password in password.conf (and keyring tag suffix), normally "internaldb". */
   passwordKey: string;
+  /**
+   * internaldb.ldapauth.clientCertNickname (SslClientAuth): the certificate in the instance's NSS
+   * database, e.g. "subsystemCert cert-pki-tomcat", or "TOKEN:nickname" for one on an HSM.
+   */
+  clientCertNickname?: string;
 }
 
 export interface CsCfg {
@@ -30,6 +35,8 @@ export interface CsCfg {
   machineName?: string;
   /** ca.signing.cert: the CA signing certificate, base64 DER (a CA's CS.cfg only). */
   caSigningCert?: string;
+  /** jss.configDir: where the instance's NSS database is, as CS.cfg says (the PKI user's word: src/auth/nss-database.ts judges it). */
+  nssDatabaseDir?: string;
   internalDb: InternalDbConfig;
   /**
    * Root's alone (owned by root, writable by no one else, one link, in folders only root can
@@ -76,6 +83,7 @@ export function parseCsCfg(text: string, file: string): CsCfg {
     instanceId: p.get('instanceId') || undefined,
     machineName: p.get('machineName') || undefined,
     caSigningCert: p.get('ca.signing.cert') || undefined,
+    nssDatabaseDir: p.get('jss.configDir') || undefined,
     internalDb: {
       host: get('internaldb.ldapconn.host'),
       port,
@@ -85,6 +93,7 @@ export function parseCsCfg(text: string, file: string): CsCfg {
       authType: authText,
       bindDN: p.get('internaldb.ldapauth.bindDN') || 'cn=Directory Manager',
       passwordKey: p.get('internaldb.ldapauth.bindPWPrompt') || 'internaldb',
+      clientCertNickname: p.get('internaldb.ldapauth.clientCertNickname') || undefined,
     },
   };
 }

@@ -24,6 +24,13 @@ export interface SystemPaths {
    */
   rootToolConfig(instance: string): string;
   passwordConf(instance: string): string;
+  /** /etc/pki/<instance>/alias: the instance's NSS database (its subsystem certificates). */
+  nssDatabase(instance: string): string;
+  /**
+   * What CS.cfg's jss.configDir may say for it: that folder, or /var/lib/pki/<instance>/alias
+   * (pkispawn's link to it), each as on the host and below the tool's root.
+   */
+  nssDatabaseNames(instance: string): string[];
   /** /var/log/pki/<instance>/db-upgrade.log (default; db-upgrade.conf may name another). */
   defaultLogFile(instance: string): string;
   /** /var/lib/pki-db-upgrade/<instance>: lock, status file, password.conf marker (root only). */
@@ -41,6 +48,10 @@ export function systemPaths(root = process.env[ROOT_ENV] || '/'): SystemPaths {
     toolConfig: (instance) => under('etc/pki', instance, 'db-upgrade.conf'),
     rootToolConfig: (instance) => under('etc/pki-db-upgrade', `${instance}.conf`),
     passwordConf: (instance) => under('etc/pki', instance, 'password.conf'),
+    nssDatabase: (instance) => under('etc/pki', instance, 'alias'),
+    nssDatabaseNames: (instance) => [
+      ...new Set([under('etc/pki', instance, 'alias'), under('var/lib/pki', instance, 'alias'), path.join('/etc/pki', instance, 'alias'), path.join('/var/lib/pki', instance, 'alias')]),
+    ],
     defaultLogFile: (instance) => under('var/log/pki', instance, 'db-upgrade.log'),
     stateDir: (instance) => under('var/lib/pki-db-upgrade', instance),
   };

@@ -35,6 +35,13 @@ export interface ToolConfig {
   ldapiSocket?: string;
   /** CA certificate(s), PEM, that signed the 389 DS server certificate (LDAPS). */
   caFile?: string;
+  /**
+   * SslClientAuth: a client certificate and its unencrypted key (PEM, root's), used instead of the
+   * one in the instance's NSS database; the file that set them, for the messages.
+   */
+  clientCertFile?: string;
+  clientKeyFile?: string;
+  clientCertSetting?: string;
   /** host:port of the servers a password from a root-only source may be sent to. */
   trustedServers: string[];
   /** Bound on every LDAP operation after the bind, in seconds. */
@@ -53,6 +60,8 @@ export const TOOL_CONFIG_KEYS = [
   'lock_wait',
   'ldapi_socket',
   'ca_file',
+  'client_cert_file',
+  'client_key_file',
   'trusted_servers',
   'operation_timeout',
   'backup',
@@ -61,7 +70,7 @@ export const TOOL_CONFIG_KEYS = [
 const MAX_SECONDS = 86_400;
 
 /** Honoured only from a file root alone can change. */
-export const ROOT_ONLY_KEYS = ['log_file', 'password_file', 'ldapi_socket', 'ca_file', 'trusted_servers'] as const;
+export const ROOT_ONLY_KEYS = ['log_file', 'password_file', 'ldapi_socket', 'ca_file', 'client_cert_file', 'client_key_file', 'trusted_servers'] as const;
 
 export const DEFAULT_TOOL_CONFIG: ToolConfig = {
   autoUpgrade: true,
@@ -132,6 +141,11 @@ export function parseToolConfig(text: string, file: string, untrusted?: string, 
         break;
       case 'ca_file':
         config.caFile = filePath(key, value);
+        break;
+      case 'client_cert_file':
+      case 'client_key_file':
+        config[key === 'client_cert_file' ? 'clientCertFile' : 'clientKeyFile'] = filePath(key, value);
+        config.clientCertSetting = file;
         break;
       case 'trusted_servers':
         config.trustedServers = hostPorts(key, value);

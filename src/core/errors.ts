@@ -54,6 +54,12 @@ export class ServerCertificateError extends ConfigError {
   }
 }
 
+/**
+ * SslClientAuth: the client certificate could not be had (its NSS database, nickname, token
+ * password, PEM files) or the 389 DS refused it (not trusted there, or mapped to no entry).
+ */
+export class ClientCertificateError extends ConfigError {}
+
 /** The server rejected the bind DN and password (invalid credentials, 49). */
 export class CredentialsRejectedError extends ConfigError {}
 

@@ -39,7 +39,7 @@ export const EXIT_CODES = [
     code: 2,
     name: 'UsageOrConfig',
     direct: 'usage or configuration error, bad tracking entries, wrong password, a server certificate that does not verify (its CA, host name or dates), or a database newer than this package',
-    instance: 'configuration: CS.cfg, db-upgrade.conf, no password source, a server certificate that does not verify (its CA, host name or dates), rejected credentials; or a database newer than this package, left as it is (nothing pending)',
+    instance: 'configuration: CS.cfg, db-upgrade.conf, no password source, a server certificate that does not verify (its CA, host name or dates), rejected credentials, a client certificate (SslClientAuth) that cannot be read or that 389 DS refuses or maps to no entry; or a database newer than this package, left as it is (nothing pending)',
   },
   {
     code: 3,
@@ -93,7 +93,7 @@ export const SIGNAL_MEANING: Record<ExitCodeMode, string> = {
  */
 export const CHECK_EXIT_CODES = [
   { code: 0, name: 'UpToDate', meaning: 'up to date: this package has nothing to apply' },
-  { code: 2, name: 'UsageOrConfig', meaning: 'usage or configuration error (CS.cfg, db-upgrade.conf, no password source, a server certificate that does not verify, rejected credentials)' },
+  { code: 2, name: 'UsageOrConfig', meaning: 'usage or configuration error (CS.cfg, db-upgrade.conf, no password source, a server certificate that does not verify, rejected credentials or client certificate)' },
   { code: 4, name: 'CannotTell', meaning: 'cannot tell: the 389 DS could not be reached, or its history not read' },
   { code: 10, name: 'Pending', meaning: 'upgrade pending: a run would apply steps now' },
   { code: 11, name: 'HeldBack', meaning: 'held back: the pending steps wait until the other servers run a package that ships them' },

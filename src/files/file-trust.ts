@@ -54,14 +54,57 @@ export interface OpenedText {
  * in its place must not hold the run; it is refused as "not a regular file" instead.
  */
 export function readNoFollow(file: string, followLinks = false): OpenedText {
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (followLinks ? 0 : fs.constants.O_NOFOLLOW));
+  const { bytes, stat } = readBytesNoFollow(file, { followLinks });
+  return { text: bytes.toString('utf8'), stat };
+}
+
+/**
+ * readNoFollow's bytes. `maxBytes`: a larger file is refused (EFBIG) before it is read, so a file
+ * planted to fill root's memory or disk is not copied.
+ */
+export function readBytesNoFollow(file: string, options: { followLinks?: boolean; maxBytes?: number } = {}): { bytes: Buffer; stat: fs.Stats } {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (options.followLinks ? 0 : fs.constants.O_NOFOLLOW));
   try {
     const stat = fs.fstatSync(fd);
     if (stat.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read`), { code: 'EISDIR' });
     if (!stat.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
-    return { text: fs.readFileSync(fd, 'utf8'), stat };
+    if (options.maxBytes !== undefined && stat.size > options.maxBytes) throw Object.assign(new Error(`larger than ${options.maxBytes} bytes`), { code: 'EFBIG' });
+    return { bytes: fs.readFileSync(fd), stat };
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/**
+ * A folder opened without following a link at its last component, and the files in it read
+ * through the opened folder (/proc/self/fd/N/NAME is that folder itself, not its path walked
+ * again): a folder renamed or a link planted after the check cannot redirect a read. Linux only,
+ * as the tool is. The caller closes it.
+ */
+export interface OpenedFolder {
+  stat: fs.Stats;
+  /** The path to open NAME in this very folder (with readBytesNoFollow: no link at NAME either). */
+  entry(name: string): string;
+  close(): void;
+}
+
+export function openFolderNoFollow(dir: string): OpenedFolder {
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+  } catch (err) {
+    // Linux says ENOTDIR for a link with O_DIRECTORY|O_NOFOLLOW: say ELOOP, as for a file.
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR' && isLink(dir)) throw Object.assign(new Error(`ELOOP: ${dir} is a symbolic link`), { code: 'ELOOP' });
+    throw err;
+  }
+  return { stat: fs.fstatSync(fd), entry: (name) => `/proc/self/fd/${fd}/${name}`, close: () => fs.closeSync(fd) };
+}
+
+function isLink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
 
@@ -88,6 +131,41 @@ export function checkInstanceFile(file: string, st: fs.Stats, owner: Owner): voi
   if ((st.mode & 0o002) !== 0) {
     throw new ConfigError(`${file} is writable by everyone (mode ${modeText(st)})`, `chmod o-w ${file}`);
   }
+}
+
+/** Which file of root's configuration, for the messages: "the password file", password_file, db-upgrade.conf. */
+export interface RootFileSetting {
+  what: string;
+  key: string;
+  /** The configuration file that names it. */
+  in: string;
+  /** A secret: unreadable by group and others too (else: not writable by them). */
+  secret: boolean;
+}
+
+/**
+ * A file root named in its own configuration (password_file, client_cert_file, client_key_file):
+ * it must belong to root (or to the user running the tool) and not be writable, or when it holds a
+ * secret not even readable, by group and others; otherwise it is refused. Judged on the opened
+ * file, so a swap after a check cannot change what is read; a link root made is followed.
+ */
+export function readRootOnlyFile(file: string, setting: RootFileSetting): Buffer {
+  let read: { bytes: Buffer; stat: fs.Stats };
+  try {
+    read = readBytesNoFollow(file, { followLinks: true });
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOTREG' ? 'not a regular file' : readErrorReason(err);
+    throw new ConfigError(`cannot read ${setting.what} ${file} named in ${setting.in} (${reason})`, `fix ${setting.key} in ${setting.in}`);
+  }
+  const st = read.stat;
+  if (!isPrivileged(st.uid)) throw new ConfigError(`${setting.what} ${file} belongs to uid ${st.uid}, not root`, `chown root: ${file}`);
+  if ((st.mode & (setting.secret ? 0o077 : 0o022)) !== 0) {
+    throw new ConfigError(
+      `${setting.what} ${file} is ${setting.secret ? 'accessible' : 'writable'} by group or others (mode ${modeText(st)})`,
+      `chmod ${setting.secret ? '600' : 'go-w'} ${file}`,
+    );
+  }
+  return read.bytes;
 }
 
 export function modeText(st: fs.Stats): string {

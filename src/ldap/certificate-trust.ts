@@ -110,7 +110,7 @@ export function certificateError(
 }
 
 /** node writes a name one RDN per line, least specific first: "O=EXAMPLE\nCN=CA" → "CN=CA,O=EXAMPLE". */
-function oneLineName(name: string): string {
+export function oneLineName(name: string): string {
   return name.split('\n').filter(Boolean).reverse().join(',');
 }
 

@@ -15,13 +15,19 @@ import {
   type Modification,
   type SearchOptions,
 } from '../core/directory';
-import { ConfigError, CredentialsRejectedError, ServerUnreachableError } from '../core/errors';
+import { ClientCertificateError, ConfigError, CredentialsRejectedError, ServerUnreachableError } from '../core/errors';
 import { certificateError, type TrustSettings } from './certificate-trust';
 
 export type Credentials =
   | { kind: 'simple'; bindDN: string; password: string }
   /** SASL EXTERNAL: autobind over LDAPI as the process's uid (root → Directory Manager). */
   | { kind: 'external' }
+  /**
+   * SASL EXTERNAL over TLS (LDAPS or StartTLS) with a client certificate, which tlsOptions carry
+   * (SslClientAuth): 389 DS binds the connection as the entry its certmap maps the certificate to.
+   * `subject`, `issuer` and `source` are for the messages.
+   */
+  | { kind: 'certificate'; subject: string; issuer: string; source: string }
   | { kind: 'anonymous' };
 
 export interface ConnectOptions {
@@ -57,6 +63,9 @@ export const DEFAULT_OPERATION_TIMEOUT_MS = 60_000;
 const STARTTLS = 'ldap+starttls://';
 
 export class LdaptsSession implements LdapSession {
+  /** The entry 389 DS bound a client certificate to (Who am I?), once bound by one. */
+  mappedDN?: string;
+
   private constructor(
     private readonly client: Client,
     readonly url: string,
@@ -74,7 +83,8 @@ export class LdaptsSession implements LdapSession {
       if (options.url.startsWith(STARTTLS)) await startTls(client, options);
       const c = options.credentials;
       if (c.kind === 'simple') await client.bind(c.bindDN, c.password);
-      else if (c.kind === 'external') await client.bind('EXTERNAL');
+      else if (c.kind === 'external' || c.kind === 'certificate') await client.bind('EXTERNAL');
+      if (c.kind === 'certificate') session.mappedDN = await whoAmI(client);
       timeouts.timeout = operationTimeout(options);
     } catch (err) {
       await client.unbind().catch(() => undefined);
@@ -90,6 +100,7 @@ export class LdaptsSession implements LdapSession {
   /** Who this session acts as, for messages about rights. */
   get boundAs(): string {
     const c = this.options.credentials;
+    if (c.kind === 'certificate') return this.mappedDN ?? `the entry 389 DS maps the client certificate ${c.subject} to`;
     return c.kind === 'simple' ? c.bindDN : c.kind === 'external' ? 'the LDAPI autobind identity' : 'an anonymous session';
   }
 
@@ -209,6 +220,16 @@ export class LdaptsSession implements LdapSession {
   }
 }
 
+/** RFC 4532 "Who am I?": "dn:uid=pkidbuser,ou=people,o=..." → the DN; undefined when the server does not say. */
+async function whoAmI(client: Client): Promise<string | undefined> {
+  try {
+    const { value } = await client.exop('1.3.6.1.4.1.4203.1.11.3');
+    return value?.replace(/^dn:\s*/, '') || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function operationTimeout(options: ConnectOptions): number {
   return options.operationTimeoutMs || DEFAULT_OPERATION_TIMEOUT_MS;
 }
@@ -292,6 +313,10 @@ function connectionError(err: unknown, url: string, options: ConnectOptions, pee
   const code = (err as { code?: unknown }).code;
   const message = (err as Error).message ?? String(err);
   const start = options.startHint ?? "start the 389 DS instance (systemctl start dirsrv@NAME, NAME as systemctl list-units 'dirsrv@*' shows it)";
+  if (options.credentials.kind === 'certificate') {
+    const refused = clientCertificateError(err, url, options.credentials);
+    if (refused) return refused;
+  }
   if (code === 49) {
     const who = options.credentials.kind === 'simple' ? options.credentials.bindDN : 'the client';
     return new CredentialsRejectedError(
@@ -316,6 +341,50 @@ function connectionError(err: unknown, url: string, options: ConnectOptions, pee
     );
   }
   return new ServerUnreachableError(`cannot reach 389 DS at ${url}: ${message}`, `${start}, then run pki-db-upgrade again`, { cause: err });
+}
+
+/**
+ * TLS alerts a server sends when it does not accept the client's certificate, as node's code
+ * (ERR_SSL_TLSV1_ALERT_UNKNOWN_CA) or in OpenSSL's words ("tlsv1 alert unknown ca"), which is all
+ * ldapts keeps of an error on its socket.
+ */
+const CLIENT_CERT_ALERT = /alert[ _](bad[ _]certificate|unknown[ _]ca|certificate[ _]unknown|unsupported[ _]certificate|certificate[ _]expired|certificate[ _]revoked|certificate[ _]required|access[ _]denied|decrypt[ _]error|handshake[ _]failure)/i;
+
+/**
+ * The 389 DS's answers to a client certificate (ldap/servers/slapd/bind.c): not accepted in the
+ * handshake (a TLS alert: its CA is not trusted there), none received (48: client authentication
+ * off), or received but mapped to no entry (49, "Client certificate mapping failed").
+ */
+function clientCertificateError(err: unknown, url: string, c: Extract<Credentials, { kind: 'certificate' }>): Error | undefined {
+  const code = (err as { code?: unknown }).code;
+  const certmap = 'its certmap.conf (/etc/dirsrv/slapd-NAME/certmap.conf)';
+  const alert = `${typeof code === 'string' ? code : ''} ${(err as Error).message ?? ''}`.match(CLIENT_CERT_ALERT);
+  if (alert) {
+    const name = alert[1].replace(/_/g, ' ').toLowerCase();
+    const unknownCa = name === 'unknown ca';
+    return new ClientCertificateError(
+      `389 DS at ${url} refused the client certificate ${c.subject} (from ${c.source}) in the TLS handshake (alert ${name})${unknownCa ? `: it does not trust ${c.issuer}, its issuer` : ''}`,
+      unknownCa
+        ? 'import that CA into the 389 DS\'s NSS database trusted for client certificates (certutil -A -d /etc/dirsrv/slapd-NAME -n NAME -t CT,, -a -i CA.pem) and restart the 389 DS'
+        : 'check the certificate (its dates, its key usage: TLS client) and that the 389 DS trusts its CA for clients (certutil -L -d /etc/dirsrv/slapd-NAME)',
+      { cause: err },
+    );
+  }
+  if (code === 48) {
+    return new ClientCertificateError(
+      `389 DS at ${url} received no client certificate (${(err as Error).message || 'inappropriate authentication'})`,
+      'allow client certificates on the 389 DS (nsSSLClientAuth: allowed in cn=encryption,cn=config, then restart it)',
+      { cause: err },
+    );
+  }
+  if (code === 49) {
+    return new ClientCertificateError(
+      `389 DS at ${url} mapped the client certificate ${c.subject} (from ${c.source}) to no entry (invalid credentials: client certificate mapping failed)`,
+      `389 DS maps it by ${certmap}: for the mapping of Dogtag and FreeIPA (CmapLdapAttr seeAlso, verifycert on) the database user, uid=pkidbuser,ou=people,<base DN>, needs seeAlso: ${c.subject} and this certificate in userCertificate`,
+      { cause: err },
+    );
+  }
+  return undefined;
 }
 
 function asValues(value: AttributeValue | AttributeValue[]): string[] | Buffer[] {

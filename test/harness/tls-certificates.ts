@@ -18,6 +18,7 @@ const OID = {
   subjectKeyIdentifier: '2.5.29.14',
   authorityKeyIdentifier: '2.5.29.35',
   serverAuth: '1.3.6.1.5.5.7.3.1',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
 } as const;
 
 /** ecdsa-with-SHA256 (RFC 5758: no parameters); crypto.sign gives the DER Ecdsa-Sig-Value. */
@@ -89,13 +90,26 @@ export class TlsTestCa {
     const dnsNames = opts.dnsNames ?? [];
     const ipAddresses = opts.ipAddresses ?? [];
     if (dnsNames.length + ipAddresses.length === 0) throw new Error('a server certificate needs at least one name');
-    const notBefore = opts.notBefore ?? new Date(Date.now() - 3_600_000);
-    const notAfter = opts.notAfter ?? new Date(notBefore.getTime() + 30 * DAY_MS);
-    const { publicKey, privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const subject = new DistinguishedName([
       ['CN', dnsNames[0] ?? ipAddresses[0]],
       ['O', 'pki-db-upgrade tests'],
     ]);
+    return this.issue(subject, opts, OID.serverAuth, [extension(OID.subjectAltName, false, subjectAltName(dnsNames, ipAddresses))]);
+  }
+
+  /**
+   * A TLS client certificate (clientAuth), as Dogtag's subsystem certificate is used to bind to
+   * its database (SslClientAuth): no subjectAltName, the subject the test names.
+   */
+  issueClient(opts: ClientCertificateOptions): ServerCertificate {
+    return this.issue(new DistinguishedName(opts.subject), opts, OID.clientAuth, []);
+  }
+
+  /** An end-entity certificate with a new key: ECDSA, digitalSignature, the one extended key usage. */
+  private issue(subject: DistinguishedName, validity: { notBefore?: Date; notAfter?: Date }, keyPurpose: string, more: Buffer[]): ServerCertificate {
+    const notBefore = validity.notBefore ?? new Date(Date.now() - 3_600_000);
+    const notAfter = validity.notAfter ?? new Date(notBefore.getTime() + 30 * DAY_MS);
+    const { publicKey, privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const der = signCertificate(
       {
         algorithm: ECDSA_SHA256,
@@ -109,8 +123,8 @@ export class TlsTestCa {
           extension(OID.basicConstraints, true, sequence()),
           // digitalSignature: what an ECDSA key does in a TLS handshake
           extension(OID.keyUsage, true, Buffer.from([0x03, 0x02, 0x07, 0x80])),
-          extension(OID.extendedKeyUsage, false, sequence(oid(OID.serverAuth))),
-          extension(OID.subjectAltName, false, subjectAltName(dnsNames, ipAddresses)),
+          extension(OID.extendedKeyUsage, false, sequence(oid(keyPurpose))),
+          ...more,
           // [0] keyIdentifier: the CA's subjectKeyIdentifier
           extension(OID.authorityKeyIdentifier, false, sequence(tlv(0x80, this.keyId))),
         ),
@@ -124,6 +138,13 @@ export class TlsTestCa {
       certificate: new crypto.X509Certificate(der),
     };
   }
+}
+
+export interface ClientCertificateOptions {
+  /** The subject, most specific RDN first, e.g. [['CN', 'Subsystem Certificate'], ['OU', 'pki-tomcat'], ['O', 'EXAMPLE']]. */
+  subject: [string, string][];
+  notBefore?: Date;
+  notAfter?: Date;
 }
 
 /** [3] EXPLICIT Extensions. */

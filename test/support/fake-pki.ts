@@ -37,6 +37,10 @@ export interface CsCfgOptions {
    * CS.cfg always has one: by default fakeCaSigningCert() (pki-facts.ts); null leaves the line out.
    */
   caSigningCert?: Buffer | null;
+  /** internaldb.ldapauth.clientCertNickname (SslClientAuth). */
+  clientCertNickname?: string;
+  /** jss.configDir: the NSS database, as CS.cfg names it. */
+  nssDatabaseDir?: string;
 }
 
 function caSigningCertOf(o: CsCfgOptions): Buffer | undefined {
@@ -51,13 +55,14 @@ export function csCfgText(o: CsCfgOptions): string {
     ...(o.instanceId ? [`instanceId=${o.instanceId}`] : []),
     ...(caSigningCertOf(o) ? [`ca.signing.cert=${caSigningCertOf(o)!.toString('base64')}`] : []),
     'machineName=localhost',
+    ...(o.nssDatabaseDir ? [`jss.configDir=${o.nssDatabaseDir}`] : []),
     'internaldb._000=##',
     `internaldb.basedn=${o.baseDN}`,
     ...(o.database ? [`internaldb.database=${o.database}`] : []),
     `internaldb.ldapauth.authtype=${o.authType ?? 'BasicAuth'}`,
     `internaldb.ldapauth.bindDN=${o.bindDN ?? 'cn=Directory Manager'}`,
     'internaldb.ldapauth.bindPWPrompt=internaldb',
-    'internaldb.ldapauth.clientCertNickname=',
+    `internaldb.ldapauth.clientCertNickname=${o.clientCertNickname ?? ''}`,
     `internaldb.ldapconn.host=${o.host ?? '127.0.0.1'}`,
     `internaldb.ldapconn.port=${o.port}`,
     `internaldb.ldapconn.secureConn=${o.secure ? 'true' : 'false'}`,

@@ -40,7 +40,18 @@ describe('authentication order', () => {
     ]);
   });
 
-  it('SslClientAuth (FreeIPA): LDAPI only; nothing when it is not available', () => {
+  it('SslClientAuth with a nickname: LDAPI first, then the client certificate over LDAPS (secureConn=true) or StartTLS, never plain LDAP', () => {
+    const nickname = 'subsystemCert cert-pki-ca';
+    expect(authCandidates(db({ authType: 'SslClientAuth', clientCertNickname: nickname, port: 636, secure: true }), { isRoot: true, sockets: sockets.slice(0, 1), caFile: '/etc/ipa/ca.crt' })).toEqual([
+      { kind: 'ldapi-external', url: ldapiUrl(sockets[0]), socket: sockets[0] },
+      { kind: 'client-cert', url: 'ldaps://localhost:636', nickname, secure: true, caFile: '/etc/ipa/ca.crt' },
+    ]);
+    expect(authCandidates(db({ authType: 'SslClientAuth', clientCertNickname: nickname, host: '::1' }), { isRoot: false, sockets })).toEqual([
+      { kind: 'client-cert', url: 'ldap+starttls://[::1]:389', nickname, secure: true, caFile: undefined },
+    ]);
+  });
+
+  it('SslClientAuth without a nickname: LDAPI only; nothing when it is not available', () => {
     expect(authCandidates(db({ authType: 'SslClientAuth' }), { isRoot: true, sockets: sockets.slice(0, 1) }).map((c) => c.kind)).toEqual(['ldapi-external']);
     expect(authCandidates(db({ authType: 'SslClientAuth' }), { isRoot: false, sockets })).toEqual([]);
   });

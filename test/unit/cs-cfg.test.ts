@@ -46,11 +46,14 @@ describe('CS.cfg', () => {
         'internaldb.ldapconn.port=636',
         'internaldb.ldapconn.secureConn=true',
         'internaldb.ldapauth.authtype=SslClientAuth',
+        'internaldb.ldapauth.clientCertNickname=subsystemCert cert-pki-ca',
+        'jss.configDir=/var/lib/pki/pki-tomcat/alias/',
       ].join('\n'),
       'CS.cfg',
     );
     expect(cs.instanceId).toBe('pki-ipa');
-    expect(cs.internalDb).toMatchObject({ port: 636, secure: true, authType: 'SslClientAuth', backend: 'ipaca', passwordKey: 'internaldb' });
+    expect(cs.internalDb).toMatchObject({ port: 636, secure: true, authType: 'SslClientAuth', backend: 'ipaca', passwordKey: 'internaldb', clientCertNickname: 'subsystemCert cert-pki-ca' });
+    expect(cs.nssDatabaseDir).toBe('/var/lib/pki/pki-tomcat/alias/');
   });
 
   it('refuses a CS.cfg without a base DN or with a bad port or auth type, naming the file', () => {

@@ -15,7 +15,7 @@ import { silentLogger } from '../../src/core/logger';
 import { InstancePasswords } from '../../src/auth/instance-password';
 
 describe('db-upgrade.conf not owned by root alone', () => {
-  const text = ['auto_upgrade = false', 'log_file = /etc/passwd', 'password_file = /etc/shadow', 'ldapi_socket = /tmp/x.socket', 'ca_file = /tmp/ca.pem', 'trusted_servers = 127.0.0.2:389', 'operation_timeout = 5'].join('\n');
+  const text = ['auto_upgrade = false', 'log_file = /etc/passwd', 'password_file = /etc/shadow', 'ldapi_socket = /tmp/x.socket', 'ca_file = /tmp/ca.pem', 'client_cert_file = /tmp/c.pem', 'client_key_file = /tmp/c.key', 'trusted_servers = 127.0.0.2:389', 'operation_timeout = 5'].join('\n');
 
   it('keeps the keys that cannot steer root and ignores, with a warning each, those that could', () => {
     const config = parseToolConfig(text, '/etc/pki/x/db-upgrade.conf', 'the file belongs to uid 65534 with mode 0660');
@@ -27,6 +27,7 @@ describe('db-upgrade.conf not owned by root alone', () => {
   it('takes every key from a file root alone controls', () => {
     const config = parseToolConfig(text, '/etc/pki/x/db-upgrade.conf');
     expect(config).toMatchObject({ logFile: '/etc/passwd', passwordFile: '/etc/shadow', trustedServers: ['127.0.0.2:389'], warnings: [] });
+    expect(config).toMatchObject({ clientCertFile: '/tmp/c.pem', clientKeyFile: '/tmp/c.key', clientCertSetting: '/etc/pki/x/db-upgrade.conf' });
   });
 
   it('refuses a trusted_servers entry that is not host:port', () => {
