@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-.PHONY: deps build typecheck docs test demo bench bench-scale bench-convergence bench-cluster bench-dnf rpm srpm rpmlint clean
+.PHONY: deps build typecheck docs test demo bench bench-noop bench-scale bench-convergence bench-cluster bench-dnf rpm srpm rpmlint clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -48,6 +48,11 @@ bench: deps build dist/harness.js dist/bench-convergence.js dist/bench-cluster.j
 	@bash test/bench/record.sh bench-convergence node dist/bench-convergence.js
 	@bash test/bench/record.sh bench-cluster node dist/bench-cluster.js
 	@bash test/bench/record.sh bench-dnf env PKI_BENCH_REPO="$(CURDIR)" node dist/bench-dnf.js
+
+# The no-op table of make bench alone: a run with nothing to do against node -e 0 + one ldapsearch,
+# and the bundle's own start (--version), on a 389 DS of its own (a minute).
+bench-noop: deps build
+	@bash test/bench/record.sh bench-noop env PKI_BENCH_ONLY=noop bash test/bench/run.sh
 
 # Scale (not part of make bench): the full upgrade of a CA of 20,000, 100,000 and 1,000,000
 # records with durable transactions on, the server's ceiling, peak RSS, the index task, nothing to
