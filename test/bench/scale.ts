@@ -216,6 +216,15 @@ const WATCH = {
   last: /applying 11\.6\.0\/02-RequireIssuerName/,
 };
 
+/** Runs a command with its output thrown away; fails on a non-zero exit. */
+function discarded(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exited with ${code}`))));
+  });
+}
+
 async function duBytes(dir: string): Promise<number> {
   const r = await run('du', ['-sb', dir], { timeoutMs: 600_000 });
   return Number(r.stdout.split('\t')[0]);
@@ -234,9 +243,9 @@ async function measureSize(port: number, dir: string, n: number, durable: boolea
     const ceiling: Copy = { suffix: `o=scaleraw${tag}`, backend: `scaleraw${tag}` };
     const load = await loadCopies(ds, dir, n, [tool, ceiling]);
     progress(`N=${n}: loaded in ${sec(load.ms)} (generation ${sec(load.generateMs)}, imports ${load.importMs.map(sec).join(' + ')}); reading both copies once`);
-    for (const c of [tool, ceiling]) {
-      await run('ldapsearch', ['-LLL', '-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-E', 'pr=2000/noprompt', '-b', c.suffix, '(objectClass=*)', '*', '+'], { timeoutMs: 3600_000 }).then(() => undefined);
-    }
+    // Both copies read once, whole (as make bench warms its copies), the output discarded: at
+    // 1,000,000 records it is gigabytes.
+    for (const c of [tool, ceiling]) await discarded('ldapsearch', ['-LLL', '-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-E', 'pr=2000/noprompt', '-b', c.suffix, '(objectClass=*)', '*', '+']);
 
     progress(`N=${n}: the tool's full upgrade of ${tool.suffix}`);
     const args = ['run', '--url', ds.url, '--base-dn', tool.suffix, '--password-file', passwordFile];
@@ -311,6 +320,27 @@ const rate = (n: number, ms: number) => `${int.format((n * 1000) / ms)}/s`;
 const share = (part: number, whole: number) => `${Math.round((100 * part) / whole)}%`;
 const cores = (cpu: number, ms: number) => (cpu / ms).toFixed(2);
 
+function report(figures: SizeFigures[], loads: string[]): string[][] {
+  const head = ['full upgrade, real steps (one run per size)', ...figures.map((f) => `N = ${int.format(f.n)}`), 'target'];
+  return [
+    head,
+    ['tool: whole run', ...figures.map((f) => sec(f.run.ms) + f.continued.map((c) => ` (exit ${f.firstCode}) + ${sec(c.ms)} (exit ${c.code})`).join('')), ''],
+    ['tool: whole run, records per second; ms per 1,000 records', ...figures.map((f) => `${rate(f.n, f.totalMs)}; ${int.format((1000 * f.totalMs) / f.n)} ms`), 'linear in N'],
+    ['backfill pass (log line to log line)', ...figures.map((f) => `${sec(f.backfillMs)}, ${rate(f.n, f.backfillMs)}`), ''],
+    ['server ceiling: same writes pre-encoded, one raw socket, 64 in flight', ...figures.map((f) => `${sec(f.rawMs)}, ${rate(f.n, f.rawMs)}`), ''],
+    ['backfill speed as a share of the ceiling', ...figures.map((f) => share(f.rawMs, f.backfillMs)), '≥ 90%'],
+    ['CPU during the backfill: ns-slapd / tool (cores)', ...figures.map((f) => `${cores(f.backfillCpu.slapd, f.backfillMs)} / ${cores(f.backfillCpu.tool, f.backfillMs)}`), ''],
+    ['CPU during the ceiling: ns-slapd / raw client (cores)', ...figures.map((f) => `${cores(f.rawCpu.slapd, f.rawMs)} / ${cores(f.rawCpu.client, f.rawMs)}`), ''],
+    ['ns-slapd CPU per write: backfill / ceiling', ...figures.map((f) => `${((1000 * f.backfillCpu.slapd) / f.n).toFixed(0)} / ${((1000 * f.rawCpu.slapd) / f.n).toFixed(0)} µs`), ''],
+    ['CAIndexes step (index task)', ...figures.map((f) => sec(f.indexMs)), ''],
+    ['tool peak RSS', ...figures.map((f) => `${f.run.rssMiB.toFixed(0)} MiB`), '≤ 150 MiB, flat'],
+    ['nothing to do (median of 3)', ...figures.map((f) => sec(f.noopMs)), '≤ 0.2 s'],
+    ['load: generate + import two copies offline', ...figures.map((f) => `${sec(f.load.generateMs)} + ${f.load.importMs.map(sec).join(' + ')}`), ''],
+    ['disk of the server at the end (du)', ...figures.map((f) => `${(f.diskBytes / 2 ** 30).toFixed(2)} GiB`), ''],
+    ['load average after this size', ...loads, ''],
+  ];
+}
+
 async function main(): Promise<void> {
   const port = Number(process.env.PKI_BENCH_SCALE_PORT ?? (process.env.PKI_TEST_PORT_BASE ? Number(process.env.PKI_TEST_PORT_BASE) + 80 : 18980));
   const sizes = (process.env.PKI_BENCH_SCALE_SIZES ?? '20000,100000,1000000').split(',').map((s) => Number(s.trim()));
@@ -338,29 +368,14 @@ async function main(): Promise<void> {
     for (const n of sizes) {
       figures.push(await measureSize(port, dir, n, durable));
       loads.push(os.loadavg().map((l) => l.toFixed(1)).join(' '));
+      // Each size's figures as soon as they are known: an hour-long run that fails later keeps them.
+      progress(`figures so far:\n${table(report(figures, loads))}`);
     }
   } finally {
     if (!process.env.PKI_BENCH_KEEP) await fsp.rm(dir, { recursive: true, force: true });
   }
   const cpu = os.cpus();
-  const head = ['full upgrade, real steps (one run per size)', ...figures.map((f) => `N = ${int.format(f.n)}`), 'target'];
-  const rows = [
-    head,
-    ['tool: whole run', ...figures.map((f) => sec(f.run.ms) + f.continued.map((c) => ` (exit ${f.firstCode}) + ${sec(c.ms)} (exit ${c.code})`).join('')), ''],
-    ['tool: whole run, records per second; ms per 1,000 records', ...figures.map((f) => `${rate(f.n, f.totalMs)}; ${int.format((1000 * f.totalMs) / f.n)} ms`), 'linear in N'],
-    ['backfill pass (log line to log line)', ...figures.map((f) => `${sec(f.backfillMs)}, ${rate(f.n, f.backfillMs)}`), ''],
-    ['server ceiling: same writes pre-encoded, one raw socket, 64 in flight', ...figures.map((f) => `${sec(f.rawMs)}, ${rate(f.n, f.rawMs)}`), ''],
-    ['backfill speed as a share of the ceiling', ...figures.map((f) => share(f.rawMs, f.backfillMs)), '≥ 90%'],
-    ['CPU during the backfill: ns-slapd / tool (cores)', ...figures.map((f) => `${cores(f.backfillCpu.slapd, f.backfillMs)} / ${cores(f.backfillCpu.tool, f.backfillMs)}`), ''],
-    ['CPU during the ceiling: ns-slapd / raw client (cores)', ...figures.map((f) => `${cores(f.rawCpu.slapd, f.rawMs)} / ${cores(f.rawCpu.client, f.rawMs)}`), ''],
-    ['ns-slapd CPU per write: backfill / ceiling', ...figures.map((f) => `${((1000 * f.backfillCpu.slapd) / f.n).toFixed(0)} / ${((1000 * f.rawCpu.slapd) / f.n).toFixed(0)} µs`), ''],
-    ['CAIndexes step (index task)', ...figures.map((f) => sec(f.indexMs)), ''],
-    ['tool peak RSS', ...figures.map((f) => `${f.run.rssMiB.toFixed(0)} MiB`), '≤ 150 MiB, flat'],
-    ['nothing to do (median of 3)', ...figures.map((f) => sec(f.noopMs)), '≤ 0.2 s'],
-    ['load: generate + import two copies offline', ...figures.map((f) => `${sec(f.load.generateMs)} + ${f.load.importMs.map(sec).join(' + ')}`), ''],
-    ['disk of the server at the end (du)', ...figures.map((f) => `${(f.diskBytes / 2 ** 30).toFixed(2)} GiB`), ''],
-    ['load average after this size', ...loads, ''],
-  ];
+  const rows = report(figures, loads);
   const machine = `${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, ${int.format(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, node ${process.version}, ${durable ? 'durable transactions on (as production)' : 'durable transactions off (PKI_BENCH_DURABLE=off)'}`;
   process.stdout.write(`\nMachine: ${machine}; the bundle of commit ${commit}; bench run time ${sec(Date.now() - started)}\n\n${table(rows)}\n`);
 }
