@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-.PHONY: deps build typecheck docs test demo bench bench-noop bench-scale bench-convergence bench-cluster bench-dnf rpm srpm rpmlint clean
+.PHONY: deps build typecheck docs test demo bench bench-noop bench-scale bench-replicated bench-convergence bench-cluster bench-dnf rpm srpm rpmlint clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -62,6 +62,18 @@ dist/bench-scale.js: node_modules/.installed $(shell find src test/harness test/
 
 bench-scale: deps build dist/bench-scale.js
 	@bash test/bench/record.sh bench-scale env PKI_BENCH_REPO="$(CURDIR)" node dist/bench-scale.js
+
+# The bundle of the tracking steps and the real issuerName backfill only (make bench, bench-replicated).
+dist/bench-backfill.js: node_modules/.installed $(shell find src upgrades test/bench/upgrades packaging -name '*.ts' -o -name '*.mjs' 2>/dev/null | grep -v registry.generated)
+	node packaging/build.mjs --upgrades test/bench/upgrades --package-version 10.3.3 --out $@
+
+# Replicated: the backfill of 100,000 records on a pair until both have it, against the replica's
+# replay rate alone, durable transactions on (#17 item 2; about 10 minutes).
+dist/bench-replicated.js: node_modules/.installed $(shell find src test/harness test/bench -name '*.ts' 2>/dev/null)
+	npx esbuild test/bench/replicated.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --outfile=$@
+
+bench-replicated: deps dist/bench-backfill.js dist/bench-replicated.js
+	@bash test/bench/record.sh bench-replicated env PKI_BENCH_REPO="$(CURDIR)" node dist/bench-replicated.js
 
 # Cluster: time from the last local write to detected convergence vs actual arrival (ratio).
 dist/bench-convergence.js: node_modules/.installed $(shell find src test/harness test/bench -name '*.ts' 2>/dev/null)

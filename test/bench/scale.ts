@@ -33,6 +33,7 @@ import { certRecordAttributes, certRecordDN, loadPkiDatabase, loadPkiSchema } fr
 import { serviceEnvironment } from '../harness/service-environment';
 import { int, median, sec, table } from './figures';
 import { rawModifies } from './raw-modifies';
+import { cpuMs, watchedRun, type ToolRun } from './watched-run';
 import { suffixExport } from '../../src/apply/database-backup';
 import { systemClock } from '../../src/core/clock';
 import type { AttributeMap } from '../../src/core/directory';
@@ -43,23 +44,14 @@ import { ldifAdd } from '../../src/ldap/ldif';
 const ROOT = process.env.PKI_BENCH_REPO ?? path.resolve(__dirname, '..');
 /** Copied at the start (main): a rebuild of dist/ during an hour-long run does not change what it measures. */
 let MAIN_BUNDLE = path.join(ROOT, 'dist/pki-db-upgrade.js');
-const PEAK_RSS = path.join(ROOT, 'test/bench/peak-rss.cjs');
 /**
  * Disk per record for one N (two copies: the generated LDIF files, the two databases with their
  * indexes, the transaction logs of durable transactions, the export): 1.24 GiB for the server
  * at 50,000 records (26 KiB per record; docs/benchmarks.md, "make bench-scale"), with a margin.
  */
 const DISK_PER_RECORD = 32 * 1024;
-const CLOCK_TICK_MS = 10; // /proc/<pid>/stat counts in USER_HZ = 100 on Linux
 
 const progress = (message: string) => process.stderr.write(`[bench-scale] ${new Date().toISOString().slice(11, 19)} ${message}\n`);
-
-/** utime + stime of a process in ms, from /proc/<pid>/stat. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
-}
 
 function slapdPid(ds: DsInstance): number {
   return Number(readFileSync(ds.pidFile, 'utf8').trim());
@@ -135,59 +127,6 @@ async function loadCopies(ds: DsInstance, dir: string, n: number, copies: Copy[]
 }
 
 // ---------------------------------------------------------------------------------------------
-// The tool's run, watched line by line
-
-interface ToolRun {
-  ms: number;
-  code: number | null;
-  stderr: string;
-  rssMiB: number;
-  /** ms from the start to the first line matching each watched pattern. */
-  at: Record<string, number>;
-  /** CPU ms of ns-slapd and of the tool at each watched line. */
-  cpu: Record<string, { slapd: number; tool: number }>;
-}
-
-function toolRun(ds: DsInstance, args: string[], rssFile: string, watch: Record<string, RegExp>): Promise<ToolRun> {
-  return new Promise((resolve, reject) => {
-    const pid = slapdPid(ds);
-    const started = process.hrtime.bigint();
-    const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
-    const child = spawn(process.execPath, ['--require', PEAK_RSS, MAIN_BUNDLE, ...args], {
-      env: { ...process.env, PEAK_RSS_FILE: rssFile },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const slapd0 = cpuMs(pid);
-    const at: ToolRun['at'] = {};
-    const cpu: ToolRun['cpu'] = {};
-    let stderr = '';
-    let partial = '';
-    child.stdout.resume();
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      const lines = (partial + d.toString()).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
-        for (const [name, re] of Object.entries(watch)) {
-          if (at[name] === undefined && re.test(line)) {
-            at[name] = elapsed();
-            try {
-              cpu[name] = { slapd: cpuMs(pid) - slapd0, tool: cpuMs(child.pid!) };
-            } catch {
-              // the tool may have exited already
-            }
-          }
-        }
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (code) =>
-      resolve({ ms: elapsed(), code, stderr, rssMiB: Number(readFileSync(rssFile, 'utf8')) / 1024, at, cpu }),
-    );
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
 // One size
 
 interface SizeFigures {
@@ -249,14 +188,14 @@ async function measureSize(port: number, dir: string, n: number, durable: boolea
 
     progress(`N=${n}: the tool's full upgrade of ${tool.suffix}`);
     const args = ['run', '--url', ds.url, '--base-dn', tool.suffix, '--password-file', passwordFile];
-    const r = await toolRun(ds, args, path.join(dir, 'rss'), WATCH);
+    const r = await watchedRun(MAIN_BUNDLE, args, { rssFile: path.join(dir, 'rss'), watch: WATCH, slapdPid: slapdPid(ds) });
     if (r.at.backfillEnd === undefined) throw new Error(`the tool's run failed (exit ${r.code}) before the end of the backfill:\n${r.stderr.slice(-4000)}`);
     // The index step waits 30 minutes for its task (index-helper.ts), which 389 DS carries on
     // past that: a later run waits for it, recognises the finished build and completes the step.
     const continued: ToolRun[] = [];
     while (r.code !== 0 && continued.length < 3) {
       progress(`N=${n}: the run ended with exit ${r.code} after the backfill (${r.stderr.trim().split('\n').slice(-1)[0]}); running the tool again`);
-      const again = await toolRun(ds, args, path.join(dir, 'rss'), {});
+      const again = await watchedRun(MAIN_BUNDLE, args, { rssFile: path.join(dir, 'rss'), watch: {}, slapdPid: slapdPid(ds) });
       continued.push(again);
       if (again.code === 0) break;
     }
@@ -284,7 +223,7 @@ async function measureSize(port: number, dir: string, n: number, durable: boolea
     progress(`N=${n}: nothing to do on the upgraded database`);
     const noops: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const x = await toolRun(ds, args, path.join(dir, 'rss'), {});
+      const x = await watchedRun(MAIN_BUNDLE, args, { rssFile: path.join(dir, 'rss'), watch: {}, slapdPid: slapdPid(ds) });
       if (x.code !== 0 || !/nothing to do/.test(x.stderr)) throw new Error(`the second run did something:\n${x.stderr}`);
       noops.push(x.ms);
     }
