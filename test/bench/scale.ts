@@ -23,7 +23,7 @@
  * refuses to start when the temporary directory has less free space than its largest N needs.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, promises as fsp, readFileSync, statfsSync, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, fsyncSync, openSync, promises as fsp, readFileSync, rmSync, statfsSync, writeSync, type WriteStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInstance, removeInstance, restartInstance, startInstance, stopInstance, type DsInstance } from '../harness/dirsrv';
@@ -145,6 +145,8 @@ interface SizeFigures {
   rawCpu: { slapd: number; client: number };
   noopMs: number;
   diskBytes: number;
+  /** fsync/s of the disk (fsyncRate) before the tool's run and before the ceiling. */
+  fsync: number[];
 }
 
 const WATCH = {
@@ -162,6 +164,30 @@ function discarded(cmd: string, args: string[]): Promise<void> {
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exited with ${code}`))));
   });
+}
+
+/**
+ * What the disk allows at this moment: 512-byte appends, each fsynced, for 3 s in `dir` (the
+ * server's file system). With durable transactions every write waits for one such fsync, and the
+ * other test runs on the machine share the disk.
+ */
+function fsyncRate(dir: string): number {
+  const file = path.join(dir, 'fsync-probe');
+  const fd = openSync(file, 'w', 0o600);
+  const block = Buffer.alloc(512, 0x78);
+  const started = Date.now();
+  let n = 0;
+  try {
+    while (Date.now() - started < 3000) {
+      writeSync(fd, block);
+      fsyncSync(fd);
+      n++;
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+  return (n * 1000) / (Date.now() - started);
 }
 
 async function duBytes(dir: string): Promise<number> {
@@ -186,9 +212,12 @@ async function measureSize(port: number, dir: string, n: number, durable: boolea
     // 1,000,000 records it is gigabytes.
     for (const c of [tool, ceiling]) await discarded('ldapsearch', ['-LLL', '-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-E', 'pr=2000/noprompt', '-b', c.suffix, '(objectClass=*)', '*', '+']);
 
-    progress(`N=${n}: the tool's full upgrade of ${tool.suffix}`);
     const args = ['run', '--url', ds.url, '--base-dn', tool.suffix, '--password-file', passwordFile];
-    const r = await watchedRun(MAIN_BUNDLE, args, { rssFile: path.join(dir, 'rss'), watch: WATCH, slapdPid: slapdPid(ds) });
+    // The first run keeps a log file (its progress can be followed there); the others do not.
+    const logFile = path.join(dir, `tool-${tag}.log`);
+    const fsyncBefore = fsyncRate(dir);
+    progress(`N=${n}: the tool's full upgrade of ${tool.suffix} (log: ${logFile}; the disk did ${int.format(fsyncBefore)} fsync/s just before)`);
+    const r = await watchedRun(MAIN_BUNDLE, [...args, '--log-file', logFile], { rssFile: path.join(dir, 'rss'), watch: WATCH, slapdPid: slapdPid(ds) });
     if (r.at.backfillEnd === undefined) throw new Error(`the tool's run failed (exit ${r.code}) before the end of the backfill:\n${r.stderr.slice(-4000)}`);
     // The index step waits 30 minutes for its task (index-helper.ts), which 389 DS carries on
     // past that: a later run waits for it, recognises the finished build and completes the step.
@@ -205,6 +234,7 @@ async function measureSize(port: number, dir: string, n: number, durable: boolea
     if (Number(updated) !== n) throw new Error(`the backfill updated ${updated} records, not ${n}`);
 
     progress(`N=${n}: the server's ceiling on ${ceiling.suffix}: the same modifications pre-encoded on one raw socket, 64 in flight`);
+    const fsyncCeiling = fsyncRate(dir);
     const pid = slapdPid(ds);
     const slapd0 = cpuMs(pid);
     const client0 = process.cpuUsage();
@@ -246,6 +276,7 @@ async function measureSize(port: number, dir: string, n: number, durable: boolea
       rawCpu,
       noopMs: median(noops),
       diskBytes,
+      fsync: [fsyncBefore, fsyncCeiling],
     };
   } finally {
     if (keep) progress(`kept: server ${ds.url} in ${ds.root}`);
@@ -271,6 +302,7 @@ function report(figures: SizeFigures[], loads: string[]): string[][] {
     ['CPU during the backfill: ns-slapd / tool (cores)', ...figures.map((f) => `${cores(f.backfillCpu.slapd, f.backfillMs)} / ${cores(f.backfillCpu.tool, f.backfillMs)}`), ''],
     ['CPU during the ceiling: ns-slapd / raw client (cores)', ...figures.map((f) => `${cores(f.rawCpu.slapd, f.rawMs)} / ${cores(f.rawCpu.client, f.rawMs)}`), ''],
     ['ns-slapd CPU per write: backfill / ceiling', ...figures.map((f) => `${((1000 * f.backfillCpu.slapd) / f.n).toFixed(0)} / ${((1000 * f.rawCpu.slapd) / f.n).toFixed(0)} µs`), ''],
+    ['disk: fsync/s before the run / before the ceiling (3 s probe)', ...figures.map((f) => f.fsync.map((x) => int.format(x)).join(' / ')), ''],
     ['CAIndexes step (index task)', ...figures.map((f) => sec(f.indexMs)), ''],
     ['tool peak RSS', ...figures.map((f) => `${f.run.rssMiB.toFixed(0)} MiB`), '≤ 150 MiB, flat'],
     ['nothing to do (median of 3)', ...figures.map((f) => sec(f.noopMs)), '≤ 0.2 s'],
