@@ -13,7 +13,7 @@
  *     every record's issuerName.
  *
  * Environment: PKI_BENCH_REPL_N (default 100000), PKI_BENCH_REPL_PORT (default
- * PKI_TEST_PORT_BASE+90, else 18990; it uses four ports from there), PKI_BENCH_DURABLE=off.
+ * PKI_TEST_PORT_BASE+110, else 19010; it uses four ports from there, above the tests' first 90), PKI_BENCH_DURABLE=off.
  */
 import { promises as fsp, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -61,7 +61,7 @@ async function lacking(ds: DsInstance, suffix: string): Promise<number> {
 
 async function main(): Promise<void> {
   const n = Number(process.env.PKI_BENCH_REPL_N ?? 100_000);
-  const portBase = Number(process.env.PKI_BENCH_REPL_PORT ?? (process.env.PKI_TEST_PORT_BASE ? Number(process.env.PKI_TEST_PORT_BASE) + 90 : 18990));
+  const portBase = Number(process.env.PKI_BENCH_REPL_PORT ?? (process.env.PKI_TEST_PORT_BASE ? Number(process.env.PKI_TEST_PORT_BASE) + 110 : 19010));
   const durable = process.env.PKI_BENCH_DURABLE !== 'off';
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'pkidbu-brp-'));
   await fsp.chmod(dir, 0o755);

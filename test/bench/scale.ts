@@ -18,7 +18,7 @@
  *  4. nothing to do: three more runs of the tool on the upgraded copy (median).
  *
  * Environment: PKI_BENCH_SCALE_SIZES (default "20000,100000,1000000"), PKI_BENCH_SCALE_PORT
- * (default PKI_TEST_PORT_BASE+80, else 18980), PKI_BENCH_DURABLE=off for the harness's setting,
+ * (default PKI_TEST_PORT_BASE+100, else 19000: the tests use the base's first 90 ports, the meshes +60..+89), PKI_BENCH_DURABLE=off for the harness's setting,
  * PKI_BENCH_KEEP=1 keeps the last server and its files. Disk: see DISK_PER_RECORD; the bench
  * refuses to start when the temporary directory has less free space than its largest N needs.
  */
@@ -313,7 +313,7 @@ function report(figures: SizeFigures[], loads: string[]): string[][] {
 }
 
 async function main(): Promise<void> {
-  const port = Number(process.env.PKI_BENCH_SCALE_PORT ?? (process.env.PKI_TEST_PORT_BASE ? Number(process.env.PKI_TEST_PORT_BASE) + 80 : 18980));
+  const port = Number(process.env.PKI_BENCH_SCALE_PORT ?? (process.env.PKI_TEST_PORT_BASE ? Number(process.env.PKI_TEST_PORT_BASE) + 100 : 19000));
   const sizes = (process.env.PKI_BENCH_SCALE_SIZES ?? '20000,100000,1000000').split(',').map((s) => Number(s.trim()));
   const durable = process.env.PKI_BENCH_DURABLE !== 'off';
   const tmp = os.tmpdir();
