@@ -336,8 +336,9 @@ async function main(): Promise<void> {
   const figures: SizeFigures[] = [];
   const loads: string[] = [];
   try {
-    for (const n of sizes) {
-      figures.push(await measureSize(port, dir, n, durable));
+    for (const [i, n] of sizes.entries()) {
+      // A port pair of its own per size: the previous size's server may not have let go of its port yet.
+      figures.push(await measureSize(port + 2 * i, dir, n, durable));
       loads.push(os.loadavg().map((l) => l.toFixed(1)).join(' '));
       // Each size's figures as soon as they are known: an hour-long run that fails later keeps them.
       progress(`figures so far:\n${table(report(figures, loads))}`);
