@@ -28,7 +28,7 @@ import { connect } from '../harness/ldap';
 import { loadPkiDatabase, loadPkiSchema } from '../harness/pki-database';
 import { serviceEnvironment } from '../harness/service-environment';
 import { int, median, sec, table } from './figures';
-import { rawModifies } from './raw-modifies';
+import { rawIssuerNameBackfill } from './raw-modifies';
 import { suffixExport } from '../../src/apply/database-backup';
 import { systemClock } from '../../src/core/clock';
 import { silentLogger } from '../../src/core/logger';
@@ -217,15 +217,7 @@ async function measureSize(ds: DsInstance, dir: string, passwordFile: string, n:
   await mustSucceed('ldapmodify (reset)', timed('ldapmodify', [...simpleBind(ds), '-f', resetFiles[1]]));
   await restartInstance(ds);
   if ((await countLacking(ds, baseline.suffix)) !== n) throw new Error(`${baseline.suffix}: not put back for the ceiling measurement`);
-  const rawMs = await rawModifies({
-    port: ds.port,
-    bindDN: ds.rootDN,
-    password: ds.rootPassword,
-    dns: Array.from({ length: n }, (_, i) => `cn=${i + 1},ou=certificateRepository,ou=ca,${baseline.suffix}`),
-    attribute: 'issuerName',
-    value: issuerName,
-    depth: 64,
-  });
+  const rawMs = await rawIssuerNameBackfill(ds, baseline.suffix, n, issuerName);
   if ((await countLacking(ds, baseline.suffix)) !== 0) throw new Error(`${baseline.suffix}: the raw modifies left records without issuerName`);
 
   progress(`N=${n}: nothing to do on the upgraded database`);

@@ -20,10 +20,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { removeInstance, restartInstance, type DsInstance } from '../harness/dirsrv';
 import { CertificateAuthority } from '../harness/certificates';
-import { certRecordDN, loadPkiDatabase, loadPkiSchema } from '../harness/pki-database';
+import { loadPkiDatabase, loadPkiSchema } from '../harness/pki-database';
 import { createReplicatedPair, createReplicatedSuffix, readRuv, waitForConvergence } from '../harness/replication';
 import { int, sec, table } from './figures';
-import { rawModifies } from './raw-modifies';
+import { rawIssuerNameBackfill } from './raw-modifies';
 import { watchedRun } from './watched-run';
 import { MISSING_ISSUER_NAME_FILTER, certificateRepositoryDN } from '../../src/pki/ca-database';
 import { LdaptsSession } from '../../src/ldap/ldapts-session';
@@ -87,15 +87,7 @@ async function main(): Promise<void> {
 
     progress(`replay alone: ${int.format(n)} raw modifies on ${a.name}, until ${b.name} has them`);
     const started = process.hrtime.bigint();
-    const writeMs = await rawModifies({
-      port: a.port,
-      bindDN: a.rootDN,
-      password: a.rootPassword,
-      dns: Array.from({ length: n }, (_, i) => certRecordDN(copies.raw, BigInt(i + 1))),
-      attribute: 'issuerName',
-      value: issuerName,
-      depth: 64,
-    });
+    const writeMs = await rawIssuerNameBackfill(a, copies.raw, n, issuerName);
     const replayedMs = await untilReplayed(a, b, copies.raw, '1', started);
 
     progress(`the tool's backfill of ${copies.tool} on ${a.name}, until every server has it`);

@@ -32,7 +32,7 @@ import { CertificateAuthority } from '../harness/certificates';
 import { certRecordAttributes, certRecordDN, loadPkiDatabase, loadPkiSchema } from '../harness/pki-database';
 import { serviceEnvironment } from '../harness/service-environment';
 import { int, median, sec, table } from './figures';
-import { rawModifies } from './raw-modifies';
+import { rawIssuerNameBackfill } from './raw-modifies';
 import { cpuMs, watchedRun, type ToolRun } from './watched-run';
 import { suffixExport } from '../../src/apply/database-backup';
 import { systemClock } from '../../src/core/clock';
@@ -238,15 +238,7 @@ async function measureSize(port: number, dir: string, n: number, durable: boolea
     const pid = slapdPid(ds);
     const slapd0 = cpuMs(pid);
     const client0 = process.cpuUsage();
-    const rawMs = await rawModifies({
-      port: ds.port,
-      bindDN: ds.rootDN,
-      password: ds.rootPassword,
-      dns: Array.from({ length: n }, (_, i) => certRecordDN(ceiling.suffix, BigInt(i + 1))),
-      attribute: 'issuerName',
-      value: load.issuerName,
-      depth: 64,
-    });
+    const rawMs = await rawIssuerNameBackfill(ds, ceiling.suffix, n, load.issuerName);
     const clientCpu = process.cpuUsage(client0);
     const rawCpu = { slapd: cpuMs(pid) - slapd0, client: (clientCpu.user + clientCpu.system) / 1000 };
 
