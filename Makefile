@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-.PHONY: deps build typecheck docs test demo bench bench-convergence bench-cluster bench-dnf rpm srpm rpmlint clean
+.PHONY: deps build typecheck docs test demo bench bench-noop bench-scale bench-replicated bench-convergence bench-cluster bench-dnf rpm srpm rpmlint clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -48,6 +48,32 @@ bench: deps build dist/harness.js dist/bench-convergence.js dist/bench-cluster.j
 	@bash test/bench/record.sh bench-convergence node dist/bench-convergence.js
 	@bash test/bench/record.sh bench-cluster node dist/bench-cluster.js
 	@bash test/bench/record.sh bench-dnf env PKI_BENCH_REPO="$(CURDIR)" node dist/bench-dnf.js
+
+# The no-op table of make bench alone: a run with nothing to do against node -e 0 + one ldapsearch,
+# and the bundle's own start (--version), on a 389 DS of its own (a minute).
+bench-noop: deps build
+	@bash test/bench/record.sh bench-noop env PKI_BENCH_ONLY=noop bash test/bench/run.sh
+
+# Scale (not part of make bench): the full upgrade of a CA of 20,000, 100,000 and 1,000,000
+# records with durable transactions on, the server's ceiling, peak RSS, the index task, nothing to
+# do. About an hour and 16 GiB of free space in $TMPDIR (docs/benchmarks.md, "make bench-scale").
+dist/bench-scale.js: node_modules/.installed $(shell find src test/harness test/bench -name '*.ts' 2>/dev/null)
+	npx esbuild test/bench/scale.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --outfile=$@
+
+bench-scale: deps build dist/bench-scale.js
+	@bash test/bench/record.sh bench-scale env PKI_BENCH_REPO="$(CURDIR)" node dist/bench-scale.js
+
+# The bundle of the tracking steps and the real issuerName backfill only (make bench, bench-replicated).
+dist/bench-backfill.js: node_modules/.installed $(shell find src upgrades test/bench/upgrades packaging -name '*.ts' -o -name '*.mjs' 2>/dev/null | grep -v registry.generated)
+	node packaging/build.mjs --upgrades test/bench/upgrades --package-version 10.3.3 --out $@
+
+# Replicated: the backfill of 100,000 records on a pair until both have it, against the replica's
+# replay rate alone, durable transactions on (#17 item 2; about 10 minutes).
+dist/bench-replicated.js: node_modules/.installed $(shell find src test/harness test/bench -name '*.ts' 2>/dev/null)
+	npx esbuild test/bench/replicated.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --outfile=$@
+
+bench-replicated: deps dist/bench-backfill.js dist/bench-replicated.js
+	@bash test/bench/record.sh bench-replicated env PKI_BENCH_REPO="$(CURDIR)" node dist/bench-replicated.js
 
 # Cluster: time from the last local write to detected convergence vs actual arrival (ratio).
 dist/bench-convergence.js: node_modules/.installed $(shell find src test/harness test/bench -name '*.ts' 2>/dev/null)

@@ -15,7 +15,10 @@ export interface ProgressSnapshot {
   elapsedMs: number;
 }
 
-const count = new Intl.NumberFormat('en-US');
+// Made on first use: an Intl.NumberFormat costs ~5 ms of ICU set-up, which a run with nothing to
+// do would pay at start-up for nothing (docs/benchmarks.md, "No-op run and bundle size").
+let formatter: Intl.NumberFormat | undefined;
+const count = { format: (n: number) => (formatter ??= new Intl.NumberFormat('en-US')).format(n) };
 
 export function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);

@@ -3,11 +3,13 @@
  * user keyring, as Dogtag's Keyring class reads them: `keyctl search @u user TAG`). The password
  * travels through keyctl's stdout, never through argv.
  */
-import { spawnSync } from 'node:child_process';
+import type childProcess from 'node:child_process';
 
 export type KeyringLookup = { found: true; password: string } | { found: false; reason: string };
 
 export function readKeyring(tag: string, keyctl = 'keyctl'): KeyringLookup {
+  // Loaded when a password is looked up here (nuxwdog instances), not at every start.
+  const { spawnSync }: typeof childProcess = require('node:child_process');
   const search = spawnSync(keyctl, ['search', '@u', 'user', tag], { encoding: 'utf8', timeout: 5000 });
   if (search.error) {
     const code = (search.error as NodeJS.ErrnoException).code;

@@ -1,6 +1,6 @@
 /** Asks for a password on the terminal without echoing it (interactive runs only). */
 import fs from 'node:fs';
-import tty from 'node:tty';
+import type tty from 'node:tty';
 
 /** A person can answer: stdin is a terminal. */
 export function isInteractiveTerminal(): boolean {
@@ -13,7 +13,9 @@ export function promptPassword(question: string): Promise<string> {
   // The question goes to the terminal itself, so it is seen even when stderr is redirected.
   let out: NodeJS.WritableStream = process.stderr;
   try {
-    out = new tty.WriteStream(fs.openSync('/dev/tty', 'w'));
+    // node:tty is loaded here, when a person is asked: a run that asks nobody does not pay for it.
+    const { WriteStream }: typeof tty = require('node:tty');
+    out = new WriteStream(fs.openSync('/dev/tty', 'w'));
   } catch {
     /* keep stderr */
   }

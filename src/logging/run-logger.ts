@@ -4,7 +4,7 @@
  * to stderr instead, with one warning saying so.
  */
 import fs from 'node:fs';
-import winston from 'winston';
+import type winston from 'winston';
 import type { Logger } from '../core/logger';
 import { openForAppend } from '../files/safe-append';
 import { escapeControl } from './escape';
@@ -36,24 +36,18 @@ export interface RunLogger extends Logger {
   close(): Promise<void>;
 }
 
+/** npm's levels, as winston numbers them: a line goes where its level is at most the limit. */
+const LEVELS: Record<string, number> = { error: 0, warn: 1, info: 2, debug: 5 };
+
 export function createRunLogger(options: RunLoggerOptions): RunLogger {
   const stderr = options.stderr ?? process.stderr;
-  const transports: winston.transport[] = [];
-  if (options.consoleLevel !== 'silent') {
-    transports.push(
-      new winston.transports.Stream({
-        stream: stderr,
-        level: options.consoleLevel,
-        format: winston.format.combine(
-          fileOnly(),
-          winston.format.printf(({ level, message }) => (level === 'info' ? `${message}` : `${level}: ${message}`)),
-        ),
-      }),
-    );
-  }
+  // The console's short lines are written here; winston is loaded for the file only, when its
+  // first line comes: a run that logs to the console alone (direct mode) never loads it, ~20 ms
+  // of a no-op run's start (docs/benchmarks.md, "No-op run and bundle size").
+  const consoleLimit = options.consoleLevel === 'silent' ? -1 : LEVELS[options.consoleLevel];
   let logFile: string | undefined;
-  let fileTransport: winston.transport | undefined;
-  let fileStream: fs.WriteStream | undefined;
+  let fileStream: NodeJS.WritableStream | undefined;
+  let ownStream: fs.WriteStream | undefined;
   let fd: number | undefined;
   if (options.logFile) {
     try {
@@ -61,29 +55,38 @@ export function createRunLogger(options: RunLoggerOptions): RunLogger {
     } catch (err) {
       const problem = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       stderr.write(`warning: cannot write the log file ${escapeControl(options.logFile)} (${escapeControl(problem)}); logging to stderr instead\n`);
-      if (options.consoleLevel === 'silent' || options.consoleLevel === 'warn' || options.consoleLevel === 'error') {
-        transports.push(new winston.transports.Stream({ stream: stderr, level: 'debug', format: fileFormat() }));
-      }
+      if (options.consoleLevel === 'silent' || options.consoleLevel === 'warn' || options.consoleLevel === 'error') fileStream = stderr;
     }
     if (fd !== undefined) {
       logFile = options.logFile;
       // winston writes to the descriptor opened above: the path is never opened again.
-      fileStream = fs.createWriteStream('', { fd, flags: 'a', autoClose: true });
-      fileTransport = new winston.transports.Stream({ stream: fileStream, level: 'debug', format: fileFormat() });
+      ownStream = fs.createWriteStream('', { fd, flags: 'a', autoClose: true });
       // Without a handler a write error (disk full) kills the process.
-      fileStream.on('error', (err) => stderr.write(`warning: log file ${logFile}: ${(err as Error).message}\n`));
-      fileTransport.on('error', (err) => stderr.write(`warning: log file ${logFile}: ${(err as Error).message}\n`));
-      transports.push(fileTransport);
+      ownStream.on('error', (err) => stderr.write(`warning: log file ${logFile}: ${(err as Error).message}\n`));
+      fileStream = ownStream;
     }
   }
-  const redact = redactor(options.secrets);
-  // A quiet command (status --json, no log file) still needs one transport: winston complains
-  // on stderr about every line logged without any.
-  if (transports.length === 0) transports.push(new winston.transports.Console({ silent: true }));
-  const logger = winston.createLogger({ level: 'debug', format: winston.format.combine(redact(), escaped()), transports, exitOnError: false });
-  logger.on('error', (err) => stderr.write(`warning: logging failed: ${(err as Error).message}\n`));
+  let file: { logger: winston.Logger; transport: winston.transport } | undefined;
+  const fileLogger = () => {
+    if (file || !fileStream) return file;
+    const w: typeof winston = require('winston'); // loaded when needed (above)
+    const transport = new w.transports.Stream({ stream: fileStream, level: 'debug', format: fileFormat(w) });
+    if (ownStream) transport.on('error', (err) => stderr.write(`warning: log file ${logFile}: ${(err as Error).message}\n`));
+    const logger = w.createLogger({ level: 'debug', transports: [transport], exitOnError: false });
+    logger.on('error', (err) => stderr.write(`warning: logging failed: ${(err as Error).message}\n`));
+    file = { logger, transport };
+    return file;
+  };
+  const secrets = () => options.secrets?.() ?? [];
 
-  const log = (level: string) => (message: string, fields?: Record<string, unknown>) => logger.log(level, message, fields ?? {});
+  const log = (level: string) => (message: string, fields?: Record<string, unknown>) => {
+    const list = secrets();
+    const clean = escapeControl(list.length ? redactText(message, list) : message);
+    const extra = list.length && fields ? redactFields(fields, list) : (fields ?? {});
+    // Lines logged with the field `fileOnly: true` (e.g. the run header) stay off the console.
+    if (LEVELS[level] <= consoleLimit && extra.fileOnly !== true) stderr.write(`${level === 'info' ? clean : `${level}: ${clean}`}\n`);
+    fileLogger()?.logger.log(level, clean, extra);
+  };
   return {
     logFile,
     debug: log('debug'),
@@ -91,9 +94,9 @@ export function createRunLogger(options: RunLoggerOptions): RunLogger {
     warn: log('warn'),
     error: log('error'),
     appendSync(level, message) {
-      if (fd === undefined || fileStream?.closed) return;
+      if (fd === undefined || ownStream?.closed) return;
       try {
-        const clean = escapeControl(redactText(message, options.secrets?.() ?? []));
+        const clean = escapeControl(redactText(message, secrets()));
         fs.writeSync(fd, `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${clean}\n`);
       } catch {
         /* best effort: the process is going away */
@@ -101,36 +104,33 @@ export function createRunLogger(options: RunLoggerOptions): RunLogger {
     },
     close: () =>
       new Promise<void>((resolve) => {
-        if (!fileTransport) {
-          logger.close();
+        if (!ownStream) {
+          file?.logger.close();
           resolve();
+          return;
+        }
+        const stream = ownStream;
+        if (!file) {
+          stream.once('close', () => resolve());
+          stream.end();
           return;
         }
         // The transport's 'finish' comes once winston has handed over every line; the file
         // stream's 'close' once they are written and the descriptor is closed.
-        fileTransport.once('finish', () => {
-          fileStream!.once('close', () => resolve());
-          fileStream!.end();
+        file.transport.once('finish', () => {
+          stream.once('close', () => resolve());
+          stream.end();
         });
-        logger.end();
+        file.logger.end();
         setTimeout(resolve, 2000).unref();
       }),
   };
 }
 
-/** Every message passes escapeControl before any transport: see escape.ts. */
-const escaped = winston.format((info) => {
-  if (typeof info.message === 'string') info.message = escapeControl(info.message);
-  return info;
-});
-
-/** Lines logged with the field `fileOnly: true` (e.g. the run header) stay off the console. */
-const fileOnly = winston.format((info) => (info.fileOnly === true ? false : info));
-
-function fileFormat() {
-  return winston.format.combine(
-    winston.format.timestamp(),
-    winston.format.printf(({ timestamp, level, message, fileOnly: _, ...fields }) => {
+function fileFormat(w: typeof winston) {
+  return w.format.combine(
+    w.format.timestamp(),
+    w.format.printf(({ timestamp, level, message, fileOnly: _, ...fields }) => {
       const extra = Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : '';
       return `${timestamp} ${level.toUpperCase().padEnd(5)} ${message}${extra}`;
     }),
@@ -143,21 +143,18 @@ export function redactText(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-function redactor(secrets: (() => readonly string[]) | undefined) {
-  return winston.format((info) => {
-    const list = secrets?.() ?? [];
-    if (list.length === 0) return info;
-    for (const key of Object.keys(info)) {
-      const value = info[key];
-      if (typeof value === 'string') info[key] = redactText(value, list);
-      else if (value !== null && typeof value === 'object') {
-        try {
-          info[key] = JSON.parse(redactText(JSON.stringify(value), list));
-        } catch {
-          info[key] = '[redacted]'; // the secret spanned JSON syntax: drop the whole field
-        }
+/** The fields of a line with every known secret replaced (see RunLoggerOptions.secrets). */
+function redactFields(fields: Record<string, unknown>, list: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (typeof value === 'string') out[key] = redactText(value, list);
+    else if (value !== null && typeof value === 'object') {
+      try {
+        out[key] = JSON.parse(redactText(JSON.stringify(value), list));
+      } catch {
+        out[key] = '[redacted]'; // the secret spanned JSON syntax: drop the whole field
       }
-    }
-    return info;
-  });
+    } else out[key] = value;
+  }
+  return out;
 }

@@ -8,7 +8,7 @@
  * with its parent's pid, this process's: the unit's control process (ExecStartPre), which the
  * drop-in's NotifyAccess=exec lets through (packaging/systemd/pki-db-upgrade.conf).
  */
-import { execFile } from 'node:child_process';
+import type childProcess from 'node:child_process';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../core/logger';
 
@@ -83,6 +83,8 @@ export class StartTimeoutExtender {
 }
 
 function systemdNotify(message: string, notifySocket: string): Promise<void> {
+  // Loaded when systemd is told something (a long start), not at every start.
+  const { execFile }: typeof childProcess = require('node:child_process');
   return new Promise((resolve, reject) => {
     execFile('systemd-notify', [message], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NOTIFY_SOCKET: notifySocket }, timeout: 5_000 }, (err) => (err ? reject(err) : resolve()));
   });

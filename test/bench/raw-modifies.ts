@@ -5,6 +5,8 @@
  * capacity is left on the table (bench only; the tool itself goes through ldapts).
  */
 import * as net from 'node:net';
+import type { DsInstance } from '../harness/dirsrv';
+import { certRecordDN } from '../harness/pki-database';
 
 function length(n: number): Buffer {
   if (n < 0x80) return Buffer.from([n]);
@@ -113,5 +115,18 @@ export function rawModifies(t: RawModifyTarget): Promise<number> {
       }
       refill();
     });
+  });
+}
+
+/** The backfill's writes on records 1..n of `suffix` (as the harness names them), 64 in flight, as Directory Manager. */
+export function rawIssuerNameBackfill(ds: DsInstance, suffix: string, n: number, issuerName: string): Promise<number> {
+  return rawModifies({
+    port: ds.port,
+    bindDN: ds.rootDN,
+    password: ds.rootPassword,
+    dns: Array.from({ length: n }, (_, i) => certRecordDN(suffix, BigInt(i + 1))),
+    attribute: 'issuerName',
+    value: issuerName,
+    depth: 64,
   });
 }

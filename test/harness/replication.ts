@@ -46,6 +46,8 @@ export interface CreateSuppliersOptions {
   names?: string[];
   /** Loopback address of each supplier (default 127.0.0.1 for all). */
   hosts?: string[];
+  /** fsync every transaction, as production (default false, as createInstance): benchmarks. */
+  durableTransactions?: boolean;
 }
 
 /**
@@ -64,6 +66,7 @@ export async function createSuppliers(opts: CreateSuppliersOptions): Promise<DsI
         host: opts.hosts?.[i],
         // Short root names (a, b, ...): the LDAPI socket path must stay short.
         root: path.join(opts.rootDir, String.fromCharCode(97 + i)),
+        durableTransactions: opts.durableTransactions,
       }),
     ),
   );

@@ -1,0 +1,350 @@
+/**
+ * make bench-scale: the full upgrade of a CA database of 20,000, 100,000 and 1,000,000 certificate
+ * records with the real upgrade steps (dist/pki-db-upgrade.js: the schema steps, the issuerName
+ * backfill, the CA indexes and their index task, the issuerName requirement), on 389 DS with
+ * durable transactions on, as production runs it. Never part of make test.
+ *
+ * For each N, on a 389 DS of its own (created, then removed, so that the entry caches are sized
+ * for that N's two backends only):
+ *  1. two copies of the same database, loaded fast: ca/create.ldif and the CA's certificate over
+ *     LDAP (the harness loader), exported by 389 DS, then that export and N-1 generated records
+ *     imported offline (ns-slapd ldif2db), none with issuerName. Every record carries a real
+ *     certificate of its own (the harness CA issues ~15,000 per second), as the harness writes them;
+ *  2. the tool's full run on one copy: time, records per second, peak RSS, the backfill pass and
+ *     the index step as the tool's log lines arrive, and the CPU time of ns-slapd and of the tool
+ *     during the backfill pass (/proc/<pid>/stat utime + stime);
+ *  3. the server's raw ceiling for the backfill's writes on the other copy (raw-modifies.ts: the
+ *     same replace of issuerName, pre-encoded, one socket, 64 in flight), with its CPU split;
+ *  4. nothing to do: three more runs of the tool on the upgraded copy (median).
+ *
+ * Environment: PKI_BENCH_SCALE_SIZES (default "20000,100000,1000000"), PKI_BENCH_SCALE_PORT
+ * (default PKI_TEST_PORT_BASE+100, else 19000: the tests use the base's first 90 ports, the meshes +60..+89), PKI_BENCH_DURABLE=off for the harness's setting,
+ * PKI_BENCH_KEEP=1 keeps the last server and its files. Disk: see DISK_PER_RECORD; the bench
+ * refuses to start when the temporary directory has less free space than its largest N needs.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, createWriteStream, fsyncSync, openSync, promises as fsp, readFileSync, rmSync, statfsSync, writeSync, type WriteStream } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInstance, removeInstance, restartInstance, startInstance, stopInstance, type DsInstance } from '../harness/dirsrv';
+import { run } from '../harness/exec';
+import { CertificateAuthority } from '../harness/certificates';
+import { certRecordAttributes, certRecordDN, loadPkiDatabase, loadPkiSchema } from '../harness/pki-database';
+import { serviceEnvironment } from '../harness/service-environment';
+import { int, median, sec, table } from './figures';
+import { rawIssuerNameBackfill } from './raw-modifies';
+import { cpuMs, watchedRun, type ToolRun } from './watched-run';
+import { suffixExport } from '../../src/apply/database-backup';
+import { systemClock } from '../../src/core/clock';
+import type { AttributeMap } from '../../src/core/directory';
+import { silentLogger } from '../../src/core/logger';
+import { LdaptsSession } from '../../src/ldap/ldapts-session';
+import { ldifAdd } from '../../src/ldap/ldif';
+
+const ROOT = process.env.PKI_BENCH_REPO ?? path.resolve(__dirname, '..');
+/** Copied at the start (main): a rebuild of dist/ during an hour-long run does not change what it measures. */
+let MAIN_BUNDLE = path.join(ROOT, 'dist/pki-db-upgrade.js');
+/**
+ * Disk per record for one N (two copies: the generated LDIF files, the two databases with their
+ * indexes, the transaction logs of durable transactions, the export): 1.24 GiB for the server
+ * at 50,000 records (26 KiB per record; docs/benchmarks.md, "make bench-scale"), with a margin.
+ */
+const DISK_PER_RECORD = 32 * 1024;
+
+const progress = (message: string) => process.stderr.write(`[bench-scale] ${new Date().toISOString().slice(11, 19)} ${message}\n`);
+
+function slapdPid(ds: DsInstance): number {
+  return Number(readFileSync(ds.pidFile, 'utf8').trim());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+/** A content record (ldif2db takes no changetype) of the harness's certificate record attributes. */
+function recordLdif(suffix: string, cert: ReturnType<CertificateAuthority['issue']>, created: Date): string {
+  const attributes: AttributeMap = {};
+  for (const a of certRecordAttributes(cert, { withIssuerName: false, created })) attributes[a.type] = a.values as string[] | Buffer[];
+  return ldifAdd(certRecordDN(suffix, cert.serial), attributes).replace('\nchangetype: add\n', '\n') + '\n';
+}
+
+async function write(out: WriteStream, text: string): Promise<void> {
+  if (!out.write(text)) await new Promise<void>((r) => out.once('drain', () => r()));
+}
+
+const close = (out: WriteStream) => new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+
+interface Copy {
+  suffix: string;
+  backend: string;
+}
+
+/**
+ * Both copies: ca/create.ldif and the CA's certificate over LDAP, exported by 389 DS (its own
+ * LDIF of the suffix entry and the containers), then imported offline with records 2..N appended.
+ */
+async function loadCopies(ds: DsInstance, dir: string, n: number, copies: Copy[]): Promise<{ ms: number; generateMs: number; importMs: number[]; issuerName: string }> {
+  const started = Date.now();
+  const ca = new CertificateAuthority();
+  const created = new Date();
+  const exports: string[] = [];
+  for (const c of copies) await loadPkiDatabase(ds, { suffix: c.suffix, backendName: c.backend, certificates: 1, withoutIssuerNameRatio: 1, schema: false, ca, created });
+  // 389 DS sizes the caches of a backend at start-up only: ldif2db into a backend created since
+  // the last start runs at ~300 entries/s with the CPU idle (389ds/389-ds-base#6183; the fix is in
+  // later 2.3 builds). One restart sizes them.
+  await restartInstance(ds);
+  const session = await LdaptsSession.open({ url: ds.url, credentials: { kind: 'simple', bindDN: ds.rootDN, password: ds.rootPassword } });
+  try {
+    for (const c of copies) {
+      exports.push(await suffixExport({ ldap: session, suffix: c.suffix, backend: c.backend, policy: 'always', clock: systemClock, logger: silentLogger })!.take());
+    }
+  } finally {
+    await session.close();
+  }
+  progress(`N=${n}: generating ${int.format(n - 1)} certificates and records for ${copies.length} copies`);
+  const generateStarted = Date.now();
+  const files = copies.map((c) => path.join(dir, `records-${c.backend}.ldif`));
+  const outs = files.map((f) => createWriteStream(f, { mode: 0o644 }));
+  for (let serial = 2n; serial <= BigInt(n); serial++) {
+    const cert = ca.issue(serial);
+    for (let i = 0; i < copies.length; i++) await write(outs[i], recordLdif(copies[i].suffix, cert, created));
+  }
+  await Promise.all(outs.map(close));
+  const generateMs = Date.now() - generateStarted;
+  await stopInstance(ds);
+  const importMs: number[] = [];
+  for (let i = 0; i < copies.length; i++) {
+    progress(`N=${n}: importing ${copies[i].suffix} offline (ns-slapd ldif2db)`);
+    const t = Date.now();
+    await run('/usr/sbin/ns-slapd', ['ldif2db', '-D', ds.configDir, '-n', copies[i].backend, '-i', exports[i], '-i', files[i]], {
+      env: { ...process.env, ...serviceEnvironment() },
+      timeoutMs: 4 * 3600_000,
+    });
+    importMs.push(Date.now() - t);
+  }
+  for (const f of [...files, ...exports]) await fsp.rm(f, { force: true });
+  await startInstance(ds);
+  return { ms: Date.now() - started, generateMs, importMs, issuerName: ca.name.ldapString() };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One size
+
+interface SizeFigures {
+  n: number;
+  load: Awaited<ReturnType<typeof loadCopies>>;
+  run: ToolRun;
+  backfillMs: number;
+  backfillCpu: { slapd: number; tool: number };
+  indexMs: number;
+  /** Runs after the first when it did not complete (the index step's wait ran out), and the first's exit. */
+  continued: { ms: number; code: number | null }[];
+  firstCode: number | null;
+  /** The first run and those that completed it. */
+  totalMs: number;
+  rawMs: number;
+  rawCpu: { slapd: number; client: number };
+  noopMs: number;
+  diskBytes: number;
+  /** fsync/s of the disk (fsyncRate) before the tool's run and before the ceiling. */
+  fsync: number[];
+}
+
+const WATCH = {
+  backfillStart: /applying 10\.3\.3\/01-IssuerNameBackfill/,
+  backfillEnd: /issuerName backfill: [\d,]+ updated in/,
+  indexStart: /applying 11\.6\.0\/01-CAIndexes/,
+  indexEnd: /index task finished/,
+  last: /applying 11\.6\.0\/02-RequireIssuerName/,
+};
+
+/** Runs a command with its output thrown away; fails on a non-zero exit. */
+function discarded(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exited with ${code}`))));
+  });
+}
+
+/**
+ * What the disk allows at this moment: 512-byte appends, each fsynced, for 3 s in `dir` (the
+ * server's file system). With durable transactions every write waits for one such fsync, and the
+ * other test runs on the machine share the disk.
+ */
+function fsyncRate(dir: string): number {
+  const file = path.join(dir, 'fsync-probe');
+  const fd = openSync(file, 'w', 0o600);
+  const block = Buffer.alloc(512, 0x78);
+  const started = Date.now();
+  let n = 0;
+  try {
+    while (Date.now() - started < 3000) {
+      writeSync(fd, block);
+      fsyncSync(fd);
+      n++;
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+  return (n * 1000) / (Date.now() - started);
+}
+
+async function duBytes(dir: string): Promise<number> {
+  const r = await run('du', ['-sb', dir], { timeoutMs: 600_000 });
+  return Number(r.stdout.split('\t')[0]);
+}
+
+async function measureSize(port: number, dir: string, n: number, durable: boolean): Promise<SizeFigures> {
+  const tag = n >= 1000 ? `${Math.round(n / 1000)}k` : String(n);
+  progress(`N=${n}: creating a 389 DS on 127.0.0.1:${port}`);
+  const ds = await createInstance({ name: `scale${port}`, port, securePort: port + 1, root: path.join(dir, `ds${tag}`), durableTransactions: durable });
+  let keep = false;
+  try {
+    const passwordFile = path.join(dir, 'password');
+    await fsp.writeFile(passwordFile, `${ds.rootPassword}\n`, { mode: 0o600 });
+    await loadPkiSchema(ds);
+    const tool: Copy = { suffix: `o=scaletool${tag}`, backend: `scaletool${tag}` };
+    const ceiling: Copy = { suffix: `o=scaleraw${tag}`, backend: `scaleraw${tag}` };
+    const load = await loadCopies(ds, dir, n, [tool, ceiling]);
+    progress(`N=${n}: loaded in ${sec(load.ms)} (generation ${sec(load.generateMs)}, imports ${load.importMs.map(sec).join(' + ')}); reading both copies once`);
+    // Both copies read once, whole (as make bench warms its copies), the output discarded: at
+    // 1,000,000 records it is gigabytes.
+    for (const c of [tool, ceiling]) await discarded('ldapsearch', ['-LLL', '-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-E', 'pr=2000/noprompt', '-b', c.suffix, '(objectClass=*)', '*', '+']);
+
+    const args = ['run', '--url', ds.url, '--base-dn', tool.suffix, '--password-file', passwordFile];
+    // The first run keeps a log file (its progress can be followed there); the others do not.
+    const logFile = path.join(dir, `tool-${tag}.log`);
+    const fsyncBefore = fsyncRate(dir);
+    progress(`N=${n}: the tool's full upgrade of ${tool.suffix} (log: ${logFile}; the disk did ${int.format(fsyncBefore)} fsync/s just before)`);
+    const r = await watchedRun(MAIN_BUNDLE, [...args, '--log-file', logFile], { rssFile: path.join(dir, 'rss'), watch: WATCH, slapdPid: slapdPid(ds) });
+    if (r.at.backfillEnd === undefined) throw new Error(`the tool's run failed (exit ${r.code}) before the end of the backfill:\n${r.stderr.slice(-4000)}`);
+    // The index step waits 30 minutes for its task (index-helper.ts), which 389 DS carries on
+    // past that: a later run waits for it, recognises the finished build and completes the step.
+    const continued: ToolRun[] = [];
+    while (r.code !== 0 && continued.length < 3) {
+      progress(`N=${n}: the run ended with exit ${r.code} after the backfill (${r.stderr.trim().split('\n').slice(-1)[0]}); running the tool again`);
+      const again = await watchedRun(MAIN_BUNDLE, args, { rssFile: path.join(dir, 'rss'), watch: {}, slapdPid: slapdPid(ds) });
+      continued.push(again);
+      if (again.code === 0) break;
+    }
+    if (r.code !== 0 && continued.at(-1)?.code !== 0) throw new Error(`the upgrade did not complete:\n${r.stderr.slice(-3000)}\n${continued.at(-1)?.stderr.slice(-3000)}`);
+    if (r.code === 0 && r.at.indexEnd === undefined) throw new Error(`the tool's run did not log the index task:\n${r.stderr.slice(-4000)}`);
+    const updated = /issuerName backfill: ([\d,]+) updated/.exec(r.stderr)![1].replace(/,/g, '');
+    if (Number(updated) !== n) throw new Error(`the backfill updated ${updated} records, not ${n}`);
+
+    progress(`N=${n}: the server's ceiling on ${ceiling.suffix}: the same modifications pre-encoded on one raw socket, 64 in flight`);
+    const fsyncCeiling = fsyncRate(dir);
+    const pid = slapdPid(ds);
+    const slapd0 = cpuMs(pid);
+    const client0 = process.cpuUsage();
+    const rawMs = await rawIssuerNameBackfill(ds, ceiling.suffix, n, load.issuerName);
+    const clientCpu = process.cpuUsage(client0);
+    const rawCpu = { slapd: cpuMs(pid) - slapd0, client: (clientCpu.user + clientCpu.system) / 1000 };
+
+    progress(`N=${n}: nothing to do on the upgraded database`);
+    const noops: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const x = await watchedRun(MAIN_BUNDLE, args, { rssFile: path.join(dir, 'rss'), watch: {}, slapdPid: slapdPid(ds) });
+      if (x.code !== 0 || !/nothing to do/.test(x.stderr)) throw new Error(`the second run did something:\n${x.stderr}`);
+      noops.push(x.ms);
+    }
+    const diskBytes = await duBytes(ds.root);
+    keep = !!process.env.PKI_BENCH_KEEP;
+    const b0 = r.cpu.backfillStart ?? { slapd: 0, tool: 0 };
+    const b1 = r.cpu.backfillEnd!;
+    return {
+      n,
+      load,
+      run: r,
+      backfillMs: r.at.backfillEnd - (r.at.backfillStart ?? 0),
+      backfillCpu: { slapd: b1.slapd - b0.slapd, tool: b1.tool - b0.tool },
+      // The step's time: to the end of its task, or to the end of the run that completed it.
+      indexMs: (r.at.indexEnd ?? r.ms + continued.reduce((t, c) => t + c.ms, 0)) - (r.at.indexStart ?? r.at.backfillEnd),
+      continued: continued.map((c) => ({ ms: c.ms, code: c.code })),
+      firstCode: r.code,
+      totalMs: r.ms + continued.reduce((t, c) => t + c.ms, 0),
+      rawMs,
+      rawCpu,
+      noopMs: median(noops),
+      diskBytes,
+      fsync: [fsyncBefore, fsyncCeiling],
+    };
+  } finally {
+    if (keep) progress(`kept: server ${ds.url} in ${ds.root}`);
+    else await removeInstance(ds).catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const rate = (n: number, ms: number) => `${int.format((n * 1000) / ms)}/s`;
+const share = (part: number, whole: number) => `${Math.round((100 * part) / whole)}%`;
+const cores = (cpu: number, ms: number) => (cpu / ms).toFixed(2);
+
+function report(figures: SizeFigures[], loads: string[]): string[][] {
+  const head = ['full upgrade, real steps (one run per size)', ...figures.map((f) => `N = ${int.format(f.n)}`), 'target'];
+  return [
+    head,
+    ['tool: whole run', ...figures.map((f) => sec(f.run.ms) + f.continued.map((c) => ` (exit ${f.firstCode}) + ${sec(c.ms)} (exit ${c.code})`).join('')), ''],
+    ['tool: whole run, records per second; ms per 1,000 records', ...figures.map((f) => `${rate(f.n, f.totalMs)}; ${int.format((1000 * f.totalMs) / f.n)} ms`), 'linear in N'],
+    ['backfill pass (log line to log line)', ...figures.map((f) => `${sec(f.backfillMs)}, ${rate(f.n, f.backfillMs)}`), ''],
+    ['server ceiling: same writes pre-encoded, one raw socket, 64 in flight', ...figures.map((f) => `${sec(f.rawMs)}, ${rate(f.n, f.rawMs)}`), ''],
+    ['backfill speed as a share of the ceiling', ...figures.map((f) => share(f.rawMs, f.backfillMs)), '≥ 90%'],
+    ['CPU during the backfill: ns-slapd / tool (cores)', ...figures.map((f) => `${cores(f.backfillCpu.slapd, f.backfillMs)} / ${cores(f.backfillCpu.tool, f.backfillMs)}`), ''],
+    ['CPU during the ceiling: ns-slapd / raw client (cores)', ...figures.map((f) => `${cores(f.rawCpu.slapd, f.rawMs)} / ${cores(f.rawCpu.client, f.rawMs)}`), ''],
+    ['ns-slapd CPU per write: backfill / ceiling', ...figures.map((f) => `${((1000 * f.backfillCpu.slapd) / f.n).toFixed(0)} / ${((1000 * f.rawCpu.slapd) / f.n).toFixed(0)} µs`), ''],
+    ['disk: fsync/s before the run / before the ceiling (3 s probe)', ...figures.map((f) => f.fsync.map((x) => int.format(x)).join(' / ')), ''],
+    ['CAIndexes step (index task)', ...figures.map((f) => sec(f.indexMs)), ''],
+    ['tool peak RSS', ...figures.map((f) => `${f.run.rssMiB.toFixed(0)} MiB`), '≤ 150 MiB, flat'],
+    ['nothing to do (median of 3)', ...figures.map((f) => sec(f.noopMs)), '≤ 0.2 s'],
+    ['load: generate + import two copies offline', ...figures.map((f) => `${sec(f.load.generateMs)} + ${f.load.importMs.map(sec).join(' + ')}`), ''],
+    ['disk of the server at the end (du)', ...figures.map((f) => `${(f.diskBytes / 2 ** 30).toFixed(2)} GiB`), ''],
+    ['load average after this size', ...loads, ''],
+  ];
+}
+
+async function main(): Promise<void> {
+  const port = Number(process.env.PKI_BENCH_SCALE_PORT ?? (process.env.PKI_TEST_PORT_BASE ? Number(process.env.PKI_TEST_PORT_BASE) + 100 : 19000));
+  const sizes = (process.env.PKI_BENCH_SCALE_SIZES ?? '20000,100000,1000000').split(',').map((s) => Number(s.trim()));
+  const durable = process.env.PKI_BENCH_DURABLE !== 'off';
+  const tmp = os.tmpdir();
+  const need = Math.max(...sizes) * DISK_PER_RECORD;
+  const fs = statfsSync(tmp);
+  const free = fs.bavail * fs.bsize;
+  if (free < need) {
+    process.stderr.write(
+      `[bench-scale] refusing to start: ${tmp} has ${int.format(free / 2 ** 30)} GiB free, N=${int.format(Math.max(...sizes))} needs about ${int.format(need / 2 ** 30)} GiB (${DISK_PER_RECORD / 1024} KiB per record); free some space, set TMPDIR to a larger file system, or lower PKI_BENCH_SCALE_SIZES\n`,
+    );
+    process.exit(2);
+  }
+  const dir = await fsp.mkdtemp(path.join(tmp, 'pkidbu-scale-'));
+  await fsp.chmod(dir, 0o755); // the server (user dirsrv when run as root) reads the import files
+  const commit = (await run('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { allowFailure: true })).stdout.trim() || 'unknown';
+  await fsp.copyFile(MAIN_BUNDLE, path.join(dir, 'pki-db-upgrade.js'));
+  MAIN_BUNDLE = path.join(dir, 'pki-db-upgrade.js');
+  progress(`sizes ${sizes.join(', ')}; the bundle of commit ${commit}${(await run('git', ['-C', ROOT, 'status', '--porcelain', 'src', 'upgrades'], { allowFailure: true })).stdout.trim() ? ' with changes not committed' : ''}; ${int.format(free / 2 ** 30)} GiB free in ${tmp}, the largest needs about ${int.format(need / 2 ** 30)} GiB; files in ${dir}`);
+  const started = Date.now();
+  const figures: SizeFigures[] = [];
+  const loads: string[] = [];
+  try {
+    for (const [i, n] of sizes.entries()) {
+      // A port pair of its own per size: the previous size's server may not have let go of its port yet.
+      figures.push(await measureSize(port + 2 * i, dir, n, durable));
+      loads.push(os.loadavg().map((l) => l.toFixed(1)).join(' '));
+      // Each size's figures as soon as they are known: an hour-long run that fails later keeps them.
+      progress(`figures so far:\n${table(report(figures, loads))}`);
+    }
+  } finally {
+    if (!process.env.PKI_BENCH_KEEP) await fsp.rm(dir, { recursive: true, force: true });
+  }
+  const cpu = os.cpus();
+  const rows = report(figures, loads);
+  const machine = `${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, ${int.format(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, node ${process.version}, ${durable ? 'durable transactions on (as production)' : 'durable transactions off (PKI_BENCH_DURABLE=off)'}`;
+  process.stdout.write(`\nMachine: ${machine}; the bundle of commit ${commit}; bench run time ${sec(Date.now() - started)}\n\n${table(rows)}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`[bench-scale] failed: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
