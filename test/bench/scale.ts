@@ -40,6 +40,7 @@ import type { AttributeMap } from '../../src/core/directory';
 import { silentLogger } from '../../src/core/logger';
 import { LdaptsSession } from '../../src/ldap/ldapts-session';
 import { ldifAdd } from '../../src/ldap/ldif';
+import { DIRECT_CA_FACTS } from '../support/pki-facts';
 
 const ROOT = process.env.PKI_BENCH_REPO ?? path.resolve(__dirname, '..');
 /** Copied at the start (main): a rebuild of dist/ during an hour-long run does not change what it measures. */
@@ -212,7 +213,7 @@ async function measureSize(port: number, dir: string, n: number, durable: boolea
     // 1,000,000 records it is gigabytes.
     for (const c of [tool, ceiling]) await discarded('ldapsearch', ['-LLL', '-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-E', 'pr=2000/noprompt', '-b', c.suffix, '(objectClass=*)', '*', '+']);
 
-    const args = ['run', '--url', ds.url, '--base-dn', tool.suffix, '--password-file', passwordFile];
+    const args = ['run', '--url', ds.url, '--base-dn', tool.suffix, '--password-file', passwordFile, ...DIRECT_CA_FACTS];
     // The first run keeps a log file (its progress can be followed there); the others do not.
     const logFile = path.join(dir, `tool-${tag}.log`);
     const fsyncBefore = fsyncRate(dir);
