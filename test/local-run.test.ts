@@ -3,7 +3,7 @@
  * is spawned against the harness's real 389 DS, with a fake /etc/pki tree (--root) whose CS.cfg
  * points at a database of the test's own.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -36,6 +36,21 @@ function startTool(file: string, args: string[], env: Record<string, string> = {
 }
 
 const ds = () => standalone();
+
+/** Resolves once the child has written `text` to stderr. */
+function untilStderrShows(child: ChildProcess, text: string, timeoutMs = 30_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`"${text}" not on stderr within ${timeoutMs} ms:\n${seen}`)), timeoutMs);
+    child.stderr!.on('data', (d: Buffer) => {
+      seen += d.toString();
+      if (seen.includes(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}
 
 /** A fake instance whose CA database is a fresh backend on the standalone server. */
 async function instanceWithDatabase(extra: Partial<CsCfgOptions> = {}): Promise<FakePki> {
@@ -286,12 +301,17 @@ describe('lock', () => {
     const pki = await instanceWithDatabase();
     passwordFromConfigFile(pki, ds());
     const started = path.join(pki.root, 'step-started');
-    const first = startTool(controlled, posttrans(pki), { PKI_TEST_STEP_STARTED_FILE: started, PKI_TEST_STEP_SLEEP_MS: '2500' });
+    const release = path.join(pki.root, 'step-release');
+    // The first holds the lock inside its step until the test releases it, however slow the others start.
+    const first = startTool(controlled, posttrans(pki), { PKI_TEST_STEP_STARTED_FILE: started, PKI_TEST_STEP_RELEASE_FILE: release });
     await waitForFile(started);
     const second = await runTool(controlled, posttrans(pki));
     expect(second.code).toBe(3);
     expect(second.stderr).toContain(`another pki-db-upgrade run holds the lock of instance ${pki.name}: pid ${first.child.pid} (posttrans run since`);
-    const waiting = await runTool(controlled, ['--root', pki.root, '--wait', '30']);
+    const third = startTool(controlled, ['--root', pki.root, '--wait', '30']);
+    await untilStderrShows(third.child, `waiting up to 30 s for pid ${first.child.pid}`);
+    fs.writeFileSync(release, '');
+    const waiting = await third.done;
     expect((await first.done).code).toBe(0);
     expect(waiting.code).toBe(0);
     expect(waiting.stderr).toContain(`waiting up to 30 s for pid ${first.child.pid}`);
