@@ -3,7 +3,9 @@
  * test/unit/pki-groups.test.ts checks them against those files). A database created before has
  * none of them: the upgrade adds them empty, as pkispawn does, and never touches their members.
  */
-import type { AttributeMap } from '../core/directory';
+import type { AttributeMap, LdapSession } from '../core/directory';
+import type { Logger } from '../core/logger';
+import { ensureEntry } from '../ldap/ensure-entry';
 import { escapeRdnValue } from '../ldap/filter';
 
 export interface GroupSpec {
@@ -26,4 +28,11 @@ export function groupDN(group: GroupSpec, suffix: string): string {
 
 export function groupEntry(group: GroupSpec): AttributeMap {
   return { objectClass: ['top', 'groupOfUniqueNames'], cn: group.cn, description: group.description };
+}
+
+/** Adds the group to the database at `suffix` unless it is there (members are never touched), and says which. */
+export async function ensureGroup(ldap: LdapSession, logger: Logger, suffix: string, group: GroupSpec): Promise<void> {
+  const dn = groupDN(group, suffix);
+  const outcome = await ensureEntry(ldap, dn, groupEntry(group));
+  logger.info(outcome.action === 'added' ? `group ${dn} added` : `group ${dn} already there`);
 }

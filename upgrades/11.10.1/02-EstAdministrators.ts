@@ -1,7 +1,6 @@
 import { defineStep } from '../../src/core/step';
-import { ensureEntry } from '../../src/ldap/ensure-entry';
 import { aclResource, aclResourcesDN, decideAcl, EST_ADMINISTRATORS_ACLS } from '../../src/pki/access-control';
-import { EST_ADMINISTRATORS, groupDN, groupEntry } from '../../src/pki/groups';
+import { ensureGroup, EST_ADMINISTRATORS } from '../../src/pki/groups';
 
 // Dogtag 11.10 added EST (RFC 7030) to the security domain: the CA gained the group "Enterprise
 // EST Administrators" (ca/create.ldif), and two of its ACLs (ca/acl.ldif) name it, so that EST
@@ -13,9 +12,7 @@ export default defineStep({
   scope: 'cluster',
   appliesTo: ['ca'],
   async upgrade(ctx) {
-    const group = groupDN(EST_ADMINISTRATORS, ctx.database.suffix);
-    const added = await ensureEntry(ctx.ldap, group, groupEntry(EST_ADMINISTRATORS));
-    ctx.logger.info(added.action === 'added' ? `group ${group} added` : `group ${group} already there`);
+    await ensureGroup(ctx.ldap, ctx.logger, ctx.database.suffix, EST_ADMINISTRATORS);
 
     const acls = aclResourcesDN(ctx.database.suffix);
     const values = (await ctx.ldap.read(acls, ['resourceACLS']))?.values('resourceACLS') ?? [];

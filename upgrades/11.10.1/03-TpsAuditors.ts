@@ -1,6 +1,5 @@
 import { defineStep } from '../../src/core/step';
-import { ensureEntry } from '../../src/ldap/ensure-entry';
-import { groupDN, groupEntry, TPS_AUDITORS } from '../../src/pki/groups';
+import { ensureGroup, TPS_AUDITORS } from '../../src/pki/groups';
 
 // Dogtag 10.10 gave the TPS an Auditors group (tps/create.ldif), as the other subsystems have, for
 // those who may read its signed audit logs. A TPS database created before lacks it, and an
@@ -10,8 +9,6 @@ export default defineStep({
   scope: 'cluster',
   appliesTo: ['tps'],
   async upgrade(ctx) {
-    const group = groupDN(TPS_AUDITORS, ctx.database.suffix);
-    const added = await ensureEntry(ctx.ldap, group, groupEntry(TPS_AUDITORS));
-    ctx.logger.info(added.action === 'added' ? `group ${group} added` : `group ${group} already there`);
+    await ensureGroup(ctx.ldap, ctx.logger, ctx.database.suffix, TPS_AUDITORS);
   },
 });
