@@ -8,7 +8,7 @@
  */
 import { Attribute, Change, Client } from 'ldapts';
 import { CertificateAuthority, DistinguishedName } from './harness/certificates';
-import { removeInstance, type DsInstance } from './harness/dirsrv';
+import { backendDN, removeInstance, type DsInstance } from './harness/dirsrv';
 import { loadReleaseDatabase, loadReleaseServerSettings, RELEASE_SUBSYSTEMS, type ReleaseDatabase, type ReleaseSubsystem } from './harness/dogtag-release';
 import { allStrings, firstString } from './harness/ldap';
 import { loadPkiSchema, pkiSchemaDefinitions } from './harness/pki-database';
@@ -114,7 +114,7 @@ const CONFIG_ATTRIBUTES = ['objectclass', 'cn', 'nsindextype', 'nsmatchingrule',
 
 /** The backend's indexes and VLV searches in cn=config. */
 async function backendConfig(db: ReleaseDatabase): Promise<Entries> {
-  const base = `cn=${db.backendName},cn=ldbm database,cn=plugins,cn=config`;
+  const base = backendDN(db.backendName);
   return withLdap(ds, async (c: Client) => {
     const { searchEntries } = await c.search(base, { scope: 'sub', filter: '(|(objectClass=nsIndex)(objectClass=vlvSearch)(objectClass=vlvIndex))', attributes: CONFIG_ATTRIBUTES });
     const out: Entries = {};
@@ -153,11 +153,14 @@ async function serverSchema(): Promise<Map<string, SchemaDefinition>> {
   return out;
 }
 
+/** cn=config's nsslapd-maxbersize on the test's server. */
+const maxBerSize = () => withLdap(ds, async (c: Client) => firstString((await c.search('cn=config', { scope: 'base', attributes: ['nsslapd-maxbersize'] })).searchEntries[0], 'nsslapd-maxbersize'));
+
 async function everything(): Promise<unknown> {
   const out: Record<string, unknown> = {};
   for (const s of RELEASE_SUBSYSTEMS) out[s] = { entries: await replicatedEntries(upgraded(s)), config: await backendConfig(upgraded(s)) };
   out.schema = [...(await serverSchema()).entries()].map(([name, d]) => [name, d.oid, [...d.fields.entries()]]);
-  out.server = await withLdap(ds, async (c: Client) => firstString((await c.search('cn=config', { scope: 'base', attributes: ['nsslapd-maxbersize'] })).searchEntries[0], 'nsslapd-maxbersize'));
+  out.server = await maxBerSize();
   return out;
 }
 
@@ -205,7 +208,7 @@ describe('a PKI instance created by Dogtag 10.5.0 (CA, KRA, OCSP, TKS, TPS)', ()
 
   it('389 DS is set as server/config.ldif of 11.10.1 sets it', async () => {
     await withLdap(ds, async (c: Client) => {
-      expect(firstString((await c.search('cn=config', { scope: 'base', attributes: ['nsslapd-maxbersize'] })).searchEntries[0], 'nsslapd-maxbersize')).toBe('209715200');
+      expect(await maxBerSize()).toBe('209715200');
       expect((await c.search('ou=csusers,cn=config', { scope: 'base' })).searchEntries).toHaveLength(1);
       expect(firstString((await c.search('cn=USN,cn=plugins,cn=config', { scope: 'base', attributes: ['nsslapd-pluginEnabled'] })).searchEntries[0], 'nsslapd-pluginEnabled')).toBe('on');
     });
@@ -217,7 +220,7 @@ describe('a PKI instance created by Dogtag 10.5.0 (CA, KRA, OCSP, TKS, TPS)', ()
     try {
       const t = await runStep(ds, directoryServerSettings, { suffix: upgraded('ca').suffix, backend: upgraded('ca').backendName });
       expect(t.lines).toEqual([]);
-      expect(await withLdap(ds, async (c: Client) => firstString((await c.search('cn=config', { scope: 'base', attributes: ['nsslapd-maxbersize'] })).searchEntries[0], 'nsslapd-maxbersize'))).toBe('524288000');
+      expect(await maxBerSize()).toBe('524288000');
     } finally {
       await setMaxBerSize(String(MIN_MAX_BER_SIZE));
     }

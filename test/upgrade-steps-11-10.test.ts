@@ -5,6 +5,7 @@
  * changes cn=config of the whole server, is tested too).
  */
 import { Attribute, Change } from 'ldapts';
+import { backendDN } from './harness/dirsrv';
 import { allStrings, firstString } from './harness/ldap';
 import { applyLdif, readFixture } from './harness/pki-database';
 import { standalone, withLdap } from './harness/test-env';
@@ -17,7 +18,6 @@ import revokedCertsByIssuerVlv from '../upgrades/11.10.1/01-RevokedCertsByIssuer
 import estAdministrators from '../upgrades/11.10.1/02-EstAdministrators';
 
 const ISSUER = 'CN=CA Signing Certificate,OU=pki-tomcat,O=EXAMPLE';
-const backendDN = (backend: string) => `cn=${backend},cn=ldbm database,cn=plugins,cn=config`;
 
 async function ca(prefix: string, facts: Partial<DatabaseInfo> = {}): Promise<DatabaseInfo> {
   const db = await caDatabase(standalone(), prefix, { certificates: 3 });

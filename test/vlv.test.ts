@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { CertificateAuthority, DistinguishedName } from './harness/certificates';
+import { backendDN } from './harness/dirsrv';
 import { firstString } from './harness/ldap';
 import { standalone, withLdap } from './harness/test-env';
 import { REPOSITORY } from './support/certificate-records';
@@ -17,7 +18,7 @@ afterAll(() => removeFakePkis());
 
 const vlvEntries = (backend: string) =>
   withLdap(standalone(), async (c) =>
-    (await c.search(`cn=${backend},cn=ldbm database,cn=plugins,cn=config`, { scope: 'sub', filter: '(|(objectClass=vlvSearch)(objectClass=vlvIndex))', attributes: ['cn', 'vlvFilter', 'vlvSort', 'vlvEnabled', 'description'] })).searchEntries.map((e) => ({
+    (await c.search(backendDN(backend), { scope: 'sub', filter: '(|(objectClass=vlvSearch)(objectClass=vlvIndex))', attributes: ['cn', 'vlvFilter', 'vlvSort', 'vlvEnabled', 'description'] })).searchEntries.map((e) => ({
       cn: firstString(e, 'cn'),
       filter: firstString(e, 'vlvFilter'),
       sort: firstString(e, 'vlvSort'),

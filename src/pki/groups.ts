@@ -1,6 +1,6 @@
 /**
  * Groups that Dogtag's create.ldif gained after 10.5.0 (test/harness/fixtures/dogtag/releases;
- * test/unit/pki-groups.test.ts checks them against those files). A database created before has
+ * test/unit/dogtag-11-10-data.test.ts checks them against those files). A database created before has
  * none of them: the upgrade adds them empty, as pkispawn does, and never touches their members.
  */
 import type { AttributeMap, LdapSession } from '../core/directory';

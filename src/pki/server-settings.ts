@@ -1,6 +1,6 @@
 /**
  * What Dogtag sets on the 389 DS it uses, beyond its own database (server/config.ldif since 11.5;
- * test/unit/server-settings.test.ts checks these against the file). cn=config: each server's own.
+ * test/unit/dogtag-11-10-data.test.ts checks these against the file). cn=config: each server's own.
  */
 import type { AttributeMap } from '../core/directory';
 

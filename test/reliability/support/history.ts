@@ -7,9 +7,10 @@
  * own dry-run against the database would write nothing (steps are "check, then change"), and for
  * the index step, when every index it defines is also built (see unindexedAttributes).
  */
-import type { DsInstance } from '../../harness/dirsrv';
+import { backendDN, type DsInstance } from '../../harness/dirsrv';
 import { firstString } from '../../harness/ldap';
 import { withLdap } from '../../harness/test-env';
+import { FAKE_CA_ISSUER_DN } from '../../support/pki-facts';
 import { realStepContext } from '../../support/step-context';
 import { runOrder } from '../../../src/app/database';
 import { compareVersions } from '../../../src/core/version';
@@ -17,7 +18,6 @@ import { MISSING_ISSUER_NAME_FILTER } from '../../../src/pki/ca-database';
 import { CA_INDEXES } from '../../../src/pki/ca-indexes';
 import { packageVersion, steps as registrySteps } from '../../../upgrades/registry.generated';
 import { unindexedAttributes } from './directory-export';
-import { FAKE_CA_ISSUER_DN } from '../../support/pki-facts';
 
 /** The steps a run applies to a CA database (the TPS's is left out there). */
 export const STEPS = runOrder({ steps: registrySteps, packageVersion }).steps.filter((s) => !s.appliesTo || s.appliesTo.includes('ca'));
@@ -64,7 +64,7 @@ export async function finished(ds: DsInstance, suffix: string, backend: string, 
  * from that search; before any run made it, one no run uses, so that a dry-run would still write.
  */
 async function instanceIdOfRun(ds: DsInstance, backend: string): Promise<string> {
-  const searches = await withLdap(ds, (c) => c.search(`cn=${backend},cn=ldbm database,cn=plugins,cn=config`, { scope: 'one', filter: '(cn=allRevokedCertsByIssuer-*)', attributes: ['cn'] }));
+  const searches = await withLdap(ds, (c) => c.search(backendDN(backend), { scope: 'one', filter: '(cn=allRevokedCertsByIssuer-*)', attributes: ['cn'] }));
   return firstString(searches.searchEntries[0] ?? {}, 'cn')?.slice('allRevokedCertsByIssuer-'.length) ?? 'no-run-yet';
 }
 
