@@ -8,7 +8,10 @@ import { LdaptsSession } from '../src/ldap/ldapts-session';
 import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { claimDN } from '../src/lock/cluster-claim';
+import { EST_ADMINISTRATORS_ACLS } from '../src/pki/access-control';
 import { MISSING_ISSUER_NAME_FILTER } from '../src/pki/ca-database';
+import { EST_ADMINISTRATORS, groupDN } from '../src/pki/groups';
+import { allStrings } from './harness/ldap';
 import { withLdap } from './harness/test-env';
 import { entryExists, historyOf, registryOf, setAgreement, tool } from './support/cluster';
 import { collect, MAIN_BUNDLE, runCli, startCli } from './support/bundle';
@@ -146,6 +149,12 @@ describe('three suppliers', () => {
     );
     expect(mesh.servers.map((ds) => history.servers.get(`localhost:${ds.port}`)?.get('11.6.0/01-CAIndexes')?.outcome)).toEqual(['done', 'done', 'done']);
     expect(await meshProblems(mesh, { requireIssuerName: true })).toEqual([]);
+    // The EST administrators on every server: the group, and the two ACLs as 11.10.1 ships them.
+    for (const ds of mesh.servers) {
+      const acls = await withLdap(ds, async (c) => allStrings((await c.search(`cn=aclResources,${mesh!.suffix}`, { scope: 'base', attributes: ['resourceACLS'] })).searchEntries[0], 'resourceACLS'));
+      expect(EST_ADMINISTRATORS_ACLS.map((change) => [acls.includes(change.to), acls.includes(change.from)])).toEqual([[true, false], [true, false]]);
+      expect(await entryExists(ds, groupDN(EST_ADMINISTRATORS, mesh.suffix))).toBe(true);
+    }
   });
 
   it('a rolling update, one server after another: the last one applies the stricter schema, in force on all', async () => {

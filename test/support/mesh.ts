@@ -14,7 +14,7 @@ import { promises as fsp, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DsInstance } from '../harness/dirsrv';
 import { removeInstance } from '../harness/dirsrv';
-import { certRecordAttributes, certRecordDN, loadPkiDatabase, loadPkiSchema, type LoadResult } from '../harness/pki-database';
+import { applyLdif, certRecordAttributes, certRecordDN, loadPkiDatabase, loadPkiSchema, readFixture, type LoadResult } from '../harness/pki-database';
 import { createReplicatedSuffix, createSuppliers, waitForConvergence } from '../harness/replication';
 import { readRunInfo } from '../harness/run-info';
 import { withLdap } from '../harness/test-env';
@@ -22,6 +22,7 @@ import { collect, MAIN_BUNDLE, runCli, type CliResult } from './bundle';
 import { conflictEntries, managerPasswordFile } from './cluster';
 import { createFakePki, type FakePki } from './fake-pki';
 import { DIRECT_CA_FACTS } from './pki-facts';
+import { EST_ADMINISTRATORS, groupDN } from '../../src/pki/groups';
 
 /** Ports B+60 .. B+89: five meshes of three suppliers (harness README lists the ranges). */
 const FIRST_PORT = 60;
@@ -59,6 +60,14 @@ export async function freshMesh(slot: number, options: { certificates?: number; 
     // Each server starts with the old release's schema, as a cluster installed with it would.
     for (const ds of servers) await loadPkiSchema(ds);
     const database = await loadPkiDatabase(servers[0], { suffix, backendName, certificates: options.certificates ?? 200, withoutIssuerNameRatio: options.withoutIssuerNameRatio, schema: false });
+    // The CA's ACLs as Dogtag 10.5.0 made them, and not yet its EST administrators group, which
+    // 11.10.1/02-EstAdministrators adds and names in two of them: a cluster step that changes
+    // replicated entries, value by value.
+    const acls = await readFixture('releases/10.5.0/ca/acl.ldif');
+    await withLdap(servers[0], async (c) => {
+      await applyLdif(c, acls, { rootSuffix: suffix });
+      await c.del(groupDN(EST_ADMINISTRATORS, suffix));
+    });
     await waitForConvergence(servers, suffix, 60_000);
     const errorLogOffsets = new Map(servers.map((ds) => [ds, statSync(ds.errorLog).size]));
     const pw = managerPasswordFile(servers[0]);
