@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { DsInstance } from './harness/dirsrv';
 import { overallCheck, type DatabaseCheck } from '../src/app/check';
 import { standalone } from './harness/test-env';
-import { historyOf, registryOf, replicatedDatabase, tool, type Applications } from './support/cluster';
+import { converge, historyOf, registryOf, replicatedDatabase, tool, type Applications } from './support/cluster';
 import { instanceOnServer, removeFakePkis } from './support/fake-pki';
 import { closedLoopbackPort } from './support/ports';
 import { tempDir } from './support/temp-dir';
@@ -71,7 +71,9 @@ describe('check', () => {
     const older = await tool(db.args(b, 'check'), registryOf('1.0.0', applied, []));
     expect(older.code).toBe(12);
     expect(older.stderr).toMatch(/the database is at version 1\.1\.0, newer than this package \(1\.0\.0\)/);
-    // Once B runs 2.0.0 too, nothing holds the steps back any more: pending there.
+    // Once B runs 2.0.0 too, nothing holds the steps back any more: pending there. B must first
+    // hold A's record of its package: A's run wrote only that record, which no convergence wait covers.
+    await converge(db);
     const onB = await tool(db.args(b, 'check'), registry);
     expect(onB.code).toBe(10);
     expect(onB.stderr).toMatch(/upgrade pending: 2\.0\.0\/01-Breaking, 2\.0\.0\/02-Index/);
