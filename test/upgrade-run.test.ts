@@ -193,7 +193,7 @@ describe('pki-db-upgrade run on a real 389 DS', () => {
     expect(ldif).toContain(`dn: ${db.suffix}\nchangetype: modify\nreplace: description\ndescription: upgraded by a test\n-\n`);
     expect(ldif).toContain(`dn: cn=description,cn=index,cn=${db.backendName},cn=ldbm database,cn=plugins,cn=config\nchangetype: add\n`);
     expect(ldif).toMatch(/dn: cn=pki-db-upgrade-\d+-\d+,cn=index,cn=tasks,cn=config\nchangetype: add\n/);
-    expect(r.stderr).toMatch(/dry-run: 4 step\(s\) would be applied; nothing was changed/);
+    expect(r.stderr).toMatch(/dry-run: 4 step\(s\) would be applied, then an index task for description; nothing was changed/);
     expect(snapshot(ds, db.suffix, db.backendName, { ownServer: false })).toBe(before);
   });
 

@@ -31,7 +31,7 @@ describe('11.10.1/01-RevokedCertsByIssuerVlv', () => {
   it('adds allRevokedCertsByIssuer named after the instance, filtered on the CA\'s issuer, and builds it once', async () => {
     const db = await ca('vlvrev', { instanceId: 'pki-x', caIssuerDN: ISSUER });
     const first = await runStep(standalone(), revokedCertsByIssuerVlv, db);
-    expect(first.lines).toContain(`info: VLV search allRevokedCertsByIssuer-pki-x defined on backend ${db.backend}; building allRevokedCertsByIssuer-pki-xIndex`);
+    expect(first.lines).toContain(`info: VLV search allRevokedCertsByIssuer-pki-x defined on backend ${db.backend}, built after the steps: allRevokedCertsByIssuer-pki-xIndex`);
     expect(await vlvSearches(db.backend)).toEqual([['allRevokedCertsByIssuer-pki-x', `(&(certStatus=REVOKED)(|(!(issuerName=*))(issuerName=${ISSUER})))`]]);
     const index = await withLdap(standalone(), async (c) => (await c.search(`cn=allRevokedCertsByIssuer-pki-xIndex,cn=allRevokedCertsByIssuer-pki-x,${backendDN(db.backend)}`, { scope: 'base', attributes: ['objectClass', 'description', 'vlvSort'] })).searchEntries[0]);
     // As ca/vlv.ldif defines it: the mark the build needed is gone, and the object class that carried it.

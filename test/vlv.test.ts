@@ -1,5 +1,5 @@
 /**
- * VLV searches and their indexes (IndexHelper.ensureVlv, reindex with vlvIndexes) on the real
+ * VLV searches and their indexes (IndexHelper.ensureVlv, built by the run's index task after the steps) on the real
  * 389 DS, and what a step knows to name them: the instance id and the CA's issuer DN
  * (DatabaseInfo), from the instance in instance mode.
  */
@@ -65,7 +65,7 @@ describe('VLV searches', () => {
     try {
       const changed = await t.ctx.indexes.ensureVlv([search]);
       expect(changed).toEqual([`validCerts-${db.backend}Index`]);
-      await t.ctx.indexes.reindex([], { vlvIndexes: changed });
+      expect(await t.buildIndexes()).toMatchObject({ outcome: 'built', names: changed });
       expect(await t.ctx.indexes.ensureVlv([search])).toEqual([]); // built, mark gone: nothing to do
     } finally {
       await t.close();
@@ -87,12 +87,13 @@ describe('VLV searches', () => {
     const spec = (filter: string): VlvSearchSpec => ({ name: `revoked-${db.backend}`, base: REPOSITORY(db.suffix), scope: 'one', filter, indexes: [{ name: `revoked-${db.backend}Index`, sort: 'serialno' }] });
     const t = await realStepContext(standalone(), db);
     try {
-      await t.ctx.indexes.reindex([], { vlvIndexes: await t.ctx.indexes.ensureVlv([spec('(certStatus=REVOKED)')]) });
+      await t.ctx.indexes.ensureVlv([spec('(certStatus=REVOKED)')]);
+      await t.buildIndexes();
       const newer = '(&(certStatus=REVOKED)(|(!(issuerName=*))(issuerName=CN=CA Signing Certificate,OU=pki-tomcat,O=EXAMPLE)))';
       const changed = await t.ctx.indexes.ensureVlv([spec(newer)]);
       expect(changed).toEqual([`revoked-${db.backend}Index`]);
       expect((await vlvEntries(db.backend)).find((e) => e.cn === `revoked-${db.backend}`)?.filter).toBe(newer);
-      await t.ctx.indexes.reindex([], { vlvIndexes: changed });
+      expect(await t.buildIndexes()).toMatchObject({ outcome: 'built', names: changed });
       expect(await t.ctx.indexes.ensureVlv([spec(newer)])).toEqual([]);
     } finally {
       await t.close();

@@ -34,6 +34,8 @@ export interface DatabaseCheck {
   pending: string[];
   /** Pending steps that wait for the other servers, with why. */
   heldBack: { id: string; why: string }[];
+  /** Index definitions not built yet (a run builds them). */
+  indexBuilds: string[];
   /** What happened, when the state is not read from the history. */
   message?: string;
 }
@@ -44,15 +46,16 @@ const STATE_OF: Record<CheckExitCodeValue, CheckState> = { 0: 'up-to-date', 2: '
 export async function checkDatabase(db: OpenDatabase, database: string, packageVersion: string): Promise<DatabaseCheck> {
   try {
     const { plan, state } = await db.engine({ dryRun: true, logger: silentLogger, clock: systemClock }).plan();
-    const report = statusReport(database, plan, state);
+    const report = statusReport(database, plan, state, await db.owedIndexBuilds());
     const heldBack = report.pending.filter((p) => p.heldBack).map((p) => ({ id: p.id, why: p.heldBack! }));
     const pending = report.pending.filter((p) => !p.heldBack).map((p) => p.id);
     // This server has not recorded that it runs this package: the others hold back what waits for it.
     const serverRecordOwed = !state.ready || state.serverInfo.get(plan.serverId)?.packageVersion !== plan.packageVersion;
     // A version record a run would move (not one that waits for held-back steps).
-    const owed = pending.length > 0 || serverRecordOwed || (plan.needsBookkeeping && heldBack.length === 0);
+    const indexBuilds = report.indexBuilds.owed;
+    const owed = pending.length > 0 || serverRecordOwed || (plan.needsBookkeeping && heldBack.length === 0) || indexBuilds.length > 0;
     const exitCode = owed ? CheckExitCode.Pending : heldBack.length > 0 ? CheckExitCode.HeldBack : CheckExitCode.UpToDate;
-    return { database, state: STATE_OF[exitCode], exitCode, databaseVersion: report.databaseVersion, packageVersion, pending, heldBack };
+    return { database, state: STATE_OF[exitCode], exitCode, databaseVersion: report.databaseVersion, packageVersion, pending, heldBack, indexBuilds };
   } catch (err) {
     return failedCheck(database, packageVersion, err);
   }
@@ -63,7 +66,7 @@ function failedCheck(database: string, packageVersion: string, err: unknown): Da
     err instanceof DowngradeError ? CheckExitCode.DatabaseNewer
     : err instanceof PkiDbUpgradeError && err.exitCode === ExitCode.UsageOrConfig ? CheckExitCode.UsageOrConfig
     : CheckExitCode.CannotTell;
-  return { database, state: STATE_OF[exitCode], exitCode, databaseVersion: null, packageVersion, pending: [], heldBack: [], message: oneLine(errorMessage(err)) };
+  return { database, state: STATE_OF[exitCode], exitCode, databaseVersion: null, packageVersion, pending: [], heldBack: [], indexBuilds: [], message: oneLine(errorMessage(err)) };
 }
 
 /** The exit code of several checks: the first of CHECK_PRECEDENCE present. */
@@ -77,7 +80,8 @@ export function describeCheck(c: DatabaseCheck): string {
     case 'up-to-date':
       return `up to date (${at})`;
     case 'pending': {
-      const what = c.pending.length > 0 ? c.pending.join(', ') : "no step, but this server's record of its package (the other servers wait for it)";
+      const steps = c.pending.length > 0 ? c.pending.join(', ') : c.indexBuilds.length > 0 ? 'no step' : "no step, but this server's record of its package (the other servers wait for it)";
+      const what = steps + (c.indexBuilds.length > 0 ? `; index build: ${c.indexBuilds.join(', ')}` : '');
       const held = c.heldBack.length > 0 ? `; held back: ${c.heldBack.map((h) => h.id).join(', ')}` : '';
       return `upgrade pending: ${what} (${at})${held}; run pki-db-upgrade to apply`;
     }

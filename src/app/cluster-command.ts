@@ -17,7 +17,7 @@ import { LdaptsSession, type ConnectOptions } from '../ldap/ldapts-session';
 import { escapeTerminal } from '../logging/escape';
 import { checkPeerTransport, hostPortOf, isLoopback } from '../ldap/peer-transport';
 import type { CliArgs } from './cli-args';
-import { openDatabase, type OpenDatabase, type Registry } from './database';
+import { openDatabase, withIndexBuilds, type OpenDatabase, type Registry } from './database';
 import { onSignalAbort } from '../process/shutdown';
 import { acquireDirectLock } from '../lock/direct-lock';
 import { runSummary } from '../report/run-report';
@@ -218,7 +218,8 @@ async function upgrade(db: OpenDatabase, target: Target, args: CliArgs, registry
     const lock = await acquireDirectLock(directLockRequest(target, args), logger);
     try {
       const started = systemClock.monotonicMs();
-      const result = await run.run();
+      // This server's index builds come after the run: the others are thawed and the claim gone.
+      const result = await withIndexBuilds(db, await run.run(), { dryRun: false, logger, clock: systemClock });
       return report(result, target, logger, (systemClock.monotonicMs() - started) / 1000);
     } finally {
       await lock?.release();

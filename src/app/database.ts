@@ -5,12 +5,15 @@
 import type { Clock } from '../core/clock';
 import type { Fence } from '../core/fence';
 import { UpgradeEngine } from '../core/engine';
-import { admitAll, type Admission } from '../core/run-result';
-import type { Logger } from '../core/logger';
+import { admitAll, type Admission, type RunResult } from '../core/run-result';
+import { asFailure } from '../core/step-application';
+import { silentLogger, type Logger } from '../core/logger';
 import type { Plan } from '../core/planner';
 import type { RegisteredStep, StepContext, Subsystem } from '../core/step';
 import type { HistoryState } from '../core/history-store';
 import type { SchemaRollout } from '../apply/schema-helper';
+import type { IndexBuildResult, OwedIndexBuilds } from '../core/index-build';
+import { LdapIndexBuilds, MarkedDefinitions } from '../apply/index-builds';
 import { findBackend } from '../ldap/backend';
 import { waitForBackendTasks } from '../ldap/ds-task';
 import { DryRunSession } from '../ldap/dry-run-session';
@@ -35,6 +38,19 @@ export function runOrder(registry: Registry): Registry {
   return { steps: orderRegistry([...TRACKING_STEPS, ...registry.steps], registry.packageVersion), packageVersion: registry.packageVersion };
 }
 
+/**
+ * The run's index builds after its steps, unless the run failed (the next run builds what is
+ * owed): the result with them, or with their failure (the steps stay recorded as done).
+ */
+export async function withIndexBuilds<R extends RunResult>(db: OpenDatabase, result: R, options: Parameters<OpenDatabase['buildIndexes']>[0]): Promise<R> {
+  if (result.failure) return result;
+  try {
+    return { ...result, indexBuild: await db.buildIndexes(options) };
+  } catch (err) {
+    return { ...result, failure: asFailure(err) };
+  }
+}
+
 export interface OpenDatabase {
   session: LdaptsSession;
   serverId: string;
@@ -53,6 +69,13 @@ export interface OpenDatabase {
     /** The cluster claim: verified before each step and each batch of a bulk pass. */
     fence?: Fence;
   }): UpgradeEngine;
+  /**
+   * The run's last phase here, after its steps (and outside any cluster claim: a build can take
+   * long, and is this server's alone): builds every index definition the backend owes, in one task.
+   */
+  buildIndexes(options: { dryRun: boolean; logger: Logger; clock: Clock; ldif?: (text: string) => void; defer?: string }): Promise<IndexBuildResult>;
+  /** Read only: the definitions owed and a build of this tool running (status, check). */
+  owedIndexBuilds(): Promise<OwedIndexBuilds>;
   close(): Promise<void>;
 }
 
@@ -74,6 +97,8 @@ export async function databaseOn(
     const serverId = target.serverId ?? (await identifyServer(session));
     const backend = target.backend ?? (await findBackend(session, target.suffix));
     const subsystem = await decideSubsystem(session, target.suffix, target.subsystem);
+    // What this database's steps marked, for the build after them (a dry-run leaves no mark to find).
+    const marked = new MarkedDefinitions();
     return {
       session,
       serverId,
@@ -83,7 +108,7 @@ export async function databaseOn(
         const recorder = dryRun ? new DryRunSession(session, ldif ?? (() => undefined)) : undefined;
         const contextFor = (step: RegisteredStep): StepContext => {
           recorder?.comment(`step ${step.id} (${step.scope}): ${step.description}`);
-          return stepContextFor({ session, recorder, serverId, database: { suffix: target.suffix, backend, subsystem: subsystem.subsystem, instanceId: target.instanceId, caIssuerDN: target.caIssuerDN }, logger, schemaRollout, fence });
+          return stepContextFor({ session, recorder, serverId, database: { suffix: target.suffix, backend, subsystem: subsystem.subsystem, instanceId: target.instanceId, caIssuerDN: target.caIssuerDN }, logger, schemaRollout, fence, marked });
         };
         return new UpgradeEngine({
           steps: registry.steps,
@@ -108,6 +133,11 @@ export async function databaseOn(
           },
         });
       },
+      buildIndexes({ dryRun, logger, clock, ldif, defer }) {
+        const ldap = dryRun ? new DryRunSession(session, ldif ?? (() => undefined)) : session;
+        return new LdapIndexBuilds({ ldap, backend, dryRun, logger, clock, defer, marked }).build();
+      },
+      owedIndexBuilds: () => new LdapIndexBuilds({ ldap: session, backend, dryRun: true, logger: silentLogger }).owed(),
       close: () => session.close(),
     };
   } catch (err) {

@@ -11,7 +11,7 @@ import { DowngradeError, errorMessage, PkiDbUpgradeError } from '../core/errors'
 import { readCaFile } from '../files/ca-file';
 import type { DatabaseOutcome } from '../record/status-file';
 import { runDatabaseWithClusterSafety } from './cluster-command';
-import { databaseOn, type Registry } from './database';
+import { databaseOn, withIndexBuilds, type Registry } from './database';
 import { caSettingOf, connectSubsystem, lookAtEachSubsystem, type InstanceContext } from './instance-context';
 import type { InstanceRequest } from './instance-request';
 import type { SystemPaths } from '../config/paths';
@@ -50,7 +50,7 @@ export async function upgradeDatabases(ctx: InstanceContext, registry: Registry,
         const backup = ctx.request.backup ?? ctx.config.backup;
         const database = await databaseOn(session, { suffix: db.baseDN, backend: db.backend, subsystem: sub.name, backup, instanceId: instance.instanceId, caIssuerDN: caIssuerDNOf(sub) }, registry);
         // Not a dry-run: a replicated database gets the automated mode's cluster safety (docs/cluster.md, "The fully automated mode").
-        const result = dryRun
+        const ran = dryRun
           ? await database.engine({ dryRun, logger, clock: systemClock, ldif: (text) => io.stdout.write(text) }).run()
           : await runDatabaseWithClusterSafety(database, {
               suffix: db.baseDN,
@@ -71,6 +71,8 @@ export async function upgradeDatabases(ctx: InstanceContext, registry: Registry,
               trust: { caFile: ctx.config.caFile, caSetting: caSettingOf(ctx), hostSetting: 'the replication agreement (nsDS5ReplicaHost)' },
               timing: ctx.request.timing,
             });
+        const result = await withIndexBuilds(database, ran, { dryRun, logger, clock: systemClock, ldif: (text) => io.stdout.write(text), defer: deferredBuilds(ctx) });
+        if (result.indexBuild && result.indexBuild.outcome !== 'none') outcome.indexBuild = { outcome: result.indexBuild.outcome, names: result.indexBuild.names };
         if (result.backup) outcome.backup = result.backup;
         if (result.plan) {
           outcome.fromVersion = result.plan.databaseVersion ?? null;
@@ -82,7 +84,7 @@ export async function upgradeDatabases(ctx: InstanceContext, registry: Registry,
         if (heldBack.ids.length > 0) Object.assign(outcome, { heldBack: heldBack.ids, heldBackReason: heldBack.reason });
         if (result.failure) {
           failed(result.failure);
-        } else if (!dryRun && appliedOf(result).length > 0) {
+        } else if (!dryRun && (appliedOf(result).length > 0 || result.indexBuild?.outcome === 'built')) {
           outcome.result = 'upgraded';
         }
       } finally {
@@ -94,6 +96,12 @@ export async function upgradeDatabases(ctx: InstanceContext, registry: Registry,
     }
   }
   return outcomes;
+}
+
+/** Why the automatic runs leave index builds to a run by hand (index_builds = manual), or undefined. */
+function deferredBuilds(ctx: InstanceContext): string | undefined {
+  if (ctx.config.indexBuilds !== 'manual' || ctx.request.mode === 'interactive') return undefined;
+  return `index_builds = manual in ${ctx.config.indexBuildsFile ?? 'db-upgrade.conf'}, and this is the ${ctx.request.mode} run`;
 }
 
 /** The CA's issuer DN, from the signing certificate in its CS.cfg (ca.signing.cert); undefined elsewhere or when unreadable. */

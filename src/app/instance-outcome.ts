@@ -5,7 +5,7 @@
 import { seconds } from '../core/run-result';
 import { DowngradeError, ExitCode, PkiDbUpgradeError, type ExitCodeValue } from '../core/errors';
 import type { DatabaseOutcome, RunResult } from '../record/status-file';
-import { heldBackText } from '../report/run-report';
+import { heldBackText, indexBuildText } from '../report/run-report';
 
 /**
  * The results that did not succeed, each with its exit code, in precedence order: when an
@@ -37,9 +37,11 @@ export function resultOf(err: unknown): RunResult {
 export function summarize(outcomes: DatabaseOutcome[], dryRun: boolean): string {
   const parts = outcomes.map((o) => {
     const total = o.steps.reduce((sum, s) => sum + s.durationMs, 0);
-    const held = heldBackText(o.heldBack, o.heldBackReason) + backupText(o);
+    const held = heldBackText(o.heldBack, o.heldBackReason) + backupText(o) + indexBuildText(o.indexBuild);
     switch (o.result) {
       case 'upgraded':
+        // Only the index build of an earlier run's definitions (src/core/index-build.ts).
+        if (o.steps.length === 0) return `${o.subsystem}: no step to apply, database at ${o.toVersion}${held}`;
         return o.fromVersion === o.toVersion
           ? `${o.subsystem}: ${o.steps.length} step(s) applied (${seconds(total)}), database still at ${o.toVersion}${held}`
           : `${o.subsystem} upgraded from ${o.fromVersion ?? '(untracked)'} to ${o.toVersion} (${o.steps.length} step(s), ${seconds(total)})${held}`;

@@ -42,7 +42,7 @@ export async function showInstance(paths: SystemPaths, instance: PkiInstance, re
       const db = await databaseOn(session, { suffix: sub.cs.internalDb.baseDN, backend: sub.cs.internalDb.backend, subsystem: sub.name }, registry);
       const { plan, state } = await db.engine({ dryRun: true, logger: silentLogger, clock: systemClock }).plan();
       if (request.action === 'status') {
-        entry.report = statusReport(`${instance.name}/${sub.name} ${sub.cs.internalDb.baseDN}`, plan, state);
+        entry.report = statusReport(`${instance.name}/${sub.name} ${sub.cs.internalDb.baseDN}`, plan, state, await db.owedIndexBuilds());
         // The last run saw the whole cluster (which servers are behind); this look sees the history only.
         const last = recorded?.lastRun?.databases.find((d) => d.subsystem === sub.name);
         for (const p of entry.report.pending) {

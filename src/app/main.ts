@@ -8,7 +8,7 @@ import { escapeTerminal } from '../logging/escape';
 import { createRunLogger, type RunLogger } from '../logging/run-logger';
 import { packageVersion, steps } from '../../upgrades/registry.generated';
 import { parseCli, USAGE, type CliArgs } from './cli-args';
-import { openDatabase, runOrder, type OpenDatabase, type Registry } from './database';
+import { openDatabase, runOrder, withIndexBuilds, type OpenDatabase, type Registry } from './database';
 import { acquireDirectLock } from '../lock/direct-lock';
 import { type UpgradeEngine } from '../core/engine';
 import { appliedOf } from '../core/run-result';
@@ -85,7 +85,7 @@ async function dispatch(args: CliArgs, registry: Registry, logger: RunLogger, io
     if (args.command === 'status' || args.command === 'history') {
       const { plan, state } = await engine.plan();
       if (args.command === 'status') {
-        const report = statusReport(target.label, plan, state);
+        const report = statusReport(target.label, plan, state, await db.owedIndexBuilds());
         io.stdout.write(args.json ? JSON.stringify(report, null, 2) + '\n' : escapeTerminal(formatStatus(report)));
       } else {
         const records = allRecords(state);
@@ -98,7 +98,7 @@ async function dispatch(args: CliArgs, registry: Registry, logger: RunLogger, io
     // twice: direct runs take a lock of their own, named after the server and the base DN.
     const lock = dryRun ? undefined : await acquireDirectLock(directLockRequest(target, args), logger);
     try {
-      return await applyAndReport(db, target, args, registry, logger, engine, dryRun);
+      return await applyAndReport(db, target, args, registry, logger, engine, dryRun, io);
     } finally {
       await lock?.release();
     }
@@ -116,10 +116,12 @@ async function applyAndReport(
   logger: RunLogger,
   engine: UpgradeEngine,
   dryRun: boolean,
+  io: Io,
 ): Promise<number> {
   const started = systemClock.monotonicMs();
   // A replicated database gets the automated mode's cluster safety (src/converge/cluster-run.ts).
-  const result = dryRun ? await engine.run() : await runWithClusterSafety(db, target, args, registry, logger);
+  const ran = dryRun ? await engine.run() : await runWithClusterSafety(db, target, args, registry, logger);
+  const result = await withIndexBuilds(db, ran, { dryRun, logger, clock: systemClock, ldif: (text) => io.stdout.write(text) });
   const elapsed = (systemClock.monotonicMs() - started) / 1000;
   if (result.failure) {
     logger.error(result.failure.describe());
@@ -128,7 +130,8 @@ async function applyAndReport(
   }
   if (dryRun) {
     const n = appliedOf(result).length;
-    logger.info(n === 0 ? 'dry-run: nothing to do' : `dry-run: ${n} step(s) would be applied; nothing was changed`);
+    const build = result.indexBuild?.outcome === 'planned' ? `, then an index task for ${result.indexBuild.names.join(', ')}` : '';
+    logger.info(n === 0 && !build ? 'dry-run: nothing to do' : `dry-run: ${n} step(s) would be applied${build}; nothing was changed`);
   } else {
     logger.info(runSummary(target.label, result, elapsed));
   }

@@ -78,9 +78,10 @@ export function stepTemplate(step: { id: string; scope: StepScope; stepModule: s
           '    // the entries still to change (docs/writing-steps.md, "Bulk updates").',
         ]
       : [
-          '    // Check, then change. For example an index: ensure() adds only what the backend lacks.',
+          '    // Check, then change. For example an index: ensure() adds only what the backend lacks, and',
+          '    // the run builds what was added in one index task after its steps.',
           "    //   const changed = await ctx.indexes.ensure([{ attribute: 'example', types: ['eq'] }]);",
-          '    //   if (changed.length) await ctx.indexes.reindex(changed);',
+          "    //   ctx.logger.info(changed.length ? `index added: ${changed.join(', ')}` : 'index already defined');",
         ];
   return [
     `import { defineStep } from '${step.stepModule}';`,

@@ -6,6 +6,7 @@
 import { monitoredDiskSpace, type DiskSpaceOptions } from '../apply/disk-space';
 import { LdapBulkUpdater } from '../apply/bulk-update';
 import { LdapIndexHelper } from '../apply/index-helper';
+import type { MarkedDefinitions } from '../apply/index-builds';
 import { LdapSchemaHelper, type SchemaRollout } from '../apply/schema-helper';
 import type { LdapSession } from '../core/directory';
 import type { Fence } from '../core/fence';
@@ -32,8 +33,8 @@ export interface StepContextOptions {
   /** Verified before each batch of a bulk pass. */
   fence?: Fence;
   writerConnections?: number;
-  /** How often the index task is polled (tests make it short). */
-  indexPollMs?: number;
+  /** Told of each index definition a step marks, for the run's build after the steps. */
+  marked?: MarkedDefinitions;
   /** Tests: the estimate of the disk-space check before large passes (src/apply/disk-space.ts). */
   diskCheck?: Omit<DiskSpaceOptions, 'logger'>;
 }
@@ -45,7 +46,7 @@ export function stepContextFor(options: StepContextOptions): StepContext {
   return {
     ldap,
     schema: new LdapSchemaHelper({ local: { id: options.serverId, session: ldap }, rollout: dryRun ? undefined : options.schemaRollout, logger, dryRun }),
-    indexes: new LdapIndexHelper(ldap, { backend: options.database.backend, dryRun, pollMs: options.indexPollMs, logger }),
+    indexes: new LdapIndexHelper(ldap, { backend: options.database.backend, onMarked: options.marked && ((kind, name, dn) => options.marked!.note(kind, name, dn)) }),
     bulk: new LdapBulkUpdater({
       reader: ldap,
       // Dry-run records the changes; a real pass writes on connections of its own.

@@ -48,8 +48,18 @@ export interface ToolConfig {
   operationTimeoutSec: number;
   /** When a run exports the database first (src/apply/database-backup.ts). */
   backup: BackupPolicy;
+  /**
+   * `automatic`: every run builds the indexes its steps defined; `manual`: the %posttrans and
+   * start runs leave them to a run by hand (an index build keeps the backend read-only while it
+   * runs: docs/operating.md, "Index builds"). The file that set it, for the messages.
+   */
+  indexBuilds: IndexBuildsPolicy;
+  indexBuildsFile?: string;
   warnings: string[];
 }
+
+export const INDEX_BUILDS_POLICIES = ['automatic', 'manual'] as const;
+export type IndexBuildsPolicy = (typeof INDEX_BUILDS_POLICIES)[number];
 
 export const TOOL_CONFIG_KEYS = [
   'auto_upgrade',
@@ -65,6 +75,7 @@ export const TOOL_CONFIG_KEYS = [
   'trusted_servers',
   'operation_timeout',
   'backup',
+  'index_builds',
 ] as const;
 
 const MAX_SECONDS = 86_400;
@@ -80,6 +91,7 @@ export const DEFAULT_TOOL_CONFIG: ToolConfig = {
   trustedServers: [],
   operationTimeoutSec: 60,
   backup: 'before-data-steps',
+  indexBuilds: 'automatic',
   warnings: [],
 };
 
@@ -163,6 +175,14 @@ export function parseToolConfig(text: string, file: string, untrusted?: string, 
         const policy = String(value).trim().toLowerCase();
         if (!(BACKUP_POLICIES as readonly string[]).includes(policy)) throw bad(key, value, BACKUP_POLICIES.join(', ').replace(/, (?=[^,]*$)/, ' or '));
         config.backup = policy as BackupPolicy;
+        break;
+      }
+      case 'index_builds': {
+        // Not root-only: deferring a build changes when searches get faster, never what root does.
+        const policy = String(value).trim().toLowerCase();
+        if (!(INDEX_BUILDS_POLICIES as readonly string[]).includes(policy)) throw bad(key, value, INDEX_BUILDS_POLICIES.join(' or '));
+        config.indexBuilds = policy as IndexBuildsPolicy;
+        config.indexBuildsFile = file;
         break;
       }
       default:

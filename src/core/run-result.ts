@@ -4,6 +4,7 @@
  * the server gone, the claim lost, a refusal before anything was written). Never thrown.
  */
 import type { PkiDbUpgradeError } from './errors';
+import type { IndexBuildResult } from './index-build';
 import type { Plan } from './planner';
 import type { RegisteredStep } from './step';
 
@@ -39,6 +40,8 @@ export interface RunResult {
   failure?: PkiDbUpgradeError;
   /** Where the backup taken before the first change is (BackupPort), when one was taken. */
   backup?: string;
+  /** The index builds after the steps (src/core/index-build.ts); absent when the run stopped before them. */
+  indexBuild?: IndexBuildResult;
 }
 
 /** The steps a run applied (or, in a dry-run, would apply). */

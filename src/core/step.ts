@@ -53,19 +53,19 @@ export interface VlvSearchSpec {
   indexes: { name: string; sort: string }[];
 }
 
+/**
+ * Index and VLV definitions of the backend. Each definition added or changed is marked as not
+ * built yet; the run builds every marked definition of the backend in one index task after its
+ * steps (src/core/index-build.ts), so a step only says what the backend must define.
+ */
 export interface IndexHelper {
-  /** Creates or completes index definitions of the backend; returns the attributes changed. */
+  /** Creates or completes index definitions of the backend; returns the attributes changed (to be built). */
   ensure(indexes: IndexSpec[]): Promise<string[]>;
   /**
    * Creates VLV searches and their indexes, or updates those defined otherwise; returns the names
-   * of the vlvIndex entries to build (changed, or left unbuilt by an earlier run).
+   * of the vlvIndex entries to be built (changed, or left unbuilt by an earlier run).
    */
   ensureVlv(searches: VlvSearchSpec[]): Promise<string[]>;
-  /**
-   * Runs one 389 DS index task for the attributes and the VLV indexes (from ensureVlv) and waits
-   * for it to finish; what a task of an earlier run built meanwhile is not built again.
-   */
-  reindex(attributes: string[], options?: { timeoutMs?: number; vlvIndexes?: string[] }): Promise<void>;
 }
 
 export interface DatabaseInfo {

@@ -37,20 +37,44 @@ export async function startTask(ldap: LdapSession, kind: string, name: string, a
   return { dn, name };
 }
 
+export interface TaskFollowOptions {
+  /** Monotonic ms of `clock` after which the wait gives up, whatever the task's progress. */
+  deadlineMs?: number;
+  /** Gives up when the task's status line stays the same this long (a long build goes on while it moves). */
+  stallMs?: number;
+  pollMs?: number;
+  clock?: Clock;
+  /** Called with each new status line (389 DS writes the progress there: "ca: Indexed 20000 entries (2%)."). */
+  onStatus?: (status: string) => void;
+}
+
 /**
  * Waits until `task` has ended and returns how. Throws when its entry disappears first (389 DS
- * removes finished task entries after their TTL, far longer than a poll) or at the deadline
- * (monotonic ms of `clock`), saying that the task may still be running.
+ * removes finished task entries after their TTL, far longer than a poll), at the deadline, or once
+ * its status has not moved for `stallMs`, saying that the task may still be running.
  */
-export async function waitForTask(ldap: LdapSession, task: DsTask, options: { deadlineMs: number; pollMs?: number; clock?: Clock }): Promise<TaskOutcome> {
+export async function waitForTask(ldap: LdapSession, task: DsTask, options: TaskFollowOptions): Promise<TaskOutcome> {
   const clock = options.clock ?? systemClock;
+  let status: string | undefined;
+  let movedAt = clock.monotonicMs();
   for (;;) {
     const entry = await ldap.read(task.dn, ['nsTaskExitCode', 'nsTaskStatus', 'nsTaskLog']);
     if (!entry) throw new DirectoryError(`389 DS task ${task.dn} disappeared before reporting its result`, 'check the errors log of the server');
     const exit = entry.first('nsTaskExitCode');
     if (exit !== undefined) return { exitCode: Number(exit), status: entry.first('nsTaskStatus') ?? '', log: entry.first('nsTaskLog') ?? '' };
-    if (clock.monotonicMs() > options.deadlineMs) {
-      throw new DirectoryError(`389 DS task ${task.name} did not finish in time; it may still be running`, `check ${task.dn} (nsTaskStatus), then run pki-db-upgrade again`);
+    const now = clock.monotonicMs();
+    const current = entry.first('nsTaskStatus') ?? '';
+    if (current !== status) {
+      if (status !== undefined || current) options.onStatus?.(current);
+      status = current;
+      movedAt = now;
+    }
+    const stalled = options.stallMs !== undefined && now - movedAt > options.stallMs;
+    if (stalled || (options.deadlineMs !== undefined && now > options.deadlineMs)) {
+      throw new DirectoryError(
+        `389 DS task ${task.name} did not finish ${stalled ? `and its status has not changed for ${Math.round(options.stallMs! / 1000)} s` : 'in time'} (last: ${status || 'none'}); it may still be running`,
+        `check ${task.dn} (nsTaskStatus), then run pki-db-upgrade again`,
+      );
     }
     await clock.sleep(options.pollMs ?? 250);
   }
@@ -58,6 +82,7 @@ export async function waitForTask(ldap: LdapSession, task: DsTask, options: { de
 
 export interface TaskWaitOptions {
   logger?: Logger;
+  /** How long the running task may show no progress (default 30 min). */
   timeoutMs?: number;
   pollMs?: number;
   /** How often a waiting line is logged. */
@@ -81,13 +106,19 @@ export async function runningBackendTasks(ldap: LdapSession, backend: string): P
   }
 }
 
-/** Returns once no task holds `backend`; throws DirectoryError when one is still running at the deadline. */
+/**
+ * Returns once no task holds `backend`. Throws DirectoryError when the task still running has
+ * shown no progress (the same task, the same status line) for `timeoutMs`: a long index build
+ * left by an interrupted run is waited for as long as it moves.
+ */
 export async function waitForBackendTasks(ldap: LdapSession, backend: string, options: TaskWaitOptions = {}): Promise<void> {
   const clock = options.clock ?? systemClock;
   const now = () => clock.monotonicMs();
   const timeoutMs = options.timeoutMs ?? 30 * 60_000;
   const started = now();
   let lastReport: number | undefined;
+  let seen = '';
+  let movedAt = started;
   for (;;) {
     const running = await runningBackendTasks(ldap, backend);
     if (running.length === 0) {
@@ -96,9 +127,13 @@ export async function waitForBackendTasks(ldap: LdapSession, backend: string, op
     }
     const task = running[0];
     const what = `389 DS task ${task.dn} on backend ${backend}${task.status ? ` (${task.status})` : ''}`;
-    if (now() - started >= timeoutMs) {
+    if (what !== seen) {
+      seen = what;
+      movedAt = now();
+    }
+    if (now() - movedAt >= timeoutMs) {
       throw new DirectoryError(
-        `${what} is still running after ${Math.round(timeoutMs / 1000)} s; the backend is read-only until it ends`,
+        `${what} is still running, with no progress for ${Math.round(timeoutMs / 1000)} s; the backend is read-only until it ends`,
         `wait until it has finished (nsTaskExitCode appears in ${task.dn}), then run pki-db-upgrade again`,
       );
     }

@@ -41,6 +41,8 @@ export interface DatabaseOutcome {
   message?: string;
   /** The export taken before the first change (a path on the 389 DS host). */
   backup?: string;
+  /** The index builds after the steps, when there were any: built, deferred (index_builds = manual), planned (dry-run). */
+  indexBuild?: { outcome: 'built' | 'deferred' | 'planned'; names: string[] };
   /** Database newer than the package: the changes it holds that break this package (start mode stops on them). */
   incompatible?: string[];
 }
@@ -91,7 +93,10 @@ export function writeStatusFile(stateDir: string, status: StatusFile): void {
 export function recordRun(stateDir: string, run: RunStatus): StatusFile {
   const previous = readStatusFile(stateDir);
   // A database newer than the package: this package owes it nothing.
-  const owed = !['upgraded', 'up-to-date', 'replicating', 'database-newer'].includes(run.result) || run.databases.some((d) => (d.heldBack?.length ?? 0) > 0);
+  // Held-back steps, and index builds left for a run by hand (index_builds = manual), are owed too.
+  const owed =
+    !['upgraded', 'up-to-date', 'replicating', 'database-newer'].includes(run.result) ||
+    run.databases.some((d) => (d.heldBack?.length ?? 0) > 0 || d.indexBuild?.outcome === 'deferred');
   const status: StatusFile = {
     lastRun: run,
     pending: owed

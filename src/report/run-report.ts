@@ -1,5 +1,6 @@
 /** What status and history print, as text for people and JSON for scripts. */
 import { appliedOf, heldBackOf, type RunResult } from '../core/run-result';
+import type { OwedIndexBuilds } from '../core/index-build';
 import type { AuditEvent, HistoryState, StepRecord } from '../core/history-store';
 import type { NotApplicableStep, Plan } from '../core/planner';
 import { describeBehind, holdIncompatible, knownServers } from '../plan/admission';
@@ -17,6 +18,8 @@ export interface StatusReport {
   /** Steps for other subsystems: never run on this database, not recorded, not pending. */
   notApplicable: NotApplicableJson[];
   lastResult: RecordJson | null;
+  /** Index definitions the backend owes a build (src/core/index-build.ts), and this tool's task running. */
+  indexBuilds: OwedIndexBuilds;
   warnings: string[];
 }
 
@@ -97,7 +100,7 @@ export function allRecords(state: HistoryState): StepRecord[] {
   return records.sort((a, b) => a.startTime.getTime() - b.startTime.getTime() || a.stepId.localeCompare(b.stepId));
 }
 
-export function statusReport(target: string, plan: Plan, state: HistoryState): StatusReport {
+export function statusReport(target: string, plan: Plan, state: HistoryState, indexBuilds: OwedIndexBuilds = { owed: [] }): StatusReport {
   const mine = allRecords(state).filter((r) => r.scope === 'cluster' || r.server === plan.serverId);
   const last = mine.reduce<StepRecord | undefined>(
     (latest, r) => (!latest || (r.endTime ?? r.startTime) >= (latest.endTime ?? latest.startTime) ? r : latest),
@@ -119,11 +122,12 @@ export function statusReport(target: string, plan: Plan, state: HistoryState): S
     server: plan.serverId,
     databaseVersion: plan.databaseVersion ?? null,
     packageVersion: plan.packageVersion,
-    upToDate: plan.pending.length === 0 && !plan.needsBookkeeping,
+    upToDate: plan.pending.length === 0 && !plan.needsBookkeeping && indexBuilds.owed.length === 0,
     pending: plan.pending.map((p) => ({ id: p.step.id, scope: p.step.scope, reason: p.reason, description: p.step.description, heldBack: whyHeld(p.step.id) })),
     subsystem: plan.subsystem ?? null,
     notApplicable: plan.notApplicable.map(notApplicableJson),
     lastResult: last ? recordJson(last) : null,
+    indexBuilds,
     warnings: plan.warnings,
   };
 }
@@ -136,7 +140,11 @@ export function formatStatus(s: StatusReport): string {
     `Subsystem:   ${s.subsystem ?? 'unknown (steps for particular subsystems are left out)'}`,
   ];
   if (s.pending.length === 0) {
-    lines.push(s.upToDate ? 'Pending:     none, the database is up to date' : 'Pending:     no step; the version record will be updated by the next run');
+    lines.push(
+      s.upToDate ? 'Pending:     none, the database is up to date'
+      : s.indexBuilds.owed.length > 0 ? 'Pending:     no step; the index build below'
+      : 'Pending:     no step; the version record will be updated by the next run',
+    );
   } else {
     lines.push(`Pending:     ${s.pending.length} step(s), run "pki-db-upgrade" to apply`);
     for (const p of s.pending) {
@@ -144,6 +152,7 @@ export function formatStatus(s: StatusReport): string {
       if (p.heldBack) lines.push(`  ${''.padEnd(36)} ${p.heldBack}`);
     }
   }
+  lines.push(...indexBuildLines(s.indexBuilds));
   lines.push(...notApplicableLines(s.notApplicable));
   if (s.lastResult) {
     const r = s.lastResult;
@@ -164,21 +173,44 @@ export function heldBackText(heldBack: string[] | undefined, reason: string | un
   return heldBack?.length ? `; held back: ${heldBack.join(', ')} (${reason ?? 'left for a later run'})` : '';
 }
 
+/** "; indexes built: A, B" or "; index build left for a run by hand: A" for a closing line, or nothing. */
+export function indexBuildText(build: { outcome: string; names: string[] } | undefined): string {
+  if (!build || build.names.length === 0) return '';
+  // One line for dnf: the CA's 34 indexes are named by status, not here.
+  const names = build.names.length <= 3 ? build.names.join(', ') : `${build.names.slice(0, 3).join(', ')} and ${build.names.length - 3} more`;
+  if (build.outcome === 'built') return `; indexes built: ${names}`;
+  if (build.outcome === 'deferred') return `; index build left for a run by hand: ${names}`;
+  if (build.outcome === 'planned') return `; an index task would build ${names}`;
+  return '';
+}
+
 /** The closing line of a direct or cluster run: what it applied, what it held back, and why. */
 export function runSummary(
   label: string,
-  result: Pick<RunResult, 'results' | 'plan' | 'databaseVersion' | 'backup'>,
+  result: Pick<RunResult, 'results' | 'plan' | 'databaseVersion' | 'backup' | 'indexBuild'>,
   seconds: number,
 ): string {
   const took = `${seconds.toFixed(2)} s`;
   const heldBack = heldBackOf(result);
-  const held = heldBackText(heldBack.ids, heldBack.reason) + (result.backup ? `; backup taken first: ${result.backup}` : '');
+  const build = result.indexBuild && result.indexBuild.outcome !== 'none' ? indexBuildText(result.indexBuild) : '';
+  const held = heldBackText(heldBack.ids, heldBack.reason) + (result.backup ? `; backup taken first: ${result.backup}` : '') + build;
   const version = result.databaseVersion ?? '(untracked)';
   const from = result.plan?.databaseVersion ?? '(untracked)';
   const n = appliedOf(result).length;
   if (n === 0) return held ? `${label}: nothing applied, database at version ${version} (${took})${held}` : `${label}: up to date at version ${version} (${took})`;
   if (from === version) return `${label}: ${n} step(s) applied in ${took}, database still at version ${version}${held}`;
   return `${label}: upgraded from ${from} to ${version}, ${n} step(s) in ${took}${held}`;
+}
+
+/** What the backend owes a build, and the build running, as status shows them. */
+function indexBuildLines(b: OwedIndexBuilds): string[] {
+  const lines: string[] = [];
+  if (b.owed.length > 0) {
+    lines.push(`Index build: ${b.owed.length} definition(s) not built yet (searches on them are unindexed): ${b.owed.join(', ')}`);
+  }
+  if (b.running) lines.push(`             running: ${b.running.task}${b.running.status ? ` (${b.running.status})` : ''}; the backend is read-only until it ends`);
+  else if (b.owed.length > 0) lines.push('             the next run builds them in one index task (the backend is read-only meanwhile)');
+  return lines;
 }
 
 /** The steps left out, as status and history show them after what was done. */

@@ -30,9 +30,13 @@ export interface ToolRun {
 /**
  * Runs `bundle` with `args` under node (peak RSS recorded), and notes, as the tool's log lines
  * arrive on stderr, when each `watch` pattern first matched and the CPU time of ns-slapd
- * (`slapdPid`) and of the tool at that moment.
+ * (`slapdPid`) and of the tool at that moment; `onWatched` is told of each first match.
  */
-export function watchedRun(bundle: string, args: string[], options: { rssFile: string; watch: Record<string, RegExp>; slapdPid: number }): Promise<ToolRun> {
+export function watchedRun(
+  bundle: string,
+  args: string[],
+  options: { rssFile: string; watch: Record<string, RegExp>; slapdPid: number; onWatched?: (name: string) => void },
+): Promise<ToolRun> {
   const { rssFile, watch, slapdPid: pid } = options;
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
@@ -60,6 +64,7 @@ export function watchedRun(bundle: string, args: string[], options: { rssFile: s
             } catch {
               // the tool may have exited already
             }
+            options.onWatched?.(name);
           }
         }
       }

@@ -7,6 +7,8 @@ import { stepContextFor, type StepContextOptions } from '../../src/app/step-cont
 import type { Logger } from '../../src/core/logger';
 import type { DatabaseInfo, StepContext, StepDefinition } from '../../src/core/step';
 import { DryRunSession } from '../../src/ldap/dry-run-session';
+import { LdapIndexBuilds, MarkedDefinitions } from '../../src/apply/index-builds';
+import type { IndexBuildResult } from '../../src/core/index-build';
 import { LdaptsSession } from '../../src/ldap/ldapts-session';
 import type { DsInstance } from '../harness/dirsrv';
 import { loadPkiDatabase, type LoadOptions, type LoadResult } from '../harness/pki-database';
@@ -18,6 +20,8 @@ export interface TestStepContext {
   lines: string[];
   /** LDIF recorded in dry-run. */
   ldif: string[];
+  /** The run's last phase after its steps: builds the index definitions the backend owes, in one task. */
+  buildIndexes(): Promise<IndexBuildResult>;
   close(): Promise<void>;
 }
 
@@ -37,11 +41,16 @@ export async function realStepContext(
     error: (m) => lines.push(`error: ${m}`),
   };
   const recorder = dryRun ? new DryRunSession(session, (text) => ldif.push(text)) : undefined;
-  const ctx = stepContextFor({ session, recorder, serverId: 'local', database, logger, writerConnections: options.writerConnections, indexPollMs: 100, diskCheck: options.diskCheck });
-  return { ctx, lines, ldif, close: () => session.close() };
+  const marked = new MarkedDefinitions();
+  const ctx = stepContextFor({ session, recorder, serverId: 'local', database, logger, writerConnections: options.writerConnections, marked, diskCheck: options.diskCheck });
+  const buildIndexes = () => new LdapIndexBuilds({ ldap: recorder ?? session, backend: database.backend, dryRun, logger, marked, pollMs: 100 }).build();
+  return { ctx, lines, ldif, buildIndexes, close: () => session.close() };
 }
 
-/** Runs one step's upgrade() on a real server and returns what it logged and recorded. */
+/**
+ * Runs one step's upgrade() on a real server, then the index builds that follow a run's steps
+ * (as the run does), and returns what it logged and recorded.
+ */
 export async function runStep(
   ds: DsInstance,
   step: StepDefinition,
@@ -51,6 +60,7 @@ export async function runStep(
   const t = await realStepContext(ds, database, options);
   try {
     await step.upgrade(t.ctx);
+    await t.buildIndexes();
   } finally {
     await t.close();
   }

@@ -43,14 +43,23 @@ describe('waiting for a task that holds the backend', () => {
     ]);
   });
 
-  it('gives up at the deadline naming the task and what to do', async () => {
+  it('gives up when the task shows no progress for the timeout, naming it and what to do', async () => {
     const ldap = tasksSession(() => [task('import-1')]);
     const err = await waitForBackendTasks(ldap, 'ca', { ...timing, timeoutMs: 1000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DirectoryError);
     expect(err).toMatchObject({
-      message: expect.stringContaining('389 DS task cn=import-1,cn=index,cn=tasks,cn=config on backend ca (ca: Indexed 2000 entries (49%).) is still running after 1 s'),
+      message: expect.stringContaining('389 DS task cn=import-1,cn=index,cn=tasks,cn=config on backend ca (ca: Indexed 2000 entries (49%).) is still running, with no progress for 1 s'),
       hint: expect.stringContaining('wait until it has finished (nsTaskExitCode appears in cn=import-1'),
     });
+  });
+
+  it('waits for as long as the task moves: the deadline counts from its last progress', async () => {
+    // The status moves every 400 ms for 3 s: longer than the 1 s without progress that fails.
+    const moving = (call: number) => [new DirectoryEntry('cn=pki-db-upgrade-1-42,cn=index,cn=tasks,cn=config', { nsTaskStatus: `ca: Indexed ${Math.floor(call / 4) * 1000} entries.` })];
+    const ldap = tasksSession((call) => (call <= 30 ? moving(call) : []));
+    await waitForBackendTasks(ldap, 'ca', { ...timing, timeoutMs: 1000 });
+    expect(ldap.calls).toHaveLength(31);
+    expect(timing.clock.monotonicMs()).toBe(3000);
   });
 
   it('does not wait when the bind DN may not see cn=config (its writes will say what is wrong)', async () => {
@@ -101,6 +110,20 @@ describe('a task this run starts', () => {
     const running = taskServer([{ nsTaskStatus: 'Indexing' }]);
     const late = await waitForTask(running.ldap, task, { deadlineMs: 1000, pollMs: 250, clock: new ManualClock(0) }).catch((e: unknown) => e);
     expect(late).toBeInstanceOf(DirectoryError);
-    expect(late).toMatchObject({ message: '389 DS task t did not finish in time; it may still be running', hint: expect.stringContaining('check cn=t,cn=index,cn=tasks,cn=config (nsTaskStatus)') });
+    expect(late).toMatchObject({ message: '389 DS task t did not finish in time (last: Indexing); it may still be running', hint: expect.stringContaining('check cn=t,cn=index,cn=tasks,cn=config (nsTaskStatus)') });
+  });
+
+  it('follows its progress: each new status line is reported, and a status that stops moving ends the wait', async () => {
+    const task = { dn: 'cn=t,cn=index,cn=tasks,cn=config', name: 't' };
+    const seen: string[] = [];
+    const moving = taskServer([{ nsTaskStatus: 'ca: Indexed 1000 entries (10%).' }, { nsTaskStatus: 'ca: Indexed 1000 entries (10%).' }, { nsTaskStatus: 'ca: Indexed 2000 entries (20%).' }, { nsTaskExitCode: '0', nsTaskStatus: 'Finished indexing.' }]);
+    expect(await waitForTask(moving.ldap, task, { stallMs: 1000, pollMs: 250, clock: new ManualClock(0), onStatus: (s) => seen.push(s) })).toMatchObject({ exitCode: 0 });
+    expect(seen).toEqual(['ca: Indexed 1000 entries (10%).', 'ca: Indexed 2000 entries (20%).']);
+
+    const stuck = taskServer([{ nsTaskStatus: 'ca: Indexed 3000 entries (30%).' }]);
+    const clock = new ManualClock(0);
+    const err = await waitForTask(stuck.ldap, task, { stallMs: 1000, pollMs: 250, clock }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ message: '389 DS task t did not finish and its status has not changed for 1 s (last: ca: Indexed 3000 entries (30%).); it may still be running' });
+    expect(clock.monotonicMs()).toBe(1250);
   });
 });

@@ -126,7 +126,7 @@ describe('what is created through ensureEntry', () => {
 
   describe('index definitions', () => {
     const container = 'cn=index,cn=ca,cn=ldbm database,cn=plugins,cn=config';
-    const helper = (dir: FakeDirectory) => new LdapIndexHelper(dir.session('s'), { backend: 'ca', dryRun: false });
+    const helper = (dir: FakeDirectory) => new LdapIndexHelper(dir.session('s'), { backend: 'ca' });
 
     it('a missing one is added marked as not built yet', async () => {
       const dir = directory();

@@ -1,0 +1,238 @@
+/**
+ * The run's index builds on one backend (src/core/index-build.ts): every definition that carries
+ * the mark PENDING_BUILD (index-helper.ts), built by one 389 DS index task, then unmarked.
+ *
+ * What is owed is read from the marks, not from this run's steps: a run killed after its steps
+ * (e.g. at the %posttrans time limit, during the task) leaves them, and the next run builds them,
+ * even one with nothing else to do. 389 DS carries on the task of a run that was killed and keeps
+ * its entry, with its exit code, for the task's ttl (set to the most 389 DS allows, a day): before
+ * building, a finished, successful task of this tool that covered a definition and was created
+ * after the definition's last change (modifyTimestamp) says it is built, and only its mark goes.
+ * A build longer than any one run so completes over several runs, never starting over.
+ *
+ * While the task runs the backend is read-only (ds-task.ts): the wait follows the task's progress,
+ * logs it, and gives up only when it stops moving. `index_builds = manual` (db-upgrade.conf) leaves
+ * the builds of the automatic runs to a run by hand (docs/operating.md, "Index builds").
+ */
+import { systemClock, type Clock } from '../core/clock';
+import { hasResultCode, ResultCode, type DirectoryEntry, type LdapSession, type Modification } from '../core/directory';
+import { DirectoryError } from '../core/errors';
+import type { IndexBuildPort, IndexBuildResult, OwedIndexBuilds } from '../core/index-build';
+import type { Logger } from '../core/logger';
+import { backendConfigDN } from '../ldap/backend';
+import { runningBackendTasks, startTask, waitForBackendTasks, waitForTask } from '../ldap/ds-task';
+import { escapeFilterValue } from '../ldap/filter';
+import { PENDING_BUILD } from './index-helper';
+
+/** The name of this tool's index tasks, then the time and the pid. */
+export const INDEX_TASK_PREFIX = 'pki-db-upgrade-';
+
+/** How often an index task refused because another task held the backend is retried. */
+const BUSY_RETRIES = 5;
+
+/** A build whose status has not moved this long is given up (it may still be running). */
+const STALL_MS = 15 * 60_000;
+
+/** The definitions a run's steps marked, by DN: a dry-run writes no mark for the build to find. */
+export class MarkedDefinitions {
+  private readonly byDN = new Map<string, Definition>();
+
+  note(kind: Definition['kind'], name: string, dn: string): void {
+    this.byDN.set(dn.toLowerCase(), { kind, name, dn });
+  }
+
+  all(): Definition[] {
+    return [...this.byDN.values()];
+  }
+}
+
+export interface IndexBuildOptions {
+  /** The server's session, or the dry-run recorder in front of it. */
+  ldap: LdapSession;
+  backend: string;
+  dryRun: boolean;
+  logger: Logger;
+  /** What this run's steps marked (index-helper.ts tells it). */
+  marked?: MarkedDefinitions;
+  /** Set: leave the builds for a run by hand; says why (the setting and its file). */
+  defer?: string;
+  pollMs?: number;
+  /** How often the task's progress is logged (default 30 s). */
+  progressMs?: number;
+  clock?: Clock;
+}
+
+/** A definition to build: an attribute index (nsIndex) or a VLV index (vlvIndex), by its cn. */
+interface Definition {
+  kind: 'attribute' | 'vlv';
+  name: string;
+  dn: string;
+}
+
+export class LdapIndexBuilds implements IndexBuildPort {
+  constructor(private readonly options: IndexBuildOptions) {}
+
+  async owed(): Promise<OwedIndexBuilds> {
+    const owed = (await this.markedOnServer()).map((d) => d.name);
+    const running = (await runningBackendTasks(this.options.ldap, this.options.backend)).find((t) => t.dn.toLowerCase().startsWith(`cn=${INDEX_TASK_PREFIX}`));
+    return { owed, ...(running ? { running: { task: running.dn, status: running.status ?? '' } } : {}) };
+  }
+
+  async build(): Promise<IndexBuildResult> {
+    const { logger, dryRun, defer } = this.options;
+    const definitions = await this.toBuild();
+    if (definitions.length === 0) return { outcome: 'none' };
+    const names = definitions.map((d) => d.name);
+    if (dryRun) {
+      await this.startTask(definitions);
+      logger.info(`would build in one index task on backend ${this.options.backend}: ${describe(definitions)}`);
+      return { outcome: 'planned', names };
+    }
+    if (defer) {
+      logger.warn(`index build left for a run by hand (${defer}): ${describe(definitions)} on backend ${this.options.backend}; searches on them are unindexed until then; run pki-db-upgrade when the backend may be read-only for the build`);
+      return { outcome: 'deferred', names, reason: defer };
+    }
+    const clock = this.options.clock ?? systemClock;
+    const started = clock.monotonicMs();
+    let left = definitions;
+    const reused: string[] = [];
+    for (let attempt = 0; ; attempt++) {
+      // A task left running by an interrupted run (389 DS carries it on) holds the backend: wait.
+      await waitForBackendTasks(this.options.ldap, this.options.backend, { timeoutMs: STALL_MS, pollMs: this.options.pollMs, progressMs: this.options.progressMs ?? 30_000, clock, logger });
+      const built = await this.builtWhileNobodyWatched(left);
+      if (built.length > 0) {
+        logger.info(`index task of an earlier run already built ${built.map((d) => d.name).join(', ')}: not built again`);
+        reused.push(...built.map((d) => d.name));
+        left = left.filter((d) => !built.includes(d));
+      }
+      if (left.length === 0 || (await this.runTask(left)) === 'done') break;
+      if (attempt >= BUSY_RETRIES) {
+        throw new DirectoryError(`index task for ${describe(left)}: backend ${this.options.backend} stayed busy with another task`, 'run pki-db-upgrade again once the other task has finished');
+      }
+    }
+    for (const d of definitions) await this.clearMark(d);
+    const durationMs = clock.monotonicMs() - started;
+    logger.info(`index build finished on backend ${this.options.backend}: ${describe(definitions)} in ${(durationMs / 1000).toFixed(1)} s`);
+    return { outcome: 'built', names, reused, durationMs };
+  }
+
+  /** The marked definitions on the server, then those this run marked that it does not show (dry-run). */
+  private async toBuild(): Promise<Definition[]> {
+    const found = await this.markedOnServer();
+    const seen = new Set(found.map((d) => d.dn.toLowerCase()));
+    return [...found, ...(this.options.marked?.all() ?? []).filter((d) => !seen.has(d.dn.toLowerCase()))];
+  }
+
+  private async markedOnServer(): Promise<Definition[]> {
+    let entries: DirectoryEntry[];
+    try {
+      entries = await this.options.ldap.search(backendConfigDN(this.options.backend), {
+        scope: 'sub',
+        filter: `(description=${escapeFilterValue(PENDING_BUILD)})`,
+        attributes: ['cn', 'objectClass'],
+      });
+    } catch (err) {
+      // A bind DN that may not read cn=config cannot build either: its steps' writes said so.
+      if (hasResultCode(err, ResultCode.NoSuchObject) || hasResultCode(err, ResultCode.InsufficientAccess)) return [];
+      throw err;
+    }
+    return entries.flatMap((e): Definition[] => {
+      const classes = e.values('objectClass').map((c) => c.toLowerCase());
+      const kind = classes.includes('vlvindex') ? 'vlv' : classes.includes('nsindex') ? 'attribute' : undefined;
+      const name = e.first('cn');
+      return kind && name ? [{ kind, name, dn: e.dn }] : [];
+    });
+  }
+
+  /**
+   * What of `definitions` a finished, successful index task of this tool built after the
+   * definition last changed (timestamps have one-second resolution: a task created in the same
+   * second as the mark came after it, as the mark is written before any task is started).
+   */
+  private async builtWhileNobodyWatched(definitions: Definition[]): Promise<Definition[]> {
+    let tasks: DirectoryEntry[];
+    try {
+      tasks = await this.options.ldap.search('cn=index,cn=tasks,cn=config', {
+        scope: 'one',
+        filter: `(&(cn=${INDEX_TASK_PREFIX}*)(nsInstance=${escapeFilterValue(this.options.backend)})(nsTaskExitCode=0))`,
+        attributes: ['nsIndexAttribute', 'nsIndexVLVAttribute', 'createTimestamp'],
+      });
+    } catch (err) {
+      // No task entry at all (389 DS creates cn=index,cn=tasks with the first one), or not readable.
+      if (hasResultCode(err, ResultCode.NoSuchObject) || hasResultCode(err, ResultCode.InsufficientAccess)) return [];
+      throw err;
+    }
+    const built: Definition[] = [];
+    for (const d of definitions) {
+      const definition = await this.options.ldap.read(d.dn, ['modifyTimestamp', 'createTimestamp']);
+      const changed = definition?.first('modifyTimestamp') ?? definition?.first('createTimestamp');
+      if (!changed) continue;
+      const taskAttribute = d.kind === 'attribute' ? 'nsIndexAttribute' : 'nsIndexVLVAttribute';
+      const covered = tasks.some((t) => t.values(taskAttribute).some((a) => a.split(':')[0].toLowerCase() === d.name.toLowerCase()) && (t.first('createTimestamp') ?? '') >= changed);
+      if (covered) built.push(d);
+    }
+    return built;
+  }
+
+  private startTask(definitions: Definition[]) {
+    const clock = this.options.clock ?? systemClock;
+    const of = (kind: Definition['kind']) => definitions.filter((d) => d.kind === kind).map((d) => d.name);
+    const attributes = of('attribute');
+    const vlv = of('vlv');
+    return startTask(this.options.ldap, 'index', `${INDEX_TASK_PREFIX}${clock.now().getTime()}-${process.pid}`, {
+      nsInstance: this.options.backend,
+      ...(attributes.length ? { nsIndexAttribute: attributes } : {}),
+      ...(vlv.length ? { nsIndexVLVAttribute: vlv } : {}),
+      // Kept a day after it ends (389 DS's most): a later run tells from it that the build is done.
+      ttl: '86400',
+    });
+  }
+
+  /** Runs one index task to its end, logging its progress: 'busy' when another task held the backend. */
+  private async runTask(definitions: Definition[]): Promise<'done' | 'busy'> {
+    const { logger, backend } = this.options;
+    const clock = this.options.clock ?? systemClock;
+    logger.info(`index task on backend ${backend} for ${describe(definitions)}: the backend is read-only until it ends`);
+    const task = await this.startTask(definitions);
+    let lastLogged: number | undefined;
+    const outcome = await waitForTask(this.options.ldap, task, {
+      stallMs: STALL_MS,
+      pollMs: this.options.pollMs,
+      clock,
+      onStatus: (status) => {
+        if (lastLogged !== undefined && clock.monotonicMs() - lastLogged < (this.options.progressMs ?? 30_000)) return;
+        lastLogged = clock.monotonicMs();
+        logger.info(`index task ${task.name}: ${status}`);
+      },
+    });
+    if (outcome.exitCode === 0) return 'done';
+    if (/in the middle of another task/i.test(outcome.log)) return 'busy';
+    throw new DirectoryError(`index task ${task.name} for ${describe(definitions)} failed with exit code ${outcome.exitCode}: ${outcome.status}`, 'see the errors log of the server; the definitions stay marked and the next run builds them');
+  }
+
+  /**
+   * Removes the mark of a built definition. A vlvIndex also loses the extensibleObject that let it
+   * carry the mark, so that it ends as Dogtag's vlv.ldif defines it (top, vlvIndex); unless it
+   * holds something else only extensibleObject allows (65), or never had it (16).
+   */
+  private async clearMark(d: Definition): Promise<void> {
+    const unmark: Modification = { operation: 'delete', attribute: 'description', values: [PENDING_BUILD] };
+    const attempts = d.kind === 'vlv' ? [[unmark, { operation: 'delete', attribute: 'objectClass', values: ['extensibleObject'] } as Modification], [unmark]] : [[unmark]];
+    for (const [i, changes] of attempts.entries()) {
+      try {
+        await this.options.ldap.modify(d.dn, changes);
+        return;
+      } catch (err) {
+        const last = i === attempts.length - 1;
+        if (!last && (hasResultCode(err, ResultCode.ObjectClassViolation) || hasResultCode(err, ResultCode.NoSuchAttribute))) continue;
+        // Not marked (defined by someone else) or gone: nothing to clear.
+        if (hasResultCode(err, ResultCode.NoSuchAttribute) || hasResultCode(err, ResultCode.NoSuchObject)) return;
+        throw err;
+      }
+    }
+  }
+}
+
+function describe(definitions: Definition[]): string {
+  return definitions.map((d) => (d.kind === 'vlv' ? `VLV ${d.name}` : d.name)).join(', ');
+}

@@ -1,0 +1,34 @@
+/**
+ * The index builds a run owes: the last phase on each database, after its steps. Steps only define
+ * indexes and VLV searches (IndexHelper.ensure, ensureVlv), each definition marked as not built
+ * yet; the framework then builds every marked definition of the backend in one 389 DS index task,
+ * so that a run whose steps define several indexes reads the backend's entries once, and marks left
+ * by a run that was killed are built by whichever run comes next (even one with no step to apply).
+ * A step is recorded done once its definitions are in place: until the build, searches on them
+ * are unindexed (slower, never wrong).
+ */
+
+/** What a database's backend owes: definitions not built yet, and a build of this tool running. */
+export interface OwedIndexBuilds {
+  /** Attribute indexes (their cn) and VLV indexes (their vlvIndex cn), in the backend's order. */
+  owed: string[];
+  /** This tool's index task still running on the backend (an interrupted run's), with its progress. */
+  running?: { task: string; status: string };
+}
+
+export type IndexBuildResult =
+  /** Nothing was owed. */
+  | { outcome: 'none' }
+  /** Built in one task (`reused`: built by an earlier run's task while no run was watching). */
+  | { outcome: 'built'; names: string[]; reused: string[]; durationMs: number }
+  /** Dry-run: the task the run would start (recorded as LDIF). */
+  | { outcome: 'planned'; names: string[] }
+  /** Left for a run by hand, as the administrator set it (`reason` says where). */
+  | { outcome: 'deferred'; names: string[]; reason: string };
+
+export interface IndexBuildPort {
+  /** Read only: what is owed (for status and check). */
+  owed(): Promise<OwedIndexBuilds>;
+  /** Builds what is owed, in one index task; throws when the task fails. */
+  build(): Promise<IndexBuildResult>;
+}
