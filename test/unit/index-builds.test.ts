@@ -1,0 +1,57 @@
+/**
+ * What the backend owes a build, as the run's index builds read it (src/apply/index-builds.ts) and
+ * as `status` shows it: the marked definitions, and this tool's index task running with its
+ * progress. The builds themselves are tested on the real server (test/index-builds.test.ts).
+ */
+import { LdapIndexBuilds } from '../../src/apply/index-builds';
+import { PENDING_BUILD } from '../../src/apply/index-helper';
+import { DirectoryEntry, type LdapSession, type SearchOptions } from '../../src/core/directory';
+import { emptyHistory } from '../../src/core/history-store';
+import { silentLogger } from '../../src/core/logger';
+import { planUpgrade } from '../../src/core/planner';
+import { formatStatus, statusReport } from '../../src/report/run-report';
+import { registry, step } from '../support/steps';
+
+const BACKEND_DN = 'cn=ca,cn=ldbm database,cn=plugins,cn=config';
+
+/** A server whose backend holds one marked index and one marked VLV index, with an interrupted run's task still at work. */
+function serverWithOwedBuilds(): LdapSession & { searches: { base: string; filter?: string }[] } {
+  const searches: { base: string; filter?: string }[] = [];
+  return {
+    url: 'ldap://fake',
+    searches,
+    async search(base: string, options?: SearchOptions) {
+      searches.push({ base, filter: options?.filter });
+      if (base === BACKEND_DN) {
+        return [
+          new DirectoryEntry(`cn=issuername,cn=index,${BACKEND_DN}`, { cn: 'issuername', objectClass: ['top', 'nsIndex'], description: PENDING_BUILD }),
+          new DirectoryEntry(`cn=revokedIndex,cn=revoked,${BACKEND_DN}`, { cn: 'revokedIndex', objectClass: ['top', 'vlvIndex', 'extensibleObject'], description: PENDING_BUILD }),
+        ];
+      }
+      return [
+        new DirectoryEntry('cn=export-1,cn=export,cn=tasks,cn=config', { nsTaskStatus: 'exporting' }),
+        new DirectoryEntry('cn=pki-db-upgrade-1764633600000-4242,cn=index,cn=tasks,cn=config', { nsTaskStatus: 'ca: Indexed 320000 entries (32%).' }),
+      ];
+    },
+  } as unknown as LdapSession & { searches: { base: string; filter?: string }[] };
+}
+
+describe('what a backend owes a build', () => {
+  it('is read from the marks and the running tasks, and status shows it with the progress', async () => {
+    const ldap = serverWithOwedBuilds();
+    const owed = await new LdapIndexBuilds({ ldap, backend: 'ca', dryRun: true, logger: silentLogger }).owed();
+    expect(owed).toEqual({ owed: ['issuername', 'revokedIndex'], running: { task: 'cn=pki-db-upgrade-1764633600000-4242,cn=index,cn=tasks,cn=config', status: 'ca: Indexed 320000 entries (32%).' } });
+    expect(ldap.searches[0]).toEqual({ base: BACKEND_DN, filter: '(description=pki-db-upgrade: index not built yet \\28index task pending\\29)' });
+
+    const plan = planUpgrade({ steps: registry(step('1.0.0/01-Schema')), state: emptyHistory(), packageVersion: '1.0.0', serverId: 'ds1:389' });
+    const report = statusReport('o=x on ldap://ds1:389', { ...plan, pending: [] }, emptyHistory(), owed);
+    expect(report.upToDate).toBe(false);
+    expect(formatStatus(report)).toContain(
+      [
+        'Pending:     no step; the index build below',
+        'Index build: 2 definition(s) not built yet (searches on them are unindexed): issuername, revokedIndex',
+        '             running: cn=pki-db-upgrade-1764633600000-4242,cn=index,cn=tasks,cn=config (ca: Indexed 320000 entries (32%).); the backend is read-only until it ends',
+      ].join('\n'),
+    );
+  });
+});
