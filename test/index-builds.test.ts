@@ -7,7 +7,7 @@
 import { backendDN, createBackend } from './harness/dirsrv';
 import { firstString } from './harness/ldap';
 import { standalone, uniqueSuffix, withLdap } from './harness/test-env';
-import { managerPasswordFile, registryOf, tool } from './support/cluster';
+import { managerPasswordFile, registryOf, replicatedDatabase, tool } from './support/cluster';
 import { createFakePki, passwordFromConfigFile, readStatus, removeFakePkis } from './support/fake-pki';
 import { caDatabase, realStepContext } from './support/step-context';
 import { PENDING_BUILD } from '../src/apply/index-helper';
@@ -17,8 +17,8 @@ import { escapeFilterValue } from '../src/ldap/filter';
 afterAll(() => removeFakePkis());
 
 /** This tool's index tasks on `backend`: what each built, and how it ended. */
-async function ourTasks(backend: string) {
-  return withLdap(standalone(), async (c) =>
+async function ourTasks(backend: string, ds = standalone()) {
+  return withLdap(ds, async (c) =>
     (await c.search('cn=index,cn=tasks,cn=config', { scope: 'one', filter: `(&(cn=pki-db-upgrade-*)(nsInstance=${backend}))`, attributes: ['nsIndexAttribute', 'nsIndexVLVAttribute', 'nsTaskExitCode'] })).searchEntries.map((e) => ({
       attributes: ([] as string[]).concat((e.nsIndexAttribute as string[] | string | undefined) ?? []),
       vlv: ([] as string[]).concat((e.nsIndexVLVAttribute as string[] | string | undefined) ?? []),
@@ -102,6 +102,21 @@ describe('the index builds after the steps', () => {
     const again = await tool(['run', ...args], registry);
     expect(again.stderr).toMatch(/up to date at version 2\.0\.0/);
     expect(await ourTasks(db.backend)).toHaveLength(2);
+  });
+
+  it('on a replicated database come after the cluster steps, the thaw and the release of the claim: a long build holds up no other server', async () => {
+    const db = await replicatedDatabase('ibrepl');
+    const registry = registryOf('2.0.0', new Map(), [
+      { id: '2.0.0/01-Data', scope: 'cluster' },
+      { id: '2.0.0/02-Index', scope: 'server' },
+    ]);
+    const run = await tool(db.args(db.p.a, 'run', '--verbose'), registry);
+    expect(run.code).toBe(0);
+    const at = (text: string) => run.stderr.indexOf(text);
+    expect(at('applying 2.0.0/01-Data')).toBeGreaterThan(-1);
+    expect(at('cluster run: release the cluster claim')).toBeGreaterThan(at('applying 2.0.0/02-Index'));
+    expect(at(`index task on backend ${db.backendName} for indextest`)).toBeGreaterThan(at('cluster run: close the sessions to the other servers'));
+    expect(await ourTasks(db.backendName, db.p.a)).toEqual([{ attributes: ['indextest'], vlv: [], exitCode: '0' }]);
   });
 
   it('with index_builds = manual are left by %posttrans and the start to a run by hand, which builds them', async () => {
