@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { bundledModules, declaredDrift, fillSpecBlock, specBlock, writeBundled } from './bundled-modules.mjs';
 import { generateRegistry } from './generate-registry.mjs';
+import { builtinsImportedOnce, lazyBuiltins, nodeFsForGracefulFs } from './lean-start.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { values } = parseArgs({
@@ -51,6 +52,11 @@ const result = await build({
         b.onResolve({ filter: /registry\.generated$/ }, () => ({ path: registry }));
       },
     },
+    // Less done at start (lean-start.mjs): TLS and child processes loaded at first use, node's
+    // modules' exports copied once, no graceful-fs.
+    lazyBuiltins(['tls', 'child_process']),
+    builtinsImportedOnce(),
+    nodeFsForGracefulFs,
   ],
 });
 const modules = bundledModules(result.metafile, root);

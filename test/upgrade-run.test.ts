@@ -2,7 +2,7 @@
  * The upgrade run, end to end: the bundled tool against a real 389 DS, one fresh suffix per test.
  */
 import { Attribute, Change } from 'ldapts';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tempDir } from './support/temp-dir';
 import path from 'node:path';
 import { createBackend, type DsInstance } from './harness/dirsrv';
@@ -90,6 +90,19 @@ describe('pki-db-upgrade run on a real 389 DS', () => {
     expect(second.code).toBe(0);
     expect(second.stderr).toMatch(/nothing to do/);
     expect(snapshot(ds, db.suffix, db.backendName, { ownServer: false })).toBe(before);
+  });
+
+  it('loads no TLS and no child processes on a second run over ldap:// (loaded at first use: packaging/lean-start.mjs)', async () => {
+    const db = await freshDatabase('lean');
+    expect((await runCli(MAIN_BUNDLE, db.args('run'))).code).toBe(0);
+    const dir = tempDir('pkidbu-loaded-');
+    const list = path.join(dir, 'loaded');
+    writeFileSync(path.join(dir, 'list.cjs'), `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));`);
+    const second = await runCli(MAIN_BUNDLE, db.args('run'), { env: { NODE_OPTIONS: `--require ${path.join(dir, 'list.cjs')}` } });
+    expect(second.stderr).toMatch(/nothing to do/);
+    const loaded = readFileSync(list, 'utf8').split('\n').filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length));
+    expect(loaded).toContain('net'); // the list is this run's: it connected
+    expect(loaded.filter((m) => /^(tls|_tls_\w+|internal\/tls\/.*|child_process|internal\/child_process)$/.test(m))).toEqual([]);
   });
 
   it('stops at a failing step with the version not advanced past it, and resumes there', async () => {

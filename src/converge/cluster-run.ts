@@ -10,6 +10,7 @@
  * server's view when that shows every server (local-view.ts, claim-exchange.ts).
  */
 import { randomBytes } from 'node:crypto';
+import type { Planned } from '../core/engine';
 import type { RunResult } from '../core/run-result';
 import { runPhases, type Phase } from '../core/phases';
 import { ClusterNotReadyError, errorMessage } from '../core/errors';
@@ -98,10 +99,11 @@ export class ClusterRun {
   }
 
   private async plan(): Promise<ClusterRunResult | void> {
-    const { plan } = await this.ctx.makeEngine().plan();
-    // Nothing replicated to change: server-scope steps are local and need no coordination.
-    this.clusterSteps = pendingClusterSteps(plan).length > 0;
-    if (!this.clusterSteps && !this.policy.coordinateWithoutClusterSteps) return this.upgradeAlone('not needed');
+    const planned = await this.ctx.makeEngine().plan();
+    // Nothing replicated to change: server-scope steps are local and need no coordination (and
+    // the engine goes on from this plan: nothing happened since it was read).
+    this.clusterSteps = pendingClusterSteps(planned.plan).length > 0;
+    if (!this.clusterSteps && !this.policy.coordinateWithoutClusterSteps) return this.upgradeAlone('not needed', undefined, planned);
   }
 
   private async discover(): Promise<ClusterRunResult | void> {
@@ -194,8 +196,8 @@ export class ClusterRun {
   }
 
   /** The engine on this server alone, without the claim (and so without cluster coordination). */
-  private async upgradeAlone(claim: ClaimState, admit?: Admit): Promise<ClusterRunResult> {
-    return this.result(await this.ctx.makeEngine({ admit }).run(), claim);
+  private async upgradeAlone(claim: ClaimState, admit?: Admit, planned?: Planned): Promise<ClusterRunResult> {
+    return this.result(await this.ctx.makeEngine({ admit }).run(planned), claim);
   }
 
   /** How claims are judged alive, as the claim protocol judges them (cluster-claim.ts). */

@@ -25,10 +25,16 @@ export interface EngineOptions extends ApplyOptions {
   subsystemBasis?: string;
 }
 
+/** A plan and the history it was made from. */
+export interface Planned {
+  plan: Plan;
+  state: HistoryState;
+}
+
 export class UpgradeEngine {
   constructor(private readonly options: EngineOptions) {}
 
-  async plan(): Promise<{ plan: Plan; state: HistoryState }> {
+  async plan(): Promise<Planned> {
     const { steps, packageVersion, serverId, store, subsystem } = this.options;
     const state = await store.load();
     const plan = planUpgrade({ steps, state, packageVersion, serverId, subsystem });
@@ -39,11 +45,15 @@ export class UpgradeEngine {
     return { plan: state.schemaLost.length > 0 ? planUpgrade({ steps, state, packageVersion, serverId, subsystem }) : plan, state };
   }
 
-  async run(): Promise<RunResult> {
+  /**
+   * `planned`: what plan() gave the caller a moment ago, nothing written since (under the run's
+   * lock): not read again, so that a run with nothing to do reads the history once.
+   */
+  async run(planned?: Planned): Promise<RunResult> {
     const { logger, admit, dryRun } = this.options;
     let plan: Plan | undefined;
     try {
-      const planned = await this.plan();
+      planned ??= await this.plan();
       plan = planned.plan;
       for (const warning of plan.warnings) logger.warn(warning);
       this.logNotApplicable(plan);

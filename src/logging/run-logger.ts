@@ -4,10 +4,10 @@
  * to stderr instead, with one warning saying so.
  */
 import fs from 'node:fs';
-import type winston from 'winston';
 import type { Logger } from '../core/logger';
 import { openForAppend } from '../files/safe-append';
 import { escapeControl } from './escape';
+import { appendAll, formatLine } from './log-file';
 
 export interface RunLoggerOptions {
   /** Console verbosity: 'debug', 'info', 'warn', or 'silent'. */
@@ -18,8 +18,8 @@ export interface RunLoggerOptions {
   stderr?: NodeJS.WritableStream;
   /**
    * Secrets known to the run (the database password once read): any occurrence in a message or a
-   * field is replaced by *** before a line reaches any transport. Belt and braces: nothing logs
-   * a password on purpose.
+   * field is replaced by *** before a line reaches the console or the file. Belt and braces:
+   * nothing logs a password on purpose.
    */
   secrets?: () => readonly string[];
 }
@@ -28,64 +28,67 @@ export interface RunLogger extends Logger {
   /** Where the full log went (undefined when only the console). */
   readonly logFile?: string;
   /**
-   * Appends one line to the log file synchronously (redacted, same format): for a signal handler,
-   * where winston's asynchronous writes would be lost. No-op without a log file.
+   * Appends one line to the log file alone, never the console (redacted, same format): for a
+   * signal handler, which must not fail. No-op without a log file.
    */
   appendSync(level: 'info' | 'warn' | 'error', message: string): void;
-  /** Flushes and closes the file. */
+  /** Closes the file (every line is in it already: log-file.ts). */
   close(): Promise<void>;
 }
 
-/** npm's levels, as winston numbers them: a line goes where its level is at most the limit. */
+/** npm's levels: a line goes where its level is at most the limit. */
 const LEVELS: Record<string, number> = { error: 0, warn: 1, info: 2, debug: 5 };
 
 export function createRunLogger(options: RunLoggerOptions): RunLogger {
   const stderr = options.stderr ?? process.stderr;
-  // The console's short lines are written here; winston is loaded for the file only, when its
-  // first line comes: a run that logs to the console alone (direct mode) never loads it, ~20 ms
-  // of a no-op run's start (docs/benchmarks.md, "No-op run and bundle size").
   const consoleLimit = options.consoleLevel === 'silent' ? -1 : LEVELS[options.consoleLevel];
+  // Where the file's lines go when there is no file: stderr, unless the console shows them already.
+  const fallback = options.consoleLevel === 'silent' || options.consoleLevel === 'warn' || options.consoleLevel === 'error' ? stderr : undefined;
   let logFile: string | undefined;
-  let fileStream: NodeJS.WritableStream | undefined;
-  let ownStream: fs.WriteStream | undefined;
   let fd: number | undefined;
+  let toStderr: NodeJS.WritableStream | undefined;
   if (options.logFile) {
     try {
       fd = openForAppend(options.logFile, options.fileMode ?? 0o640);
+      logFile = options.logFile;
     } catch (err) {
       const problem = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       stderr.write(`warning: cannot write the log file ${escapeControl(options.logFile)} (${escapeControl(problem)}); logging to stderr instead\n`);
-      if (options.consoleLevel === 'silent' || options.consoleLevel === 'warn' || options.consoleLevel === 'error') fileStream = stderr;
-    }
-    if (fd !== undefined) {
-      logFile = options.logFile;
-      // winston writes to the descriptor opened above: the path is never opened again.
-      ownStream = fs.createWriteStream('', { fd, flags: 'a', autoClose: true });
-      // Without a handler a write error (disk full) kills the process.
-      ownStream.on('error', (err) => stderr.write(`warning: log file ${logFile}: ${(err as Error).message}\n`));
-      fileStream = ownStream;
+      toStderr = fallback;
     }
   }
-  let file: { logger: winston.Logger; transport: winston.transport } | undefined;
-  const fileLogger = () => {
-    if (file || !fileStream) return file;
-    const w: typeof winston = require('winston'); // loaded when needed (above)
-    const transport = new w.transports.Stream({ stream: fileStream, level: 'debug', format: fileFormat(w) });
-    if (ownStream) transport.on('error', (err) => stderr.write(`warning: log file ${logFile}: ${(err as Error).message}\n`));
-    const logger = w.createLogger({ level: 'debug', transports: [transport], exitOnError: false });
-    logger.on('error', (err) => stderr.write(`warning: logging failed: ${(err as Error).message}\n`));
-    file = { logger, transport };
-    return file;
+  const closeFile = () => {
+    if (fd === undefined) return;
+    try {
+      fs.closeSync(fd);
+    } catch {
+      /* nothing left to do with it */
+    }
+    fd = undefined;
+  };
+  const writeFile = (line: string) => {
+    if (fd !== undefined) {
+      try {
+        appendAll(fd, line);
+        return;
+      } catch (err) {
+        // A disk full: said once, then the lines go where those of a file never opened go.
+        stderr.write(`warning: log file ${logFile}: ${escapeControl((err as Error).message)}; logging to stderr instead\n`);
+        closeFile();
+        toStderr = fallback;
+      }
+    }
+    toStderr?.write(line);
   };
   const secrets = () => options.secrets?.() ?? [];
 
   const log = (level: string) => (message: string, fields?: Record<string, unknown>) => {
     const list = secrets();
     const clean = escapeControl(list.length ? redactText(message, list) : message);
-    const extra = list.length && fields ? redactFields(fields, list) : (fields ?? {});
     // Lines logged with the field `fileOnly: true` (e.g. the run header) stay off the console.
-    if (LEVELS[level] <= consoleLimit && extra.fileOnly !== true) stderr.write(`${level === 'info' ? clean : `${level}: ${clean}`}\n`);
-    fileLogger()?.logger.log(level, clean, extra);
+    const { fileOnly, ...extra } = list.length && fields ? redactFields(fields, list) : (fields ?? {});
+    if (LEVELS[level] <= consoleLimit && fileOnly !== true) stderr.write(`${level === 'info' ? clean : `${level}: ${clean}`}\n`);
+    if (fd !== undefined || toStderr) writeFile(formatLine(level, clean, extra));
   };
   return {
     logFile,
@@ -94,47 +97,15 @@ export function createRunLogger(options: RunLoggerOptions): RunLogger {
     warn: log('warn'),
     error: log('error'),
     appendSync(level, message) {
-      if (fd === undefined || ownStream?.closed) return;
+      if (fd === undefined) return;
       try {
-        const clean = escapeControl(redactText(message, secrets()));
-        fs.writeSync(fd, `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${clean}\n`);
+        appendAll(fd, formatLine(level, escapeControl(redactText(message, secrets()))));
       } catch {
         /* best effort: the process is going away */
       }
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (!ownStream) {
-          file?.logger.close();
-          resolve();
-          return;
-        }
-        const stream = ownStream;
-        if (!file) {
-          stream.once('close', () => resolve());
-          stream.end();
-          return;
-        }
-        // The transport's 'finish' comes once winston has handed over every line; the file
-        // stream's 'close' once they are written and the descriptor is closed.
-        file.transport.once('finish', () => {
-          stream.once('close', () => resolve());
-          stream.end();
-        });
-        file.logger.end();
-        setTimeout(resolve, 2000).unref();
-      }),
+    close: async () => closeFile(),
   };
-}
-
-function fileFormat(w: typeof winston) {
-  return w.format.combine(
-    w.format.timestamp(),
-    w.format.printf(({ timestamp, level, message, fileOnly: _, ...fields }) => {
-      const extra = Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : '';
-      return `${timestamp} ${level.toUpperCase().padEnd(5)} ${message}${extra}`;
-    }),
-  );
 }
 
 export function redactText(text: string, secrets: readonly string[]): string {

@@ -4,8 +4,11 @@ import { emptyHistory, type AuditEvent, type HistoryState, type HistoryStore, ty
 export class MemoryHistoryStore implements HistoryStore {
   state: HistoryState = emptyHistory();
   writes: string[] = [];
+  /** How many times the history was read. */
+  loads = 0;
 
   async load(): Promise<HistoryState> {
+    this.loads++;
     const s = this.state;
     return {
       ready: s.ready,

@@ -57,6 +57,19 @@ describe('the engine', () => {
     expect(store.writes).toEqual([]);
   });
 
+  it('goes on from the plan its caller made a moment ago, reading the history once', async () => {
+    const store = new MemoryHistoryStore();
+    await engine(store, registry(step('1.1.0/01-A'))).run();
+    const steps = registry(step('1.1.0/01-A'), step('1.2.0/01-B'));
+    store.loads = 0;
+    store.writes = [];
+    const next = engine(store, steps);
+    const result = await next.run(await next.plan());
+    expect(result.results.map((r) => `${r.step.id}:${r.outcome}`)).toEqual(['1.2.0/01-B:done']);
+    expect(store.loads).toBe(1);
+    expect(store.writes).toEqual(['1.2.0/01-B:started', '1.2.0/01-B:done', `server:${SERVER}`]);
+  });
+
   it('stops at a failing step, records it failed and keeps the version below its release', async () => {
     const store = new MemoryHistoryStore();
     let bRan = false;
