@@ -49,6 +49,13 @@ export const BULK_DEFAULTS = { concurrency: 'auto', pageSize: 500, maxFailures: 
 /** How many failed entries an error message names. */
 const NAMED_FAILURES = 5;
 
+/**
+ * A pass reads every entry under its base, through no index (its filter selects what is still to
+ * change, e.g. records without issuerName): a page comes once the server has read that far, which
+ * on a resumed pass with little left is nearly all of it. Each page may take this long.
+ */
+const SCAN_TIMEOUT_MS = 30 * 60_000;
+
 export interface EntryFailure {
   dn: string;
   message: string;
@@ -129,6 +136,7 @@ export class LdapBulkUpdater implements BulkUpdater {
       attributes: spec.attributes,
       binaryAttributes: spec.binaryAttributes,
       pageSize,
+      scanTimeoutMs: SCAN_TIMEOUT_MS,
     });
     try {
       for await (const entry of readAhead(search, pageSize)) {
@@ -206,7 +214,7 @@ export class LdapBulkUpdater implements BulkUpdater {
   private async count(base: string, scope: 'one' | 'sub', filter: string): Promise<number> {
     let n = 0;
     // '1.1' asks for no attributes: the server sends DNs only.
-    for await (const _ of this.options.reader.searchStream(base, { scope, filter, attributes: ['1.1'], pageSize: 2000 })) n++;
+    for await (const _ of this.options.reader.searchStream(base, { scope, filter, attributes: ['1.1'], pageSize: 2000, scanTimeoutMs: SCAN_TIMEOUT_MS })) n++;
     return n;
   }
 }

@@ -19,6 +19,13 @@ export interface SearchOptions {
   /** Page size of the simple paged results control (RFC 2696). */
   pageSize?: number;
   sizeLimit?: number;
+  /**
+   * Set for a search no index may serve, which reads every entry under its base (e.g. a filter on
+   * an attribute whose index a run defined and has not built yet): no time limit is asked of the
+   * server, and each page may take this long to come (a page of a scan that matches little
+   * arrives only once the server has read that far). Otherwise the operation timeout bounds it.
+   */
+  scanTimeoutMs?: number;
 }
 
 export interface Modification {

@@ -133,9 +133,17 @@ export class LdaptsSession implements LdapSession {
       attributes: options.attributes,
       explicitBufferAttributes: options.binaryAttributes,
       sizeLimit: options.sizeLimit,
+      // The time the server may spend (ldapts would ask for 10 s): the operation timeout's, or
+      // none for a scan, whose pages the longer scan timeout waits for.
+      timeLimit: options.scanTimeoutMs ? 0 : Math.ceil(operationTimeout(this.options) / 1000),
       // A base search is one entry: the paged control only costs a round trip there.
       paged: scope === 'base' ? false : { pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE },
     };
+    // ldapts bounds each message by one client-wide timeout, read when the message is sent: raised
+    // for the pages of a scan (an operation sent meanwhile on this session gets it too).
+    const timeouts = (this.client as unknown as { clientOptions: { timeout?: number } }).clientOptions;
+    const normal = timeouts.timeout;
+    if (options.scanTimeoutMs) timeouts.timeout = Math.max(options.scanTimeoutMs, normal ?? 0);
     try {
       if (scope === 'base') {
         const result = await this.client.search(base, request);
@@ -147,6 +155,8 @@ export class LdaptsSession implements LdapSession {
       }
     } catch (err) {
       throw this.mapError(err, 'search', base);
+    } finally {
+      if (options.scanTimeoutMs) timeouts.timeout = normal;
     }
   }
 

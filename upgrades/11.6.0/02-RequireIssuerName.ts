@@ -1,5 +1,5 @@
 import { defineStep } from '../../src/core/step';
-import { certificateRepositoryDN, MISSING_ISSUER_NAME_FILTER } from '../../src/pki/ca-database';
+import { recordsLackingIssuerName } from '../../src/pki/records-lacking-issuer-name';
 
 // NOT BACKWARD COMPATIBLE — the example of such a step (see README, "Upgrade steps").
 //
@@ -26,8 +26,9 @@ export default defineStep({
   scope: 'cluster',
   backwardCompatible: false,
   appliesTo: ['ca'],
-  // As released in 11.6.0, whose checksum covered this file only.
-  formerChecksums: ['2839739b1f8ee3a29ce88dd3ed22ddee98c56118c297e22ceee5f863a257b5ff'],
+  // As released in 11.6.0 (a checksum of this file only), and in 11.10.1 (file and imports), when
+  // the step wrote its search out and the index it searched through was built before it.
+  formerChecksums: ['2839739b1f8ee3a29ce88dd3ed22ddee98c56118c297e22ceee5f863a257b5ff', 'ea3be89ed46e2ccd4cdfc29beefae53d515d4ea5d8b6a29107806a517d45b002'],
   async upgrade(ctx) {
     const { suffix } = ctx.database;
     // Not a class to define here: a server without Dogtag's schema has nothing to tighten.
@@ -35,16 +36,7 @@ export default defineStep({
       ctx.logger.info('certificateRecord is not defined in cn=schema of this server: nothing to require');
       return;
     }
-    const lacking: string[] = [];
-    for await (const record of ctx.ldap.searchStream(certificateRepositoryDN(suffix), {
-      scope: 'one',
-      filter: MISSING_ISSUER_NAME_FILTER,
-      attributes: ['1.1'],
-      pageSize: NAMED,
-    })) {
-      lacking.push(record.dn);
-      if (lacking.length >= NAMED) break;
-    }
+    const lacking = await recordsLackingIssuerName(ctx.ldap, suffix, NAMED);
     if (lacking.length > 0) {
       const message = `certificate records still lack issuerName (e.g. ${lacking.join('; ')})`;
       // In dry-run the backfill before this step was only recorded, not applied.
