@@ -6,10 +6,11 @@
 // What the bundle holds from node_modules (bundled-modules.mjs): --bundled writes their license
 // texts; --spec writes the License and Provides lines of an RPM spec (make docs); the spec's
 // %build passes what it declares with --expect-*, and the build fails when the bundle differs.)
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+import { withCodeCache } from './code-cache.mjs';
 import { bundledModules, declaredDrift, fillSpecBlock, specBlock, writeBundled } from './bundled-modules.mjs';
 import { generateRegistry } from './generate-registry.mjs';
 import { builtinsImportedOnce, lazyBuiltins, nodeFsForGracefulFs } from './lean-start.mjs';
@@ -41,7 +42,8 @@ const result = await build({
   sourcemap: false,
   legalComments: 'none',
   outfile,
-  banner: { js: '#!/usr/bin/env node' },
+  // Written below, inside the loader that compiles it with root's code cache (code-cache.mjs).
+  write: false,
   logLevel: 'warning',
   metafile: true,
   plugins: [
@@ -59,6 +61,8 @@ const result = await build({
     nodeFsForGracefulFs,
   ],
 });
+mkdirSync(path.dirname(outfile), { recursive: true });
+writeFileSync(outfile, withCodeCache(result.outputFiles[0].text));
 const modules = bundledModules(result.metafile, root);
 if (values['expect-license'] !== undefined || values['expect-provides'] !== undefined) {
   const drift = declaredDrift(modules, pkg.license, { license: values['expect-license'] ?? '', provides: values['expect-provides'] ?? '' });

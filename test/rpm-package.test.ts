@@ -243,7 +243,7 @@ describe('the RPM installed and upgraded with real rpm', () => {
     expect(await installedVersion(server.root, 'pki-db-upgrade')).toBeUndefined();
     // Directories of the standard hierarchy that rpm made in this bare root (on a host they belong
     // to the filesystem package) do not count; a file anywhere would.
-    const hierarchy = (p: string) => p.startsWith('/usr/') && fs.statSync(path.join(server.root, p)).isDirectory();
+    const hierarchy = (p: string) => (p.startsWith('/usr/') || p === '/var/cache') && fs.statSync(path.join(server.root, p)).isDirectory();
     const left = [...listTree(server.root)].filter((p) => !before.has(p) && !p.startsWith('/var/lib/rpm') && !hierarchy(p));
     expect(left.sort()).toEqual(
       [
@@ -426,6 +426,7 @@ describe('the RPM package', () => {
         '-rw-r--r-- /usr/share/pki-db-upgrade/db-upgrade.conf',
         expect.stringMatching(/^-rw-r--r-- \/usr\/share\/man\/man8\/pki-db-upgrade\.8(\.gz)?$/),
         'drwxr-xr-x /var/lib/pki-db-upgrade',
+        'drwx------ /var/cache/pki-db-upgrade',
         'drwxr-xr-x /etc/pki-db-upgrade',
       ]),
     );
@@ -433,10 +434,10 @@ describe('the RPM package', () => {
     const lines = info.stdout.trim().split('\n');
     expect(lines[0]).toBe(`noarch ${versionNext}-1`);
     // node (wrapper, %posttrans) at the version of package.json "engines"; coreutils: mkdir (%pre),
-    // rm and timeout (%posttrans); keyctl for nuxwdog.
+    // rm (%preun: the code caches) and rm and timeout (%posttrans); keyctl for nuxwdog.
     const engines: string = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).engines.node;
     const node = `nodejs >= 1:${/^>=\s*([\d.]+)$/.exec(engines)?.[1]}`;
-    expect(lines).toEqual(expect.arrayContaining([`manual ${node}`, `posttrans ${node}`, 'pre coreutils', 'posttrans coreutils', 'manual keyutils', 'manual coreutils']));
+    expect(lines).toEqual(expect.arrayContaining([`manual ${node}`, `posttrans ${node}`, 'pre coreutils', 'preun coreutils', 'posttrans coreutils', 'manual keyutils', 'manual coreutils']));
     expect(Object.keys(SCRIPTLET_COMMANDS).sort()).toEqual(['env', 'mkdir', 'node', 'rm', 'sh', 'timeout']);
   });
 

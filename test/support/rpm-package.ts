@@ -108,8 +108,8 @@ export function queryPackage(file: string, args: string[]) {
 }
 
 /**
- * Paths a transaction may add to the root of `server`: the package's own files, the tool's log
- * and status, and what `managerState` accepts (the package manager's own database and logs).
+ * Paths a transaction may add to the root of `server`: the package's own files, the tool's log,
+ * status and code cache, and what `managerState` accepts (the package manager's own database and logs).
  */
 export async function allowedNewPaths(rpmFile: string, server: PkiServer, managerState: (p: string) => boolean): Promise<(p: string) => boolean> {
   const list = await queryPackage(rpmFile, ['-l']);
@@ -117,5 +117,7 @@ export async function allowedNewPaths(rpmFile: string, server: PkiServer, manage
   const packaged = new Set(list.stdout.trim().split('\n'));
   const rel = (p: string) => '/' + path.relative(server.root, p);
   const toolFiles = new Set([rel(server.logFile), rel(server.stateDir), rel(server.statusFile)]);
-  return (p) => packaged.has(p) || toolFiles.has(p) || managerState(p);
+  // The code cache of the bundle, which the first run as root writes in the packaged folder.
+  const codeCache = /^\/var\/cache\/pki-db-upgrade\/[0-9a-f]{64}\.v8cache$/;
+  return (p) => packaged.has(p) || toolFiles.has(p) || codeCache.test(p) || managerState(p);
 }
