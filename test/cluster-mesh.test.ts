@@ -324,5 +324,6 @@ describe('three suppliers', () => {
     const repository = `ou=certificateRepository,ou=ca,${mesh.suffix}`;
     for (const ds of mesh.servers) expect(await countWithIssuerName(ds, repository)).toBe(3000);
     expect(await meshProblems(mesh, { requireIssuerName: true })).toEqual([]);
-  });
+    // A fresh mesh of 3,000 records and four full runs, each with its waits for the other servers.
+  }, 300_000);
 });
