@@ -268,6 +268,9 @@ async function measureSize(ds: DsInstance, dir: string, passwordFile: string, n:
   };
 }
 
+const NOOP_ROUNDS = 21;
+const ms = (x: number) => `${x.toFixed(0)} ms`;
+
 async function measureNoop(ds: DsInstance, passwordFile: string) {
   const suffix = 'o=benchnoop';
   await createBackend(ds, suffix, 'benchnoop');
@@ -289,7 +292,8 @@ async function measureNoop(ds: DsInstance, passwordFile: string) {
     if (!/nothing to do/.test(r.stderr)) throw new Error(`no-op run did something:\n${r.stderr}`);
     return r.ms;
   };
-  for (let i = 0; i < 7; i++) {
+  // Interleaved rounds: the figures are tens of milliseconds, and the machine's noise is of that order.
+  for (let i = 0; i < NOOP_ROUNDS; i++) {
     // What bounds the ratio from below: node's start with the bundle read, compiled and its
     // modules initialised, and nothing run (--version prints a line and exits).
     loaded.push((await mustSucceed('the bundle --version', timed(process.execPath, [MAIN_BUNDLE, '--version'], cached))).ms);
@@ -379,11 +383,11 @@ async function main(): Promise<void> {
     ];
     const noopRows = [
       ['no-op run of dist/pki-db-upgrade.js', 'value'],
-      ['bundle: no-op run, the code cache of root as installed (median of 7)', sec(noop.toolMs)],
-      ['node -e 0 + one ldapsearch (medians)', `${sec(noop.nodeMs + noop.ldapsearchMs)} (${sec(noop.nodeMs)} + ${sec(noop.ldapsearchMs)})`],
+      [`bundle: no-op run, the code cache of root as installed (median of ${NOOP_ROUNDS})`, ms(noop.toolMs)],
+      ['node -e 0 + one ldapsearch (medians)', `${ms(noop.nodeMs + noop.ldapsearchMs)} (${ms(noop.nodeMs)} + ${ms(noop.ldapsearchMs)})`],
       ['ratio', `${(noop.toolMs / (noop.nodeMs + noop.ldapsearchMs)).toFixed(2)}×`],
-      ['without the code cache (a first run, or not root): no-op run; ratio', `${sec(noop.toolUncachedMs)}; ${(noop.toolUncachedMs / (noop.nodeMs + noop.ldapsearchMs)).toFixed(2)}×`],
-      ['bundle loaded, nothing run (--version, median of 7): with the cache / without', `${sec(noop.loadedMs)} / ${sec(noop.loadedUncachedMs)}`],
+      ['without the code cache (a first run, or not root): no-op run; ratio', `${ms(noop.toolUncachedMs)}; ${(noop.toolUncachedMs / (noop.nodeMs + noop.ldapsearchMs)).toFixed(2)}×`],
+      [`bundle loaded, nothing run (--version, median of ${NOOP_ROUNDS}): with the cache / without`, `${ms(noop.loadedMs)} / ${ms(noop.loadedUncachedMs)}`],
       ['floor of the ratio: (--version + one ldapsearch) / (node -e 0 + one ldapsearch), with the cache', `${((noop.loadedMs + noop.ldapsearchMs) / (noop.nodeMs + noop.ldapsearchMs)).toFixed(2)}×`],
       ['bundle size', `${int.format(noop.bundleBytes / 1024)} KiB (${int.format(noop.bundleBytes)} bytes)`],
     ];
