@@ -7,8 +7,10 @@
  * For each N, on a 389 DS of its own (created, then removed, so that the entry caches are sized
  * for that N's two backends only):
  *  1. two copies of the same database, loaded fast: ca/create.ldif and the CA's certificate over
- *     LDAP (the harness loader), exported by 389 DS, then that export and N-1 generated records
- *     imported offline (ns-slapd ldif2db), none with issuerName. Every record carries a real
+ *     LDAP (the harness loader), the indexes and VLV searches of a Dogtag release in cn=config, as
+ *     pkispawn defines them (PKI_BENCH_SCALE_CA_CONFIG), exported by 389 DS, then that export and
+ *     N-1 generated records imported offline (ns-slapd ldif2db, which builds those indexes), none
+ *     with issuerName. Every record carries a real
  *     certificate of its own (the harness CA issues ~15,000 per second), as the harness writes them;
  *  2. the tool's full run on one copy: time, records per second, peak RSS, the backfill pass and
  *     the index build as the tool's log lines arrive, and the CPU time of ns-slapd and of the tool
@@ -19,6 +21,8 @@
  *
  * Environment: PKI_BENCH_SCALE_SIZES (default "20000,100000,1000000"), PKI_BENCH_SCALE_PORT
  * (default PKI_TEST_PORT_BASE+100, else 19000: the tests use the base's first 90 ports, the meshes +60..+89), PKI_BENCH_DURABLE=off for the harness's setting,
+ * PKI_BENCH_SCALE_CA_CONFIG (default 10.5.0: that release's ca/index.ldif and ca/vlv.ldif defined
+ * before the import; RELEASE-indexes without the VLV searches; none for neither),
  * PKI_BENCH_KEEP=1 keeps the last server and its files. Disk: see DISK_PER_RECORD; the bench
  * refuses to start when the temporary directory has less free space than its largest N needs.
  */
@@ -29,7 +33,8 @@ import path from 'node:path';
 import { createInstance, removeInstance, restartInstance, startInstance, stopInstance, type DsInstance } from '../harness/dirsrv';
 import { run } from '../harness/exec';
 import { CertificateAuthority } from '../harness/certificates';
-import { certRecordAttributes, certRecordDN, loadPkiDatabase, loadPkiSchema } from '../harness/pki-database';
+import { applyLdif, certRecordAttributes, certRecordDN, INSTANCE_ID, loadPkiDatabase, loadPkiSchema, readFixture } from '../harness/pki-database';
+import { withClient } from '../harness/ldap';
 import { serviceEnvironment } from '../harness/service-environment';
 import { int, median, sec, table } from './figures';
 import { rawIssuerNameBackfill } from './raw-modifies';
@@ -41,17 +46,22 @@ import { silentLogger } from '../../src/core/logger';
 import { LdaptsSession } from '../../src/ldap/ldapts-session';
 import { runningBackendTasks } from '../../src/ldap/ds-task';
 import { ldifAdd } from '../../src/ldap/ldif';
-import { DIRECT_CA_FACTS } from '../support/pki-facts';
+import { DIRECT_CA_FACTS, FAKE_CA_ISSUER_DN } from '../support/pki-facts';
 
 const ROOT = process.env.PKI_BENCH_REPO ?? path.resolve(__dirname, '..');
 /** Copied at the start (main): a rebuild of dist/ during an hour-long run does not change what it measures. */
 let MAIN_BUNDLE = path.join(ROOT, 'dist/pki-db-upgrade.js');
 /**
  * Disk per record for one N (two copies: the generated LDIF files, the two databases with their
- * indexes, the transaction logs of durable transactions, the export): 1.24 GiB for the server
- * at 50,000 records (26 KiB per record; docs/benchmarks.md, "make bench-scale"), with a margin.
+ * indexes, the transaction logs of durable transactions, the export): 0.70 GiB for the server at
+ * 20,000 records with 10.5.0's indexes and VLV searches (36 KiB per record), with a margin.
  */
-const DISK_PER_RECORD = 32 * 1024;
+const DISK_PER_RECORD = 48 * 1024;
+/**
+ * The release whose CA configuration the copies get by default: the oldest the shipped steps bring
+ * to 11.10.1 (docs/dogtag-databases.md), here holding records from before 10.3.3 without issuerName.
+ */
+const CA_CONFIG_RELEASE = '10.5.0';
 
 const progress = (message: string) => process.stderr.write(`[bench-scale] ${new Date().toISOString().slice(11, 19)} ${message}\n`);
 
@@ -61,6 +71,36 @@ function slapdPid(ds: DsInstance): number {
 
 // ---------------------------------------------------------------------------------------------
 // Loading
+
+/**
+ * What cn=config holds for the CA's backend before the import, which then builds it: the indexes
+ * and VLV searches of a Dogtag release (`ca/index.ldif`, `ca/vlv.ldif`), as pkispawn creates
+ * them, or none at all (the worst case for the index build, and every lookup a scan).
+ */
+type CaConfig = { release: string; vlv: boolean } | 'none';
+
+function caConfigFromEnvironment(): CaConfig {
+  const value = process.env.PKI_BENCH_SCALE_CA_CONFIG ?? `${CA_CONFIG_RELEASE}`;
+  if (value === 'none') return 'none';
+  const m = /^(\d+\.\d+\.\d+)(-indexes)?$/.exec(value);
+  if (!m) throw new Error(`PKI_BENCH_SCALE_CA_CONFIG must be a release of the fixtures (e.g. ${CA_CONFIG_RELEASE}), RELEASE-indexes (its attribute indexes only) or none; got "${value}"`);
+  return { release: m[1], vlv: m[2] === undefined };
+}
+
+function describeCaConfig(config: CaConfig): string {
+  if (config === 'none') return 'no index or VLV search defined before the upgrade (PKI_BENCH_SCALE_CA_CONFIG=none)';
+  return `the indexes${config.vlv ? ' and VLV searches' : ''} of Dogtag ${config.release} (ca/index.ldif${config.vlv ? ', ca/vlv.ldif' : ''}) built by the import`;
+}
+
+async function defineCaIndexes(ds: DsInstance, copy: Copy, config: CaConfig): Promise<void> {
+  if (config === 'none') return;
+  const files = ['index.ldif', ...(config.vlv ? ['vlv.ldif'] : [])];
+  const substitutions = { rootSuffix: copy.suffix, database: copy.backend, instanceId: INSTANCE_ID, caIssuerDN: FAKE_CA_ISSUER_DN };
+  const texts = await Promise.all(files.map((f) => readFixture(`releases/${config.release}/ca/${f}`)));
+  await withClient(ds, async (c) => {
+    for (const text of texts) await applyLdif(c, text, substitutions);
+  });
+}
 
 /** A content record (ldif2db takes no changetype) of the harness's certificate record attributes. */
 function recordLdif(suffix: string, cert: ReturnType<CertificateAuthority['issue']>, created: Date): string {
@@ -84,12 +124,15 @@ interface Copy {
  * Both copies: ca/create.ldif and the CA's certificate over LDAP, exported by 389 DS (its own
  * LDIF of the suffix entry and the containers), then imported offline with records 2..N appended.
  */
-async function loadCopies(ds: DsInstance, dir: string, n: number, copies: Copy[]): Promise<{ ms: number; generateMs: number; importMs: number[]; issuerName: string }> {
+async function loadCopies(ds: DsInstance, dir: string, n: number, copies: Copy[], config: CaConfig): Promise<{ ms: number; generateMs: number; importMs: number[]; issuerName: string }> {
   const started = Date.now();
   const ca = new CertificateAuthority();
   const created = new Date();
   const exports: string[] = [];
-  for (const c of copies) await loadPkiDatabase(ds, { suffix: c.suffix, backendName: c.backend, certificates: 1, withoutIssuerNameRatio: 1, schema: false, ca, created });
+  for (const c of copies) {
+    await loadPkiDatabase(ds, { suffix: c.suffix, backendName: c.backend, certificates: 1, withoutIssuerNameRatio: 1, schema: false, ca, created });
+    await defineCaIndexes(ds, c, config);
+  }
   // 389 DS sizes the caches of a backend at start-up only: ldif2db into a backend created since
   // the last start runs at ~300 entries/s with the CPU idle (389ds/389-ds-base#6183; the fix is in
   // later 2.3 builds). One restart sizes them.
@@ -234,7 +277,7 @@ async function duBytes(dir: string): Promise<number> {
   return Number(r.stdout.split('\t')[0]);
 }
 
-async function measureSize(port: number, dir: string, n: number, durable: boolean): Promise<SizeFigures> {
+async function measureSize(port: number, dir: string, n: number, durable: boolean, config: CaConfig): Promise<SizeFigures> {
   const tag = n >= 1000 ? `${Math.round(n / 1000)}k` : String(n);
   progress(`N=${n}: creating a 389 DS on 127.0.0.1:${port}`);
   const ds = await createInstance({ name: `scale${port}`, port, securePort: port + 1, root: path.join(dir, `ds${tag}`), durableTransactions: durable });
@@ -245,7 +288,7 @@ async function measureSize(port: number, dir: string, n: number, durable: boolea
     await loadPkiSchema(ds);
     const tool: Copy = { suffix: `o=scaletool${tag}`, backend: `scaletool${tag}` };
     const ceiling: Copy = { suffix: `o=scaleraw${tag}`, backend: `scaleraw${tag}` };
-    const load = await loadCopies(ds, dir, n, [tool, ceiling]);
+    const load = await loadCopies(ds, dir, n, [tool, ceiling], config);
     progress(`N=${n}: loaded in ${sec(load.ms)} (generation ${sec(load.generateMs)}, imports ${load.importMs.map(sec).join(' + ')}); reading both copies once`);
     // Both copies read once, whole (as make bench warms its copies), the output discarded: at
     // 1,000,000 records it is gigabytes.
@@ -356,6 +399,7 @@ async function main(): Promise<void> {
   const port = Number(process.env.PKI_BENCH_SCALE_PORT ?? (process.env.PKI_TEST_PORT_BASE ? Number(process.env.PKI_TEST_PORT_BASE) + 100 : 19000));
   const sizes = (process.env.PKI_BENCH_SCALE_SIZES ?? '20000,100000,1000000').split(',').map((s) => Number(s.trim()));
   const durable = process.env.PKI_BENCH_DURABLE !== 'off';
+  const config = caConfigFromEnvironment();
   const tmp = os.tmpdir();
   const need = Math.max(...sizes) * DISK_PER_RECORD;
   const fs = statfsSync(tmp);
@@ -371,14 +415,14 @@ async function main(): Promise<void> {
   const commit = (await run('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { allowFailure: true })).stdout.trim() || 'unknown';
   await fsp.copyFile(MAIN_BUNDLE, path.join(dir, 'pki-db-upgrade.js'));
   MAIN_BUNDLE = path.join(dir, 'pki-db-upgrade.js');
-  progress(`sizes ${sizes.join(', ')}; the bundle of commit ${commit}${(await run('git', ['-C', ROOT, 'status', '--porcelain', 'src', 'upgrades'], { allowFailure: true })).stdout.trim() ? ' with changes not committed' : ''}; ${int.format(free / 2 ** 30)} GiB free in ${tmp}, the largest needs about ${int.format(need / 2 ** 30)} GiB; files in ${dir}`);
+  progress(`sizes ${sizes.join(', ')}; the bundle of commit ${commit}${(await run('git', ['-C', ROOT, 'status', '--porcelain', 'src', 'upgrades'], { allowFailure: true })).stdout.trim() ? ' with changes not committed' : ''}; ${int.format(free / 2 ** 30)} GiB free in ${tmp}, the largest needs about ${int.format(need / 2 ** 30)} GiB; files in ${dir}; the CA databases: ${describeCaConfig(config)}`);
   const started = Date.now();
   const figures: SizeFigures[] = [];
   const loads: string[] = [];
   try {
     for (const [i, n] of sizes.entries()) {
       // A port pair of its own per size: the previous size's server may not have let go of its port yet.
-      figures.push(await measureSize(port + 2 * i, dir, n, durable));
+      figures.push(await measureSize(port + 2 * i, dir, n, durable, config));
       loads.push(os.loadavg().map((l) => l.toFixed(1)).join(' '));
       // Each size's figures as soon as they are known: an hour-long run that fails later keeps them.
       progress(`figures so far:\n${table(report(figures, loads))}`);
@@ -388,7 +432,7 @@ async function main(): Promise<void> {
   }
   const cpu = os.cpus();
   const rows = report(figures, loads);
-  const machine = `${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, ${int.format(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, node ${process.version}, ${durable ? 'durable transactions on (as production)' : 'durable transactions off (PKI_BENCH_DURABLE=off)'}`;
+  const machine = `${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, ${int.format(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, node ${process.version}, ${durable ? 'durable transactions on (as production)' : 'durable transactions off (PKI_BENCH_DURABLE=off)'}; the CA databases: ${describeCaConfig(config)}`;
   process.stdout.write(`\nMachine: ${machine}; the bundle of commit ${commit}; bench run time ${sec(Date.now() - started)}\n\n${table(rows)}\n`);
 }
 
