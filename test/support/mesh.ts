@@ -6,14 +6,14 @@
  *
  * And the checks a cluster result counts by, on EVERY server: no conflict entry, no schema error
  * in the errors log since the mesh was made, the constraint of 11.6.0/02-RequireIssuerName in
- * force, identical exports of the suffix.
+ * force, identical exports of the suffix, and (once every server ran every step) the indexes built.
  */
 import { Attribute, type Client } from 'ldapts';
 import { spawn } from 'node:child_process';
 import { promises as fsp, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DsInstance } from '../harness/dirsrv';
-import { removeInstance } from '../harness/dirsrv';
+import { backendDN, removeInstance, restartInstance } from '../harness/dirsrv';
 import { applyLdif, certRecordAttributes, certRecordDN, loadPkiDatabase, loadPkiSchema, readFixture, type LoadResult } from '../harness/pki-database';
 import { createReplicatedSuffix, createSuppliers, waitForConvergence } from '../harness/replication';
 import { readRunInfo } from '../harness/run-info';
@@ -23,6 +23,8 @@ import { conflictEntries, managerPasswordFile } from './cluster';
 import { createFakePki, type FakePki } from './fake-pki';
 import { DIRECT_CA_FACTS } from './pki-facts';
 import { EST_ADMINISTRATORS, groupDN } from '../../src/pki/groups';
+import { PENDING_BUILD } from '../../src/apply/index-helper';
+import { escapeFilterValue } from '../../src/ldap/filter';
 
 /** Ports B+60 .. B+89: five meshes of three suppliers (harness README lists the ranges). */
 const FIRST_PORT = 60;
@@ -127,7 +129,7 @@ export async function exportOf(ds: DsInstance, suffix: string): Promise<string> 
 }
 
 /** Everything a cluster flow must leave on every server; returns what does not hold (empty = all good). */
-export async function meshProblems(mesh: Mesh, options: { requireIssuerName: boolean }): Promise<string[]> {
+export async function meshProblems(mesh: Mesh, options: { requireIssuerName: boolean; indexesBuilt?: boolean }): Promise<string[]> {
   await waitForConvergence(mesh.servers, mesh.suffix, 60_000);
   const problems: string[] = [];
   const exports: string[] = [];
@@ -140,6 +142,9 @@ export async function meshProblems(mesh: Mesh, options: { requireIssuerName: boo
   exports.forEach((e, i) => {
     if (e !== exports[0]) problems.push(`${mesh.servers[i].url}: the export of ${mesh.suffix} differs from ${mesh.servers[0].url}'s`);
   });
+  if (options.indexesBuilt) {
+    for (const ds of mesh.servers) problems.push(...(await indexBuildProblems(ds, mesh)));
+  }
   if (options.requireIssuerName) {
     for (const ds of mesh.servers) {
       const code = await addWithoutIssuerName(ds, mesh, serial++);
@@ -147,6 +152,29 @@ export async function meshProblems(mesh: Mesh, options: { requireIssuerName: boo
       if (code !== 65) problems.push(`${ds.url}: a certificate record without issuerName got result ${code}, not 65`);
     }
   }
+  return problems;
+}
+
+/**
+ * A server that ran every step must have built what its steps defined (cn=config is each server's
+ * own): no definition left marked, and an index that answers for every record. 389 DS leaves an
+ * index added online out of searches until it is built (INDEX_OFFLINE), but only until it
+ * restarts: then it trusts the index, and a search through the issuerName presence index (which
+ * CAIndexes defines after the backfill wrote the values) finds only what was written after the
+ * definition, unless the index task ran. Hence the restart first.
+ */
+async function indexBuildProblems(ds: DsInstance, mesh: Mesh): Promise<string[]> {
+  const problems: string[] = [];
+  const repository = `ou=certificateRepository,ou=ca,${mesh.suffix}`;
+  await restartInstance(ds);
+  await withLdap(ds, async (c) => {
+    const marked = await c.search(backendDN(mesh.backendName), { scope: 'sub', filter: `(description=${escapeFilterValue(PENDING_BUILD)})`, attributes: ['1.1'] });
+    for (const e of marked.searchEntries) problems.push(`${ds.url}: ${e.dn} is still marked for an index build`);
+    const count = async (filter: string) => (await c.search(repository, { scope: 'one', filter, attributes: ['1.1'], paged: { pageSize: 1000 } })).searchEntries.length;
+    const records = await count('(objectClass=certificateRecord)');
+    const throughIndex = await count('(issuerName=*)');
+    if (throughIndex !== records) problems.push(`${ds.url}: (issuerName=*) through the issuerName index finds ${throughIndex} of ${records} certificate records: the index was not built`);
+  });
   return problems;
 }
 
