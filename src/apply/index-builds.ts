@@ -89,7 +89,7 @@ export class LdapIndexBuilds implements IndexBuildPort {
       return { outcome: 'planned', names };
     }
     if (defer) {
-      logger.warn(`index build left for a run by hand (${defer}): ${describe(definitions)} on backend ${this.options.backend}; searches on them are unindexed until then; run pki-db-upgrade when the backend may be read-only for the build`);
+      logger.warn(`index build left for a run by hand (${defer}): ${describe(definitions)} on backend ${this.options.backend}; searches on them run unindexed until then, and miss entries if 389 DS restarts first; run pki-db-upgrade when the backend may be read-only for the build, before the next restart of 389 DS`);
       return { outcome: 'deferred', names, reason: defer };
     }
     const clock = this.options.clock ?? systemClock;

@@ -4,7 +4,8 @@
  * backend too.
  *
  * Crash safety: 389 DS keeps an index added online "offline" (every search on it runs unindexed)
- * until an index task has built it, and the definition alone does not say whether that happened.
+ * until an index task has built it, or until it restarts (then it trusts the incomplete index), and
+ * the definition alone does not say whether a build happened.
  * So every definition this helper adds or completes carries the description PENDING_BUILD,
  * written in the same operation, and removed only once an index task built it: the run's last
  * phase on the database builds whatever carries it (index-builds.ts), whichever run that is.

@@ -4,8 +4,10 @@
  * yet; the framework then builds every marked definition of the backend in one 389 DS index task,
  * so that a run whose steps define several indexes reads the backend's entries once, and marks left
  * by a run that was killed are built by whichever run comes next (even one with no step to apply).
- * A step is recorded done once its definitions are in place: until the build, searches on them
- * are unindexed (slower, never wrong).
+ * A step is recorded done once its definitions are in place. Until the build, 389 DS runs searches
+ * on them unindexed, but only until it restarts: it then trusts the definitions as built, and
+ * searches through them miss every entry written before the definition (INDEX_OFFLINE is not kept
+ * across a restart; test/support/mesh.ts shows it). Hence one build right after the steps.
  */
 
 /** What a database's backend owes: definitions not built yet, and a build of this tool running. */

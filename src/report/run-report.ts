@@ -206,7 +206,7 @@ export function runSummary(
 function indexBuildLines(b: OwedIndexBuilds): string[] {
   const lines: string[] = [];
   if (b.owed.length > 0) {
-    lines.push(`Index build: ${b.owed.length} definition(s) not built yet (searches on them are unindexed): ${b.owed.join(', ')}`);
+    lines.push(`Index build: ${b.owed.length} definition(s) not built yet (searches on them run unindexed; after a restart of 389 DS they miss entries): ${b.owed.join(', ')}`);
   }
   if (b.running) lines.push(`             running: ${b.running.task}${b.running.status ? ` (${b.running.status})` : ''}; the backend is read-only until it ends`);
   else if (b.owed.length > 0) lines.push('             the next run builds them in one index task (the backend is read-only meanwhile)');
