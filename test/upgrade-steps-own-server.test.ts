@@ -2,14 +2,15 @@
  * Upgrade steps that change cn=schema in a way other suffixes would notice (certificateRecord
  * requiring issuerName), and the whole bundled upgrade of a CA database, including a crash in the
  * middle of the issuerName backfill. cn=schema is shared by every suffix of a server, so these run
- * on a 389 DS of their own (ports PKI_TEST_PORT_BASE+22, +23) rather than on the shared one.
+ * on a 389 DS of their own (ports PKI_TEST_PORT_BASE+22, +23) rather than on the shared one; so
+ * does a deferred index build across a restart of 389 DS, which the shared one must not have.
  */
 import { Attribute, Change } from 'ldapts';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tempDir } from './support/temp-dir';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { removeInstance, type DsInstance } from './harness/dirsrv';
+import { removeInstance, restartInstance, type DsInstance } from './harness/dirsrv';
 import { certRecordAttributes, certRecordDN } from './harness/pki-database';
 import { ownInstance, withLdap } from './harness/test-env';
 import { MAIN_BUNDLE, runCli, startCli } from './support/bundle';
@@ -19,6 +20,8 @@ import issuerNameBackfill from '../upgrades/10.3.3/01-IssuerNameBackfill';
 import requireIssuerName from '../upgrades/11.6.0/02-RequireIssuerName';
 import { TRACKING_SCHEMA } from '../src/ldap/tracking-schema';
 import { DIRECT_CA_FACTS } from './support/pki-facts';
+import { registryOf, tool } from './support/cluster';
+import { createFakePki, passwordFromConfigFile, readStatus, removeFakePkis } from './support/fake-pki';
 
 let ds: DsInstance;
 let passwordFile: string;
@@ -31,6 +34,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  removeFakePkis();
   if (ds) await removeInstance(ds);
 });
 
@@ -229,5 +233,37 @@ describe("the history's own schema, which cn=schema holds for every suffix of th
     expect((await runCli(MAIN_BUNDLE, cliArgs('check', db.suffix))).code).toBe(0);
     const forgot = await runCli(MAIN_BUNDLE, ['forget', '11.6.0/01-CAIndexes', '--reason', 'rebuild', ...cliArgs('', db.suffix).slice(1)]);
     expect(forgot.code).toBe(0);
+  });
+});
+
+describe('index_builds = manual and a restart of 389 DS', () => {
+  const countIn = (suffix: string, filter: string) =>
+    withLdap(ds, async (c) => (await c.search(REPOSITORY(suffix), { scope: 'one', filter, attributes: ['1.1'], paged: { pageSize: 1000 } })).searchEntries.length);
+
+  it('a deferred build waits while 389 DS runs on, and the next automatic run builds it once 389 DS has restarted (which trusts an index never built)', async () => {
+    const db = await caDatabase(ds, 'ibrestart', { certificates: 20 });
+    const pki = createFakePki({ port: ds.port, baseDN: db.suffix, database: db.backend });
+    passwordFromConfigFile(pki, ds, { index_builds: 'manual' });
+    const registry = registryOf('2.0.0', new Map(), [{ id: '2.0.0/01-IssuerIndex', scope: 'server', upgrade: async (ctx) => void (await ctx.indexes.ensure([{ attribute: 'issuerName', types: ['pres'] }])) }]);
+    const withIssuerName = await countIn(db.suffix, '(issuerName=*)');
+    expect(withIssuerName).toBe(20 - db.withoutIssuerName.length);
+
+    const posttrans = await tool(['run', '--root', pki.root, '--mode', 'posttrans'], registry);
+    expect(posttrans.code).toBe(0);
+    expect(posttrans.stdout + posttrans.stderr).toMatch(/index build left for a run by hand/);
+    const start = await tool(['run', '--root', pki.root, '--mode', 'start'], registry);
+    expect(start.stdout + start.stderr).toMatch(/index build left for a run by hand/);
+    // Not built, and 389 DS has run on since: it leaves the index out of searches.
+    expect(await countIn(db.suffix, '(issuerName=*)')).toBe(withIssuerName);
+
+    await restartInstance(ds);
+    // What a CA started now would get: the index trusted as built, and empty.
+    expect(await countIn(db.suffix, '(issuerName=*)')).toBe(0);
+    const afterRestart = await tool(['run', '--root', pki.root, '--mode', 'start'], registry);
+    expect(afterRestart.code).toBe(0);
+    expect(afterRestart.stdout + afterRestart.stderr).toMatch(/indexes built: issuerName/);
+    expect(readFileSync(pki.logFile, 'utf8')).toMatch(/WARN +389 DS restarted since issuerName on backend \S+ was defined: it now searches through them as if built, and misses entries; building now, although index_builds = manual/);
+    expect(await countIn(db.suffix, '(issuerName=*)')).toBe(withIssuerName);
+    expect(readStatus(pki).pending).toBeUndefined();
   });
 });

@@ -89,8 +89,12 @@ export class LdapIndexBuilds implements IndexBuildPort {
       return { outcome: 'planned', names };
     }
     if (defer) {
-      logger.warn(`index build left for a run by hand (${defer}): ${describe(definitions)} on backend ${this.options.backend}; searches on them run unindexed until then, and miss entries if 389 DS restarts first; run pki-db-upgrade when the backend may be read-only for the build, before the next restart of 389 DS`);
-      return { outcome: 'deferred', names, reason: defer };
+      const trusted = await this.trustedSinceRestart(definitions);
+      if (trusted.length === 0) {
+        logger.warn(`index build left for a run by hand (${defer}): ${describe(definitions)} on backend ${this.options.backend}; searches on them run unindexed until then, and miss entries if 389 DS restarts first; run pki-db-upgrade when the backend may be read-only for the build, before the next restart of 389 DS`);
+        return { outcome: 'deferred', names, reason: defer };
+      }
+      logger.warn(`389 DS restarted since ${describe(trusted)} on backend ${this.options.backend} was defined: it now searches through them as if built, and misses entries; building now, although ${defer}`);
     }
     const clock = this.options.clock ?? systemClock;
     const started = clock.monotonicMs();
@@ -145,6 +149,30 @@ export class LdapIndexBuilds implements IndexBuildPort {
   }
 
   /**
+   * The definitions 389 DS has trusted since it restarted: it keeps an index added online out of
+   * searches until it is built (INDEX_OFFLINE), but not across a restart, after which a search
+   * through it misses every entry written before the definition. So a deferred build may wait
+   * only while the server has run since each definition's last change (one-second timestamps: the
+   * same second counts as a restart since). Without cn=monitor's start time nothing is known.
+   */
+  private async trustedSinceRestart(definitions: Definition[]): Promise<Definition[]> {
+    const started = (await this.options.ldap.read('cn=monitor', ['startTime']).catch(() => undefined))?.first('startTime');
+    if (!started) return [];
+    const trusted: Definition[] = [];
+    for (const d of definitions) {
+      const changed = await this.lastChanged(d);
+      if (changed && changed <= started) trusted.push(d);
+    }
+    return trusted;
+  }
+
+  /** modifyTimestamp (else createTimestamp) of a definition: GeneralizedTime, comparable as text. */
+  private async lastChanged(d: Definition): Promise<string | undefined> {
+    const definition = await this.options.ldap.read(d.dn, ['modifyTimestamp', 'createTimestamp']);
+    return definition?.first('modifyTimestamp') ?? definition?.first('createTimestamp');
+  }
+
+  /**
    * What of `definitions` a finished, successful index task of this tool built after the
    * definition last changed (timestamps have one-second resolution: a task created in the same
    * second as the mark came after it, as the mark is written before any task is started).
@@ -164,8 +192,7 @@ export class LdapIndexBuilds implements IndexBuildPort {
     }
     const built: Definition[] = [];
     for (const d of definitions) {
-      const definition = await this.options.ldap.read(d.dn, ['modifyTimestamp', 'createTimestamp']);
-      const changed = definition?.first('modifyTimestamp') ?? definition?.first('createTimestamp');
+      const changed = await this.lastChanged(d);
       if (!changed) continue;
       const taskAttribute = d.kind === 'attribute' ? 'nsIndexAttribute' : 'nsIndexVLVAttribute';
       const covered = tasks.some((t) => t.values(taskAttribute).some((a) => a.split(':')[0].toLowerCase() === d.name.toLowerCase()) && (t.first('createTimestamp') ?? '') >= changed);
