@@ -259,6 +259,8 @@ describe('index_builds = manual and a restart of 389 DS', () => {
     await restartInstance(ds);
     // What a CA started now would get: the index trusted as built, and empty.
     expect(await countIn(db.suffix, '(issuerName=*)')).toBe(0);
+    const status = await tool(['status', '--root', pki.root], registry);
+    expect(status.stdout).toMatch(/389 DS restarted after defining issuerName: it searches through them as if built, and misses entries; run pki-db-upgrade to build them now/);
     const afterRestart = await tool(['run', '--root', pki.root, '--mode', 'start'], registry);
     expect(afterRestart.code).toBe(0);
     expect(afterRestart.stdout + afterRestart.stderr).toMatch(/indexes built: issuerName/);

@@ -73,9 +73,10 @@ export class LdapIndexBuilds implements IndexBuildPort {
   constructor(private readonly options: IndexBuildOptions) {}
 
   async owed(): Promise<OwedIndexBuilds> {
-    const owed = (await this.markedOnServer()).map((d) => d.name);
+    const marked = await this.markedOnServer();
+    const trusted = marked.length > 0 ? (await this.trustedSinceRestart(marked)).map((d) => d.name) : [];
     const running = (await runningBackendTasks(this.options.ldap, this.options.backend)).find((t) => t.dn.toLowerCase().startsWith(`cn=${INDEX_TASK_PREFIX}`));
-    return { owed, ...(running ? { running: { task: running.dn, status: running.status ?? '' } } : {}) };
+    return { owed: marked.map((d) => d.name), trusted, ...(running ? { running: { task: running.dn, status: running.status ?? '' } } : {}) };
   }
 
   async build(): Promise<IndexBuildResult> {

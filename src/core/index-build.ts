@@ -14,6 +14,8 @@
 export interface OwedIndexBuilds {
   /** Attribute indexes (their cn) and VLV indexes (their vlvIndex cn), in the backend's order. */
   owed: string[];
+  /** Of those, the ones 389 DS has trusted as built since it restarted: searches through them miss entries now. */
+  trusted: string[];
   /** This tool's index task still running on the backend (an interrupted run's), with its progress. */
   running?: { task: string; status: string };
 }

@@ -1,7 +1,7 @@
 /**
  * What the backend owes a build, as the run's index builds read it (src/apply/index-builds.ts) and
- * as `status` shows it: the marked definitions, and this tool's index task running with its
- * progress. The builds themselves are tested on the real server (test/index-builds.test.ts).
+ * as `status` shows it: the marked definitions, those 389 DS trusts since a restart, and this
+ * tool's index task running with its progress. The builds themselves are tested on the real server (test/index-builds.test.ts).
  */
 import { LdapIndexBuilds } from '../../src/apply/index-builds';
 import { PENDING_BUILD } from '../../src/apply/index-helper';
@@ -14,12 +14,19 @@ import { registry, step } from '../support/steps';
 
 const BACKEND_DN = 'cn=ca,cn=ldbm database,cn=plugins,cn=config';
 
-/** A server whose backend holds one marked index and one marked VLV index, with an interrupted run's task still at work. */
+/**
+ * A server whose backend holds one marked index and one marked VLV index, with an interrupted
+ * run's task still at work; 389 DS restarted after the index was defined, before the VLV index was.
+ */
 function serverWithOwedBuilds(): LdapSession & { searches: { base: string; filter?: string }[] } {
   const searches: { base: string; filter?: string }[] = [];
   return {
     url: 'ldap://fake',
     searches,
+    async read(dn: string) {
+      if (dn === 'cn=monitor') return new DirectoryEntry(dn, { startTime: '20261202010000Z' });
+      return new DirectoryEntry(dn, { modifyTimestamp: dn.startsWith('cn=issuername') ? '20261202005959Z' : '20261202010001Z' });
+    },
     async search(base: string, options?: SearchOptions) {
       searches.push({ base, filter: options?.filter });
       if (base === BACKEND_DN) {
@@ -40,7 +47,7 @@ describe('what a backend owes a build', () => {
   it('is read from the marks and the running tasks, and status shows it with the progress', async () => {
     const ldap = serverWithOwedBuilds();
     const owed = await new LdapIndexBuilds({ ldap, backend: 'ca', dryRun: true, logger: silentLogger }).owed();
-    expect(owed).toEqual({ owed: ['issuername', 'revokedIndex'], running: { task: 'cn=pki-db-upgrade-1764633600000-4242,cn=index,cn=tasks,cn=config', status: 'ca: Indexed 320000 entries (32%).' } });
+    expect(owed).toEqual({ owed: ['issuername', 'revokedIndex'], trusted: ['issuername'], running: { task: 'cn=pki-db-upgrade-1764633600000-4242,cn=index,cn=tasks,cn=config', status: 'ca: Indexed 320000 entries (32%).' } });
     expect(ldap.searches[0]).toEqual({ base: BACKEND_DN, filter: '(description=pki-db-upgrade: index not built yet \\28index task pending\\29)' });
 
     const plan = planUpgrade({ steps: registry(step('1.0.0/01-Schema')), state: emptyHistory(), packageVersion: '1.0.0', serverId: 'ds1:389' });
@@ -50,6 +57,7 @@ describe('what a backend owes a build', () => {
       [
         'Pending:     no step; the index build below',
         'Index build: 2 definition(s) not built yet (searches on them run unindexed; after a restart of 389 DS they miss entries): issuername, revokedIndex',
+        '             389 DS restarted after defining issuername: it searches through them as if built, and misses entries; run pki-db-upgrade to build them now',
         '             running: cn=pki-db-upgrade-1764633600000-4242,cn=index,cn=tasks,cn=config (ca: Indexed 320000 entries (32%).); the backend is read-only until it ends',
       ].join('\n'),
     );
