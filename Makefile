@@ -56,7 +56,7 @@ bench-noop: deps build
 
 # Scale (not part of make bench): the full upgrade of a CA of 20,000, 100,000 and 1,000,000
 # records with durable transactions on, the server's ceiling, peak RSS, the index task, nothing to
-# do. About an hour and 16 GiB of free space in $TMPDIR (docs/benchmarks.md, "make bench-scale").
+# do. About 70 minutes and 46 GiB of free space in $TMPDIR (docs/benchmarks.md, "make bench-scale").
 dist/bench-scale.js: node_modules/.installed $(shell find src test/harness test/bench -name '*.ts' 2>/dev/null)
 	npx esbuild test/bench/scale.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --outfile=$@
 
