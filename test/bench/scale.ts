@@ -33,8 +33,8 @@ import path from 'node:path';
 import { createInstance, removeInstance, restartInstance, startInstance, stopInstance, type DsInstance } from '../harness/dirsrv';
 import { run } from '../harness/exec';
 import { CertificateAuthority } from '../harness/certificates';
-import { applyLdif, certRecordAttributes, certRecordDN, INSTANCE_ID, loadPkiDatabase, loadPkiSchema, readFixture } from '../harness/pki-database';
-import { withClient } from '../harness/ldap';
+import { certRecordAttributes, certRecordDN, INSTANCE_ID, loadPkiDatabase, loadPkiSchema } from '../harness/pki-database';
+import { applyFixtures } from '../harness/dogtag-release';
 import { serviceEnvironment } from '../harness/service-environment';
 import { int, median, sec, table } from './figures';
 import { rawIssuerNameBackfill } from './raw-modifies';
@@ -94,12 +94,8 @@ function describeCaConfig(config: CaConfig): string {
 
 async function defineCaIndexes(ds: DsInstance, copy: Copy, config: CaConfig): Promise<void> {
   if (config === 'none') return;
-  const files = ['index.ldif', ...(config.vlv ? ['vlv.ldif'] : [])];
-  const substitutions = { rootSuffix: copy.suffix, database: copy.backend, instanceId: INSTANCE_ID, caIssuerDN: FAKE_CA_ISSUER_DN };
-  const texts = await Promise.all(files.map((f) => readFixture(`releases/${config.release}/ca/${f}`)));
-  await withClient(ds, async (c) => {
-    for (const text of texts) await applyLdif(c, text, substitutions);
-  });
+  const files = ['index.ldif', ...(config.vlv ? ['vlv.ldif'] : [])].map((f) => `releases/${config.release}/ca/${f}`);
+  await applyFixtures(ds, files, { rootSuffix: copy.suffix, database: copy.backend, instanceId: INSTANCE_ID, caIssuerDN: FAKE_CA_ISSUER_DN });
 }
 
 /** A content record (ldif2db takes no changetype) of the harness's certificate record attributes. */

@@ -34,8 +34,12 @@ function filesOf(release: string, subsystem: ReleaseSubsystem): string[] {
 
 export async function loadReleaseDatabase(ds: DsInstance, db: ReleaseDatabase): Promise<void> {
   await createBackend(ds, db.suffix, db.backendName);
-  const substitutions = { rootSuffix: db.suffix, database: db.backendName, instanceId: db.instanceId, caIssuerDN: db.caIssuerDN };
-  const texts = await Promise.all(filesOf(db.release, db.subsystem).map(readFixture));
+  await applyFixtures(ds, filesOf(db.release, db.subsystem), { rootSuffix: db.suffix, database: db.backendName, instanceId: db.instanceId, caIssuerDN: db.caIssuerDN });
+}
+
+/** Fixture files (paths under the fixtures folder), in order, with their placeholders filled in. */
+export async function applyFixtures(ds: DsInstance, files: string[], substitutions: Record<string, string>): Promise<void> {
+  const texts = await Promise.all(files.map(readFixture));
   await withClient(ds, async (c) => {
     for (const text of texts) await applyLdif(c, text, substitutions);
   });
@@ -45,8 +49,5 @@ export async function loadReleaseDatabase(ds: DsInstance, db: ReleaseDatabase): 
 export async function loadReleaseServerSettings(ds: DsInstance, release: string): Promise<void> {
   const dir = path.join(fixturesDir(), 'releases', release, 'server');
   const files = ['usn.ldif', 'config.ldif'].filter((f) => existsSync(path.join(dir, f)));
-  const texts = await Promise.all(files.map((f) => readFixture(`releases/${release}/server/${f}`)));
-  await withClient(ds, async (c) => {
-    for (const text of texts) await applyLdif(c, text, {});
-  });
+  await applyFixtures(ds, files.map((f) => `releases/${release}/server/${f}`), {});
 }
