@@ -87,7 +87,7 @@ describe('the index builds after the steps', () => {
 
     const status = await tool(['status', ...args], registry);
     expect(status.stdout).toContain('Pending:     no step; the index build below');
-    expect(status.stdout).toContain('Index build: 1 definition(s) not built yet (searches on them run unindexed; after a restart of 389 DS they miss entries): ibleftovertest');
+    expect(status.stdout).toContain('Index build: 1 definition(s) not built yet (held out of searches until built: searches on them run unindexed): ibleftovertest');
     expect(status.stdout).toContain('the next run builds them in one index task (the backend is read-only meanwhile)');
     const check = await tool(['check', ...args], registry);
     expect(check.code).toBe(10);

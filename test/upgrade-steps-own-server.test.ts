@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { removeInstance, restartInstance, type DsInstance } from './harness/dirsrv';
 import { certRecordAttributes, certRecordDN } from './harness/pki-database';
 import { ownInstance, withLdap } from './harness/test-env';
+import { sleep } from './harness/wait';
 import { MAIN_BUNDLE, runCli, startCli } from './support/bundle';
 import { snapshot } from './support/directory-snapshot';
 import { caDatabase, runStep } from './support/step-context';
@@ -22,6 +23,7 @@ import { TRACKING_SCHEMA } from '../src/ldap/tracking-schema';
 import { DIRECT_CA_FACTS } from './support/pki-facts';
 import { registryOf, tool } from './support/cluster';
 import { createFakePki, passwordFromConfigFile, readStatus, removeFakePkis } from './support/fake-pki';
+import { PENDING_BUILD } from '../src/apply/index-helper';
 
 let ds: DsInstance;
 let passwordFile: string;
@@ -239,22 +241,83 @@ describe("the history's own schema, which cn=schema holds for every suffix of th
 describe('index_builds = manual and a restart of 389 DS', () => {
   const countIn = (suffix: string, filter: string) =>
     withLdap(ds, async (c) => (await c.search(REPOSITORY(suffix), { scope: 'one', filter, attributes: ['1.1'], paged: { pageSize: 1000 } })).searchEntries.length);
+  const indexTypes = (backend: string, attribute: string) =>
+    withLdap(ds, async (c) => {
+      const { searchEntries } = await c.search(`cn=${attribute},cn=index,cn=${backend},cn=ldbm database,cn=plugins,cn=config`, { scope: 'base', attributes: ['nsIndexType'] });
+      return ([] as string[]).concat(searchEntries[0].nsIndexType as string[]).map((t) => t.toLowerCase()).sort();
+    });
 
-  it('a deferred build waits while 389 DS runs on, and the next automatic run builds it once 389 DS has restarted (which trusts an index never built)', async () => {
-    const db = await caDatabase(ds, 'ibrestart', { certificates: 20 });
+  it('a deferred build keeps every search complete, across a restart of 389 DS too: a new index and a type added to one in use are held out of searches until built', async () => {
+    const db = await caDatabase(ds, 'ibhold', { certificates: 20 });
     const pki = createFakePki({ port: ds.port, baseDN: db.suffix, database: db.backend });
+    // certStatus: eq, built by an earlier automatic run, then pres added to it under index_builds = manual.
+    passwordFromConfigFile(pki, ds);
+    const first = registryOf('1.0.0', new Map(), [{ id: '1.0.0/01-StatusIndex', scope: 'server', upgrade: async (ctx) => void (await ctx.indexes.ensure([{ attribute: 'certStatus', types: ['eq'] }])) }]);
+    expect((await tool(['run', '--root', pki.root], first)).code).toBe(0);
+    expect(await indexTypes(db.backend, 'certStatus')).toEqual(['eq']);
     passwordFromConfigFile(pki, ds, { index_builds: 'manual' });
-    const registry = registryOf('2.0.0', new Map(), [{ id: '2.0.0/01-IssuerIndex', scope: 'server', upgrade: async (ctx) => void (await ctx.indexes.ensure([{ attribute: 'issuerName', types: ['pres'] }])) }]);
-    const withIssuerName = await countIn(db.suffix, '(issuerName=*)');
-    expect(withIssuerName).toBe(20 - db.withoutIssuerName.length);
+    const registry = registryOf('2.0.0', new Map(), [
+      { id: '1.0.0/01-StatusIndex', scope: 'server' },
+      { id: '2.0.0/01-MoreIndexes', scope: 'server', upgrade: async (ctx) => void (await ctx.indexes.ensure([{ attribute: 'issuerName', types: ['pres'] }, { attribute: 'certStatus', types: ['pres'] }])) },
+    ]);
+    const withIssuerName = 20 - db.withoutIssuerName.length;
+    expect(await countIn(db.suffix, '(issuerName=*)')).toBe(withIssuerName);
+    expect(await countIn(db.suffix, '(certStatus=*)')).toBe(20);
 
     const posttrans = await tool(['run', '--root', pki.root, '--mode', 'posttrans'], registry);
     expect(posttrans.code).toBe(0);
     expect(posttrans.stdout + posttrans.stderr).toMatch(/index build left for a run by hand/);
-    const start = await tool(['run', '--root', pki.root, '--mode', 'start'], registry);
-    expect(start.stdout + start.stderr).toMatch(/index build left for a run by hand/);
-    // Not built, and 389 DS has run on since: it leaves the index out of searches.
+    // Held: certStatus keeps the type it had, built; nothing 389 DS could search through unbuilt.
+    expect(await indexTypes(db.backend, 'certStatus')).toEqual(['eq']);
+    expect(await indexTypes(db.backend, 'issuerName')).toEqual(['none']);
     expect(await countIn(db.suffix, '(issuerName=*)')).toBe(withIssuerName);
+    expect(await countIn(db.suffix, '(certStatus=*)')).toBe(20);
+    expect(await countIn(db.suffix, '(certStatus=VALID)')).toBe(20);
+
+    await restartInstance(ds);
+    expect(await countIn(db.suffix, '(issuerName=*)')).toBe(withIssuerName);
+    expect(await countIn(db.suffix, '(certStatus=*)')).toBe(20);
+    const status = await tool(['status', '--root', pki.root], registry);
+    expect(status.stdout).toMatch(/Index build: 2 definition\(s\) not built yet \(held out of searches until built: searches on them run unindexed\): (issuerName, certStatus|certStatus, issuerName)/i);
+    expect(status.stdout).not.toMatch(/389 DS restarted after defining/);
+    const start = await tool(['run', '--root', pki.root, '--mode', 'start'], registry);
+    expect(start.code).toBe(0);
+    expect(start.stdout + start.stderr).toMatch(/index build left for a run by hand/);
+
+    const byHand = await tool(['run', '--root', pki.root], registry);
+    expect(byHand.code).toBe(0);
+    expect(byHand.stdout + byHand.stderr).toMatch(/indexes built: /);
+    expect(await indexTypes(db.backend, 'certStatus')).toEqual(['eq', 'pres']);
+    expect(await indexTypes(db.backend, 'issuerName')).toEqual(['pres']);
+    await restartInstance(ds);
+    expect(await countIn(db.suffix, '(issuerName=*)')).toBe(withIssuerName);
+    expect(await countIn(db.suffix, '(certStatus=*)')).toBe(20);
+    expect(readStatus(pki).pending).toBeUndefined();
+  });
+
+  it('a build that was started and did not finish (a definition active and marked) is trusted by 389 DS after a restart: status says so, and even an automatic run builds it then', async () => {
+    const db = await caDatabase(ds, 'ibrestart', { certificates: 20 });
+    const pki = createFakePki({ port: ds.port, baseDN: db.suffix, database: db.backend });
+    passwordFromConfigFile(pki, ds, { index_builds: 'manual' });
+    const registry = registryOf('2.0.0', new Map(), [{ id: '2.0.0/01-Nothing', scope: 'server', upgrade: async () => undefined }]);
+    const withIssuerName = 20 - db.withoutIssuerName.length;
+    // One-second timestamps: a definition of the second 389 DS started in (the test before
+    // restarted it) would count as trusted already.
+    await sleep(1100);
+    // As the build leaves a definition between its activation and the end of its task.
+    await withLdap(ds, (c) =>
+      c.add(`cn=issuerName,cn=index,cn=${db.backend},cn=ldbm database,cn=plugins,cn=config`, {
+        objectClass: ['top', 'nsIndex'],
+        cn: 'issuerName',
+        nsSystemIndex: 'false',
+        nsIndexType: 'pres',
+        description: PENDING_BUILD,
+      }),
+    );
+    expect(await countIn(db.suffix, '(issuerName=*)')).toBe(withIssuerName);
+    const posttrans = await tool(['run', '--root', pki.root, '--mode', 'posttrans'], registry);
+    expect(posttrans.stdout + posttrans.stderr).toMatch(/index build left for a run by hand: issuerName/);
+    expect(readFileSync(pki.logFile, 'utf8')).toMatch(/and issuerName miss entries if 389 DS restarts first/);
 
     await restartInstance(ds);
     // What a CA started now would get: the index trusted as built, and empty.

@@ -16,6 +16,7 @@ import { snapshot } from './support/directory-snapshot';
 import { MAIN_BUNDLE, runCli } from './support/bundle';
 import { tempDir } from './support/temp-dir';
 import { caDatabase, realStepContext, runStep } from './support/step-context';
+import { activateHeld } from '../src/apply/index-builds';
 import { startTask, waitForTask } from '../src/ldap/ds-task';
 import { LdaptsSession } from '../src/ldap/ldapts-session';
 import issuerNameBackfill from '../upgrades/10.3.3/01-IssuerNameBackfill';
@@ -155,13 +156,14 @@ describe('11.6.0/01-CAIndexes', () => {
   it('does not build again what the index task of a killed run built while no run was watching; builds what changed since', async () => {
     const db = await caDatabase(ds, 'idxkill', { certificates: 30 });
     const ourTasks = () => withLdap(ds, async (c) => (await c.search('cn=index,cn=tasks,cn=config', { scope: 'one', filter: `(&(cn=pki-db-upgrade-*)(nsInstance=${db.backend}))`, attributes: ['nsIndexAttribute', 'nsTaskExitCode'] })).searchEntries);
-    // A run killed at the %posttrans limit: it defined (and marked) the indexes and started the
-    // task, which 389 DS carried on to its end after the run was gone.
+    // A run killed at the %posttrans limit: it defined (and marked) the indexes, activated them and
+    // started the task, which 389 DS carried on to its end after the run was gone.
     const killed = await realStepContext(ds, db);
     try {
       const changed = await killed.ctx.indexes.ensure([...CA_INDEXES]);
       const session = await LdaptsSession.open({ url: ds.url, credentials: { kind: 'simple', bindDN: ds.rootDN, password: ds.rootPassword } });
       try {
+        for (const d of killed.marked.all()) await activateHeld(session, d);
         const task = await startTask(session, 'index', `pki-db-upgrade-${Date.now()}-99999`, { nsInstance: db.backend, nsIndexAttribute: changed, ttl: '86400' });
         expect((await waitForTask(session, task, { deadlineMs: performance.now() + 60_000, pollMs: 100 })).exitCode).toBe(0);
       } finally {

@@ -46,7 +46,7 @@ export function stepContextFor(options: StepContextOptions): StepContext {
   return {
     ldap,
     schema: new LdapSchemaHelper({ local: { id: options.serverId, session: ldap }, rollout: dryRun ? undefined : options.schemaRollout, logger, dryRun }),
-    indexes: new LdapIndexHelper(ldap, { backend: options.database.backend, onMarked: options.marked && ((kind, name, dn) => options.marked!.note(kind, name, dn)) }),
+    indexes: new LdapIndexHelper(ldap, { backend: options.database.backend, onMarked: options.marked && ((definition) => options.marked!.note(definition)) }),
     bulk: new LdapBulkUpdater({
       reader: ldap,
       // Dry-run records the changes; a real pass writes on connections of its own.

@@ -10,6 +10,10 @@
  * after the definition's last change (modifyTimestamp) says it is built, and only its mark goes.
  * A build longer than any one run so completes over several runs, never starting over.
  *
+ * An attribute index is held out of searches until its build (index-helper.ts, "Held until
+ * built"): the build gives it its types right before the task, first through nsIndexType none, so
+ * that 389 DS keeps it out of searches until the task has built it, even one it had in use.
+ *
  * While the task runs the backend is read-only (ds-task.ts): the wait follows the task's progress,
  * logs it, and gives up only when it stops moving. `index_builds = manual` (db-upgrade.conf) leaves
  * the builds of the automatic runs to a run by hand (docs/operating.md, "Index builds").
@@ -22,7 +26,7 @@ import type { Logger } from '../core/logger';
 import { backendConfigDN } from '../ldap/backend';
 import { runningBackendTasks, startTask, waitForBackendTasks, waitForTask } from '../ldap/ds-task';
 import { escapeFilterValue } from '../ldap/filter';
-import { PENDING_BUILD } from './index-helper';
+import { heldIndex, heldValue, PENDING_BUILD, type MarkedDefinition } from './index-helper';
 
 /** The name of this tool's index tasks, then the time and the pid. */
 export const INDEX_TASK_PREFIX = 'pki-db-upgrade-';
@@ -37,8 +41,8 @@ const STALL_MS = 15 * 60_000;
 export class MarkedDefinitions {
   private readonly byDN = new Map<string, Definition>();
 
-  note(kind: Definition['kind'], name: string, dn: string): void {
-    this.byDN.set(dn.toLowerCase(), { kind, name, dn });
+  note(definition: Definition): void {
+    this.byDN.set(definition.dn.toLowerCase(), definition);
   }
 
   all(): Definition[] {
@@ -62,12 +66,7 @@ export interface IndexBuildOptions {
   clock?: Clock;
 }
 
-/** A definition to build: an attribute index (nsIndex) or a VLV index (vlvIndex), by its cn. */
-interface Definition {
-  kind: 'attribute' | 'vlv';
-  name: string;
-  dn: string;
-}
+type Definition = MarkedDefinition;
 
 export class LdapIndexBuilds implements IndexBuildPort {
   constructor(private readonly options: IndexBuildOptions) {}
@@ -76,7 +75,12 @@ export class LdapIndexBuilds implements IndexBuildPort {
     const marked = await this.markedOnServer();
     const trusted = marked.length > 0 ? (await this.trustedSinceRestart(marked)).map((d) => d.name) : [];
     const running = (await runningBackendTasks(this.options.ldap, this.options.backend)).find((t) => t.dn.toLowerCase().startsWith(`cn=${INDEX_TASK_PREFIX}`));
-    return { owed: marked.map((d) => d.name), trusted, ...(running ? { running: { task: running.dn, status: running.status ?? '' } } : {}) };
+    return {
+      owed: marked.map((d) => d.name),
+      held: marked.filter((d) => d.held).map((d) => d.name),
+      trusted,
+      ...(running ? { running: { task: running.dn, status: running.status ?? '' } } : {}),
+    };
   }
 
   async build(): Promise<IndexBuildResult> {
@@ -85,6 +89,7 @@ export class LdapIndexBuilds implements IndexBuildPort {
     if (definitions.length === 0) return { outcome: 'none' };
     const names = definitions.map((d) => d.name);
     if (dryRun) {
+      for (const d of definitions) await activateHeld(this.options.ldap, d);
       await this.startTask(definitions);
       logger.info(`would build in one index task on backend ${this.options.backend}: ${describe(definitions)}`);
       return { outcome: 'planned', names };
@@ -92,7 +97,10 @@ export class LdapIndexBuilds implements IndexBuildPort {
     if (defer) {
       const trusted = await this.trustedSinceRestart(definitions);
       if (trusted.length === 0) {
-        logger.warn(`index build left for a run by hand (${defer}): ${describe(definitions)} on backend ${this.options.backend}; searches on them run unindexed until then, and miss entries if 389 DS restarts first; run pki-db-upgrade when the backend may be read-only for the build, before the next restart of 389 DS`);
+        // Held definitions stay out of searches across restarts; one a build activated does not.
+        const exposed = definitions.filter((d) => !d.held);
+        const until = exposed.length === 0 ? 'run pki-db-upgrade when the backend may be read-only for the build' : `and ${describe(exposed)} miss entries if 389 DS restarts first; run pki-db-upgrade when the backend may be read-only for the build, before the next restart of 389 DS`;
+        logger.warn(`index build left for a run by hand (${defer}): ${describe(definitions)} on backend ${this.options.backend}; searches on them run unindexed until then, ${until}`);
         return { outcome: 'deferred', names, reason: defer };
       }
       logger.warn(`389 DS restarted since ${describe(trusted)} on backend ${this.options.backend} was defined: it now searches through them as if built, and misses entries; building now, although ${defer}`);
@@ -110,7 +118,9 @@ export class LdapIndexBuilds implements IndexBuildPort {
         reused.push(...built.map((d) => d.name));
         left = left.filter((d) => !built.includes(d));
       }
-      if (left.length === 0 || (await this.runTask(left)) === 'done') break;
+      if (left.length === 0) break;
+      for (const d of left) await activateHeld(this.options.ldap, d);
+      if ((await this.runTask(left)) === 'done') break;
       if (attempt >= BUSY_RETRIES) {
         throw new DirectoryError(`index task for ${describe(left)}: backend ${this.options.backend} stayed busy with another task`, 'run pki-db-upgrade again once the other task has finished');
       }
@@ -134,7 +144,7 @@ export class LdapIndexBuilds implements IndexBuildPort {
       entries = await this.options.ldap.search(backendConfigDN(this.options.backend), {
         scope: 'sub',
         filter: `(description=${escapeFilterValue(PENDING_BUILD)})`,
-        attributes: ['cn', 'objectClass'],
+        attributes: ['cn', 'objectClass', 'description'],
       });
     } catch (err) {
       // A bind DN that may not read cn=config cannot build either: its steps' writes said so.
@@ -145,7 +155,8 @@ export class LdapIndexBuilds implements IndexBuildPort {
       const classes = e.values('objectClass').map((c) => c.toLowerCase());
       const kind = classes.includes('vlvindex') ? 'vlv' : classes.includes('nsindex') ? 'attribute' : undefined;
       const name = e.first('cn');
-      return kind && name ? [{ kind, name, dn: e.dn }] : [];
+      const held = kind === 'attribute' ? heldIndex(e) : undefined;
+      return kind && name ? [{ kind, name, dn: e.dn, ...(held ? { held } : {}) }] : [];
     });
   }
 
@@ -155,8 +166,11 @@ export class LdapIndexBuilds implements IndexBuildPort {
    * through it misses every entry written before the definition. So a deferred build may wait
    * only while the server has run since each definition's last change (one-second timestamps: the
    * same second counts as a restart since). Without cn=monitor's start time nothing is known.
+   * A held definition is never trusted: nsIndexType none keeps it out of searches.
    */
-  private async trustedSinceRestart(definitions: Definition[]): Promise<Definition[]> {
+  private async trustedSinceRestart(all: Definition[]): Promise<Definition[]> {
+    const definitions = all.filter((d) => !d.held);
+    if (definitions.length === 0) return [];
     const started = (await this.options.ldap.read('cn=monitor', ['startTime']).catch(() => undefined))?.first('startTime');
     if (!started) return [];
     const trusted: Definition[] = [];
@@ -178,7 +192,10 @@ export class LdapIndexBuilds implements IndexBuildPort {
    * definition last changed (timestamps have one-second resolution: a task created in the same
    * second as the mark came after it, as the mark is written before any task is started).
    */
-  private async builtWhileNobodyWatched(definitions: Definition[]): Promise<Definition[]> {
+  private async builtWhileNobodyWatched(all: Definition[]): Promise<Definition[]> {
+    // A held definition was never given to a task: activation comes right before one.
+    const definitions = all.filter((d) => !d.held);
+    if (definitions.length === 0) return [];
     let tasks: DirectoryEntry[];
     try {
       tasks = await this.options.ldap.search('cn=index,cn=tasks,cn=config', {
@@ -259,6 +276,27 @@ export class LdapIndexBuilds implements IndexBuildPort {
       }
     }
   }
+}
+
+/**
+ * Gives a held definition the types and rules it is to be built with, right before its task. 389
+ * DS uses at once the types a modify adds to a definition in use, but keeps one that was `none` out
+ * of searches until a task builds it (INDEX_OFFLINE): so first `none`, then the types. The mark
+ * stays until the task has built it; a run killed in between finds it still held, or marked and
+ * active, and builds it. No longer held after this (`d.held` is cleared).
+ */
+export async function activateHeld(ldap: LdapSession, d: MarkedDefinition): Promise<void> {
+  if (!d.held) return;
+  const current = (await ldap.read(d.dn, ['nsIndexType']))?.values('nsIndexType') ?? [];
+  if (!(current.length === 1 && current[0].toLowerCase() === 'none')) {
+    await ldap.modify(d.dn, [{ operation: 'replace', attribute: 'nsIndexType', values: ['none'] }]);
+  }
+  await ldap.modify(d.dn, [
+    { operation: 'replace', attribute: 'nsIndexType', values: d.held.types },
+    ...(d.held.matchingRules.length ? [{ operation: 'replace' as const, attribute: 'nsMatchingRule', values: d.held.matchingRules }] : []),
+    { operation: 'delete', attribute: 'description', values: [heldValue(d.held)] },
+  ]);
+  delete d.held;
 }
 
 function describe(definitions: Definition[]): string {

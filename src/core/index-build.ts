@@ -4,16 +4,19 @@
  * yet; the framework then builds every marked definition of the backend in one 389 DS index task,
  * so that a run whose steps define several indexes reads the backend's entries once, and marks left
  * by a run that was killed are built by whichever run comes next (even one with no step to apply).
- * A step is recorded done once its definitions are in place. Until the build, 389 DS runs searches
- * on them unindexed, but only until it restarts: it then trusts the definitions as built, and
- * searches through them miss every entry written before the definition (INDEX_OFFLINE is not kept
- * across a restart; test/support/mesh.ts shows it). Hence one build right after the steps.
+ * A step is recorded done once its definitions are in place. An attribute index stays held out of
+ * searches until its build (nsIndexType none, src/apply/index-helper.ts); a VLV index and one whose
+ * build was started and interrupted are searched unindexed only until 389 DS restarts: it then
+ * trusts them as built, and searches through them miss every entry written before the definition
+ * (INDEX_OFFLINE is not kept across a restart; test/support/mesh.ts shows it).
  */
 
 /** What a database's backend owes: definitions not built yet, and a build of this tool running. */
 export interface OwedIndexBuilds {
   /** Attribute indexes (their cn) and VLV indexes (their vlvIndex cn), in the backend's order. */
   owed: string[];
+  /** Of those, the attribute indexes held out of searches until built (nsIndexType none): safe across a restart. */
+  held: string[];
   /** Of those, the ones 389 DS has trusted as built since it restarted: searches through them miss entries now. */
   trusted: string[];
   /** This tool's index task still running on the backend (an interrupted run's), with its progress. */

@@ -22,6 +22,8 @@ export interface TestStepContext {
   ldif: string[];
   /** The run's last phase after its steps: builds the index definitions the backend owes, in one task. */
   buildIndexes(): Promise<IndexBuildResult>;
+  /** What the steps marked, as the run's index builds get it. */
+  marked: MarkedDefinitions;
   close(): Promise<void>;
 }
 
@@ -44,7 +46,7 @@ export async function realStepContext(
   const marked = new MarkedDefinitions();
   const ctx = stepContextFor({ session, recorder, serverId: 'local', database, logger, writerConnections: options.writerConnections, marked, diskCheck: options.diskCheck });
   const buildIndexes = () => new LdapIndexBuilds({ ldap: recorder ?? session, backend: database.backend, dryRun, logger, marked, pollMs: 100 }).build();
-  return { ctx, lines, ldif, buildIndexes, close: () => session.close() };
+  return { ctx, lines, ldif, buildIndexes, marked, close: () => session.close() };
 }
 
 /**

@@ -1,5 +1,5 @@
-import { LdapResultError, ResultCode, type AttributeMap, type DirectoryEntry } from '../../src/core/directory';
-import { LdapIndexHelper, PENDING_BUILD } from '../../src/apply/index-helper';
+import { DirectoryEntry, LdapResultError, ResultCode, type AttributeMap } from '../../src/core/directory';
+import { heldIndex, LdapIndexHelper, PENDING_BUILD } from '../../src/apply/index-helper';
 import { DryRunSession } from '../../src/ldap/dry-run-session';
 import { ensureEntry } from '../../src/ldap/ensure-entry';
 import { LdapHistoryStore } from '../../src/record/ldap-history-store';
@@ -38,53 +38,19 @@ describe('ensureEntry', () => {
     const dir = directory();
     dir.add(DN, { objectClass: ['top', 'nsIndex'], cn: ['thing'], nsIndexType: ['eq'], description: ['by hand'] });
     const outcome = await ensureEntry(dir.session('s'), DN, THING);
-    expect(outcome).toMatchObject({ action: 'present', merged: [] });
+    expect(outcome).toMatchObject({ action: 'present' });
     expect(dir.entries.get(DN)).toEqual({ objectClass: ['top', 'nsIndex'], cn: ['thing'], nsIndexType: ['eq'], description: ['by hand'] });
     expect(dir.adds).toEqual([]);
     expect(dir.writes).toEqual([]);
   });
 
-  it('with merge, adds the values an existing entry lacks (ignoring case), and keeps every value it has', async () => {
-    const dir = directory();
-    dir.add(DN, { objectClass: ['top', 'nsIndex'], cn: ['thing'], nsIndexType: ['EQ', 'sub'] });
-    const outcome = await ensureEntry(dir.session('s'), DN, THING, { merge: ['nsIndexType', 'nsMatchingRule'] });
-    expect(outcome).toMatchObject({ action: 'present', merged: [{ operation: 'add', attribute: 'nsIndexType', values: ['pres'] }] });
-    expect(dir.entries.get(DN)?.nsIndexType).toEqual(['EQ', 'sub', 'pres']);
-    expect(dir.writes).toHaveLength(1);
-
-    // Once complete, nothing more is written.
-    expect(await ensureEntry(dir.session('s'), DN, THING, { merge: ['nsIndexType'] })).toMatchObject({ action: 'present', merged: [] });
-    expect(dir.writes).toHaveLength(1);
-  });
-
-  it('writes withMerge changes in the same modify as the merge, and only when something is merged', async () => {
-    const dir = directory();
-    dir.add(DN, { objectClass: ['top', 'nsIndex'], cn: ['thing'], nsIndexType: ['eq'] });
-    const seen: DirectoryEntry[] = [];
-    const marker = (existing: DirectoryEntry) => {
-      seen.push(existing);
-      return [{ operation: 'add' as const, attribute: 'description', values: ['marked'] }];
-    };
-    await ensureEntry(dir.session('s'), DN, THING, { merge: ['nsIndexType'], read: ['description'], withMerge: marker });
-    expect(dir.writes.map((w) => w.changes)).toEqual([
-      [
-        { operation: 'add', attribute: 'nsIndexType', values: ['pres'] },
-        { operation: 'add', attribute: 'description', values: ['marked'] },
-      ],
-    ]);
-    expect(seen).toHaveLength(1);
-    const again = await ensureEntry(dir.session('s'), DN, THING, { merge: ['nsIndexType'], read: ['description'], withMerge: marker });
-    expect(seen).toHaveLength(1);
-    expect(again.action === 'present' && again.entry.values('description')).toEqual(['marked']);
-  });
-
-  it('an entry another writer created between the read and the add counts as present (68 is no error), and is merged', async () => {
+  it('an entry another writer created between the read and the add counts as present (68 is no error), as that writer left it', async () => {
     const dir = directory();
     const session = new RacedSession(dir, { objectClass: ['top', 'nsIndex'], cn: 'thing', nsIndexType: ['eq'] });
-    const outcome = await ensureEntry(session, DN, THING, { merge: ['nsIndexType'] });
-    expect(outcome).toMatchObject({ action: 'present', merged: [{ operation: 'add', attribute: 'nsIndexType', values: ['pres'] }] });
+    const outcome = await ensureEntry(session, DN, THING, { read: ['nsIndexType'] });
+    expect(outcome.action === 'present' && outcome.entry.values('nsIndexType')).toEqual(['eq']);
     expect(dir.adds).toEqual([{ dn: DN, session: 'rival' }]);
-    expect(dir.entries.get(DN)?.nsIndexType).toEqual(['eq', 'pres']);
+    expect(dir.writes).toEqual([]);
   });
 
   it('passes any other refusal of the add on', async () => {
@@ -128,13 +94,15 @@ describe('what is created through ensureEntry', () => {
     const container = 'cn=index,cn=ca,cn=ldbm database,cn=plugins,cn=config';
     const helper = (dir: FakeDirectory) => new LdapIndexHelper(dir.session('s'), { backend: 'ca' });
 
-    it('a missing one is added marked as not built yet', async () => {
+    it('a missing one is added marked as not built yet, and held (nsIndexType none) with the types to build', async () => {
       const dir = directory();
       expect(await helper(dir).ensure([{ attribute: 'serialno', types: ['eq', 'pres'] }])).toEqual(['serialno']);
-      expect(dir.entries.get(`cn=serialno,${container}`)).toEqual({ objectClass: ['top', 'nsIndex'], cn: ['serialno'], nsSystemIndex: ['false'], nsIndexType: ['eq', 'pres'], description: [PENDING_BUILD] });
+      const entry = dir.entries.get(`cn=serialno,${container}`);
+      expect(entry).toEqual({ objectClass: ['top', 'nsIndex'], cn: ['serialno'], nsSystemIndex: ['false'], nsIndexType: ['none'], description: [PENDING_BUILD, 'pki-db-upgrade: to build as nsIndexType=eq,pres'] });
+      expect(heldIndex(new DirectoryEntry('cn=serialno', entry!))).toEqual({ types: ['eq', 'pres'], matchingRules: [] });
     });
 
-    it('an incomplete one gets the types and rules it lacks and the mark in one modify; a complete one is left alone', async () => {
+    it('an incomplete one keeps the types it has (built) and is marked and held with the whole set in one modify; a complete one is left alone', async () => {
       const dir = directory();
       dir.add(`cn=issuername,${container}`, { objectClass: ['top', 'nsIndex'], cn: ['issuername'], nsIndexType: ['eq', 'PRES'] });
       dir.add(`cn=serialno,${container}`, { objectClass: ['top', 'nsIndex'], cn: ['serialno'], nsIndexType: ['eq', 'pres'] });
@@ -147,16 +115,31 @@ describe('what is created through ensureEntry', () => {
         [
           `cn=issuername,${container}`,
           [
-            { operation: 'add', attribute: 'nsIndexType', values: ['sub'] },
-            { operation: 'add', attribute: 'nsMatchingRule', values: ['caseIgnoreOrderingMatch'] },
             { operation: 'add', attribute: 'description', values: [PENDING_BUILD] },
+            { operation: 'add', attribute: 'description', values: ['pki-db-upgrade: to build as nsIndexType=eq,PRES,sub nsMatchingRule=caseIgnoreOrderingMatch'] },
           ],
         ],
       ]);
+      expect(dir.entries.get(`cn=issuername,${container}`)?.nsIndexType).toEqual(['eq', 'PRES']);
       expect(dir.adds).toEqual([]);
     });
 
-    it('one still marked by an earlier run is reported again (to be built), without a write', async () => {
+    it('one held by an earlier run is held with what a later step adds to it, and reported again without a write when nothing is added', async () => {
+      const dir = directory();
+      const first = 'pki-db-upgrade: to build as nsIndexType=eq';
+      dir.add(`cn=serialno,${container}`, { objectClass: ['top', 'nsIndex'], cn: ['serialno'], nsIndexType: ['none'], description: [PENDING_BUILD, first] });
+      expect(await helper(dir).ensure([{ attribute: 'serialno', types: ['eq'] }])).toEqual(['serialno']);
+      expect(dir.writes).toEqual([]);
+      expect(await helper(dir).ensure([{ attribute: 'serialno', types: ['pres'] }])).toEqual(['serialno']);
+      expect(dir.writes.map((w) => w.changes)).toEqual([
+        [
+          { operation: 'delete', attribute: 'description', values: [first] },
+          { operation: 'add', attribute: 'description', values: ['pki-db-upgrade: to build as nsIndexType=eq,pres'] },
+        ],
+      ]);
+    });
+
+    it('one marked and not held (a build that was started and did not finish) is reported again, without a write', async () => {
       const dir = directory();
       dir.add(`cn=serialno,${container}`, { objectClass: ['top', 'nsIndex'], cn: ['serialno'], nsIndexType: ['eq', 'pres'], description: [PENDING_BUILD] });
       expect(await helper(dir).ensure([{ attribute: 'serialno', types: ['eq', 'pres'] }])).toEqual(['serialno']);

@@ -15,8 +15,9 @@ import { registry, step } from '../support/steps';
 const BACKEND_DN = 'cn=ca,cn=ldbm database,cn=plugins,cn=config';
 
 /**
- * A server whose backend holds one marked index and one marked VLV index, with an interrupted
- * run's task still at work; 389 DS restarted after the index was defined, before the VLV index was.
+ * A server whose backend holds one marked index whose build was started (active), one marked and
+ * held index, and one marked VLV index, with an interrupted run's task still at work; 389 DS
+ * restarted after both indexes were defined, before the VLV index was.
  */
 function serverWithOwedBuilds(): LdapSession & { searches: { base: string; filter?: string }[] } {
   const searches: { base: string; filter?: string }[] = [];
@@ -25,13 +26,14 @@ function serverWithOwedBuilds(): LdapSession & { searches: { base: string; filte
     searches,
     async read(dn: string) {
       if (dn === 'cn=monitor') return new DirectoryEntry(dn, { startTime: '20261202010000Z' });
-      return new DirectoryEntry(dn, { modifyTimestamp: dn.startsWith('cn=issuername') ? '20261202005959Z' : '20261202010001Z' });
+      return new DirectoryEntry(dn, { modifyTimestamp: /^cn=(issuername|serialno),/.test(dn) ? '20261202005959Z' : '20261202010001Z' });
     },
     async search(base: string, options?: SearchOptions) {
       searches.push({ base, filter: options?.filter });
       if (base === BACKEND_DN) {
         return [
           new DirectoryEntry(`cn=issuername,cn=index,${BACKEND_DN}`, { cn: 'issuername', objectClass: ['top', 'nsIndex'], description: PENDING_BUILD }),
+          new DirectoryEntry(`cn=serialno,cn=index,${BACKEND_DN}`, { cn: 'serialno', objectClass: ['top', 'nsIndex'], description: [PENDING_BUILD, 'pki-db-upgrade: to build as nsIndexType=eq'] }),
           new DirectoryEntry(`cn=revokedIndex,cn=revoked,${BACKEND_DN}`, { cn: 'revokedIndex', objectClass: ['top', 'vlvIndex', 'extensibleObject'], description: PENDING_BUILD }),
         ];
       }
@@ -44,10 +46,10 @@ function serverWithOwedBuilds(): LdapSession & { searches: { base: string; filte
 }
 
 describe('what a backend owes a build', () => {
-  it('is read from the marks and the running tasks, and status shows it with the progress', async () => {
+  it('is read from the marks and the running tasks, and status shows it with the progress; a held index is never trusted', async () => {
     const ldap = serverWithOwedBuilds();
     const owed = await new LdapIndexBuilds({ ldap, backend: 'ca', dryRun: true, logger: silentLogger }).owed();
-    expect(owed).toEqual({ owed: ['issuername', 'revokedIndex'], trusted: ['issuername'], running: { task: 'cn=pki-db-upgrade-1764633600000-4242,cn=index,cn=tasks,cn=config', status: 'ca: Indexed 320000 entries (32%).' } });
+    expect(owed).toEqual({ owed: ['issuername', 'serialno', 'revokedIndex'], held: ['serialno'], trusted: ['issuername'], running: { task: 'cn=pki-db-upgrade-1764633600000-4242,cn=index,cn=tasks,cn=config', status: 'ca: Indexed 320000 entries (32%).' } });
     expect(ldap.searches[0]).toEqual({ base: BACKEND_DN, filter: '(description=pki-db-upgrade: index not built yet \\28index task pending\\29)' });
 
     const plan = planUpgrade({ steps: registry(step('1.0.0/01-Schema')), state: emptyHistory(), packageVersion: '1.0.0', serverId: 'ds1:389' });
@@ -56,7 +58,7 @@ describe('what a backend owes a build', () => {
     expect(formatStatus(report)).toContain(
       [
         'Pending:     no step; the index build below',
-        'Index build: 2 definition(s) not built yet (searches on them run unindexed; after a restart of 389 DS they miss entries): issuername, revokedIndex',
+        'Index build: 3 definition(s) not built yet (searches on them run unindexed; after a restart of 389 DS those not held (issuername, revokedIndex) miss entries): issuername, serialno, revokedIndex',
         '             389 DS restarted after defining issuername: it searches through them as if built, and misses entries; run pki-db-upgrade to build them now',
         '             running: cn=pki-db-upgrade-1764633600000-4242,cn=index,cn=tasks,cn=config (ca: Indexed 320000 entries (32%).); the backend is read-only until it ends',
       ].join('\n'),
