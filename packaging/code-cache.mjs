@@ -10,8 +10,9 @@
 //  - its name is the SHA-256 of the code and node's version: V8 checks its own version and flags
 //    but only the length of the source, so a cache of other code of the same length would be
 //    taken. A cache V8 rejects anyway is written again;
-//  - it is written once per code at the end of a run (createCachedData then holds every function
-//    that run compiled), to a new file renamed into place; caches of other code are removed.
+//  - it is written once per code at the end of a run that asks for it (src/process/code-cache-request.ts:
+//    one that found nothing to do, so that it holds the functions a no-op run compiles, not a
+//    whole upgrade's), to a new file renamed into place; caches of other code are removed.
 // Without a cache the code is compiled as node would compile the file.
 
 /** The loader around `code` (esbuild's CommonJS output, without its #! line). */
@@ -50,6 +51,7 @@ function loader(CODE, exports, require, module, __filename, __dirname) {
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${CODE}\n})`, { filename: __filename, cachedData });
   if (file && (cachedData === undefined || script.cachedDataRejected)) {
     process.once('exit', () => {
+      if (process[Symbol.for('pki-db-upgrade.write-code-cache')] !== true) return;
       try {
         const temp = `${file}.${process.pid}.tmp`;
         fs.writeFileSync(temp, script.createCachedData(), { mode: 0o600, flag: 'wx' });

@@ -34,6 +34,11 @@ export function resultOf(err: unknown): RunResult {
   return UNSUCCESSFUL.find((r) => r.exitCode === exitCode && (r.only?.(err) ?? true))?.result ?? 'failed';
 }
 
+/** A database the run read and left as it was: up to date, no step run, no index built. */
+export function foundNothingToDo(o: DatabaseOutcome): boolean {
+  return o.result === 'up-to-date' && o.steps.length === 0 && o.indexBuild?.outcome !== 'built';
+}
+
 export function summarize(outcomes: DatabaseOutcome[], dryRun: boolean): string {
   const parts = outcomes.map((o) => {
     const total = o.steps.reduce((sum, s) => sum + s.durationMs, 0);

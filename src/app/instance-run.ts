@@ -24,7 +24,8 @@ import type { Registry } from './database';
 import { instanceContext, loadInstanceConfig, type InstanceContext } from './instance-context';
 import { breakingChangesOf, upgradeDatabases } from './instance-databases';
 import { startVerdict } from './start-policy';
-import { oneLine, overallResult, resultOf, summarize } from './instance-outcome';
+import { foundNothingToDo, oneLine, overallResult, resultOf, summarize } from './instance-outcome';
+import { requestCodeCache } from '../process/code-cache-request';
 import type { InstanceRequest } from './instance-request';
 import type { Io } from './io';
 
@@ -148,6 +149,7 @@ class InstanceRun {
     this.exitCode = overall.exitCode;
     this.summary = summarize(this.status.databases, this.dryRun);
     this.status.message = this.summary;
+    if (!this.dryRun && this.status.databases.length > 0 && this.status.databases.every(foundNothingToDo)) requestCodeCache();
     return true;
   }
 

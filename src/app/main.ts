@@ -10,6 +10,7 @@ import { packageVersion, steps } from '../../upgrades/registry.generated';
 import { parseCli, USAGE, type CliArgs } from './cli-args';
 import { openDatabase, runOrder, withIndexBuilds, type OpenDatabase, type Registry } from './database';
 import { acquireDirectLock } from '../lock/direct-lock';
+import { requestCodeCache } from '../process/code-cache-request';
 import { type UpgradeEngine } from '../core/engine';
 import { appliedOf } from '../core/run-result';
 import { clusterCommand, runWithClusterSafety } from './cluster-command';
@@ -134,6 +135,7 @@ async function applyAndReport(
     logger.info(n === 0 && !build ? 'dry-run: nothing to do' : `dry-run: ${n} step(s) would be applied${build}; nothing was changed`);
   } else {
     logger.info(runSummary(target.label, result, elapsed));
+    if (appliedOf(result).length === 0 && result.indexBuild?.outcome !== 'built') requestCodeCache();
   }
   return ExitCode.Ok;
 }

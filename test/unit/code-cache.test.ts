@@ -28,8 +28,12 @@ function run(file: string, cacheDir: string, ...args: string[]) {
 
 const caches = (dir: string) => fs.readdirSync(dir).filter((f) => f.endsWith('.v8cache')).sort();
 
-// The code sees what a CommonJS file sees: its module is the main one, its require and its arguments.
-const CODE = "console.log(require.main === module, typeof exports, path(), process.argv.slice(2).join(' ')); function path() { return require('node:path').basename(__filename); }";
+// The code sees what a CommonJS file sees: its module is the main one, its require and its
+// arguments. It asks for the cache (as the tool does when it found nothing to do) unless told it
+// did something.
+const CODE =
+  "console.log(require.main === module, typeof exports, path(), process.argv.slice(2).join(' ')); function path() { return require('node:path').basename(__filename); }" +
+  " if (!process.argv.includes('did-something')) process[Symbol.for('pki-db-upgrade.write-code-cache')] = true;";
 
 const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 
@@ -50,10 +54,20 @@ asRoot('the bundle with a code cache', () => {
     expect(fs.statSync(path.join(dir, cache)).mtimeMs).toBe(written);
   });
 
+  it('writes none at the end of a run that does not ask for it (one that did something): the next run that asks writes it', () => {
+    const file = loaderAround(CODE);
+    const dir = tempDir('pkidbu-cache-');
+    fs.chmodSync(dir, 0o700);
+    expect(run(file, dir, 'did-something')).toEqual({ code: 0, stdout: 'true object tool.js did-something', stderr: '' });
+    expect(caches(dir)).toEqual([]);
+    run(file, dir);
+    expect(caches(dir)).toHaveLength(1);
+  });
+
   it('writes again a cache V8 rejects, and removes the caches of other code', () => {
     const dir = tempDir('pkidbu-cache-');
     fs.chmodSync(dir, 0o700);
-    const older = loaderAround("console.log('older');");
+    const older = loaderAround("console.log('older'); process[Symbol.for('pki-db-upgrade.write-code-cache')] = true;");
     expect(run(older, dir).stdout).toBe('older');
     const [olderCache] = caches(dir);
 
