@@ -10,7 +10,7 @@ import { standalone, uniqueSuffix, withLdap } from './harness/test-env';
 import { managerPasswordFile, registryOf, replicatedDatabase, tool } from './support/cluster';
 import { createFakePki, passwordFromConfigFile, readStatus, removeFakePkis } from './support/fake-pki';
 import { caDatabase, realStepContext } from './support/step-context';
-import { PENDING_BUILD } from '../src/apply/index-helper';
+import { PENDING_BUILD } from '../src/apply/index-marks';
 import type { VlvSearchSpec } from '../src/core/step';
 import { escapeFilterValue } from '../src/ldap/filter';
 

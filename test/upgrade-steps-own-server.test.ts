@@ -21,9 +21,11 @@ import issuerNameBackfill from '../upgrades/10.3.3/01-IssuerNameBackfill';
 import requireIssuerName from '../upgrades/11.6.0/02-RequireIssuerName';
 import { TRACKING_SCHEMA } from '../src/ldap/tracking-schema';
 import { DIRECT_CA_FACTS } from './support/pki-facts';
-import { registryOf, tool } from './support/cluster';
+import { registryOf, tool, type TestStep } from './support/cluster';
+import { vlvCount } from './support/vlv-window';
+import type { VlvSearchSpec } from '../src/core/step';
 import { createFakePki, passwordFromConfigFile, readStatus, removeFakePkis } from './support/fake-pki';
-import { PENDING_BUILD } from '../src/apply/index-helper';
+import { PENDING_BUILD } from '../src/apply/index-marks';
 
 let ds: DsInstance;
 let passwordFile: string;
@@ -292,6 +294,53 @@ describe('index_builds = manual and a restart of 389 DS', () => {
     await restartInstance(ds);
     expect(await countIn(db.suffix, '(issuerName=*)')).toBe(withIssuerName);
     expect(await countIn(db.suffix, '(certStatus=*)')).toBe(20);
+    expect(readStatus(pki).pending).toBeUndefined();
+  });
+
+  it('a VLV search is held until built too: under index_builds = manual it answers every entry across a restart, and a changed filter is what 389 DS answers after the build', async () => {
+    const db = await caDatabase(ds, 'vlvhold', { certificates: 20 });
+    const pki = createFakePki({ port: ds.port, baseDN: db.suffix, database: db.backend });
+    passwordFromConfigFile(pki, ds, { index_builds: 'manual' });
+    const base = REPOSITORY(db.suffix);
+    const name = `revoked-${db.backend}`;
+    const search = (filter: string): VlvSearchSpec => ({ name, base, scope: 'one', filter, indexes: [{ name: `${name}Index`, sort: 'serialno' }] });
+    const revoke = (n: number) =>
+      withLdap(ds, async (c) => {
+        const { searchEntries } = await c.search(base, { scope: 'one', filter: '(certStatus=VALID)', attributes: ['1.1'], sizeLimit: n });
+        for (const e of searchEntries) await c.modify(e.dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'certStatus', values: ['REVOKED'] }) }));
+      });
+    const revokedVlv: TestStep = { id: '2.0.0/01-RevokedVlv', scope: 'server', upgrade: async (ctx) => void (await ctx.indexes.ensureVlv([search('(certStatus=REVOKED)')])) };
+    await revoke(3);
+
+    const posttrans = await tool(['run', '--root', pki.root, '--mode', 'posttrans'], registryOf('2.0.0', new Map(), [revokedVlv]));
+    expect(posttrans.stdout + posttrans.stderr).toMatch(/index build left for a run by hand: revoked-\S+Index/);
+    // A revocation after the definition: 389 DS would have written it alone into a VLV index.
+    await revoke(1);
+    await restartInstance(ds);
+    expect(await vlvCount(ds, base, '(certStatus=REVOKED)')).toBe(4);
+
+    const byHand = await tool(['run', '--root', pki.root], registryOf('2.0.0', new Map(), [revokedVlv]));
+    expect(byHand.stdout + byHand.stderr).toMatch(/indexes built: revoked-\S+Index/);
+    await restartInstance(ds);
+    expect(await vlvCount(ds, base, '(certStatus=REVOKED)')).toBe(4);
+
+    // A later release defines the search otherwise. 389 DS takes a changed VLV definition only at
+    // a restart (a task before it builds the old one): changed now, built by the first run after it.
+    passwordFromConfigFile(pki, ds);
+    const validVlv: TestStep = { id: '3.0.0/01-ValidVlv', scope: 'server', upgrade: async (ctx) => void (await ctx.indexes.ensureVlv([search('(certStatus=VALID)')])) };
+    const next = registryOf('3.0.0', new Map(), [revokedVlv, validVlv]);
+    const later = await tool(['run', '--root', pki.root], next);
+    expect(later.code).toBe(0);
+    expect(readFileSync(pki.logFile, 'utf8')).toMatch(/VLV revoked-\S+Index on backend \S+: the VLV definition changed, and 389 DS takes it at its next restart; the first run after it builds the index/);
+    expect((await tool(['status', '--root', pki.root], next)).stdout).toMatch(/the VLV definition of revoked-\S+Index changed: 389 DS takes it at its next restart, and the first run after it builds the index/);
+    expect(await vlvCount(ds, base, '(certStatus=VALID)')).toBe(16);
+    await sleep(1100); // one-second timestamps: a change in the second 389 DS starts in counts as after it
+    await restartInstance(ds);
+    const afterRestart = await tool(['run', '--root', pki.root, '--mode', 'start'], next);
+    expect(afterRestart.stdout + afterRestart.stderr).toMatch(/indexes built: revoked-\S+Index/);
+    expect(await vlvCount(ds, base, '(certStatus=VALID)')).toBe(16);
+    await restartInstance(ds);
+    expect(await vlvCount(ds, base, '(certStatus=VALID)')).toBe(16);
     expect(readStatus(pki).pending).toBeUndefined();
   });
 

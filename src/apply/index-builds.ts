@@ -1,6 +1,6 @@
 /**
  * The run's index builds on one backend (src/core/index-build.ts): every definition that carries
- * the mark PENDING_BUILD (index-helper.ts), built by one 389 DS index task, then unmarked.
+ * the mark PENDING_BUILD (index-marks.ts), built by one 389 DS index task, then unmarked.
  *
  * What is owed is read from the marks, not from this run's steps: a run killed after its steps
  * (e.g. at the %posttrans time limit, during the task) leaves them, and the next run builds them,
@@ -10,9 +10,8 @@
  * after the definition's last change (modifyTimestamp) says it is built, and only its mark goes.
  * A build longer than any one run so completes over several runs, never starting over.
  *
- * An attribute index is held out of searches until its build (index-helper.ts, "Held until
- * built"): the build gives it its types right before the task, first through nsIndexType none, so
- * that 389 DS keeps it out of searches until the task has built it, even one it had in use.
+ * A held definition (index-marks.ts) gets its definition right before the task (activateHeld), in
+ * the way 389 DS keeps it out of searches until the task has built it.
  *
  * While the task runs the backend is read-only (ds-task.ts): the wait follows the task's progress,
  * logs it, and gives up only when it stops moving. `index_builds = manual` (db-upgrade.conf) leaves
@@ -26,7 +25,8 @@ import type { Logger } from '../core/logger';
 import { backendConfigDN } from '../ldap/backend';
 import { runningBackendTasks, startTask, waitForBackendTasks, waitForTask } from '../ldap/ds-task';
 import { escapeFilterValue } from '../ldap/filter';
-import { heldIndex, heldValue, PENDING_BUILD, type MarkedDefinition } from './index-helper';
+import { escapeRdnValue } from '../ldap/filter';
+import { heldIndex, heldValue, heldVlvSearch, PENDING_BUILD, PENDING_RESTART, vlvDifferences, type HeldVlvSearch, type MarkedDefinition } from './index-marks';
 
 /** The name of this tool's index tasks, then the time and the pid. */
 export const INDEX_TASK_PREFIX = 'pki-db-upgrade-';
@@ -73,12 +73,13 @@ export class LdapIndexBuilds implements IndexBuildPort {
 
   async owed(): Promise<OwedIndexBuilds> {
     const marked = await this.markedOnServer();
-    const trusted = marked.length > 0 ? (await this.trustedSinceRestart(marked)).map((d) => d.name) : [];
+    const restarted = marked.length > 0 ? await this.trustedSinceRestart(marked) : [];
     const running = (await runningBackendTasks(this.options.ldap, this.options.backend)).find((t) => t.dn.toLowerCase().startsWith(`cn=${INDEX_TASK_PREFIX}`));
     return {
-      owed: marked.map((d) => d.name),
-      held: marked.filter((d) => d.held).map((d) => d.name),
-      trusted,
+      owed: marked.flatMap(namesOf),
+      held: marked.filter(isHeld).flatMap(namesOf),
+      trusted: restarted.flatMap(namesOf),
+      afterRestart: marked.filter((d) => d.afterRestart && !restarted.includes(d)).flatMap(namesOf),
       ...(running ? { running: { task: running.dn, status: running.status ?? '' } } : {}),
     };
   }
@@ -87,18 +88,18 @@ export class LdapIndexBuilds implements IndexBuildPort {
     const { logger, dryRun, defer } = this.options;
     const definitions = await this.toBuild();
     if (definitions.length === 0) return { outcome: 'none' };
-    const names = definitions.map((d) => d.name);
+    const names = definitions.flatMap(namesOf);
     if (dryRun) {
-      for (const d of definitions) await activateHeld(this.options.ldap, d);
-      await this.startTask(definitions);
-      logger.info(`would build in one index task on backend ${this.options.backend}: ${describe(definitions)}`);
+      const activated = await activateAll(this.options.ldap, definitions);
+      await this.startTask(activated);
+      logger.info(`would build in one index task on backend ${this.options.backend}: ${describe(activated)}`);
       return { outcome: 'planned', names };
     }
     if (defer) {
       const trusted = await this.trustedSinceRestart(definitions);
       if (trusted.length === 0) {
         // Held definitions stay out of searches across restarts; one a build activated does not.
-        const exposed = definitions.filter((d) => !d.held);
+        const exposed = definitions.filter((d) => !isHeld(d));
         const until = exposed.length === 0 ? 'run pki-db-upgrade when the backend may be read-only for the build' : `and ${describe(exposed)} miss entries if 389 DS restarts first; run pki-db-upgrade when the backend may be read-only for the build, before the next restart of 389 DS`;
         logger.warn(`index build left for a run by hand (${defer}): ${describe(definitions)} on backend ${this.options.backend}; searches on them run unindexed until then, ${until}`);
         return { outcome: 'deferred', names, reason: defer };
@@ -108,27 +109,38 @@ export class LdapIndexBuilds implements IndexBuildPort {
     const clock = this.options.clock ?? systemClock;
     const started = clock.monotonicMs();
     let left = definitions;
-    const reused: string[] = [];
+    const reused: Definition[] = [];
+    const waiting: Definition[] = [];
     for (let attempt = 0; ; attempt++) {
       // A task left running by an interrupted run (389 DS carries it on) holds the backend: wait.
       await waitForBackendTasks(this.options.ldap, this.options.backend, { timeoutMs: STALL_MS, pollMs: this.options.pollMs, progressMs: this.options.progressMs ?? 30_000, clock, logger });
       const built = await this.builtWhileNobodyWatched(left);
       if (built.length > 0) {
         logger.info(`index task of an earlier run already built ${built.map((d) => d.name).join(', ')}: not built again`);
-        reused.push(...built.map((d) => d.name));
+        reused.push(...built);
         left = left.filter((d) => !built.includes(d));
       }
       if (left.length === 0) break;
-      for (const d of left) await activateHeld(this.options.ldap, d);
+      left = await activateAll(this.options.ldap, left);
+      // A VLV definition changed in place is built only once 389 DS has taken the change (a restart).
+      const later = left.some((d) => d.afterRestart) ? await this.waitingForRestart(left) : [];
+      if (later.length > 0) {
+        logger.info(`${describe(later)} on backend ${this.options.backend}: the VLV definition changed, and 389 DS takes it at its next restart; the first run after it builds the index`);
+        waiting.push(...later);
+        left = left.filter((d) => !later.includes(d));
+      }
+      if (left.length === 0) break;
       if ((await this.runTask(left)) === 'done') break;
       if (attempt >= BUSY_RETRIES) {
         throw new DirectoryError(`index task for ${describe(left)}: backend ${this.options.backend} stayed busy with another task`, 'run pki-db-upgrade again once the other task has finished');
       }
     }
-    for (const d of definitions) await this.clearMark(d);
+    const built = [...reused, ...left];
+    if (built.length === 0) return { outcome: 'deferred', names: waiting.map((d) => d.name), reason: '389 DS takes the changed VLV definition at its next restart' };
+    for (const d of built) await this.clearMark(d);
     const durationMs = clock.monotonicMs() - started;
-    logger.info(`index build finished on backend ${this.options.backend}: ${describe(definitions)} in ${(durationMs / 1000).toFixed(1)} s`);
-    return { outcome: 'built', names, reused, durationMs };
+    logger.info(`index build finished on backend ${this.options.backend}: ${describe(built)} in ${(durationMs / 1000).toFixed(1)} s`);
+    return { outcome: 'built', names: built.map((d) => d.name), reused: reused.map((d) => d.name), durationMs };
   }
 
   /** The marked definitions on the server, then those this run marked that it does not show (dry-run). */
@@ -151,13 +163,20 @@ export class LdapIndexBuilds implements IndexBuildPort {
       if (hasResultCode(err, ResultCode.NoSuchObject) || hasResultCode(err, ResultCode.InsufficientAccess)) return [];
       throw err;
     }
+    // Attribute indexes first, then VLV (the order of the task's attributes and of the log).
+    const kinds: Definition['kind'][] = ['attribute', 'vlv-search', 'vlv'];
     return entries.flatMap((e): Definition[] => {
       const classes = e.values('objectClass').map((c) => c.toLowerCase());
-      const kind = classes.includes('vlvindex') ? 'vlv' : classes.includes('nsindex') ? 'attribute' : undefined;
       const name = e.first('cn');
-      const held = kind === 'attribute' ? heldIndex(e) : undefined;
-      return kind && name ? [{ kind, name, dn: e.dn, ...(held ? { held } : {}) }] : [];
-    });
+      if (!name) return [];
+      if (classes.includes('vlvindex')) return [{ kind: 'vlv', name, dn: e.dn, ...(e.values('description').includes(PENDING_RESTART) ? { afterRestart: true } : {}) }];
+      if (classes.includes('nsindex')) {
+        const held = heldIndex(e);
+        return [{ kind: 'attribute', name, dn: e.dn, ...(held ? { held } : {}) }];
+      }
+      const heldVlv = classes.includes('vlvsearch') ? heldVlvSearch(e) : undefined;
+      return heldVlv ? [{ kind: 'vlv-search', name, dn: e.dn, heldVlv }] : [];
+    }).sort((a, b) => kinds.indexOf(a.kind) - kinds.indexOf(b.kind));
   }
 
   /**
@@ -169,7 +188,7 @@ export class LdapIndexBuilds implements IndexBuildPort {
    * A held definition is never trusted: nsIndexType none keeps it out of searches.
    */
   private async trustedSinceRestart(all: Definition[]): Promise<Definition[]> {
-    const definitions = all.filter((d) => !d.held);
+    const definitions = all.filter((d) => !isHeld(d));
     if (definitions.length === 0) return [];
     const started = (await this.options.ldap.read('cn=monitor', ['startTime']).catch(() => undefined))?.first('startTime');
     if (!started) return [];
@@ -179,6 +198,21 @@ export class LdapIndexBuilds implements IndexBuildPort {
       if (changed && changed <= started) trusted.push(d);
     }
     return trusted;
+  }
+
+  /**
+   * The VLV indexes changed in place (PENDING_RESTART) that 389 DS has not restarted since: here a
+   * change in the second 389 DS started in counts as made after it (building too early builds the
+   * old definition). Without cn=monitor's start time, all of them.
+   */
+  private async waitingForRestart(definitions: Definition[]): Promise<Definition[]> {
+    const started = (await this.options.ldap.read('cn=monitor', ['startTime']).catch(() => undefined))?.first('startTime');
+    const waiting: Definition[] = [];
+    for (const d of definitions.filter((d) => d.afterRestart)) {
+      const changed = await this.lastChanged(d);
+      if (!started || !changed || changed >= started) waiting.push(d);
+    }
+    return waiting;
   }
 
   /** modifyTimestamp (else createTimestamp) of a definition: GeneralizedTime, comparable as text. */
@@ -194,7 +228,7 @@ export class LdapIndexBuilds implements IndexBuildPort {
    */
   private async builtWhileNobodyWatched(all: Definition[]): Promise<Definition[]> {
     // A held definition was never given to a task: activation comes right before one.
-    const definitions = all.filter((d) => !d.held);
+    const definitions = all.filter((d) => !isHeld(d));
     if (definitions.length === 0) return [];
     let tasks: DirectoryEntry[];
     try {
@@ -261,7 +295,7 @@ export class LdapIndexBuilds implements IndexBuildPort {
    * holds something else only extensibleObject allows (65), or never had it (16).
    */
   private async clearMark(d: Definition): Promise<void> {
-    const unmark: Modification = { operation: 'delete', attribute: 'description', values: [PENDING_BUILD] };
+    const unmark: Modification = { operation: 'delete', attribute: 'description', values: d.afterRestart ? [PENDING_BUILD, PENDING_RESTART] : [PENDING_BUILD] };
     const attempts = d.kind === 'vlv' ? [[unmark, { operation: 'delete', attribute: 'objectClass', values: ['extensibleObject'] } as Modification], [unmark]] : [[unmark]];
     for (const [i, changes] of attempts.entries()) {
       try {
@@ -278,15 +312,24 @@ export class LdapIndexBuilds implements IndexBuildPort {
   }
 }
 
+/** Activates each held definition (activateHeld): what the task is then to build. */
+async function activateAll(ldap: LdapSession, definitions: Definition[]): Promise<Definition[]> {
+  const activated: Definition[] = [];
+  for (const d of definitions) activated.push(...(await activateHeld(ldap, d)));
+  return activated;
+}
+
 /**
- * Gives a held definition the types and rules it is to be built with, right before its task. 389
- * DS uses at once the types a modify adds to a definition in use, but keeps one that was `none` out
- * of searches until a task builds it (INDEX_OFFLINE): so first `none`, then the types. The mark
- * stays until the task has built it; a run killed in between finds it still held, or marked and
- * active, and builds it. No longer held after this (`d.held` is cleared).
+ * Gives a held definition its definition right before its task (index-marks.ts says why), and
+ * returns what the task is to build: the definition itself, or a held VLV search's indexes. The
+ * marks stay until the task has built them: a run killed in between finds the definition still
+ * held, or marked and in force, and builds it.
  */
-export async function activateHeld(ldap: LdapSession, d: MarkedDefinition): Promise<void> {
-  if (!d.held) return;
+export async function activateHeld(ldap: LdapSession, d: MarkedDefinition): Promise<MarkedDefinition[]> {
+  if (d.heldVlv) return activateVlvSearch(ldap, d.dn, d.heldVlv);
+  if (!d.held) return [d];
+  // 389 DS uses at once the types a modify adds to a definition in use, but keeps one that was
+  // `none` out of searches (INDEX_OFFLINE) until a task builds it: so first `none`, then the types.
   const current = (await ldap.read(d.dn, ['nsIndexType']))?.values('nsIndexType') ?? [];
   if (!(current.length === 1 && current[0].toLowerCase() === 'none')) {
     await ldap.modify(d.dn, [{ operation: 'replace', attribute: 'nsIndexType', values: ['none'] }]);
@@ -296,9 +339,74 @@ export async function activateHeld(ldap: LdapSession, d: MarkedDefinition): Prom
     ...(d.held.matchingRules.length ? [{ operation: 'replace' as const, attribute: 'nsMatchingRule', values: d.held.matchingRules }] : []),
     { operation: 'delete', attribute: 'description', values: [heldValue(d.held)] },
   ]);
-  delete d.held;
+  return [{ kind: d.kind, name: d.name, dn: d.dn }];
+}
+
+/**
+ * A held VLV search gets its indexes, marked, and loses its hold. One that differs from what it is
+ * to become (its filter, say) is changed in place, and its indexes are marked to be built only
+ * once 389 DS has restarted: 389 DS takes a changed vlvSearch or vlvSort only at a restart, and an
+ * index task before it builds the old definition (seen on 389 DS 2.3.1: after the restart the new
+ * filter answered with the old one's entries); deleting and adding the entries again instead left
+ * the next index task waiting for ever on a database lock. Until the restart, the old definition
+ * and its index stay consistent.
+ */
+async function activateVlvSearch(ldap: LdapSession, dn: string, held: HeldVlvSearch): Promise<MarkedDefinition[]> {
+  const search = await ldap.read(dn, ['vlvBase', 'vlvScope', 'vlvFilter']);
+  const indexes = search ? await ldap.search(dn, { scope: 'one', filter: '(objectClass=vlvIndex)', attributes: ['cn', 'vlvSort', 'objectClass', 'description'] }) : [];
+  const changed = search !== undefined && vlvDifferences(search, indexes, held).rewrite;
+  if (changed) {
+    await ldap.modify(dn, [
+      { operation: 'replace', attribute: 'vlvBase', values: [held.base] },
+      { operation: 'replace', attribute: 'vlvScope', values: [held.scope] },
+      { operation: 'replace', attribute: 'vlvFilter', values: [held.filter] },
+    ]);
+  }
+  const toBuild: MarkedDefinition[] = [];
+  for (const index of held.indexes) {
+    const present = indexes.find((i) => i.first('cn')?.toLowerCase() === index.name.toLowerCase());
+    const indexDN = present?.dn ?? `cn=${escapeRdnValue(index.name)},${dn}`;
+    const marks = changed ? [PENDING_BUILD, PENDING_RESTART] : [PENDING_BUILD];
+    if (!present) {
+      await ldap.add(indexDN, { objectClass: ['top', 'vlvIndex', 'extensibleObject'], cn: index.name, vlvSort: index.sort, description: marks });
+    } else if (changed) {
+      const lacking = marks.filter((m) => !present.values('description').includes(m));
+      const extensible = present.values('objectClass').some((c) => c.toLowerCase() === 'extensibleobject');
+      await ldap.modify(indexDN, [
+        { operation: 'replace', attribute: 'vlvSort', values: [index.sort] },
+        ...(extensible ? [] : [{ operation: 'add' as const, attribute: 'objectClass', values: ['extensibleObject'] }]),
+        ...(lacking.length ? [{ operation: 'add' as const, attribute: 'description', values: lacking }] : []),
+      ]);
+    }
+    // One in force and built (not marked) is left as it is; a changed one waits for the restart.
+    if (changed) toBuild.push({ kind: 'vlv', name: index.name, dn: indexDN, afterRestart: true });
+    else if (!present || present.values('description').includes(PENDING_BUILD)) toBuild.push({ kind: 'vlv', name: index.name, dn: indexDN });
+  }
+  await unhold(ldap, dn, held);
+  return toBuild;
+}
+
+/** The held search as Dogtag's vlv.ldif defines it (top, vlvSearch): its hold, mark and extensibleObject go. */
+async function unhold(ldap: LdapSession, dn: string, held: HeldVlvSearch): Promise<void> {
+  const release: Modification = { operation: 'delete', attribute: 'description', values: [PENDING_BUILD, heldValue(held)] };
+  try {
+    await ldap.modify(dn, [release, { operation: 'delete', attribute: 'objectClass', values: ['extensibleObject'] }]);
+  } catch (err) {
+    // It holds something else only extensibleObject allows (65), or never had it (16).
+    if (!hasResultCode(err, ResultCode.ObjectClassViolation) && !hasResultCode(err, ResultCode.NoSuchAttribute)) throw err;
+    await ldap.modify(dn, [release]);
+  }
+}
+
+/** What a definition stands for in a task, status and the log: a held VLV search, its indexes. */
+function namesOf(d: Definition): string[] {
+  return d.heldVlv ? d.heldVlv.indexes.map((i) => i.name) : [d.name];
+}
+
+function isHeld(d: Definition): boolean {
+  return d.held !== undefined || d.heldVlv !== undefined;
 }
 
 function describe(definitions: Definition[]): string {
-  return definitions.map((d) => (d.kind === 'vlv' ? `VLV ${d.name}` : d.name)).join(', ');
+  return definitions.flatMap((d) => (d.kind === 'attribute' ? [d.name] : namesOf(d).map((n) => `VLV ${n}`))).join(', ');
 }

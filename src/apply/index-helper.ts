@@ -3,66 +3,23 @@
  * scope), and VLV searches (vlvSearch, with their vlvIndex entries), which are definitions of the
  * backend too.
  *
- * Crash safety: the definition alone does not say whether an index task built it. So every
- * definition this helper adds or completes carries the description PENDING_BUILD, written in the
- * same operation, and removed only once an index task built it: the run's last phase on the
- * database builds whatever carries it (index-builds.ts), whichever run that is. ensure() reports a
- * definition still carrying it as changed.
- *
- * Held until built: 389 DS trusts an attribute index as built in two cases where it is not, and
- * then a search through it misses every entry written before (measured on 389 DS 2.3, BDB):
- *  - a type or matching rule added to a definition that exists (a modify) is used at once;
- *  - an index added online is left out of searches (INDEX_OFFLINE) only until 389 DS restarts.
- * Only nsIndexType `none` keeps a definition out of searches across a restart, and a definition
- * that was `none` stays out of them when given its types, until an index task builds it. So a new
- * definition is added as `none`, an existing one keeps the types it had (built), and the types and
- * rules to build go in a second description (HELD); the build activates them right before its
- * task (index-builds.ts). Until then searches on the new types run unindexed, with every entry.
+ * Every definition this helper adds or completes carries the mark PENDING_BUILD, written in the
+ * same operation, and is held until built (index-marks.ts says what each carries and why): the
+ * run's last phase on the database builds whatever carries the mark (index-builds.ts), whichever
+ * run that is, and gives held definitions their definition right before its task. ensure() and
+ * ensureVlv() report a definition still marked as changed.
  */
 import type { DirectoryEntry, LdapSession, Modification } from '../core/directory';
 import type { IndexHelper, IndexSpec, VlvSearchSpec } from '../core/step';
 import { backendConfigDN } from '../ldap/backend';
 import { ensureEntry } from '../ldap/ensure-entry';
 import { escapeRdnValue } from '../ldap/filter';
-
-/** A definition a step marked: an attribute index (nsIndex) or a VLV index (vlvIndex), by its cn. */
-export interface MarkedDefinition {
-  kind: 'attribute' | 'vlv';
-  name: string;
-  dn: string;
-  /** An attribute index held until its build (what it is to be built as). */
-  held?: HeldIndex;
-}
+import { heldIndex, heldValue, heldVlvSearch, markPending, pendingBuild, PENDING_BUILD, vlvDifferences, type HeldIndex, type HeldVlvSearch, type MarkedDefinition } from './index-marks';
 
 export interface IndexHelperOptions {
   backend: string;
   /** Told of each definition marked (the run's builds: a dry-run writes no mark to find). */
   onMarked?: (definition: MarkedDefinition) => void;
-}
-
-/** On an index definition: defined or completed by pki-db-upgrade, index task not finished yet. */
-export const PENDING_BUILD = 'pki-db-upgrade: index not built yet (index task pending)';
-
-/** The description that holds what a definition is to be built as, until the build activates it. */
-const HELD_PREFIX = 'pki-db-upgrade: to build as ';
-
-/** What a held definition becomes when its build starts. */
-export interface HeldIndex {
-  types: string[];
-  matchingRules: string[];
-}
-
-/** The held types and rules of a definition, if it is held. */
-export function heldIndex(entry: DirectoryEntry): HeldIndex | undefined {
-  const value = entry.values('description').find((d) => d.startsWith(HELD_PREFIX));
-  if (value === undefined) return undefined;
-  const list = (name: string) => (new RegExp(`${name}=(\\S*)`).exec(value)?.[1] ?? '').split(',').filter(Boolean);
-  return { types: list('nsIndexType'), matchingRules: list('nsMatchingRule') };
-}
-
-/** The description value for a held definition (index types and rule names or OIDs hold no spaces or commas). */
-export function heldValue(held: HeldIndex): string {
-  return `${HELD_PREFIX}nsIndexType=${held.types.join(',')}` + (held.matchingRules.length ? ` nsMatchingRule=${held.matchingRules.join(',')}` : '');
 }
 
 const SCOPES = { base: '0', one: '1', sub: '2' } as const;
@@ -122,41 +79,54 @@ export class LdapIndexHelper implements IndexHelper {
   async ensureVlv(searches: VlvSearchSpec[]): Promise<string[]> {
     const changed: string[] = [];
     for (const search of searches) {
-      const searchDN = this.vlvSearchDN(search.name);
-      const wanted = { vlvBase: search.base, vlvScope: SCOPES[search.scope], vlvFilter: search.filter };
-      const outcome = await ensureEntry(this.ldap, searchDN, { objectClass: ['top', 'vlvSearch'], cn: search.name, ...wanted }, { read: Object.keys(wanted) });
-      // A search defined otherwise (an older release's filter): replaced, and its indexes rebuilt.
-      const same = (k: string, v: string) => normalized(outcome.action === 'present' ? outcome.entry.first(k) : v) === normalized(v);
-      const differs = outcome.action === 'present' && Object.entries(wanted).some(([k, v]) => !same(k, v));
-      if (differs) await this.ldap.modify(searchDN, Object.entries(wanted).map(([attribute, value]) => ({ operation: 'replace', attribute, values: [value] })));
-      for (const index of search.indexes) {
-        const indexDN = this.vlvIndexDN(search.name, index.name);
-        // vlvIndex allows no description: extensibleObject lets it carry the mark.
-        const entry = await ensureEntry(
-          this.ldap,
-          indexDN,
-          { objectClass: ['top', 'vlvIndex', 'extensibleObject'], cn: index.name, vlvSort: index.sort, description: PENDING_BUILD },
-          { read: ['vlvSort', 'description', 'objectClass'] },
-        );
-        const sortDiffers = entry.action === 'present' && entry.entry.first('vlvSort') !== index.sort;
-        const marked = entry.action === 'added' || (entry.action === 'present' && pendingBuild(entry.entry));
-        if (sortDiffers || (differs && !marked)) {
-          const changes: Modification[] = sortDiffers ? [{ operation: 'replace', attribute: 'vlvSort', values: [index.sort] }] : [];
-          if (!marked) {
-            if (entry.action === 'present' && !entry.entry.values('objectClass').some((c) => c.toLowerCase() === 'extensibleobject')) {
-              changes.push({ operation: 'add', attribute: 'objectClass', values: ['extensibleObject'] });
-            }
-            changes.push(markPending());
-          }
-          await this.ldap.modify(indexDN, changes);
-        }
-        if (marked || sortDiffers || differs) {
-          changed.push(index.name);
-          this.options.onMarked?.({ kind: 'vlv', name: index.name, dn: indexDN });
-        }
+      const dn = this.vlvSearchDN(search.name);
+      const wanted: HeldVlvSearch = { base: search.base, scope: SCOPES[search.scope], filter: search.filter, indexes: search.indexes.map((i) => ({ name: i.name, sort: i.sort })) };
+      const names = wanted.indexes.map((i) => i.name);
+      const outcome = await ensureEntry(
+        this.ldap,
+        dn,
+        // extensibleObject lets a vlvSearch carry the mark and what it is held as (index-marks.ts).
+        { objectClass: ['top', 'vlvSearch', 'extensibleObject'], cn: search.name, vlvBase: wanted.base, vlvScope: wanted.scope, vlvFilter: wanted.filter, description: [PENDING_BUILD, heldValue(wanted)] },
+        { read: ['vlvBase', 'vlvScope', 'vlvFilter', 'objectClass', 'description'] },
+      );
+      if (outcome.action === 'added' || (await this.holdVlv(dn, outcome.entry, wanted))) {
+        changed.push(...names);
+        this.options.onMarked?.({ kind: 'vlv-search', name: search.name, dn, heldVlv: wanted });
+        continue;
+      }
+      // In force as wanted: still owed only where a build was started and did not finish.
+      for (const index of await this.vlvIndexes(dn)) {
+        if (!names.some((n) => n.toLowerCase() === index.first('cn')?.toLowerCase()) || !pendingBuild(index)) continue;
+        changed.push(index.first('cn')!);
+        this.options.onMarked?.({ kind: 'vlv', name: index.first('cn')!, dn: index.dn });
       }
     }
     return changed;
+  }
+
+  /**
+   * An existing VLV search: held with `wanted` (it keeps the entries it has, in force and built,
+   * until the build) when it is held already, or differs from it (its base, scope or filter, an
+   * index missing or sorted otherwise). False when it is in force as wanted.
+   */
+  private async holdVlv(dn: string, existing: DirectoryEntry, wanted: HeldVlvSearch): Promise<boolean> {
+    const before = heldVlvSearch(existing);
+    if (!before) {
+      const { rewrite, missing } = vlvDifferences(existing, await this.vlvIndexes(dn), wanted);
+      if (!rewrite && missing.length === 0) return false;
+    }
+    if (before && heldValue(before) === heldValue(wanted)) return true;
+    const changes: Modification[] = [];
+    if (!existing.values('objectClass').some((c) => c.toLowerCase() === 'extensibleobject')) changes.push({ operation: 'add', attribute: 'objectClass', values: ['extensibleObject'] });
+    if (!pendingBuild(existing)) changes.push(markPending());
+    if (before) changes.push({ operation: 'delete', attribute: 'description', values: [heldValue(before)] });
+    changes.push({ operation: 'add', attribute: 'description', values: [heldValue(wanted)] });
+    await this.ldap.modify(dn, changes);
+    return true;
+  }
+
+  private async vlvIndexes(searchDN: string): Promise<DirectoryEntry[]> {
+    return this.ldap.search(searchDN, { scope: 'one', filter: '(objectClass=vlvIndex)', attributes: ['cn', 'vlvSort', 'description'] });
   }
 
   private indexDN(attribute: string): string {
@@ -166,27 +136,10 @@ export class LdapIndexHelper implements IndexHelper {
   private vlvSearchDN(search: string): string {
     return `cn=${escapeRdnValue(search)},${this.backendDN}`;
   }
-
-  private vlvIndexDN(search: string, index: string): string {
-    return `cn=${escapeRdnValue(index)},${this.vlvSearchDN(search)}`;
-  }
-}
-
-function pendingBuild(entry: DirectoryEntry): boolean {
-  return entry.values('description').includes(PENDING_BUILD);
-}
-
-function markPending(): Modification {
-  return { operation: 'add', attribute: 'description', values: [PENDING_BUILD] };
 }
 
 /** `a` and the values of `b` it lacks, ignoring case (as index types and matching rules compare). */
 function union(a: string[], b: string[]): string[] {
   const have = new Set(a.map((v) => v.toLowerCase()));
   return [...a, ...b.filter((v) => !have.has(v.toLowerCase()))];
-}
-
-/** Case and spaces after commas do not make a base or a filter another one. */
-function normalized(value: string | undefined): string {
-  return (value ?? '').replace(/,\s+/g, ',').toLowerCase();
 }

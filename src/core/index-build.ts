@@ -19,6 +19,8 @@ export interface OwedIndexBuilds {
   held: string[];
   /** Of those, the ones 389 DS has trusted as built since it restarted: searches through them miss entries now. */
   trusted: string[];
+  /** Of those, VLV indexes whose definition changed in place: built by the first run after 389 DS restarts. */
+  afterRestart: string[];
   /** This tool's index task still running on the backend (an interrupted run's), with its progress. */
   running?: { task: string; status: string };
 }

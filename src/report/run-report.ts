@@ -100,7 +100,7 @@ export function allRecords(state: HistoryState): StepRecord[] {
   return records.sort((a, b) => a.startTime.getTime() - b.startTime.getTime() || a.stepId.localeCompare(b.stepId));
 }
 
-export function statusReport(target: string, plan: Plan, state: HistoryState, indexBuilds: OwedIndexBuilds = { owed: [], held: [], trusted: [] }): StatusReport {
+export function statusReport(target: string, plan: Plan, state: HistoryState, indexBuilds: OwedIndexBuilds = { owed: [], held: [], trusted: [], afterRestart: [] }): StatusReport {
   const mine = allRecords(state).filter((r) => r.scope === 'cluster' || r.server === plan.serverId);
   const last = mine.reduce<StepRecord | undefined>(
     (latest, r) => (!latest || (r.endTime ?? r.startTime) >= (latest.endTime ?? latest.startTime) ? r : latest),
@@ -215,6 +215,7 @@ function indexBuildLines(b: OwedIndexBuilds): string[] {
           : `searches on them run unindexed; after a restart of 389 DS those not held (${exposed.join(', ')}) miss entries`;
     lines.push(`Index build: ${b.owed.length} definition(s) not built yet (${risk}): ${b.owed.join(', ')}`);
   }
+  if (b.afterRestart.length > 0) lines.push(`             the VLV definition of ${b.afterRestart.join(', ')} changed: 389 DS takes it at its next restart, and the first run after it builds the index`);
   if (b.trusted.length > 0) lines.push(`             389 DS restarted after defining ${b.trusted.join(', ')}: it searches through them as if built, and misses entries; run pki-db-upgrade to build them now`);
   if (b.running) lines.push(`             running: ${b.running.task}${b.running.status ? ` (${b.running.status})` : ''}; the backend is read-only until it ends`);
   else if (b.owed.length > 0) lines.push('             the next run builds them in one index task (the backend is read-only meanwhile)');

@@ -72,7 +72,7 @@ export async function tool(argv: string[], registry?: Registry): Promise<ToolRes
 /** Which server (URL) applied each step, in order: steps record themselves here when they run. */
 export type Applications = Map<string, string[]>;
 
-interface TestStep {
+export interface TestStep {
   id: string;
   scope: StepScope;
   backwardCompatible?: boolean;

@@ -23,7 +23,7 @@ import { conflictEntries, managerPasswordFile } from './cluster';
 import { createFakePki, type FakePki } from './fake-pki';
 import { DIRECT_CA_FACTS } from './pki-facts';
 import { EST_ADMINISTRATORS, groupDN } from '../../src/pki/groups';
-import { PENDING_BUILD } from '../../src/apply/index-helper';
+import { PENDING_BUILD } from '../../src/apply/index-marks';
 import { escapeFilterValue } from '../../src/ldap/filter';
 
 /** Ports B+60 .. B+89: five meshes of three suppliers (harness README lists the ranges). */

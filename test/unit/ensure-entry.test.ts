@@ -1,5 +1,6 @@
 import { DirectoryEntry, LdapResultError, ResultCode, type AttributeMap } from '../../src/core/directory';
-import { heldIndex, LdapIndexHelper, PENDING_BUILD } from '../../src/apply/index-helper';
+import { LdapIndexHelper } from '../../src/apply/index-helper';
+import { heldIndex, PENDING_BUILD } from '../../src/apply/index-marks';
 import { DryRunSession } from '../../src/ldap/dry-run-session';
 import { ensureEntry } from '../../src/ldap/ensure-entry';
 import { LdapHistoryStore } from '../../src/record/ldap-history-store';
@@ -98,7 +99,7 @@ describe('what is created through ensureEntry', () => {
       const dir = directory();
       expect(await helper(dir).ensure([{ attribute: 'serialno', types: ['eq', 'pres'] }])).toEqual(['serialno']);
       const entry = dir.entries.get(`cn=serialno,${container}`);
-      expect(entry).toEqual({ objectClass: ['top', 'nsIndex'], cn: ['serialno'], nsSystemIndex: ['false'], nsIndexType: ['none'], description: [PENDING_BUILD, 'pki-db-upgrade: to build as nsIndexType=eq,pres'] });
+      expect(entry).toEqual({ objectClass: ['top', 'nsIndex'], cn: ['serialno'], nsSystemIndex: ['false'], nsIndexType: ['none'], description: [PENDING_BUILD, 'pki-db-upgrade: to build as {"nsIndexType":["eq","pres"]}'] });
       expect(heldIndex(new DirectoryEntry('cn=serialno', entry!))).toEqual({ types: ['eq', 'pres'], matchingRules: [] });
     });
 
@@ -116,7 +117,7 @@ describe('what is created through ensureEntry', () => {
           `cn=issuername,${container}`,
           [
             { operation: 'add', attribute: 'description', values: [PENDING_BUILD] },
-            { operation: 'add', attribute: 'description', values: ['pki-db-upgrade: to build as nsIndexType=eq,PRES,sub nsMatchingRule=caseIgnoreOrderingMatch'] },
+            { operation: 'add', attribute: 'description', values: ['pki-db-upgrade: to build as {"nsIndexType":["eq","PRES","sub"],"nsMatchingRule":["caseIgnoreOrderingMatch"]}'] },
           ],
         ],
       ]);
@@ -126,7 +127,7 @@ describe('what is created through ensureEntry', () => {
 
     it('one held by an earlier run is held with what a later step adds to it, and reported again without a write when nothing is added', async () => {
       const dir = directory();
-      const first = 'pki-db-upgrade: to build as nsIndexType=eq';
+      const first = 'pki-db-upgrade: to build as {"nsIndexType":["eq"]}';
       dir.add(`cn=serialno,${container}`, { objectClass: ['top', 'nsIndex'], cn: ['serialno'], nsIndexType: ['none'], description: [PENDING_BUILD, first] });
       expect(await helper(dir).ensure([{ attribute: 'serialno', types: ['eq'] }])).toEqual(['serialno']);
       expect(dir.writes).toEqual([]);
@@ -134,7 +135,7 @@ describe('what is created through ensureEntry', () => {
       expect(dir.writes.map((w) => w.changes)).toEqual([
         [
           { operation: 'delete', attribute: 'description', values: [first] },
-          { operation: 'add', attribute: 'description', values: ['pki-db-upgrade: to build as nsIndexType=eq,pres'] },
+          { operation: 'add', attribute: 'description', values: ['pki-db-upgrade: to build as {"nsIndexType":["eq","pres"]}'] },
         ],
       ]);
     });

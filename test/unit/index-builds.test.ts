@@ -4,7 +4,7 @@
  * tool's index task running with its progress. The builds themselves are tested on the real server (test/index-builds.test.ts).
  */
 import { LdapIndexBuilds } from '../../src/apply/index-builds';
-import { PENDING_BUILD } from '../../src/apply/index-helper';
+import { PENDING_BUILD } from '../../src/apply/index-marks';
 import { DirectoryEntry, type LdapSession, type SearchOptions } from '../../src/core/directory';
 import { emptyHistory } from '../../src/core/history-store';
 import { silentLogger } from '../../src/core/logger';
@@ -33,7 +33,7 @@ function serverWithOwedBuilds(): LdapSession & { searches: { base: string; filte
       if (base === BACKEND_DN) {
         return [
           new DirectoryEntry(`cn=issuername,cn=index,${BACKEND_DN}`, { cn: 'issuername', objectClass: ['top', 'nsIndex'], description: PENDING_BUILD }),
-          new DirectoryEntry(`cn=serialno,cn=index,${BACKEND_DN}`, { cn: 'serialno', objectClass: ['top', 'nsIndex'], description: [PENDING_BUILD, 'pki-db-upgrade: to build as nsIndexType=eq'] }),
+          new DirectoryEntry(`cn=serialno,cn=index,${BACKEND_DN}`, { cn: 'serialno', objectClass: ['top', 'nsIndex'], description: [PENDING_BUILD, 'pki-db-upgrade: to build as {"nsIndexType":["eq"]}'] }),
           new DirectoryEntry(`cn=revokedIndex,cn=revoked,${BACKEND_DN}`, { cn: 'revokedIndex', objectClass: ['top', 'vlvIndex', 'extensibleObject'], description: PENDING_BUILD }),
         ];
       }
@@ -49,7 +49,7 @@ describe('what a backend owes a build', () => {
   it('is read from the marks and the running tasks, and status shows it with the progress; a held index is never trusted', async () => {
     const ldap = serverWithOwedBuilds();
     const owed = await new LdapIndexBuilds({ ldap, backend: 'ca', dryRun: true, logger: silentLogger }).owed();
-    expect(owed).toEqual({ owed: ['issuername', 'serialno', 'revokedIndex'], held: ['serialno'], trusted: ['issuername'], running: { task: 'cn=pki-db-upgrade-1764633600000-4242,cn=index,cn=tasks,cn=config', status: 'ca: Indexed 320000 entries (32%).' } });
+    expect(owed).toEqual({ owed: ['issuername', 'serialno', 'revokedIndex'], held: ['serialno'], trusted: ['issuername'], afterRestart: [], running: { task: 'cn=pki-db-upgrade-1764633600000-4242,cn=index,cn=tasks,cn=config', status: 'ca: Indexed 320000 entries (32%).' } });
     expect(ldap.searches[0]).toEqual({ base: BACKEND_DN, filter: '(description=pki-db-upgrade: index not built yet \\28index task pending\\29)' });
 
     const plan = planUpgrade({ steps: registry(step('1.0.0/01-Schema')), state: emptyHistory(), packageVersion: '1.0.0', serverId: 'ds1:389' });

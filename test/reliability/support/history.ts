@@ -17,7 +17,7 @@ import { runOrder } from '../../../src/app/database';
 import { compareVersions } from '../../../src/core/version';
 import { MISSING_ISSUER_NAME_FILTER } from '../../../src/pki/ca-database';
 import { CA_INDEXES } from '../../../src/pki/ca-indexes';
-import { PENDING_BUILD } from '../../../src/apply/index-helper';
+import { PENDING_BUILD } from '../../../src/apply/index-marks';
 import { escapeFilterValue } from '../../../src/ldap/filter';
 import { packageVersion, steps as registrySteps } from '../../../upgrades/registry.generated';
 import { unindexedAttributes } from './directory-export';
