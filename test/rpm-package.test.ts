@@ -331,7 +331,7 @@ describe("the start-time drop-in of Dogtag's units, as the RPM installs it", () 
     expect(command).toEqual({ asRoot: true, argv: ['/usr/sbin/pki-db-upgrade', 'run', '--mode', 'start', '--instance', INSTANCE] });
     const start = await run('chroot', [server.root, ...command.argv], { env: RPM_ENV });
     expect(start.code).toBe(0);
-    expect(packageLines(start)).toEqual([expect.stringMatching(new RegExp(`^pki-db-upgrade: ${INSTANCE}: ca upgraded from \\(untracked\\) to ${versionNext.replace(/\./g, '\\.')} \\(\\d+ step\\(s\\), [0-9.]+ ?m?s\\); backup taken first: /\\S+\\.ldif; indexes built: allRevokedCertsByIssuer-${INSTANCE}Index, acmeAccountId, acmeAuthorizationId and 31 more$`))]);
+    expect(packageLines(start)).toEqual([expect.stringMatching(new RegExp(`^pki-db-upgrade: ${INSTANCE}: ca upgraded from \\(untracked\\) to ${versionNext.replace(/\./g, '\\.')} \\(\\d+ step\\(s\\), [0-9.]+ ?m?s\\); backup taken first: /\\S+\\.ldif; indexes built: acmeAccountId, acmeAuthorizationId, acmeAuthorizationWildcard and 31 more$`))]);
     expect(await databaseVersion(ds, suffix)).toBe(versionNext);
     expect([...(await certificateRecords(ds, suffix)).values()].filter((r) => r.issuerName === undefined)).toEqual([]);
     expect(readStatus(server).lastRun).toMatchObject({ mode: 'start', result: 'upgraded', exitCode: 0 });

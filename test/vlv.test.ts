@@ -54,7 +54,7 @@ describe('VLV searches', () => {
     expect(answer).toMatch(/# vlvResult ?pos=1 count=\d+ context= \(0\) Success/);
   });
 
-  it('defined otherwise (an older release\'s filter) are held as they are, then added again as wanted and built right before the task (389 DS takes a changed VLV definition only when it is added)', async () => {
+  it('defined otherwise (an older release\'s filter) are held as they are, changed in place by the build, and left for the first run after a restart of 389 DS (it takes the change only then; test/upgrade-steps-own-server.test.ts restarts it)', async () => {
     const db = await caDatabase(standalone(), 'vlvold', { certificates: 5 });
     const spec = (filter: string): VlvSearchSpec => ({ name: `revoked-${db.backend}`, base: REPOSITORY(db.suffix), scope: 'one', filter, indexes: [{ name: `revoked-${db.backend}Index`, sort: 'serialno' }] });
     const t = await realStepContext(standalone(), db);
@@ -65,12 +65,14 @@ describe('VLV searches', () => {
       const changed = await t.ctx.indexes.ensureVlv([spec(newer)]);
       expect(changed).toEqual([`revoked-${db.backend}Index`]);
       expect((await vlvEntries(db.backend)).find((e) => e.cn === `revoked-${db.backend}`)).toMatchObject({ filter: '(certStatus=REVOKED)', marked: PENDING_BUILD });
-      expect(await t.buildIndexes()).toMatchObject({ outcome: 'built', names: changed });
-      expect(await vlvEntries(db.backend)).toEqual([
-        { cn: `revoked-${db.backend}`, filter: newer, sort: undefined, enabled: undefined, marked: undefined },
-        expect.objectContaining({ cn: `revoked-${db.backend}Index`, sort: 'serialno', marked: undefined }),
-      ]);
-      expect(await t.ctx.indexes.ensureVlv([spec(newer)])).toEqual([]);
+      const deferred = { outcome: 'deferred', names: changed, reason: '389 DS takes the changed VLV definition at its next restart' };
+      expect(await t.buildIndexes()).toEqual(deferred);
+      const [search, index] = await vlvEntries(db.backend);
+      expect(search).toEqual({ cn: `revoked-${db.backend}`, filter: newer, sort: undefined, enabled: undefined, marked: undefined });
+      expect(index).toMatchObject({ cn: `revoked-${db.backend}Index`, sort: 'serialno', marked: PENDING_BUILD });
+      // Until 389 DS restarts, every run leaves it.
+      expect(await t.buildIndexes()).toEqual(deferred);
+      expect(await t.ctx.indexes.ensureVlv([spec(newer)])).toEqual([`revoked-${db.backend}Index`]);
     } finally {
       await t.close();
     }

@@ -90,7 +90,7 @@ export class LdapIndexBuilds implements IndexBuildPort {
     if (definitions.length === 0) return { outcome: 'none' };
     const names = definitions.flatMap(namesOf);
     if (dryRun) {
-      const activated = await activateAll(this.options.ldap, definitions);
+      const activated = await activateAll(this.options.ldap, definitions, this.options.clock ?? systemClock);
       await this.startTask(activated);
       logger.info(`would build in one index task on backend ${this.options.backend}: ${describe(activated)}`);
       return { outcome: 'planned', names };
@@ -121,7 +121,7 @@ export class LdapIndexBuilds implements IndexBuildPort {
         left = left.filter((d) => !built.includes(d));
       }
       if (left.length === 0) break;
-      left = await activateAll(this.options.ldap, left);
+      left = await activateAll(this.options.ldap, left, clock);
       // A VLV definition changed in place is built only once 389 DS has taken the change (a restart).
       const later = left.some((d) => d.afterRestart) ? await this.waitingForRestart(left) : [];
       if (later.length > 0) {
@@ -143,9 +143,10 @@ export class LdapIndexBuilds implements IndexBuildPort {
     return { outcome: 'built', names: built.map((d) => d.name), reused: reused.map((d) => d.name), durationMs };
   }
 
-  /** The marked definitions on the server, then those this run marked that it does not show (dry-run). */
+  /** The marked definitions on the server, then in dry-run those its steps marked that the server does not show. */
   private async toBuild(): Promise<Definition[]> {
     const found = await this.markedOnServer();
+    if (!this.options.dryRun) return found;
     const seen = new Set(found.map((d) => d.dn.toLowerCase()));
     return [...found, ...(this.options.marked?.all() ?? []).filter((d) => !seen.has(d.dn.toLowerCase()))];
   }
@@ -201,16 +202,16 @@ export class LdapIndexBuilds implements IndexBuildPort {
   }
 
   /**
-   * The VLV indexes changed in place (PENDING_RESTART) that 389 DS has not restarted since: here a
-   * change in the second 389 DS started in counts as made after it (building too early builds the
-   * old definition). Without cn=monitor's start time, all of them.
+   * The VLV indexes changed in place (PENDING_RESTART) that 389 DS has not restarted since: changed
+   * after its start (the change is dated after the start's second, activateVlvSearch). Without
+   * cn=monitor's start time, all of them.
    */
   private async waitingForRestart(definitions: Definition[]): Promise<Definition[]> {
     const started = (await this.options.ldap.read('cn=monitor', ['startTime']).catch(() => undefined))?.first('startTime');
     const waiting: Definition[] = [];
     for (const d of definitions.filter((d) => d.afterRestart)) {
       const changed = await this.lastChanged(d);
-      if (!started || !changed || changed >= started) waiting.push(d);
+      if (!started || !changed || changed > started) waiting.push(d);
     }
     return waiting;
   }
@@ -227,8 +228,9 @@ export class LdapIndexBuilds implements IndexBuildPort {
    * second as the mark came after it, as the mark is written before any task is started).
    */
   private async builtWhileNobodyWatched(all: Definition[]): Promise<Definition[]> {
-    // A held definition was never given to a task: activation comes right before one.
-    const definitions = all.filter((d) => !isHeld(d));
+    // A held definition was never given to a task: activation comes right before one. Nor is a
+    // changed VLV definition trusted to a task of the same second (it may have built the old one).
+    const definitions = all.filter((d) => !isHeld(d) && !d.afterRestart);
     if (definitions.length === 0) return [];
     let tasks: DirectoryEntry[];
     try {
@@ -313,9 +315,9 @@ export class LdapIndexBuilds implements IndexBuildPort {
 }
 
 /** Activates each held definition (activateHeld): what the task is then to build. */
-async function activateAll(ldap: LdapSession, definitions: Definition[]): Promise<Definition[]> {
+async function activateAll(ldap: LdapSession, definitions: Definition[], clock: Clock): Promise<Definition[]> {
   const activated: Definition[] = [];
-  for (const d of definitions) activated.push(...(await activateHeld(ldap, d)));
+  for (const d of definitions) activated.push(...(await activateHeld(ldap, d, clock)));
   return activated;
 }
 
@@ -325,8 +327,8 @@ async function activateAll(ldap: LdapSession, definitions: Definition[]): Promis
  * marks stay until the task has built them: a run killed in between finds the definition still
  * held, or marked and in force, and builds it.
  */
-export async function activateHeld(ldap: LdapSession, d: MarkedDefinition): Promise<MarkedDefinition[]> {
-  if (d.heldVlv) return activateVlvSearch(ldap, d.dn, d.heldVlv);
+export async function activateHeld(ldap: LdapSession, d: MarkedDefinition, clock: Clock = systemClock): Promise<MarkedDefinition[]> {
+  if (d.heldVlv) return activateVlvSearch(ldap, d.dn, d.heldVlv, clock);
   if (!d.held) return [d];
   // 389 DS uses at once the types a modify adds to a definition in use, but keeps one that was
   // `none` out of searches (INDEX_OFFLINE) until a task builds it: so first `none`, then the types.
@@ -351,11 +353,15 @@ export async function activateHeld(ldap: LdapSession, d: MarkedDefinition): Prom
  * the next index task waiting for ever on a database lock. Until the restart, the old definition
  * and its index stay consistent.
  */
-async function activateVlvSearch(ldap: LdapSession, dn: string, held: HeldVlvSearch): Promise<MarkedDefinition[]> {
+async function activateVlvSearch(ldap: LdapSession, dn: string, held: HeldVlvSearch, clock: Clock): Promise<MarkedDefinition[]> {
   const search = await ldap.read(dn, ['vlvBase', 'vlvScope', 'vlvFilter']);
   const indexes = search ? await ldap.search(dn, { scope: 'one', filter: '(objectClass=vlvIndex)', attributes: ['cn', 'vlvSort', 'objectClass', 'description'] }) : [];
   const changed = search !== undefined && vlvDifferences(search, indexes, held).rewrite;
   if (changed) {
+    // One-second timestamps: the change is dated after 389 DS's start, so that a later run tells
+    // from the two whether 389 DS has restarted since (waitingForRestart).
+    const monitor = await ldap.read('cn=monitor', ['startTime', 'currentTime']).catch(() => undefined);
+    if ((monitor?.first('currentTime') ?? '') <= (monitor?.first('startTime') ?? '')) await clock.sleep(1000);
     await ldap.modify(dn, [
       { operation: 'replace', attribute: 'vlvBase', values: [held.base] },
       { operation: 'replace', attribute: 'vlvScope', values: [held.scope] },
@@ -379,7 +385,7 @@ async function activateVlvSearch(ldap: LdapSession, dn: string, held: HeldVlvSea
       ]);
     }
     // One in force and built (not marked) is left as it is; a changed one waits for the restart.
-    if (changed) toBuild.push({ kind: 'vlv', name: index.name, dn: indexDN, afterRestart: true });
+    if (changed || present?.values('description').includes(PENDING_RESTART)) toBuild.push({ kind: 'vlv', name: index.name, dn: indexDN, afterRestart: true });
     else if (!present || present.values('description').includes(PENDING_BUILD)) toBuild.push({ kind: 'vlv', name: index.name, dn: indexDN });
   }
   await unhold(ldap, dn, held);
@@ -394,7 +400,12 @@ async function unhold(ldap: LdapSession, dn: string, held: HeldVlvSearch): Promi
   } catch (err) {
     // It holds something else only extensibleObject allows (65), or never had it (16).
     if (!hasResultCode(err, ResultCode.ObjectClassViolation) && !hasResultCode(err, ResultCode.NoSuchAttribute)) throw err;
-    await ldap.modify(dn, [release]);
+    try {
+      await ldap.modify(dn, [release]);
+    } catch (again) {
+      // Released already (by an earlier activation that went no further).
+      if (!hasResultCode(again, ResultCode.NoSuchAttribute)) throw again;
+    }
   }
 }
 

@@ -4,11 +4,11 @@
  * yet; the framework then builds every marked definition of the backend in one 389 DS index task,
  * so that a run whose steps define several indexes reads the backend's entries once, and marks left
  * by a run that was killed are built by whichever run comes next (even one with no step to apply).
- * A step is recorded done once its definitions are in place. An attribute index stays held out of
- * searches until its build (nsIndexType none, src/apply/index-helper.ts); a VLV index and one whose
- * build was started and interrupted are searched unindexed only until 389 DS restarts: it then
- * trusts them as built, and searches through them miss every entry written before the definition
- * (INDEX_OFFLINE is not kept across a restart; test/support/mesh.ts shows it).
+ * A step is recorded done once its definitions are in place. Until the build they are held out of
+ * searches (src/apply/index-marks.ts): 389 DS trusts an unbuilt index as built after a restart,
+ * and a type added to an index in use at once, and searches through it miss the entries written
+ * before. What stays exposed is a build interrupted by a restart of 389 DS (its definitions active
+ * and marked), which the next run builds; test/support/mesh.ts restarts every server to check.
  */
 
 /** What a database's backend owes: definitions not built yet, and a build of this tool running. */
