@@ -65,7 +65,7 @@ describe('VLV searches', () => {
       const changed = await t.ctx.indexes.ensureVlv([spec(newer)]);
       expect(changed).toEqual([`revoked-${db.backend}Index`]);
       expect((await vlvEntries(db.backend)).find((e) => e.cn === `revoked-${db.backend}`)).toMatchObject({ filter: '(certStatus=REVOKED)', marked: PENDING_BUILD });
-      const deferred = { outcome: 'deferred', names: changed, reason: '389 DS takes the changed VLV definition at its next restart' };
+      const deferred = { outcome: 'deferred', names: changed, reason: '389 DS takes the changed VLV definition at its next restart', waiting: changed };
       expect(await t.buildIndexes()).toEqual(deferred);
       const [search, index] = await vlvEntries(db.backend);
       expect(search).toEqual({ cn: `revoked-${db.backend}`, filter: newer, sort: undefined, enabled: undefined, marked: undefined });

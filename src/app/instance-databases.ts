@@ -72,7 +72,7 @@ export async function upgradeDatabases(ctx: InstanceContext, registry: Registry,
               timing: ctx.request.timing,
             });
         const result = await withIndexBuilds(database, ran, { dryRun, logger, clock: systemClock, ldif: (text) => io.stdout.write(text), defer: deferredBuilds(ctx) });
-        if (result.indexBuild && result.indexBuild.outcome !== 'none') outcome.indexBuild = { outcome: result.indexBuild.outcome, names: result.indexBuild.names };
+        if (result.indexBuild && result.indexBuild.outcome !== 'none') outcome.indexBuild = { outcome: result.indexBuild.outcome, names: result.indexBuild.names, ...('waiting' in result.indexBuild && result.indexBuild.waiting ? { waiting: result.indexBuild.waiting } : {}) };
         if (result.backup) outcome.backup = result.backup;
         if (result.plan) {
           outcome.fromVersion = result.plan.databaseVersion ?? null;

@@ -31,6 +31,9 @@ import { heldIndex, heldValue, heldVlvSearch, PENDING_BUILD, PENDING_RESTART, vl
 /** The name of this tool's index tasks, then the time and the pid. */
 export const INDEX_TASK_PREFIX = 'pki-db-upgrade-';
 
+/** Why a changed VLV definition is not built yet. */
+const AFTER_RESTART = '389 DS takes the changed VLV definition at its next restart';
+
 /** How often an index task refused because another task held the backend is retried. */
 const BUSY_RETRIES = 5;
 
@@ -136,11 +139,12 @@ export class LdapIndexBuilds implements IndexBuildPort {
       }
     }
     const built = [...reused, ...left];
-    if (built.length === 0) return { outcome: 'deferred', names: waiting.map((d) => d.name), reason: '389 DS takes the changed VLV definition at its next restart' };
+    const later = waiting.length ? { waiting: waiting.map((d) => d.name) } : {};
+    if (built.length === 0) return waiting.length ? { outcome: 'deferred', names: waiting.map((d) => d.name), reason: AFTER_RESTART, ...later } : { outcome: 'none' };
     for (const d of built) await this.clearMark(d);
     const durationMs = clock.monotonicMs() - started;
     logger.info(`index build finished on backend ${this.options.backend}: ${describe(built)} in ${(durationMs / 1000).toFixed(1)} s`);
-    return { outcome: 'built', names: built.map((d) => d.name), reused: reused.map((d) => d.name), durationMs };
+    return { outcome: 'built', names: built.map((d) => d.name), reused: reused.map((d) => d.name), durationMs, ...later };
   }
 
   /** The marked definitions on the server, then in dry-run those its steps marked that the server does not show. */
@@ -228,10 +232,11 @@ export class LdapIndexBuilds implements IndexBuildPort {
    * second as the mark came after it, as the mark is written before any task is started).
    */
   private async builtWhileNobodyWatched(all: Definition[]): Promise<Definition[]> {
-    // A held definition was never given to a task: activation comes right before one. Nor is a
-    // changed VLV definition trusted to a task of the same second (it may have built the old one).
-    const definitions = all.filter((d) => !isHeld(d) && !d.afterRestart);
+    // A held definition was never given to a task: activation comes right before one.
+    const definitions = all.filter((d) => !isHeld(d));
     if (definitions.length === 0) return [];
+    // A changed VLV definition counts as built only by a task after 389 DS took it (a restart).
+    const started = definitions.some((d) => d.afterRestart) ? (await this.options.ldap.read('cn=monitor', ['startTime']).catch(() => undefined))?.first('startTime') : undefined;
     let tasks: DirectoryEntry[];
     try {
       tasks = await this.options.ldap.search('cn=index,cn=tasks,cn=config', {
@@ -249,7 +254,10 @@ export class LdapIndexBuilds implements IndexBuildPort {
       const changed = await this.lastChanged(d);
       if (!changed) continue;
       const taskAttribute = d.kind === 'attribute' ? 'nsIndexAttribute' : 'nsIndexVLVAttribute';
-      const covered = tasks.some((t) => t.values(taskAttribute).some((a) => a.split(':')[0].toLowerCase() === d.name.toLowerCase()) && (t.first('createTimestamp') ?? '') >= changed);
+      // A changed VLV definition: only a task after a restart that came after the change.
+      const after = (t: DirectoryEntry) =>
+        (t.first('createTimestamp') ?? '') >= changed && (!d.afterRestart || (started !== undefined && changed <= started && (t.first('createTimestamp') ?? '') > started));
+      const covered = tasks.some((t) => t.values(taskAttribute).some((a) => a.split(':')[0].toLowerCase() === d.name.toLowerCase()) && after(t));
       if (covered) built.push(d);
     }
     return built;
@@ -316,9 +324,15 @@ export class LdapIndexBuilds implements IndexBuildPort {
 
 /** Activates each held definition (activateHeld): what the task is then to build. */
 async function activateAll(ldap: LdapSession, definitions: Definition[], clock: Clock): Promise<Definition[]> {
-  const activated: Definition[] = [];
-  for (const d of definitions) activated.push(...(await activateHeld(ldap, d, clock)));
-  return activated;
+  // By DN: a held search also returns its indexes that were marked already (found on their own too).
+  const byDN = new Map<string, Definition>();
+  for (const d of definitions) {
+    for (const a of await activateHeld(ldap, d, clock)) {
+      const key = a.dn.toLowerCase();
+      byDN.set(key, byDN.get(key)?.afterRestart ? byDN.get(key)! : a);
+    }
+  }
+  return [...byDN.values()];
 }
 
 /**
@@ -362,12 +376,9 @@ async function activateVlvSearch(ldap: LdapSession, dn: string, held: HeldVlvSea
     // from the two whether 389 DS has restarted since (waitingForRestart).
     const monitor = await ldap.read('cn=monitor', ['startTime', 'currentTime']).catch(() => undefined);
     if ((monitor?.first('currentTime') ?? '') <= (monitor?.first('startTime') ?? '')) await clock.sleep(1000);
-    await ldap.modify(dn, [
-      { operation: 'replace', attribute: 'vlvBase', values: [held.base] },
-      { operation: 'replace', attribute: 'vlvScope', values: [held.scope] },
-      { operation: 'replace', attribute: 'vlvFilter', values: [held.filter] },
-    ]);
   }
+  // The indexes are marked before the search changes: a run killed in between finds the search
+  // still differing (and redoes it) or the marks in place.
   const toBuild: MarkedDefinition[] = [];
   for (const index of held.indexes) {
     const present = indexes.find((i) => i.first('cn')?.toLowerCase() === index.name.toLowerCase());
@@ -387,6 +398,13 @@ async function activateVlvSearch(ldap: LdapSession, dn: string, held: HeldVlvSea
     // One in force and built (not marked) is left as it is; a changed one waits for the restart.
     if (changed || present?.values('description').includes(PENDING_RESTART)) toBuild.push({ kind: 'vlv', name: index.name, dn: indexDN, afterRestart: true });
     else if (!present || present.values('description').includes(PENDING_BUILD)) toBuild.push({ kind: 'vlv', name: index.name, dn: indexDN });
+  }
+  if (changed) {
+    await ldap.modify(dn, [
+      { operation: 'replace', attribute: 'vlvBase', values: [held.base] },
+      { operation: 'replace', attribute: 'vlvScope', values: [held.scope] },
+      { operation: 'replace', attribute: 'vlvFilter', values: [held.filter] },
+    ]);
   }
   await unhold(ldap, dn, held);
   return toBuild;

@@ -15,7 +15,7 @@
 export interface OwedIndexBuilds {
   /** Attribute indexes (their cn) and VLV indexes (their vlvIndex cn), in the backend's order. */
   owed: string[];
-  /** Of those, the attribute indexes held out of searches until built (nsIndexType none): safe across a restart. */
+  /** Of those, the ones held out of searches until built (index-marks.ts): safe across a restart. */
   held: string[];
   /** Of those, the ones 389 DS has trusted as built since it restarted: searches through them miss entries now. */
   trusted: string[];
@@ -28,12 +28,15 @@ export interface OwedIndexBuilds {
 export type IndexBuildResult =
   /** Nothing was owed. */
   | { outcome: 'none' }
-  /** Built in one task (`reused`: built by an earlier run's task while no run was watching). */
-  | { outcome: 'built'; names: string[]; reused: string[]; durationMs: number }
+  /**
+   * Built in one task (`reused`: built by an earlier run's task while no run was watching;
+   * `waiting`: VLV indexes whose definition changed, left for the first run after 389 DS restarts).
+   */
+  | { outcome: 'built'; names: string[]; reused: string[]; durationMs: number; waiting?: string[] }
   /** Dry-run: the task the run would start (recorded as LDIF). */
   | { outcome: 'planned'; names: string[] }
   /** Left for a run by hand, as the administrator set it (`reason` says where). */
-  | { outcome: 'deferred'; names: string[]; reason: string };
+  | { outcome: 'deferred'; names: string[]; reason: string; waiting?: string[] };
 
 export interface IndexBuildPort {
   /** Read only: what is owed (for status and check). */

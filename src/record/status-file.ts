@@ -42,7 +42,7 @@ export interface DatabaseOutcome {
   /** The export taken before the first change (a path on the 389 DS host). */
   backup?: string;
   /** The index builds after the steps, when there were any: built, deferred (index_builds = manual), planned (dry-run). */
-  indexBuild?: { outcome: 'built' | 'deferred' | 'planned'; names: string[] };
+  indexBuild?: { outcome: 'built' | 'deferred' | 'planned'; names: string[]; waiting?: string[] };
   /** Database newer than the package: the changes it holds that break this package (start mode stops on them). */
   incompatible?: string[];
 }
@@ -96,7 +96,7 @@ export function recordRun(stateDir: string, run: RunStatus): StatusFile {
   // Held-back steps, and index builds left for a run by hand (index_builds = manual), are owed too.
   const owed =
     !['upgraded', 'up-to-date', 'replicating', 'database-newer'].includes(run.result) ||
-    run.databases.some((d) => (d.heldBack?.length ?? 0) > 0 || d.indexBuild?.outcome === 'deferred');
+    run.databases.some((d) => (d.heldBack?.length ?? 0) > 0 || d.indexBuild?.outcome === 'deferred' || (d.indexBuild?.waiting?.length ?? 0) > 0);
   const status: StatusFile = {
     lastRun: run,
     pending: owed

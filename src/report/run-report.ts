@@ -174,14 +174,18 @@ export function heldBackText(heldBack: string[] | undefined, reason: string | un
 }
 
 /** "; indexes built: A, B" or "; index build left for a run by hand: A" for a closing line, or nothing. */
-export function indexBuildText(build: { outcome: string; names: string[] } | undefined): string {
-  if (!build || build.names.length === 0) return '';
+export function indexBuildText(build: { outcome: string; names: string[]; waiting?: string[] } | undefined): string {
+  if (!build) return '';
   // One line for dnf: the CA's 34 indexes are named by status, not here.
-  const names = build.names.length <= 3 ? build.names.join(', ') : `${build.names.slice(0, 3).join(', ')} and ${build.names.length - 3} more`;
-  if (build.outcome === 'built') return `; indexes built: ${names}`;
-  if (build.outcome === 'deferred') return `; index build left for a run by hand: ${names}`;
-  if (build.outcome === 'planned') return `; an index task would build ${names}`;
-  return '';
+  const list = (names: string[]) => (names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`);
+  const waiting = build.waiting ?? [];
+  const rest = build.names.filter((n) => !waiting.includes(n));
+  const later = waiting.length ? `; built after the next restart of 389 DS (it takes the changed VLV definition then): ${list(waiting)}` : '';
+  if (rest.length === 0) return later;
+  if (build.outcome === 'built') return `; indexes built: ${list(rest)}${later}`;
+  if (build.outcome === 'deferred') return `; index build left for a run by hand: ${list(rest)}${later}`;
+  if (build.outcome === 'planned') return `; an index task would build ${list(rest)}${later}`;
+  return later;
 }
 
 /** The closing line of a direct or cluster run: what it applied, what it held back, and why. */
@@ -218,7 +222,7 @@ function indexBuildLines(b: OwedIndexBuilds): string[] {
   if (b.afterRestart.length > 0) lines.push(`             the VLV definition of ${b.afterRestart.join(', ')} changed: 389 DS takes it at its next restart, and the first run after it builds the index`);
   if (b.trusted.length > 0) lines.push(`             389 DS restarted after defining ${b.trusted.join(', ')}: it searches through them as if built, and misses entries; run pki-db-upgrade to build them now`);
   if (b.running) lines.push(`             running: ${b.running.task}${b.running.status ? ` (${b.running.status})` : ''}; the backend is read-only until it ends`);
-  else if (b.owed.length > 0) lines.push('             the next run builds them in one index task (the backend is read-only meanwhile)');
+  else if (b.owed.some((name) => !b.afterRestart.includes(name))) lines.push('             the next run builds them in one index task (the backend is read-only meanwhile)');
   return lines;
 }
 
