@@ -94,9 +94,18 @@ export class LdapIndexBuilds implements IndexBuildPort {
     const names = definitions.flatMap(namesOf);
     if (dryRun) {
       const activated = await activateAll(this.options.ldap, definitions, this.options.clock ?? systemClock);
-      await this.startTask(activated);
-      logger.info(`would build in one index task on backend ${this.options.backend}: ${describe(activated)}`);
-      return { outcome: 'planned', names };
+      // Changed in this dry-run (recorded, not written: the server shows no restart mark), or earlier.
+      const changedNow: Definition[] = [];
+      for (const d of activated.filter((d) => d.afterRestart)) {
+        if (!(await this.options.ldap.read(d.dn, ['description']))?.values('description').includes(PENDING_RESTART)) changedNow.push(d);
+      }
+      const waiting = [...changedNow, ...(await this.waitingForRestart(activated.filter((d) => !changedNow.includes(d))))];
+      const now = activated.filter((d) => !waiting.includes(d));
+      if (waiting.length > 0) logger.info(`would leave ${describe(waiting)} on backend ${this.options.backend} for the first run after a restart of 389 DS (it takes the changed VLV definition then)`);
+      if (now.length === 0) return { outcome: 'deferred', names: waiting.map((d) => d.name), reason: AFTER_RESTART, waiting: waiting.map((d) => d.name) };
+      await this.startTask(now);
+      logger.info(`would build in one index task on backend ${this.options.backend}: ${describe(now)}`);
+      return { outcome: 'planned', names: now.map((d) => d.name), ...(waiting.length ? { waiting: waiting.map((d) => d.name) } : {}) };
     }
     if (defer) {
       const trusted = await this.trustedSinceRestart(definitions);

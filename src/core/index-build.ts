@@ -34,7 +34,7 @@ export type IndexBuildResult =
    */
   | { outcome: 'built'; names: string[]; reused: string[]; durationMs: number; waiting?: string[] }
   /** Dry-run: the task the run would start (recorded as LDIF). */
-  | { outcome: 'planned'; names: string[] }
+  | { outcome: 'planned'; names: string[]; waiting?: string[] }
   /** Left for a run by hand, as the administrator set it (`reason` says where). */
   | { outcome: 'deferred'; names: string[]; reason: string; waiting?: string[] };
 

@@ -9,6 +9,7 @@ import { heldValue, PENDING_BUILD, PENDING_RESTART, type HeldVlvSearch } from '.
 import type { Clock } from '../../src/core/clock';
 import { silentLogger } from '../../src/core/logger';
 import { ConfigDirectory } from '../support/config-directory';
+import { DryRunSession } from '../../src/ldap/dry-run-session';
 
 const BACKEND = 'cn=ca,cn=ldbm database,cn=plugins,cn=config';
 const SEARCH = `cn=allCerts-ca,${BACKEND}`;
@@ -76,5 +77,19 @@ describe('a new held VLV search', () => {
     expect(dir.tasks()).toEqual([['allCerts-caIndex', 'allCerts-caReverseIndex']]);
     expect(dir.values(SEARCH, 'objectClass')).toEqual(['top', 'vlvSearch']);
     expect(dir.values(SEARCH, 'description')).toEqual([]);
+  });
+});
+
+describe('a dry-run of the build', () => {
+  it('says that a VLV search defined otherwise would wait for a restart, and writes nothing', async () => {
+    const dir = new ConfigDirectory();
+    heldSearch(dir, '(objectClass=*)', { description: [] });
+    const ldif: string[] = [];
+    const recorder = new DryRunSession(dir.session(), (text) => ldif.push(text));
+    const result = await new LdapIndexBuilds({ ldap: recorder, backend: 'ca', dryRun: true, logger: silentLogger, clock }).build();
+    expect(result).toEqual({ outcome: 'deferred', names: ['allCerts-caIndex'], reason: '389 DS takes the changed VLV definition at its next restart', waiting: ['allCerts-caIndex'] });
+    expect(dir.writes).toEqual([]);
+    expect(ldif.join('')).toMatch(/vlvFilter: \(certStatus=\*\)/);
+    expect(ldif.join('')).not.toMatch(/cn=tasks/);
   });
 });
