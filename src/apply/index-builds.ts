@@ -126,14 +126,14 @@ export class LdapIndexBuilds implements IndexBuildPort {
     for (let attempt = 0; ; attempt++) {
       // A task left running by an interrupted run (389 DS carries it on) holds the backend: wait.
       await waitForBackendTasks(this.options.ldap, this.options.backend, { timeoutMs: STALL_MS, pollMs: this.options.pollMs, progressMs: this.options.progressMs ?? 30_000, clock, logger });
+      // Activated first: what activation changes (a VLV sort, say) no earlier task has built.
+      left = await activateAll(this.options.ldap, left, clock);
       const built = await this.builtWhileNobodyWatched(left);
       if (built.length > 0) {
         logger.info(`index task of an earlier run already built ${built.map((d) => d.name).join(', ')}: not built again`);
         reused.push(...built);
         left = left.filter((d) => !built.includes(d));
       }
-      if (left.length === 0) break;
-      left = await activateAll(this.options.ldap, left, clock);
       // A VLV definition changed in place is built only once 389 DS has taken the change (a restart).
       const later = left.some((d) => d.afterRestart) ? await this.waitingForRestart(left) : [];
       if (later.length > 0) {

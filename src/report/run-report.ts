@@ -180,7 +180,7 @@ export function indexBuildText(build: { outcome: string; names: string[]; waitin
   const list = (names: string[]) => (names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`);
   const waiting = build.waiting ?? [];
   const rest = build.names.filter((n) => !waiting.includes(n));
-  const later = waiting.length ? `; built after the next restart of 389 DS (it takes the changed VLV definition then): ${list(waiting)}` : '';
+  const later = waiting.length ? `; VLV definition changed, left for the first run after 389 DS restarts (it takes the change then): ${list(waiting)}` : '';
   if (rest.length === 0) return later;
   if (build.outcome === 'built') return `; indexes built: ${list(rest)}${later}`;
   if (build.outcome === 'deferred') return `; index build left for a run by hand: ${list(rest)}${later}`;

@@ -49,6 +49,14 @@ describe('a held VLV search defined otherwise', () => {
     expect(await build(dir)).toEqual({ outcome: 'none' });
   });
 
+  it('whose index an earlier task built while no run watched (its mark left): not taken as built, since the change comes after that task', async () => {
+    const dir = new ConfigDirectory();
+    heldSearch(dir, '(objectClass=*)', { description: [PENDING_BUILD], modifyTimestamp: ['20260101000005Z'] });
+    dir.set('cn=pki-db-upgrade-1-1,cn=index,cn=tasks,cn=config', { cn: ['pki-db-upgrade-1-1'], nsInstance: ['ca'], nsIndexVLVAttribute: ['allCerts-caIndex'], nsTaskExitCode: ['0'], createTimestamp: ['20260101000006Z'] });
+    expect(await build(dir)).toEqual({ outcome: 'deferred', names: ['allCerts-caIndex'], reason: '389 DS takes the changed VLV definition at its next restart', waiting: ['allCerts-caIndex'] });
+    expect(dir.values(INDEX, 'description')).toEqual([PENDING_BUILD, PENDING_RESTART]);
+  });
+
   it('killed after its index was marked, before the search changed: the next run changes the search and leaves the index for after a restart', async () => {
     const dir = new ConfigDirectory();
     heldSearch(dir, '(objectClass=*)', { description: [PENDING_BUILD, PENDING_RESTART], modifyTimestamp: [dir.now] });
