@@ -24,8 +24,7 @@ import type { IndexBuildPort, IndexBuildResult, OwedIndexBuilds } from '../core/
 import type { Logger } from '../core/logger';
 import { backendConfigDN } from '../ldap/backend';
 import { runningBackendTasks, startTask, waitForBackendTasks, waitForTask } from '../ldap/ds-task';
-import { escapeFilterValue } from '../ldap/filter';
-import { escapeRdnValue } from '../ldap/filter';
+import { escapeFilterValue, escapeRdnValue } from '../ldap/filter';
 import { heldIndex, heldValue, heldVlvSearch, PENDING_BUILD, PENDING_RESTART, vlvDifferences, type HeldVlvSearch, type MarkedDefinition } from './index-marks';
 
 /** The name of this tool's index tasks, then the time and the pid. */
@@ -94,12 +93,7 @@ export class LdapIndexBuilds implements IndexBuildPort {
     const names = definitions.flatMap(namesOf);
     if (dryRun) {
       const activated = await activateAll(this.options.ldap, definitions, this.options.clock ?? systemClock);
-      // Changed in this dry-run (recorded, not written: the server shows no restart mark), or earlier.
-      const changedNow: Definition[] = [];
-      for (const d of activated.filter((d) => d.afterRestart)) {
-        if (!(await this.options.ldap.read(d.dn, ['description']))?.values('description').includes(PENDING_RESTART)) changedNow.push(d);
-      }
-      const waiting = [...changedNow, ...(await this.waitingForRestart(activated.filter((d) => !changedNow.includes(d))))];
+      const waiting = await this.waitingForRestart(activated);
       const now = activated.filter((d) => !waiting.includes(d));
       if (waiting.length > 0) logger.info(`would leave ${describe(waiting)} on backend ${this.options.backend} for the first run after a restart of 389 DS (it takes the changed VLV definition then)`);
       if (now.length === 0) return { outcome: 'deferred', names: waiting.map((d) => d.name), reason: AFTER_RESTART, waiting: waiting.map((d) => d.name) };
@@ -135,7 +129,7 @@ export class LdapIndexBuilds implements IndexBuildPort {
         left = left.filter((d) => !built.includes(d));
       }
       // A VLV definition changed in place is built only once 389 DS has taken the change (a restart).
-      const later = left.some((d) => d.afterRestart) ? await this.waitingForRestart(left) : [];
+      const later = await this.waitingForRestart(left);
       if (later.length > 0) {
         logger.info(`${describe(later)} on backend ${this.options.backend}: the VLV definition changed, and 389 DS takes it at its next restart; the first run after it builds the index`);
         waiting.push(...later);
@@ -204,11 +198,11 @@ export class LdapIndexBuilds implements IndexBuildPort {
   private async trustedSinceRestart(all: Definition[]): Promise<Definition[]> {
     const definitions = all.filter((d) => !isHeld(d));
     if (definitions.length === 0) return [];
-    const started = (await this.options.ldap.read('cn=monitor', ['startTime']).catch(() => undefined))?.first('startTime');
+    const started = await this.serverStart();
     if (!started) return [];
     const trusted: Definition[] = [];
     for (const d of definitions) {
-      const changed = await this.lastChanged(d);
+      const { changed } = await this.readDefinition(d);
       if (changed && changed <= started) trusted.push(d);
     }
     return trusted;
@@ -216,23 +210,31 @@ export class LdapIndexBuilds implements IndexBuildPort {
 
   /**
    * The VLV indexes changed in place (PENDING_RESTART) that 389 DS has not restarted since: changed
-   * after its start (the change is dated after the start's second, activateVlvSearch). Without
+   * after its start (the change is dated after the start's second, activateVlvSearch), or changed
+   * by this dry-run (recorded, not written: the server shows no restart mark yet). Without
    * cn=monitor's start time, all of them.
    */
   private async waitingForRestart(definitions: Definition[]): Promise<Definition[]> {
-    const started = (await this.options.ldap.read('cn=monitor', ['startTime']).catch(() => undefined))?.first('startTime');
+    const changedInPlace = definitions.filter((d) => d.afterRestart);
+    if (changedInPlace.length === 0) return [];
+    const started = await this.serverStart();
     const waiting: Definition[] = [];
-    for (const d of definitions.filter((d) => d.afterRestart)) {
-      const changed = await this.lastChanged(d);
-      if (!started || !changed || changed > started) waiting.push(d);
+    for (const d of changedInPlace) {
+      const { changed, marks } = await this.readDefinition(d);
+      if (!marks.includes(PENDING_RESTART) || !started || !changed || changed > started) waiting.push(d);
     }
     return waiting;
   }
 
-  /** modifyTimestamp (else createTimestamp) of a definition: GeneralizedTime, comparable as text. */
-  private async lastChanged(d: Definition): Promise<string | undefined> {
-    const definition = await this.options.ldap.read(d.dn, ['modifyTimestamp', 'createTimestamp']);
-    return definition?.first('modifyTimestamp') ?? definition?.first('createTimestamp');
+  /** When 389 DS started (cn=monitor), if it says. */
+  private async serverStart(): Promise<string | undefined> {
+    return (await this.options.ldap.read('cn=monitor', ['startTime']).catch(() => undefined))?.first('startTime');
+  }
+
+  /** A definition's last change (modifyTimestamp, else createTimestamp: GeneralizedTime, comparable as text) and its marks. */
+  private async readDefinition(d: Definition): Promise<{ changed?: string; marks: string[] }> {
+    const definition = await this.options.ldap.read(d.dn, ['modifyTimestamp', 'createTimestamp', 'description']);
+    return { changed: definition?.first('modifyTimestamp') ?? definition?.first('createTimestamp'), marks: definition?.values('description') ?? [] };
   }
 
   /**
@@ -245,7 +247,7 @@ export class LdapIndexBuilds implements IndexBuildPort {
     const definitions = all.filter((d) => !isHeld(d));
     if (definitions.length === 0) return [];
     // A changed VLV definition counts as built only by a task after 389 DS took it (a restart).
-    const started = definitions.some((d) => d.afterRestart) ? (await this.options.ldap.read('cn=monitor', ['startTime']).catch(() => undefined))?.first('startTime') : undefined;
+    const started = definitions.some((d) => d.afterRestart) ? await this.serverStart() : undefined;
     let tasks: DirectoryEntry[];
     try {
       tasks = await this.options.ldap.search('cn=index,cn=tasks,cn=config', {
@@ -260,7 +262,7 @@ export class LdapIndexBuilds implements IndexBuildPort {
     }
     const built: Definition[] = [];
     for (const d of definitions) {
-      const changed = await this.lastChanged(d);
+      const { changed } = await this.readDefinition(d);
       if (!changed) continue;
       const taskAttribute = d.kind === 'attribute' ? 'nsIndexAttribute' : 'nsIndexVLVAttribute';
       // A changed VLV definition: only a task after a restart that came after the change.
@@ -308,26 +310,9 @@ export class LdapIndexBuilds implements IndexBuildPort {
     throw new DirectoryError(`index task ${task.name} for ${describe(definitions)} failed with exit code ${outcome.exitCode}: ${outcome.status}`, 'see the errors log of the server; the definitions stay marked and the next run builds them');
   }
 
-  /**
-   * Removes the mark of a built definition. A vlvIndex also loses the extensibleObject that let it
-   * carry the mark, so that it ends as Dogtag's vlv.ldif defines it (top, vlvIndex); unless it
-   * holds something else only extensibleObject allows (65), or never had it (16).
-   */
+  /** Removes the marks of a built definition (removeMarks). */
   private async clearMark(d: Definition): Promise<void> {
-    const unmark: Modification = { operation: 'delete', attribute: 'description', values: d.afterRestart ? [PENDING_BUILD, PENDING_RESTART] : [PENDING_BUILD] };
-    const attempts = d.kind === 'vlv' ? [[unmark, { operation: 'delete', attribute: 'objectClass', values: ['extensibleObject'] } as Modification], [unmark]] : [[unmark]];
-    for (const [i, changes] of attempts.entries()) {
-      try {
-        await this.options.ldap.modify(d.dn, changes);
-        return;
-      } catch (err) {
-        const last = i === attempts.length - 1;
-        if (!last && (hasResultCode(err, ResultCode.ObjectClassViolation) || hasResultCode(err, ResultCode.NoSuchAttribute))) continue;
-        // Not marked (defined by someone else) or gone: nothing to clear.
-        if (hasResultCode(err, ResultCode.NoSuchAttribute) || hasResultCode(err, ResultCode.NoSuchObject)) return;
-        throw err;
-      }
-    }
+    await removeMarks(this.options.ldap, d.dn, d.afterRestart ? [PENDING_BUILD, PENDING_RESTART] : [PENDING_BUILD], d.kind === 'vlv');
   }
 }
 
@@ -415,23 +400,30 @@ async function activateVlvSearch(ldap: LdapSession, dn: string, held: HeldVlvSea
       { operation: 'replace', attribute: 'vlvFilter', values: [held.filter] },
     ]);
   }
-  await unhold(ldap, dn, held);
+  // The search as Dogtag's vlv.ldif defines it: its hold and mark go.
+  await removeMarks(ldap, dn, [PENDING_BUILD, heldValue(held)], true);
   return toBuild;
 }
 
-/** The held search as Dogtag's vlv.ldif defines it (top, vlvSearch): its hold, mark and extensibleObject go. */
-async function unhold(ldap: LdapSession, dn: string, held: HeldVlvSearch): Promise<void> {
-  const release: Modification = { operation: 'delete', attribute: 'description', values: [PENDING_BUILD, heldValue(held)] };
-  try {
-    await ldap.modify(dn, [release, { operation: 'delete', attribute: 'objectClass', values: ['extensibleObject'] }]);
-  } catch (err) {
-    // It holds something else only extensibleObject allows (65), or never had it (16).
-    if (!hasResultCode(err, ResultCode.ObjectClassViolation) && !hasResultCode(err, ResultCode.NoSuchAttribute)) throw err;
+/**
+ * Removes `values` of a definition's description. A vlvSearch or vlvIndex (`vlv`) also loses the
+ * extensibleObject that let it carry them, so that it ends as Dogtag's vlv.ldif defines it (top,
+ * vlvSearch or vlvIndex); unless it holds something else only extensibleObject allows (65), or
+ * never had it (16). Values already gone (released by an earlier run that went no further, or
+ * never written: defined by someone else), or the entry gone, leave nothing to remove.
+ */
+async function removeMarks(ldap: LdapSession, dn: string, values: string[], vlv: boolean): Promise<void> {
+  const unmark: Modification = { operation: 'delete', attribute: 'description', values };
+  const attempts = vlv ? [[unmark, { operation: 'delete', attribute: 'objectClass', values: ['extensibleObject'] } as Modification], [unmark]] : [[unmark]];
+  for (const [i, changes] of attempts.entries()) {
     try {
-      await ldap.modify(dn, [release]);
-    } catch (again) {
-      // Released already (by an earlier activation that went no further).
-      if (!hasResultCode(again, ResultCode.NoSuchAttribute)) throw again;
+      await ldap.modify(dn, changes);
+      return;
+    } catch (err) {
+      const last = i === attempts.length - 1;
+      if (!last && (hasResultCode(err, ResultCode.ObjectClassViolation) || hasResultCode(err, ResultCode.NoSuchAttribute))) continue;
+      if (hasResultCode(err, ResultCode.NoSuchAttribute) || hasResultCode(err, ResultCode.NoSuchObject)) return;
+      throw err;
     }
   }
 }

@@ -9,12 +9,12 @@
  * run that is, and gives held definitions their definition right before its task. ensure() and
  * ensureVlv() report a definition still marked as changed.
  */
-import type { DirectoryEntry, LdapSession, Modification } from '../core/directory';
+import type { DirectoryEntry, LdapSession } from '../core/directory';
 import type { IndexHelper, IndexSpec, VlvSearchSpec } from '../core/step';
 import { backendConfigDN } from '../ldap/backend';
 import { ensureEntry } from '../ldap/ensure-entry';
 import { escapeRdnValue } from '../ldap/filter';
-import { heldIndex, heldValue, heldVlvSearch, markPending, pendingBuild, PENDING_BUILD, vlvDifferences, type HeldIndex, type HeldVlvSearch, type MarkedDefinition } from './index-marks';
+import { heldIndex, heldValue, heldVlvSearch, holdChanges, pendingBuild, PENDING_BUILD, vlvDifferences, type HeldIndex, type HeldVlvSearch, type MarkedDefinition } from './index-marks';
 
 export interface IndexHelperOptions {
   backend: string;
@@ -68,11 +68,7 @@ export class LdapIndexHelper implements IndexHelper {
     const after = { types: union(base.types, wanted.types), matchingRules: union(base.matchingRules, wanted.matchingRules) };
     const lacks = after.types.length > base.types.length || after.matchingRules.length > base.matchingRules.length;
     if (!lacks) return before;
-    const changes: Modification[] = [];
-    if (!pendingBuild(existing)) changes.push(markPending());
-    if (before) changes.push({ operation: 'delete', attribute: 'description', values: [heldValue(before)] });
-    changes.push({ operation: 'add', attribute: 'description', values: [heldValue(after)] });
-    await this.ldap.modify(dn, changes);
+    await this.ldap.modify(dn, holdChanges(existing, before, after));
     return after;
   }
 
@@ -116,12 +112,8 @@ export class LdapIndexHelper implements IndexHelper {
       if (!rewrite && missing.length === 0) return false;
     }
     if (before && heldValue(before) === heldValue(wanted)) return true;
-    const changes: Modification[] = [];
-    if (!existing.values('objectClass').some((c) => c.toLowerCase() === 'extensibleobject')) changes.push({ operation: 'add', attribute: 'objectClass', values: ['extensibleObject'] });
-    if (!pendingBuild(existing)) changes.push(markPending());
-    if (before) changes.push({ operation: 'delete', attribute: 'description', values: [heldValue(before)] });
-    changes.push({ operation: 'add', attribute: 'description', values: [heldValue(wanted)] });
-    await this.ldap.modify(dn, changes);
+    const extensible = existing.values('objectClass').some((c) => c.toLowerCase() === 'extensibleobject');
+    await this.ldap.modify(dn, [...(extensible ? [] : [{ operation: 'add' as const, attribute: 'objectClass', values: ['extensibleObject'] }]), ...holdChanges(existing, before, wanted)]);
     return true;
   }
 

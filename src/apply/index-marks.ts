@@ -83,8 +83,13 @@ export function pendingBuild(entry: DirectoryEntry): boolean {
   return entry.values('description').includes(PENDING_BUILD);
 }
 
-export function markPending(): Modification {
-  return { operation: 'add', attribute: 'description', values: [PENDING_BUILD] };
+/** The changes that hold `existing` as `after`: marked (if it is not yet), its earlier hold replaced. */
+export function holdChanges(existing: DirectoryEntry, before: HeldIndex | HeldVlvSearch | undefined, after: HeldIndex | HeldVlvSearch): Modification[] {
+  return [
+    ...(pendingBuild(existing) ? [] : [{ operation: 'add' as const, attribute: 'description', values: [PENDING_BUILD] }]),
+    ...(before ? [{ operation: 'delete' as const, attribute: 'description', values: [heldValue(before)] }] : []),
+    { operation: 'add', attribute: 'description', values: [heldValue(after)] },
+  ];
 }
 
 /** The description value of a held definition. */
