@@ -160,10 +160,10 @@ function describeTrigger(t: Trigger): string {
 }
 
 /**
- * Starts a run and kills it `delayMs` after the trigger; a trigger whose step is already done
- * falls back to the first step line. Resolves with whether the run was still alive when killed.
+ * Starts a run and kills it `delayMs` after the trigger (in the chain: or when the last step
+ * starts, if that is sooner); a trigger whose step is already done falls back to the first step line. Resolves with whether the run was still alive when killed.
  */
-async function killRun(tree: Tree, ds: DsInstance, point: KillPoint, done: ReadonlySet<string>): Promise<{ run: ToolProcess; killed: boolean; exit: Awaited<ToolProcess['done']> }> {
+async function killRun(tree: Tree, ds: DsInstance, point: KillPoint, done: ReadonlySet<string>, options: { beforeLastStep: boolean }): Promise<{ run: ToolProcess; killed: boolean; exit: Awaited<ToolProcess['done']> }> {
   let trigger = point.trigger;
   if ((trigger.kind === 'console' || trigger.kind === 'server') && trigger.step && done.has(trigger.step)) trigger = { kind: 'any step' };
   const log = new AccessLogFollower(ds);
@@ -178,7 +178,13 @@ async function killRun(tree: Tree, ds: DsInstance, point: KillPoint, done: Reado
     return trigger.pattern.test(log.text());
   };
   while (!exited && !fired()) await new Promise((r) => setTimeout(r, 3));
-  if (!exited) await new Promise((r) => setTimeout(r, point.delayMs));
+  // In the chain a delay never carries the kill past the start of the last step, unless the
+  // trigger came later: a run that ran to its end would leave every later point no run to kill.
+  const lastStepLine = `applying ${STEPS[STEPS.length - 1].id} `;
+  const pastLastStep = () => run.stderr().includes(lastStepLine);
+  const bounded = options.beforeLastStep && !pastLastStep();
+  const until = Date.now() + point.delayMs;
+  while (!exited && Date.now() < until && !(bounded && pastLastStep())) await new Promise((r) => setTimeout(r, 3));
   const killed = !exited;
   if (killed) process.kill(run.pid, 'SIGKILL');
   const exit = await run.done;
@@ -195,7 +201,7 @@ describe(`kill -9 at ${CHAIN.length} moments of one upgrade (seed ${seed}), each
     async (n, trigger, delayMs, point) => {
       const before = await history(crash!, SUFFIX);
       const done = new Set([...before.records].filter(([, o]) => o === 'done').map(([id]) => id));
-      const { run, killed, exit } = await killRun(chainTree, crash!, point, done);
+      const { run, killed, exit } = await killRun(chainTree, crash!, point, done, { beforeLastStep: true });
       landed.push({ point: n, trigger, delayMs, landed: killed ? landing(run) : `not killed: the run ended first (exit ${exit.code})`, killed });
       // Ended before the kill: then it was a normal run, which must have succeeded.
       if (!killed) expectSuccess(exit);
@@ -254,7 +260,7 @@ describe(`single kills on fresh databases (${TRIALS} trials): after the kill one
       const backend = `crashtrial${n}`;
       await loadDatabase(crash!, suffix, backend);
       const tree = pkiTree(guard, crash!, suffix);
-      const { run, killed, exit } = await killRun(tree, crash!, { trigger: { kind: 'start' }, delayMs }, new Set());
+      const { run, killed, exit } = await killRun(tree, crash!, { trigger: { kind: 'start' }, delayMs }, new Set(), { beforeLastStep: false });
       landed.push({ point: 100 + n, trigger: 'trial: start', delayMs, landed: killed ? landing(run) : `not killed: the run ended first (exit ${exit.code})`, killed });
       await expectHistoryTruthful(crash!, suffix, backend);
 
