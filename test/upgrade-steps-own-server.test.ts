@@ -334,6 +334,10 @@ describe('index_builds = manual and a restart of 389 DS', () => {
     expect(readFileSync(pki.logFile, 'utf8')).toMatch(/VLV revoked-\S+Index on backend \S+: the VLV definition changed, and 389 DS takes it at its next restart; the first run after it builds the index/);
     expect((await tool(['status', '--root', pki.root], next)).stdout).toMatch(/the VLV definition of revoked-\S+Index changed: 389 DS takes it at its next restart, and the first run after it builds the index/);
     expect(await vlvCount(ds, base, '(certStatus=VALID)')).toBe(16);
+    // A direct dry-run before the restart does not call that "nothing to do".
+    const dry = await tool(cliArgs('dry-run', db.suffix), next);
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).toMatch(/dry-run: 0 step\(s\) would be applied; revoked-\S+Index left for the first run after 389 DS restarts; nothing was changed/);
     await sleep(1100); // one-second timestamps: a change in the second 389 DS starts in counts as after it
     await restartInstance(ds);
     const afterRestart = await tool(['run', '--root', pki.root, '--mode', 'start'], next);

@@ -132,7 +132,10 @@ async function applyAndReport(
   if (dryRun) {
     const n = appliedOf(result).length;
     const build = result.indexBuild?.outcome === 'planned' ? `, then an index task for ${result.indexBuild.names.join(', ')}` : '';
-    logger.info(n === 0 && !build ? 'dry-run: nothing to do' : `dry-run: ${n} step(s) would be applied${build}; nothing was changed`);
+    // A changed VLV definition is owed too, though no run before a restart of 389 DS can build it.
+    const waiting = result.indexBuild && result.indexBuild.outcome !== 'none' ? (result.indexBuild.waiting ?? []) : [];
+    const left = waiting.length ? `; ${waiting.join(', ')} left for the first run after 389 DS restarts` : '';
+    logger.info(n === 0 && !build && !left ? 'dry-run: nothing to do' : `dry-run: ${n} step(s) would be applied${build}${left}; nothing was changed`);
   } else {
     logger.info(runSummary(target.label, result, elapsed));
     if (appliedOf(result).length === 0 && result.indexBuild?.outcome !== 'built') requestCodeCache();
