@@ -14,7 +14,7 @@ import { requestCodeCache } from '../process/code-cache-request';
 import { type UpgradeEngine } from '../core/engine';
 import { appliedOf } from '../core/run-result';
 import { clusterCommand, runWithClusterSafety } from './cluster-command';
-import { allRecords, formatHistory, formatStatus, recordJson, runSummary, statusReport } from '../report/run-report';
+import { allRecords, formatHistory, formatStatus, recordJson, runSummary, statusReport, waitingForRestartText } from '../report/run-report';
 import { directLockRequest, targetFromArgs, type Target } from './target';
 import type { Io } from './io';
 import { runInstances } from './instance-mode';
@@ -134,7 +134,7 @@ async function applyAndReport(
     const build = result.indexBuild?.outcome === 'planned' ? `, then an index task for ${result.indexBuild.names.join(', ')}` : '';
     // A changed VLV definition is owed too, though no run before a restart of 389 DS can build it.
     const waiting = result.indexBuild && result.indexBuild.outcome !== 'none' ? (result.indexBuild.waiting ?? []) : [];
-    const left = waiting.length ? `; ${waiting.join(', ')} left for the first run after 389 DS restarts` : '';
+    const left = waitingForRestartText(waiting);
     logger.info(n === 0 && !build && !left ? 'dry-run: nothing to do' : `dry-run: ${n} step(s) would be applied${build}${left}; nothing was changed`);
   } else {
     logger.info(runSummary(target.label, result, elapsed));

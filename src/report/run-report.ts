@@ -174,13 +174,18 @@ export function heldBackText(heldBack: string[] | undefined, reason: string | un
 }
 
 /** "; indexes built: A, B" or "; index build left for a run by hand: A" for a closing line, or nothing. */
+/** The VLV indexes of a changed definition, which no run before a restart of 389 DS can build; '' for none. */
+export function waitingForRestartText(waiting: string[], list: (names: string[]) => string = (names) => names.join(', ')): string {
+  return waiting.length ? `; VLV definition changed, left for the first run after 389 DS restarts (it takes the change then): ${list(waiting)}` : '';
+}
+
 export function indexBuildText(build: { outcome: string; names: string[]; waiting?: string[] } | undefined): string {
   if (!build) return '';
   // One line for dnf: the CA's 34 indexes are named by status, not here.
   const list = (names: string[]) => (names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`);
   const waiting = build.waiting ?? [];
   const rest = build.names.filter((n) => !waiting.includes(n));
-  const later = waiting.length ? `; VLV definition changed, left for the first run after 389 DS restarts (it takes the change then): ${list(waiting)}` : '';
+  const later = waitingForRestartText(waiting, list);
   if (rest.length === 0) return later;
   if (build.outcome === 'built') return `; indexes built: ${list(rest)}${later}`;
   if (build.outcome === 'deferred') return `; index build left for a run by hand: ${list(rest)}${later}`;
