@@ -173,12 +173,12 @@ export function heldBackText(heldBack: string[] | undefined, reason: string | un
   return heldBack?.length ? `; held back: ${heldBack.join(', ')} (${reason ?? 'left for a later run'})` : '';
 }
 
-/** "; indexes built: A, B" or "; index build left for a run by hand: A" for a closing line, or nothing. */
 /** The VLV indexes of a changed definition, which no run before a restart of 389 DS can build; '' for none. */
 export function waitingForRestartText(waiting: string[], list: (names: string[]) => string = (names) => names.join(', ')): string {
   return waiting.length ? `; VLV definition changed, left for the first run after 389 DS restarts (it takes the change then): ${list(waiting)}` : '';
 }
 
+/** "; indexes built: A, B" or "; index build left for a run by hand: A" for a closing line, or nothing. */
 export function indexBuildText(build: { outcome: string; names: string[]; waiting?: string[] } | undefined): string {
   if (!build) return '';
   // One line for dnf: the CA's 34 indexes are named by status, not here.

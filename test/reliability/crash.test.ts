@@ -85,6 +85,9 @@ const CHAIN: KillPoint[] = [
   server('the index task created', /ADD dn="cn=pki-db-upgrade-[^,]+,cn=index,cn=tasks,cn=config"/i, 80),
 ];
 
+/** The console line of the last step's start (a chain kill comes no later: killRun). */
+const LAST_STEP_LINE = `applying ${STEPS[STEPS.length - 1].id} `;
+
 /** True once `file` (JSON with a pid, as the lock holder and password.conf marker files are) names `pid`. */
 function ownedBy(file: string, pid: number): boolean {
   try {
@@ -161,7 +164,8 @@ function describeTrigger(t: Trigger): string {
 
 /**
  * Starts a run and kills it `delayMs` after the trigger (in the chain: or when the last step
- * starts, if that is sooner); a trigger whose step is already done falls back to the first step line. Resolves with whether the run was still alive when killed.
+ * starts, if that is sooner); a trigger whose step is already done falls back to the first step
+ * line. Resolves with whether the run was still alive when killed.
  */
 async function killRun(tree: Tree, ds: DsInstance, point: KillPoint, done: ReadonlySet<string>, options: { beforeLastStep: boolean }): Promise<{ run: ToolProcess; killed: boolean; exit: Awaited<ToolProcess['done']> }> {
   let trigger = point.trigger;
@@ -180,8 +184,7 @@ async function killRun(tree: Tree, ds: DsInstance, point: KillPoint, done: Reado
   while (!exited && !fired()) await new Promise((r) => setTimeout(r, 3));
   // In the chain a delay never carries the kill past the start of the last step, unless the
   // trigger came later: a run that ran to its end would leave every later point no run to kill.
-  const lastStepLine = `applying ${STEPS[STEPS.length - 1].id} `;
-  const pastLastStep = () => run.stderr().includes(lastStepLine);
+  const pastLastStep = () => run.stderr().includes(LAST_STEP_LINE);
   const bounded = options.beforeLastStep && !pastLastStep();
   const until = Date.now() + point.delayMs;
   while (!exited && Date.now() < until && !(bounded && pastLastStep())) await new Promise((r) => setTimeout(r, 3));
