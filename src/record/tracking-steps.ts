@@ -16,14 +16,26 @@ import { TRACKING_AUDIT_SCHEMA, TRACKING_SCHEMA } from '../ldap/tracking-schema'
 
 type SchemaSet = { attributeTypes: string[]; objectClasses: string[] };
 
-/** What the step does is its set of definitions: the checksum is of those, not of a file. */
-function checksumOf(set: SchemaSet): string {
+/**
+ * What the step does is its set of definitions: the checksum is of those, not of a file. Each
+ * step carries it as released (a set never changes), checked against this by
+ * test/unit/tracking-steps.test.ts: computing it at every start would load node:crypto, ~4 ms of
+ * a run with nothing to do.
+ */
+export function checksumOf(set: SchemaSet): string {
   return createHash('sha256')
     .update(['pki-db-upgrade bookkeeping step 1', ...set.attributeTypes, ...set.objectClasses].join('\n'))
     .digest('hex');
 }
 
-function trackingStep(index: number, name: string, description: string, set: SchemaSet, formerChecksums?: string[]): RegisteredStep {
+function trackingStep(
+  index: number,
+  name: string,
+  description: string,
+  set: SchemaSet,
+  checksum: string,
+  formerChecksums?: string[],
+): RegisteredStep {
   return {
     id: `10.0.0/${String(index).padStart(2, '0')}-${name}`,
     version: '10.0.0',
@@ -32,7 +44,7 @@ function trackingStep(index: number, name: string, description: string, set: Sch
     description,
     scope: 'cluster',
     bookkeeping: true,
-    checksum: checksumOf(set),
+    checksum,
     formerChecksums,
     async upgrade(ctx: StepContext) {
       const changes = await ctx.schema.ensure(set);
@@ -69,7 +81,7 @@ export function setInForce(set: SchemaSet, objectClasses: Map<string, string>): 
 }
 
 export const TRACKING_STEPS: RegisteredStep[] = [
-  trackingStep(1, 'TrackingSchema', 'Install the schema of the upgrade tracking entries (pkiDbUpgrade*)', TRACKING_SCHEMA, [
+  trackingStep(1, 'TrackingSchema', 'Install the schema of the upgrade tracking entries (pkiDbUpgrade*)', TRACKING_SCHEMA, '4079c965231187a81b9a25aa25d1666380afb2a79420ef53c6d5b51a2a2afe6d', [
     // As a shipped step: 11.6.0, whose checksum covered its file only; then with its import.
     '531f91ef495c5cb9b0befbc84cd9d19fb67e016f8280e2740aaea83e213e9d03',
     '2642b3306219eed578ba86dc3a14700aecd63c8c985cefde70c53131dee2e092',
@@ -79,6 +91,7 @@ export const TRACKING_STEPS: RegisteredStep[] = [
     'TrackingAudit',
     'Extend the tracking schema: backward compatibility of each step, and the audit of mark-done and forget',
     TRACKING_AUDIT_SCHEMA,
+    '66f691a260cd64246f930fe6499eecb1b7a8abf9ab496f50c8c7e20c00bc8b32',
   ),
 ];
 
