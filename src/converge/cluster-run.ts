@@ -49,7 +49,7 @@ export class ClusterRun {
   ];
 
   private readonly timing: ClusterTiming;
-  private readonly runId: string;
+  private madeRunId?: string;
   private readonly freeze: FreezeSession;
   private readonly admission: ClusterAdmission;
   private readonly started: number;
@@ -67,10 +67,17 @@ export class ClusterRun {
     private readonly policy: ClusterPolicy,
   ) {
     this.timing = { ...DEFAULT_TIMING, ...ctx.timing };
-    this.runId = ctx.runId ?? randomBytes(6).toString('hex');
-    this.freeze = new FreezeSession(ctx, this.runId);
+    this.freeze = new FreezeSession(ctx, () => this.runId);
     this.admission = new ClusterAdmission(ctx, policy, () => this.topology?.members.filter((m) => !m.local).map((m) => m.id) ?? []);
     this.started = ctx.clock.monotonicMs();
+  }
+
+  /**
+   * What names this run in its claim and freeze markers, made at first use: a run that has
+   * nothing to coordinate never needs one, and node:crypto costs ~4 ms to load.
+   */
+  private get runId(): string {
+    return (this.madeRunId ??= this.ctx.runId ?? randomBytes(6).toString('hex'));
   }
 
   /** The phases in order; the first result or error ends the run, after the `always` phases. */

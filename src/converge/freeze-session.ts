@@ -21,7 +21,8 @@ export class FreezeSession {
 
   constructor(
     private readonly ctx: ClusterContext,
-    private readonly runId: string,
+    /** The run's id, asked for only when a freeze is planned. */
+    private readonly runId: () => string,
   ) {}
 
   /** The suppliers a freeze applies to: every other one this run can write to. */
@@ -39,7 +40,7 @@ export class FreezeSession {
     const { ctx } = this;
     for (const member of FreezeSession.freezable(topology)) {
       if (interrupted()) throw new ClusterNotReadyError('the run was interrupted while freezing the other servers');
-      const target = await planFreeze(member, freezeMarker(ctx, this.runId), ctx.suffix, agreementsTo(topology, member));
+      const target = await planFreeze(member, freezeMarker(ctx, this.runId()), ctx.suffix, agreementsTo(topology, member));
       // Recorded before the writes: a freeze interrupted half-way must still be undone on the way out.
       this.frozen.push(target);
       await applyFreeze(target);
