@@ -13,7 +13,7 @@ import { build } from 'esbuild';
 import { withCodeCache } from './code-cache.mjs';
 import { bundledModules, declaredDrift, fillSpecBlock, specBlock, writeBundled } from './bundled-modules.mjs';
 import { generateRegistry } from './generate-registry.mjs';
-import { builtinsImportedOnce, lazyBuiltins, nodeFsForGracefulFs } from './lean-start.mjs';
+import { leanStart } from './lean-start.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { values } = parseArgs({
@@ -54,11 +54,9 @@ const result = await build({
         b.onResolve({ filter: /registry\.generated$/ }, () => ({ path: registry }));
       },
     },
-    // Less done at start (lean-start.mjs): TLS and child processes loaded at first use, node's
-    // modules' exports copied once, no graceful-fs.
-    lazyBuiltins(['tls', 'child_process']),
-    builtinsImportedOnce(),
-    nodeFsForGracefulFs,
+    // Less done at start (lean-start.mjs): TLS, child processes, crypto and assert loaded at first
+    // use, node's modules' exports copied once, no graceful-fs.
+    ...leanStart(),
   ],
 });
 mkdirSync(path.dirname(outfile), { recursive: true });

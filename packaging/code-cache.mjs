@@ -7,25 +7,29 @@
 //    creates mode 0700; PKI_DB_UPGRADE_CODE_CACHE names another for the benches): code root runs
 //    must not come from a file another user could write. Another owner, group or other write
 //    access, or a run that is not root's: no cache is read or written;
-//  - its name is the SHA-256 of the code and node's version: V8 checks its own version and flags
-//    but only the length of the source, so a cache of other code of the same length would be
-//    taken. A cache V8 rejects anyway is written again;
+//  - its name is the SHA-256 of the code (computed here, at build time: node:crypto costs ~4 ms
+//    to load, and a no-op run needs it for nothing else) and node's version: V8 checks its own
+//    version and flags but only the length of the source, so a cache of other code of the same
+//    length would be taken. A cache V8 rejects anyway is written again;
 //  - it is written once per code at the end of a run that asks for it (src/process/code-cache-request.ts:
 //    one that found nothing to do, so that it holds the functions a no-op run compiles, not a
 //    whole upgrade's), to a new file renamed into place; caches of other code are removed.
 // Without a cache the code is compiled as node would compile the file.
 
+import { createHash } from 'node:crypto';
+
 /** The loader around `code` (esbuild's CommonJS output, without its #! line). */
 export function withCodeCache(code) {
+  const digest = createHash('sha256').update(code).digest('hex');
   return `#!/usr/bin/env node
 'use strict';
 // pki-db-upgrade: the code below is compiled with a code cache when root keeps one (packaging/code-cache.mjs).
 const CODE = ${JSON.stringify(code)};
-(${loader.toString()})(CODE, exports, require, module, __filename, __dirname);
+(${loader.toString()})(CODE, ${JSON.stringify(digest)}, exports, require, module, __filename, __dirname);
 `;
 }
 
-function loader(CODE, exports, require, module, __filename, __dirname) {
+function loader(CODE, CODE_SHA256, exports, require, module, __filename, __dirname) {
   const fs = require('node:fs');
   const path = require('node:path');
   const vm = require('node:vm');
@@ -36,8 +40,7 @@ function loader(CODE, exports, require, module, __filename, __dirname) {
     try {
       const st = fs.lstatSync(dir);
       if (st.isDirectory() && st.uid === 0 && (st.mode & 0o022) === 0) {
-        const name = require('node:crypto').createHash('sha256').update(process.version).update('\0').update(CODE).digest('hex');
-        file = path.join(dir, `${name}.v8cache`);
+        file = path.join(dir, `${CODE_SHA256}-node${process.versions.node}.v8cache`);
         try {
           cachedData = fs.readFileSync(file);
         } catch {

@@ -1,14 +1,22 @@
 // What the bundle loads at start, kept to what a run needs (#17 item 4: a no-op run is measured
-// against `node -e 0`, docs/benchmarks.md "No-op run and bundle size"). Three esbuild plugins of
-// packaging/build.mjs (registered in this order: the lazy ones first):
+// against `node -e 0`, docs/benchmarks.md "No-op run and bundle size"). Four esbuild plugins of
+// packaging/build.mjs (leanStart(), the lazy ones registered first):
+//  - socketIdsWithoutCrypto: ldapts names each socket it opens with node:crypto's randomUUID,
+//    only to tell its own sockets apart (it compares the ids of the socket a message went out on
+//    and of the one that closed); loading node:crypto for that is ~4 ms of every run. ldapts gets
+//    a node:crypto whose randomUUID is a UUID unique in the process, and the rest loaded at first
+//    use, as lazyBuiltins does.
 //  - builtinsImportedOnce: each node module imported by ES modules (src/, ldapts) is one small ES
 //    module of the bundle: esbuild's interop otherwise copies every export of node:fs into a new
 //    object (a getter each) in every file that imports it, 19 files for node:fs alone: ~6 ms of
 //    CPU at every start.
 //  - lazyBuiltins: node's modules that a run over LDAPI or plain LDAP never uses (node:tls,
-//    node:child_process) are required when the bundle first reads one of their exports, not at
-//    start. ldapts requires node:tls at its top level although the session gives it its own
-//    connect (src/ldap/ldapts-session.ts); TLS, client certificates and systemd use them.
+//    node:child_process, node:crypto, node:assert) are required when the bundle first reads one of
+//    their exports, not at start. ldapts requires node:tls at its top level although the session
+//    gives it its own connect (src/ldap/ldapts-session.ts); TLS, client certificates and systemd
+//    use them, node:crypto a run with work to do (checksums, certificates, the cluster claim),
+//    node:assert an assertion that fails (those that hold are answered without it: signal-exit,
+//    proper-lockfile's, asserts at load).
 //  - nodeFsForGracefulFs: proper-lockfile's graceful-fs is node:fs itself. graceful-fs patches
 //    the process's fs and process.cwd when loaded, a few ms of every start, to queue opens that fail
 //    with EMFILE, which a run holding a handful of files never meets.
@@ -19,17 +27,55 @@ const require = createRequire(import.meta.url);
 /**
  * The stand-in of a node module: one getter (and setter) per export the build's node has, each
  * loading the module at first use. Code that copies a module's properties (esbuild's and ldapts'
- * own __toESM) sees every name without loading it.
+ * own __toESM) sees every name without loading it. `own` gives some exports a value of the
+ * stand-in's own (JavaScript source, which may call `load()`).
  */
-export function lazyModuleSource(name) {
-  const keys = Object.keys(require(`node:${name}`));
+export function lazyModuleSource(name, own = {}) {
+  const builtin = require(`node:${name}`);
+  const keys = Object.keys(builtin).filter((key) => !(key in own));
   return [
     `let real;`,
     `const load = () => (real ??= require(${JSON.stringify(`node:${name}`)}));`,
+    // node:assert is itself a function (assert(value)): so is its stand-in.
+    typeof builtin === 'function' ? `module.exports = function (...args) { return load().apply(this, args); };` : '',
     `for (const key of ${JSON.stringify(keys)}) {`,
-    `  Object.defineProperty(exports, key, { enumerable: true, get: () => load()[key], set: (value) => { load()[key] = value; } });`,
+    `  Object.defineProperty(module.exports, key, { enumerable: true, get: () => load()[key], set: (value) => { load()[key] = value; } });`,
     `}`,
+    ...Object.entries(own).map(([key, value]) => `Object.defineProperty(module.exports, ${JSON.stringify(key)}, { enumerable: true, value: ${value} });`),
   ].join('\n');
+}
+
+/**
+ * The exports a lazy module answers without loading the real one, where it can. node:assert: an
+ * assertion that holds returns, one that fails (or lacks an argument) is node's own, which throws
+ * its error; signal-exit (proper-lockfile's, at load) and ldapts call only these two.
+ */
+const ANSWERED_WITHOUT_LOADING = {
+  assert: {
+    ok: `(...args) => { if (args.length === 0 || !args[0]) load().ok(...args); }`,
+    equal: `(...args) => { if (args.length < 2 || args[0] != args[1]) load().equal(...args); }`,
+  },
+};
+
+/** ldapts' node:crypto (see the top of this file): randomUUID without node:crypto, the rest lazy. */
+export function socketIdsWithoutCrypto() {
+  return {
+    name: 'socket-ids-without-crypto',
+    setup(build) {
+      build.onResolve({ filter: /^(node:)?crypto$/ }, (args) => {
+        // The stand-in's own require is of the real module.
+        if (args.namespace === 'ldapts-crypto') return { path: args.path, external: true };
+        return /[\\/]node_modules[\\/]ldapts[\\/]/.test(args.importer) ? { path: 'crypto', namespace: 'ldapts-crypto' } : undefined;
+      });
+      build.onLoad({ filter: /.*/, namespace: 'ldapts-crypto' }, () => ({
+        // Version-4 layout, so that anything reading it as a UUID still can; unique, not random.
+        contents: lazyModuleSource('crypto', {
+          randomUUID: `(() => { let issued = 0; return () => '00000000-0000-4000-8000-' + (++issued).toString(16).padStart(12, '0'); })()`,
+        }),
+        loader: 'js',
+      }));
+    },
+  };
 }
 
 export function lazyBuiltins(names) {
@@ -41,7 +87,7 @@ export function lazyBuiltins(names) {
         // The stand-in's own require is of the real module.
         args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
       );
-      build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({ contents: lazyModuleSource(args.path), loader: 'js' }));
+      build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({ contents: lazyModuleSource(args.path, ANSWERED_WITHOUT_LOADING[args.path]), loader: 'js' }));
     },
   };
 }
@@ -69,6 +115,11 @@ export function builtinsImportedOnce() {
       build.onLoad({ filter: /.*/, namespace: 'builtin-once' }, (args) => ({ contents: importedOnceSource(args.path), loader: 'js' }));
     },
   };
+}
+
+/** The plugins of packaging/build.mjs, in their order (see the top of this file). */
+export function leanStart() {
+  return [socketIdsWithoutCrypto(), lazyBuiltins(['tls', 'child_process', 'crypto', 'assert']), builtinsImportedOnce(), nodeFsForGracefulFs];
 }
 
 export const nodeFsForGracefulFs = {

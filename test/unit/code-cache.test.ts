@@ -4,6 +4,7 @@
  * alone otherwise. Runs as root (as the tests do: the loader only caches for root).
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../support/temp-dir';
@@ -44,7 +45,8 @@ asRoot('the bundle with a code cache', () => {
     fs.chmodSync(dir, 0o700);
     expect(run(file, dir, 'a', 'b')).toEqual({ code: 0, stdout: 'true object tool.js a b', stderr: '' });
     const [cache] = caches(dir);
-    expect(cache).toMatch(/^[0-9a-f]{64}\.v8cache$/);
+    // Named by the code's SHA-256 (taken when the bundle is built) and node's version.
+    expect(cache).toBe(`${createHash('sha256').update(CODE).digest('hex')}-node${process.versions.node}.v8cache`);
     expect(fs.statSync(path.join(dir, cache)).mode & 0o777).toBe(0o600);
     const written = fs.statSync(path.join(dir, cache)).mtimeMs;
 

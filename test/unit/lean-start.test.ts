@@ -7,19 +7,22 @@ import { tempDir } from '../support/temp-dir';
 const ROOT = path.resolve(__dirname, '../..');
 
 /**
- * Bundles `entry` (TypeScript, beside the `others` files) as packaging/build.mjs does, with the
- * lean-start plugins, runs it (after `preload`, when given), and returns its stdout lines.
+ * Bundles `entry` (TypeScript, beside the `others` files, which may be in folders) as
+ * packaging/build.mjs does, with the lean-start plugins, runs it (after `preload`, when given), and returns its stdout lines.
  */
 function bundleAndRun(entry: string, others: Record<string, string> = {}, preload?: string): string[] {
   const dir = tempDir('pkidbu-lean-');
   fs.writeFileSync(path.join(dir, 'entry.ts'), entry);
-  for (const [name, text] of Object.entries(others)) fs.writeFileSync(path.join(dir, name), text);
+  for (const [name, text] of Object.entries(others)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), text);
+  }
   const build = `
     import { build } from ${JSON.stringify(path.join(ROOT, 'node_modules/esbuild/lib/main.js'))};
-    import { builtinsImportedOnce, lazyBuiltins, nodeFsForGracefulFs } from ${JSON.stringify(path.join(ROOT, 'packaging/lean-start.mjs'))};
+    import { leanStart } from ${JSON.stringify(path.join(ROOT, 'packaging/lean-start.mjs'))};
     await build({ entryPoints: [${JSON.stringify(path.join(dir, 'entry.ts'))}], outfile: ${JSON.stringify(path.join(dir, 'out.js'))},
       bundle: true, platform: 'node', format: 'cjs', target: 'node20', minify: true, logLevel: 'warning', nodePaths: [${JSON.stringify(path.join(ROOT, 'node_modules'))}],
-      plugins: [lazyBuiltins(['tls', 'child_process']), builtinsImportedOnce(), nodeFsForGracefulFs] });`;
+      plugins: leanStart() });`;
   const built = spawnSync(process.execPath, ['--input-type=module', '-e', build], { encoding: 'utf8' });
   if (built.status !== 0) throw new Error(built.stderr);
   if (preload) fs.writeFileSync(path.join(dir, 'preload.js'), preload);
@@ -41,6 +44,49 @@ describe('the bundle at start', () => {
       console.log('spawned', spawnSync(process.execPath, ['-e', 'process.stdout.write("ok")'], { encoding: 'utf8' }).stdout, loaded('child_process'));
     `);
     expect(lines).toEqual(['start false false', 'copied false', 'used true true false', 'spawned ok true']);
+  });
+
+  it('loads node:crypto and node:assert at first use; an assertion that holds loads nothing, one that fails throws node\'s error', () => {
+    const lines = bundleAndRun(`
+      import assert from 'node:assert';
+      import * as namespace from 'node:assert';
+      import { createHash } from 'node:crypto';
+      const loaded = (m: string) => process.moduleLoadList.includes('NativeModule ' + m);
+      console.log('start', loaded('crypto'), loaded('assert'));
+      assert.ok(1);
+      namespace.equal(1, '1');
+      console.log('held', loaded('assert'));
+      try {
+        assert.equal(1, 2, 'one is not two');
+      } catch (err) {
+        console.log('failed', err instanceof process.getBuiltinModule('node:assert').AssertionError, (err as Error).message, loaded('assert'));
+      }
+      assert(true); // node:assert is a function itself
+      try {
+        assert.ok();
+      } catch (err) {
+        console.log('no argument', (err as Error).message);
+      }
+      console.log('hash', createHash('sha256').update('a').digest('hex').slice(0, 8), loaded('crypto'));
+    `);
+    expect(lines).toEqual([
+      'start false false',
+      'held false',
+      'failed true one is not two true',
+      'no argument No value argument passed to `assert.ok()`',
+      'hash ca978112 true',
+    ]);
+  });
+
+  it("gives ldapts a randomUUID of its own for its socket ids, unique, without loading node:crypto; the rest of node:crypto is node's", () => {
+    // Resolved as ldapts' own import: the plugin goes by the importing file's folder.
+    const lines = bundleAndRun(`import { ids, hash } from './node_modules/ldapts/ids';\nconsole.log(ids().join(' '));\nconsole.log(hash(), process.moduleLoadList.includes('NativeModule crypto'));`, {
+      'node_modules/ldapts/ids.ts': `
+        import * as crypto from 'node:crypto';
+        export const ids = () => [crypto.randomUUID(), crypto.randomUUID(), process.moduleLoadList.includes('NativeModule crypto')];
+        export const hash = () => crypto.createHash('sha256').update('a').digest('hex').slice(0, 8);`,
+    });
+    expect(lines).toEqual(['00000000-0000-4000-8000-000000000001 00000000-0000-4000-8000-000000000002 false', 'ca978112 true']);
   });
 
   it("copies node:fs's exports once however many files import it, and every form of import reads node's own, live", () => {
