@@ -50,12 +50,6 @@ export interface ConnectOptions {
   startHint?: string;
   /** The server's errors log, for the hint when it goes away (instance mode knows it from /etc/dirsrv). */
   errorsLog?: string;
-  /**
-   * TCP_NODELAY. Nagle's algorithm holds back a small request while an earlier one is
-   * unacknowledged: harmless one request at a time, a delayed-ACK wait per batch when several are
-   * outstanding (pipelined bulk writes, which turn it on).
-   */
-  noDelay?: boolean;
 }
 
 const DEFAULT_PAGE_SIZE = 500;
@@ -105,11 +99,11 @@ export class LdaptsSession implements LdapSession {
   }
 
   /**
-   * Opens `count` more connections to the same server with the same credentials and TCP_NODELAY,
-   * for pipelined bulk writes. The caller closes them.
+   * Opens `count` more connections to the same server with the same credentials, for pipelined
+   * bulk writes. The caller closes them.
    */
   async openSiblings(count: number): Promise<LdaptsSession[]> {
-    const opened = await Promise.allSettled(Array.from({ length: count }, () => LdaptsSession.open({ ...this.options, noDelay: true })));
+    const opened = await Promise.allSettled(Array.from({ length: count }, () => LdaptsSession.open(this.options)));
     const sessions = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const failure = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
@@ -292,6 +286,9 @@ function createClient(options: ConnectOptions): { client: Client; display: strin
     throw new ConfigError(`"${options.url}" is not an LDAP URL`, 'use ldap://host:port, ldaps://host:port or ldapi://%2Frun%2Fslapd-NAME.socket');
   }
   let peer: X509Certificate | undefined;
+  // TCP_NODELAY on every TCP connection, as libldap sets it: Nagle's algorithm holds back a small
+  // request while an earlier one is unacknowledged, a wait for each request sent while others
+  // are outstanding (reads sent together, pipelined bulk writes).
   // ldapts makes its TLS sockets here, for LDAPS and for StartTLS alike.
   const createSecureConnection = (port: number | tls.ConnectionOptions, host?: string, tlsOptions?: tls.ConnectionOptions) => {
     const socket = typeof port === 'object' ? tls.connect(port) : tls.connect(port, host, tlsOptions);
@@ -302,7 +299,7 @@ function createClient(options: ConnectOptions): { client: Client; display: strin
       const raw = socket.getPeerCertificate().raw;
       if (raw) peer = new X509Certificate(raw);
     });
-    return options.noDelay ? socket.setNoDelay(true) : socket;
+    return socket.setNoDelay(true);
   };
   return {
     client: new Client({
@@ -312,7 +309,7 @@ function createClient(options: ConnectOptions): { client: Client; display: strin
       // (StartTLS gets them in startTls, plain loopback peers none).
       tlsOptions: url.startsWith('ldaps://') ? options.tlsOptions : undefined,
       createSecureConnection: createSecureConnection as unknown as typeof tls.connect,
-      ...(options.noDelay ? { createConnection: ((port: number, host: string) => net.connect(port, host).setNoDelay(true)) as unknown as typeof net.connect } : {}),
+      createConnection: ((port: number, host: string) => net.connect(port, host).setNoDelay(true)) as unknown as typeof net.connect,
     }),
     display: options.url,
     peerCertificate: () => peer,
