@@ -7,9 +7,10 @@ import { errorMessage, ExitCode, PkiDbUpgradeError } from '../core/errors';
 import { escapeTerminal } from '../logging/escape';
 import { createRunLogger, type RunLogger } from '../logging/run-logger';
 import { packageVersion, steps } from '../../upgrades/registry.generated';
-import { parseCli, USAGE, type CliArgs } from './cli-args';
+import { parseCli, usage, type CliArgs } from './cli-args';
 import { openDatabase, runOrder, withIndexBuilds, type OpenDatabase, type Registry } from './database';
 import { acquireDirectLock } from '../lock/direct-lock';
+import type { InstanceLock } from '../lock/instance-lock';
 import { requestCodeCache } from '../process/code-cache-request';
 import { type UpgradeEngine } from '../core/engine';
 import { appliedOf } from '../core/run-result';
@@ -36,7 +37,7 @@ export async function main(argv: string[], io: Io = defaultIo, registry: Registr
     return ExitCode.UsageOrConfig;
   }
   if (args.help) {
-    io.stdout.write(USAGE);
+    io.stdout.write(usage());
     return ExitCode.Ok;
   }
   // A developer's command: before the registry is checked (a new step may be for a version the
@@ -78,9 +79,10 @@ export async function main(argv: string[], io: Io = defaultIo, registry: Registr
 async function dispatch(args: CliArgs, registry: Registry, logger: RunLogger, io: Io): Promise<number> {
   if (args.command === 'cluster') return clusterCommand(args, registry, logger, io);
   const target = targetFromArgs(args);
-  const db = await openDatabase(target, registry, args.connectTimeoutSec ?? 10);
+  const dryRun = args.command === 'dry-run';
+  const readOnly = dryRun || args.command === 'status' || args.command === 'history';
+  const { db, lock } = await openWithLock(target, args, registry, logger, !readOnly);
   try {
-    const dryRun = args.command === 'dry-run';
     const engine = db.engine({ dryRun, logger, clock: systemClock, ldif: (text) => io.stdout.write(text) });
 
     if (args.command === 'status' || args.command === 'history') {
@@ -94,18 +96,32 @@ async function dispatch(args: CliArgs, registry: Registry, logger: RunLogger, io
       }
       return ExitCode.Ok;
     }
-
-    // Concurrent runs on this host against the same database would apply the same steps
-    // twice: direct runs take a lock of their own, named after the server and the base DN.
-    const lock = dryRun ? undefined : await acquireDirectLock(directLockRequest(target, args), logger);
-    try {
-      return await applyAndReport(db, target, args, registry, logger, engine, dryRun, io);
-    } finally {
-      await lock?.release();
-    }
+    return await applyAndReport(db, target, args, registry, logger, engine, dryRun, io);
   } finally {
-    await db.close();
+    await Promise.all([lock?.release(), db.close()]);
   }
+}
+
+/**
+ * The database, and for a run that may write, the direct run's lock: concurrent runs on this host
+ * against the same database would apply the same steps twice, so direct runs take a lock of their
+ * own, named after the server and the base DN. It is taken while the session opens (the bind is
+ * most of what a run with nothing to do waits for); either failing undoes the other.
+ */
+async function openWithLock(target: Target, args: CliArgs, registry: Registry, logger: RunLogger, locks: boolean): Promise<{ db: OpenDatabase; lock?: InstanceLock }> {
+  const [opened, locked] = await Promise.allSettled([
+    openDatabase(target, registry, args.connectTimeoutSec ?? 10),
+    locks ? acquireDirectLock(directLockRequest(target, args), logger) : undefined,
+  ]);
+  if (opened.status === 'rejected') {
+    if (locked.status === 'fulfilled') await locked.value?.release();
+    throw opened.reason;
+  }
+  if (locked.status === 'rejected') {
+    await opened.value.close();
+    throw locked.reason;
+  }
+  return { db: opened.value, lock: locked.value };
 }
 
 /** Runs the engine (with the cluster safety for a replicated database) and says what it did. */
