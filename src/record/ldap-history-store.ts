@@ -38,23 +38,19 @@ export class LdapHistoryStore implements HistoryStore {
   }
 
   async load(): Promise<HistoryState> {
-    const suffixEntry = await this.ldap.read(this.suffix, ['1.1']);
-    if (!suffixEntry) {
-      // 389 DS answers "no such entry" also when the bind DN may not read it.
-      const who = this.ldap.boundAs ? `, or ${this.ldap.boundAs} may not read it` : '';
-      throw new ConfigError(
-        `the base DN ${this.suffix} does not exist on ${this.ldap.url}${who}`,
-        'check internaldb.basedn in CS.cfg (or --base-dn): it must name the PKI subsystem database; and that internaldb.ldapauth.bindDN may read it',
-      );
-    }
     const state = emptyHistory();
-    let entries: DirectoryEntry[];
+    let entries: DirectoryEntry[] = [];
     try {
       entries = await this.ldap.search(this.dns.root, { scope: 'sub' });
     } catch (err) {
-      // No cn=dbUpgrade yet: a database this tool never upgraded.
-      if (hasResultCode(err, ResultCode.NoSuchObject)) return state;
-      throw err;
+      if (!hasResultCode(err, ResultCode.NoSuchObject)) throw err;
+    }
+    // Nothing found: no cn=dbUpgrade yet (a database this tool never upgraded), or a bind DN that
+    // may not read it (389 DS then shows nothing). Only then is the suffix looked at: a history
+    // found says it is there, one read less for every run after the first.
+    if (entries.length === 0) {
+      await this.requireSuffix();
+      return state;
     }
     const rootDN = normalizeDN(this.dns.root);
     const version = entries.find((e) => normalizeDN(e.dn) === rootDN)?.first('pkiDbUpgradeVersion');
@@ -87,6 +83,16 @@ export class LdapHistoryStore implements HistoryStore {
     // The containers are created together once the tracking schema exists; ready means all three.
     state.ready = [this.dns.root, this.dns.history, this.dns.servers].every((dn) => containers.has(normalizeDN(dn)));
     return state;
+  }
+
+  private async requireSuffix(): Promise<void> {
+    if (await this.ldap.read(this.suffix, ['1.1'])) return;
+    // 389 DS answers "no such entry" also when the bind DN may not read it.
+    const who = this.ldap.boundAs ? `, or ${this.ldap.boundAs} may not read it` : '';
+    throw new ConfigError(
+      `the base DN ${this.suffix} does not exist on ${this.ldap.url}${who}`,
+      'check internaldb.basedn in CS.cfg (or --base-dn): it must name the PKI subsystem database; and that internaldb.ldapauth.bindDN may read it',
+    );
   }
 
   /**
