@@ -87,7 +87,9 @@ function wrap(text: string, width: number, indent: number): string {
   return [...lines, line].join('\n');
 }
 
-export const USAGE = `Usage: pki-db-upgrade [COMMAND] [OPTIONS]
+/** The --help text; made when asked for (its exit-code table is wrapped at run time). */
+export function usage(): string {
+  return `Usage: pki-db-upgrade [COMMAND] [OPTIONS]
 
 Upgrades the database of a PKI server (389 Directory Server) to the version of the installed
 package, one recorded step at a time.
@@ -174,6 +176,7 @@ Output:
   --version              the package version and the database version it upgrades to
 
 ${exitCodesHelp()}`;
+}
 
 export function parseCli(argv: string[]): CliArgs {
   let parsed;

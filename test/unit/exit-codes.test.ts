@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { USAGE } from '../../src/app/cli-args';
+import { usage } from '../../src/app/cli-args';
 import * as errors from '../../src/core/errors';
 import { CHECK_EXIT_CODES, CHECK_PRECEDENCE, EXIT_CODES, exitCodeRows, ExitCode, SIGNAL_EXIT_CODES, SignalExitCode, type ExitCodeMode } from '../../src/core/exit-codes';
 import { tempDir } from '../support/temp-dir';
@@ -86,11 +86,11 @@ describe('the documents show the table', () => {
   });
 
   it('--help shows every row of each mode', () => {
-    const help = USAGE.replace(/\n {5}(?=\S)/g, ' ');
+    const help = usage().replace(/\n {5}(?=\S)/g, ' ');
     for (const mode of MODES) {
       for (const r of exitCodeRows(mode)) expect(help).toContain(`\n  ${r.codes}  ${r.meaning.replace(/`/g, '')}\n`);
     }
-    expect(USAGE.split('\n').filter((l) => l.length > 98)).toEqual([]);
+    expect(usage().split('\n').filter((l) => l.length > 98)).toEqual([]);
   });
 
   it('--check fails on a table edited by hand, or a missing marker, and make docs puts the table back', () => {

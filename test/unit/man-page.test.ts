@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { USAGE } from '../../src/app/cli-args';
+import { usage } from '../../src/app/cli-args';
 import { DEFAULT_TOOL_CONFIG, parseToolConfig, TOOL_CONFIG_KEYS } from '../../src/config/tool-config';
 
 const repo = path.resolve(__dirname, '../..');
@@ -97,7 +97,7 @@ describe('the man page and the example configuration', () => {
   const example = fs.readFileSync(EXAMPLE_CONF, 'utf8');
 
   it('documents every command line option of --help', () => {
-    const options = [...new Set([...USAGE.matchAll(/^\s+(?:-\w, )?(--[a-z-]+)/gm)].map((m) => m[1]))];
+    const options = [...new Set([...usage().matchAll(/^\s+(?:-\w, )?(--[a-z-]+)/gm)].map((m) => m[1]))];
     expect(options.length).toBeGreaterThan(15);
     for (const option of options) expect({ option, documented: man.includes(`\`${option}\``) }).toEqual({ option, documented: true });
   });
