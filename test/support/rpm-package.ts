@@ -118,6 +118,6 @@ export async function allowedNewPaths(rpmFile: string, server: PkiServer, manage
   const rel = (p: string) => '/' + path.relative(server.root, p);
   const toolFiles = new Set([rel(server.logFile), rel(server.stateDir), rel(server.statusFile)]);
   // The code cache of the bundle, which the first run as root writes in the packaged folder.
-  const codeCache = /^\/var\/cache\/pki-db-upgrade\/[0-9a-f]{64}\.v8cache$/;
+  const codeCache = /^\/var\/cache\/pki-db-upgrade\/[0-9a-f]{64}-node\d+\.\d+\.\d+\.v8cache$/;
   return (p) => packaged.has(p) || toolFiles.has(p) || codeCache.test(p) || managerState(p);
 }
