@@ -181,6 +181,16 @@ describe('pki-db-upgrade run on a real 389 DS', () => {
     const second = await runCli(bundle, db.args('run'));
     expect(second.code).toBe(3);
     expect(second.stderr).toContain(`pid ${first.pid}`);
+    // The lock is taken while the session opens: a session that fails ends the wait for the lock,
+    // and the failure is what the run says, while the first still holds the lock (a wait of 600 s
+    // would outlast the test).
+    const wrongPassword = path.join(tempDir('pkidbu-pw-'), 'pw');
+    writeFileSync(wrongPassword, 'not the password\n', { mode: 0o600 });
+    const refused = await runCli(bundle, db.args('run', '--wait', '600').map((a) => (a === passwordFile ? wrongPassword : a)));
+    expect(refused.stderr).toMatch(/rejected the credentials of cn=Directory Manager/);
+    expect(refused.stderr).not.toMatch(/running without a lock/);
+    expect(refused.code).toBe(2);
+    expect(first.exitCode).toBeNull();
 
     const third = startCli(bundle, db.args('run', '--wait', '60'));
     const thirdDone = collect(third);

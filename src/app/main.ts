@@ -106,12 +106,17 @@ async function dispatch(args: CliArgs, registry: Registry, logger: RunLogger, io
  * The database, and for a run that may write, the direct run's lock: concurrent runs on this host
  * against the same database would apply the same steps twice, so direct runs take a lock of their
  * own, named after the server and the base DN. It is taken while the session opens (the bind is
- * most of what a run with nothing to do waits for); either failing undoes the other.
+ * most of what a run with nothing to do waits for). A session that fails ends a wait for another
+ * run's lock (--wait), so that the failure is told at once; either failing undoes the other.
  */
 async function openWithLock(target: Target, args: CliArgs, registry: Registry, logger: RunLogger, locks: boolean): Promise<{ db: OpenDatabase; lock?: InstanceLock }> {
+  const openFailed = new AbortController();
   const [opened, locked] = await Promise.allSettled([
-    openDatabase(target, registry, args.connectTimeoutSec ?? 10),
-    locks ? acquireDirectLock(directLockRequest(target, args), logger) : undefined,
+    openDatabase(target, registry, args.connectTimeoutSec ?? 10).catch((err: unknown) => {
+      openFailed.abort();
+      throw err;
+    }),
+    locks ? acquireDirectLock({ ...directLockRequest(target, args), signal: openFailed.signal }, logger) : undefined,
   ]);
   if (opened.status === 'rejected') {
     if (locked.status === 'fulfilled') await locked.value?.release();

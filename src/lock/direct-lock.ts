@@ -18,6 +18,8 @@ export interface DirectLockRequest {
   /** The command, recorded in the holder record. */
   command: string;
   waitSec: number;
+  /** Ends a wait for another run's lock. */
+  signal?: AbortSignal;
 }
 
 /** Where the lock of a direct run on that database lives. */
@@ -40,7 +42,7 @@ function fnv1a64(text: string): string {
 export async function acquireDirectLock(request: DirectLockRequest, logger: Logger): Promise<InstanceLock | undefined> {
   const stateDir = directLockStateDir(request);
   try {
-    return await acquireInstanceLock({ stateDir, instance: `${request.suffix} on ${request.url}`, mode: request.command, waitSec: request.waitSec, logger });
+    return await acquireInstanceLock({ stateDir, instance: `${request.suffix} on ${request.url}`, mode: request.command, waitSec: request.waitSec, signal: request.signal, logger });
   } catch (err) {
     if (err instanceof PkiDbUpgradeError) throw err;
     logger.warn(`running without a lock: cannot create ${stateDir} (${(err as Error).message})`);

@@ -47,6 +47,8 @@ export interface LockOptions {
   mode: string;
   /** Seconds to wait for another run to finish; 0 = fail at once. */
   waitSec: number;
+  /** Ends the wait for another run (the lock was taken alongside something that failed). */
+  signal?: AbortSignal;
   logger: Logger;
   clock?: Clock;
 }
@@ -62,6 +64,7 @@ export async function acquireInstanceLock(options: LockOptions): Promise<Instanc
     const attempt = await tryOnce(options);
     if ('acquired' in attempt) return attempt.acquired;
     const who = attempt.heldBy ? `pid ${attempt.heldBy.pid} (${attempt.heldBy.mode} run since ${attempt.heldBy.since})` : 'another run';
+    if (options.signal?.aborted) throw new LockHeldError(`another pki-db-upgrade run holds the lock of instance ${options.instance}: ${who}`, 'the wait for it was given up');
     if (clock.monotonicMs() >= deadline) {
       throw new LockHeldError(
         `another pki-db-upgrade run holds the lock of instance ${options.instance}: ${who}`,
