@@ -41,7 +41,7 @@ export function lazyModuleSource(name, own = {}) {
     `for (const key of ${JSON.stringify(keys)}) {`,
     `  Object.defineProperty(module.exports, key, { enumerable: true, get: () => load()[key], set: (value) => { load()[key] = value; } });`,
     `}`,
-    ...Object.entries(own).map(([key, value]) => `Object.defineProperty(module.exports, ${JSON.stringify(key)}, { enumerable: true, value: ${value} });`),
+    ...Object.entries(own).map(([key, value]) => `Object.defineProperty(module.exports, ${JSON.stringify(key)}, { enumerable: true, writable: true, value: ${value} });`),
   ].join('\n');
 }
 

@@ -45,9 +45,9 @@ export class LdapHistoryStore implements HistoryStore {
     } catch (err) {
       if (!hasResultCode(err, ResultCode.NoSuchObject)) throw err;
     }
-    // Nothing found: no cn=dbUpgrade yet (a database this tool never upgraded), or a bind DN that
-    // may not read it (389 DS then shows nothing). Only then is the suffix looked at: a history
-    // found says it is there, one read less for every run after the first.
+    // Nothing found: no cn=dbUpgrade yet, or one the bind DN may not read (389 DS shows it
+    // nothing): both look like a database this tool never upgraded. Only then is the suffix
+    // looked at: a history found says it is there, one read less for every run after the first.
     if (entries.length === 0) {
       await this.requireSuffix();
       return state;
