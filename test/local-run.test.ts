@@ -244,6 +244,12 @@ describe('authentication order', () => {
     expect(log).toContain(`connected by LDAPI ${ds().ldapiPath} (SASL EXTERNAL as root)`);
     expect(log).not.toContain('database password');
     expect(readStatus(pki).lastRun.databases[0].url).toMatch(/^ldapi:\/\//);
+    // Recorded under the name 389 DS gives itself in cn=config, as a run over TCP records it.
+    const history = await runTool(bundle, ['history', '--root', pki.root, '--json']);
+    expect(history.code).toBe(0);
+    const { databases } = JSON.parse(history.stdout) as { databases: { records: { server: string }[] }[] };
+    const servers = new Set(databases.flatMap((d) => d.records.map((r) => r.server)));
+    expect([...servers]).toEqual([`localhost:${ds().port}`]);
   });
 
   it('skips an LDAPI socket whose server is not the one in CS.cfg', async () => {

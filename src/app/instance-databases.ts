@@ -44,11 +44,11 @@ export async function upgradeDatabases(ctx: InstanceContext, registry: Registry,
       if (untyped !== undefined && !(untyped instanceof PkiDbUpgradeError)) logger.debug((untyped as Error).stack ?? String(untyped));
     };
     try {
-      const { session, via } = await connectSubsystem(ctx, sub);
+      const { session, via, serverId } = await connectSubsystem(ctx, sub);
       outcome.url = via.url;
       try {
         const backup = ctx.request.backup ?? ctx.config.backup;
-        const database = await databaseOn(session, { suffix: db.baseDN, backend: db.backend, subsystem: sub.name, backup, instanceId: instance.instanceId, caIssuerDN: caIssuerDNOf(sub) }, registry);
+        const database = await databaseOn(session, { suffix: db.baseDN, backend: db.backend, serverId, subsystem: sub.name, backup, instanceId: instance.instanceId, caIssuerDN: caIssuerDNOf(sub) }, registry);
         // Not a dry-run: a replicated database gets the automated mode's cluster safety (docs/cluster.md, "The fully automated mode").
         const ran = dryRun
           ? await database.engine({ dryRun, logger, clock: systemClock, ldif: (text) => io.stdout.write(text) }).run()

@@ -5,6 +5,7 @@ import { readCaFile } from '../files/ca-file';
 import { oneLineName, type TrustSettings } from '../ldap/certificate-trust';
 import { clientTlsContext, type ClientCertificate } from './client-certificate';
 import { LdaptsSession } from '../ldap/ldapts-session';
+import { IDENTITY_ATTRIBUTES, serverIdFrom } from '../ldap/server-identity';
 import { describeCandidate, type AuthCandidate } from './ldapi-sockets';
 import type { InternalDbConfig } from '../config/cs-cfg';
 
@@ -27,7 +28,11 @@ export interface ConnectRequest {
   passwordSource?(): string | undefined;
 }
 
-export async function connectDatabase(req: ConnectRequest): Promise<{ session: LdaptsSession; via: AuthCandidate }> {
+/**
+ * The session, the candidate it came from, and over LDAPI the server's name for the history
+ * (server-identity.ts), from the cn=config read that checks the socket is this database's server.
+ */
+export async function connectDatabase(req: ConnectRequest): Promise<{ session: LdaptsSession; via: AuthCandidate; serverId?: string }> {
   const { db, logger } = req;
   const options = { connectTimeoutMs: req.connectTimeoutSec * 1000, operationTimeoutMs: (req.operationTimeoutSec ?? 60) * 1000, startHint: req.startHint, errorsLog: req.errorsLog };
   for (const c of req.candidates) {
@@ -35,11 +40,11 @@ export async function connectDatabase(req: ConnectRequest): Promise<{ session: L
       let session: LdaptsSession | undefined;
       try {
         session = await LdaptsSession.open({ ...options, url: c.url, credentials: { kind: 'external' } });
-        const config = await session.read('cn=config', ['nsslapd-port', 'nsslapd-secureport']);
+        const config = await session.read('cn=config', IDENTITY_ATTRIBUTES);
         const ports = [config?.first('nsslapd-port'), config?.first('nsslapd-secureport')];
         if (ports.includes(String(db.port))) {
           logger.debug(`connected by ${describeCandidate(c)}`);
-          return { session, via: c };
+          return { session, via: c, serverId: serverIdFrom(config, session.url) };
         }
         logger.debug(`${describeCandidate(c)} serves ports ${ports.filter(Boolean).join('/')}, not ${db.port}: not this database's server`);
       } catch (err) {
