@@ -15,8 +15,8 @@
 //    their exports, not at start. ldapts requires node:tls at its top level although the session
 //    gives it its own connect (src/ldap/ldapts-session.ts); TLS, client certificates and systemd
 //    use them, node:crypto a run with work to do (checksums, certificates, the cluster claim),
-//    node:assert an assertion that fails (those that hold are answered without it: signal-exit,
-//    proper-lockfile's, asserts at load).
+//    node:assert only an assertion that fails: those that hold (signal-exit's, when
+//    proper-lockfile loads) are answered without it.
 //  - nodeFsForGracefulFs: proper-lockfile's graceful-fs is node:fs itself. graceful-fs patches
 //    the process's fs and process.cwd when loaded, a few ms of every start, to queue opens that fail
 //    with EMFILE, which a run holding a handful of files never meets.
