@@ -33,6 +33,7 @@ import { suffixExport } from '../../src/apply/database-backup';
 import { systemClock } from '../../src/core/clock';
 import { silentLogger } from '../../src/core/logger';
 import { LdaptsSession } from '../../src/ldap/ldapts-session';
+import { fakePkiIn, writeToolConfig } from '../support/fake-pki';
 import { DIRECT_CA_FACTS } from '../support/pki-facts';
 
 const ROOT = process.env.PKI_BENCH_REPO ?? path.resolve(__dirname, '..');
@@ -292,6 +293,17 @@ async function measureNoop(ds: DsInstance, passwordFile: string) {
     if (!/nothing to do/.test(r.stderr)) throw new Error(`no-op run did something:\n${r.stderr}`);
     return r.ms;
   };
+  // The run the start-time drop-in makes at every PKI server start: instance mode, root by LDAPI
+  // with SASL EXTERNAL (no password), its log and status files in a tree of its own (--root).
+  const tree = mkdtempSync(path.join(os.tmpdir(), 'pkidbu-noop-tree-'));
+  const pki = fakePkiIn(tree, { host: '127.0.0.1', port: ds.port, baseDN: suffix, database: 'benchnoop' }, 'pki-tomcat');
+  writeToolConfig(pki, { ldapi_socket: ds.ldapiPath });
+  const startRun = async () => {
+    const r = await mustSucceed('start-time run', timed(process.execPath, [MAIN_BUNDLE, 'run', '--root', tree, '--mode', 'start'], cached));
+    if (!/up to date/.test(r.stdout)) throw new Error(`start-time run did something:\n${r.stdout}${r.stderr}`);
+    return r.ms;
+  };
+  const start: number[] = [];
   // Interleaved rounds: the figures are tens of milliseconds, and the machine's noise is of that order.
   for (let i = 0; i < NOOP_ROUNDS; i++) {
     // What bounds the ratio from below: node's start with the bundle read, compiled and its
@@ -300,12 +312,15 @@ async function measureNoop(ds: DsInstance, passwordFile: string) {
     loadedUncached.push((await mustSucceed('the bundle --version', timed(process.execPath, [MAIN_BUNDLE, '--version'], uncached))).ms);
     tool.push(await noop(cached));
     toolUncached.push(await noop(uncached));
+    start.push(await startRun());
     node.push((await mustSucceed('node -e 0', timed(process.execPath, ['-e', '0']))).ms);
     search.push((await mustSucceed('ldapsearch', timed('ldapsearch', ['-LLL', ...simpleBind(ds), '-b', suffix, '-s', 'base', '1.1']))).ms);
   }
   rmSync(cacheDir, { recursive: true, force: true });
+  rmSync(tree, { recursive: true, force: true });
   return {
     toolMs: median(tool),
+    startMs: median(start),
     toolUncachedMs: median(toolUncached),
     nodeMs: median(node),
     ldapsearchMs: median(search),
@@ -386,6 +401,7 @@ async function main(): Promise<void> {
       [`bundle: no-op run, the code cache of root as installed (median of ${NOOP_ROUNDS})`, ms(noop.toolMs)],
       ['node -e 0 + one ldapsearch (medians)', `${ms(noop.nodeMs + noop.ldapsearchMs)} (${ms(noop.nodeMs)} + ${ms(noop.ldapsearchMs)})`],
       ['ratio', `${(noop.toolMs / (noop.nodeMs + noop.ldapsearchMs)).toFixed(2)}×`],
+      [`start-time run (instance mode, --mode start, root by LDAPI), with the cache (median of ${NOOP_ROUNDS}); ratio`, `${ms(noop.startMs)}; ${(noop.startMs / (noop.nodeMs + noop.ldapsearchMs)).toFixed(2)}×`],
       ['without the code cache (a first run, or not root): no-op run; ratio', `${ms(noop.toolUncachedMs)}; ${(noop.toolUncachedMs / (noop.nodeMs + noop.ldapsearchMs)).toFixed(2)}×`],
       [`bundle loaded, nothing run (--version, median of ${NOOP_ROUNDS}): with the cache / without`, `${ms(noop.loadedMs)} / ${ms(noop.loadedUncachedMs)}`],
       ['floor of the ratio: (--version + one ldapsearch) / (node -e 0 + one ldapsearch), with the cache', `${((noop.loadedMs + noop.ldapsearchMs) / (noop.nodeMs + noop.ldapsearchMs)).toFixed(2)}×`],
