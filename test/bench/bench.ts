@@ -11,8 +11,8 @@
  *     re-check (its filter, DN only) as ldapsearch;
  *  4. the server's ceiling for the same writes: pre-encoded on one raw socket, 64 in flight
  *     (raw-modifies.ts), so the tool's pass can be read as a share of what the server can take;
- *  5. issue 2's figures: no-op run of dist/pki-db-upgrade.js against `node -e 0` + one ldapsearch,
- *     and the bundle size.
+ *  5. issue 2's figures: no-op run of dist/pki-db-upgrade.js against `node -e 0` + one ldapsearch
+ *     (direct mode, and the start-time run in instance mode by LDAPI), and the bundle size.
  *
  * Environment: PKI_BENCH_PORT (default PKI_TEST_PORT_BASE+30, else 18930: below the ephemeral
  * range), PKI_BENCH_SIZES (default "20000,100000"), PKI_BENCH_ROUNDS (default 2),
