@@ -15,7 +15,7 @@
  *     (direct mode, and the start-time run in instance mode by LDAPI), and the bundle size.
  *
  * Environment: PKI_BENCH_PORT (default PKI_TEST_PORT_BASE+30, else 18930: below the ephemeral
- * range), PKI_BENCH_SIZES (default "20000,100000"), PKI_BENCH_ROUNDS (default 2),
+ * range), PKI_BENCH_SIZES (default "20000,100000"), PKI_BENCH_ROUNDS (default 3),
  * PKI_BENCH_KEEP=1 keeps the server and files, PKI_BENCH_ONLY=noop measures the no-op run alone
  * (make bench-noop).
  */
