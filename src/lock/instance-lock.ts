@@ -64,10 +64,11 @@ export async function acquireInstanceLock(options: LockOptions): Promise<Instanc
     const attempt = await tryOnce(options);
     if ('acquired' in attempt) return attempt.acquired;
     const who = attempt.heldBy ? `pid ${attempt.heldBy.pid} (${attempt.heldBy.mode} run since ${attempt.heldBy.since})` : 'another run';
-    if (options.signal?.aborted) throw new LockHeldError(`another pki-db-upgrade run holds the lock of instance ${options.instance}: ${who}`, 'the wait for it was given up');
+    const held = `another pki-db-upgrade run holds the lock of instance ${options.instance}: ${who}`;
+    if (options.signal?.aborted) throw new LockHeldError(held, 'the wait for it was given up');
     if (clock.monotonicMs() >= deadline) {
       throw new LockHeldError(
-        `another pki-db-upgrade run holds the lock of instance ${options.instance}: ${who}`,
+        held,
         options.waitSec > 0
           ? `it was still running after ${options.waitSec} s; let it finish, then run again`
           : 'let it finish, or run again with --wait SECONDS to wait for it',
