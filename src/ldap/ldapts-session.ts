@@ -288,7 +288,7 @@ function createClient(options: ConnectOptions): { client: Client; display: strin
   let peer: X509Certificate | undefined;
   // TCP_NODELAY on every TCP connection, as libldap sets it: Nagle's algorithm holds back a small
   // request while an earlier one is unacknowledged, a wait for each request sent while others
-  // are outstanding (reads sent together, pipelined bulk writes).
+  // are outstanding (the pipelined bulk writes).
   // ldapts makes its TLS sockets here, for LDAPS and for StartTLS alike.
   const createSecureConnection = (port: number | tls.ConnectionOptions, host?: string, tlsOptions?: tls.ConnectionOptions) => {
     const socket = typeof port === 'object' ? tls.connect(port) : tls.connect(port, host, tlsOptions);
