@@ -396,15 +396,16 @@ async function main(): Promise<void> {
       ['backup before data steps: export task (median of 3), LDIF size', ...figures.map((f) => `${sec(f.backupMs)}, ${int.format(f.backupBytes / 2 ** 20)} MiB`), ''],
       ['(loading one copy over LDAP, for reference)', ...figures.map((f) => sec(f.loadMs)), ''],
     ];
+    const ratio = (msTaken: number) => `${(msTaken / (noop.nodeMs + noop.ldapsearchMs)).toFixed(2)}×`;
     const noopRows = [
       ['no-op run of dist/pki-db-upgrade.js', 'value'],
       [`bundle: no-op run, the code cache of root as installed (median of ${NOOP_ROUNDS})`, ms(noop.toolMs)],
       ['node -e 0 + one ldapsearch (medians)', `${ms(noop.nodeMs + noop.ldapsearchMs)} (${ms(noop.nodeMs)} + ${ms(noop.ldapsearchMs)})`],
-      ['ratio', `${(noop.toolMs / (noop.nodeMs + noop.ldapsearchMs)).toFixed(2)}×`],
-      [`start-time run (instance mode, --mode start, root by LDAPI), with the cache (median of ${NOOP_ROUNDS}); ratio`, `${ms(noop.startMs)}; ${(noop.startMs / (noop.nodeMs + noop.ldapsearchMs)).toFixed(2)}×`],
-      ['without the code cache (a first run, or not root): no-op run; ratio', `${ms(noop.toolUncachedMs)}; ${(noop.toolUncachedMs / (noop.nodeMs + noop.ldapsearchMs)).toFixed(2)}×`],
+      ['ratio', ratio(noop.toolMs)],
+      [`start-time run (instance mode, --mode start, root by LDAPI), with the cache (median of ${NOOP_ROUNDS}); ratio`, `${ms(noop.startMs)}; ${ratio(noop.startMs)}`],
+      ['without the code cache (a first run, or not root): no-op run; ratio', `${ms(noop.toolUncachedMs)}; ${ratio(noop.toolUncachedMs)}`],
       [`bundle loaded, nothing run (--version, median of ${NOOP_ROUNDS}): with the cache / without`, `${ms(noop.loadedMs)} / ${ms(noop.loadedUncachedMs)}`],
-      ['floor of the ratio: (--version + one ldapsearch) / (node -e 0 + one ldapsearch), with the cache', `${((noop.loadedMs + noop.ldapsearchMs) / (noop.nodeMs + noop.ldapsearchMs)).toFixed(2)}×`],
+      ['floor of the ratio: (--version + one ldapsearch) / (node -e 0 + one ldapsearch), with the cache', ratio(noop.loadedMs + noop.ldapsearchMs)],
       ['bundle size', `${int.format(noop.bundleBytes / 1024)} KiB (${int.format(noop.bundleBytes)} bytes)`],
     ];
     process.stdout.write(`\nMachine: ${await machine(ds, durable)}\n\n${noopOnly ? '' : `${table(rows)}\n\n`}${table(noopRows)}\n`);
