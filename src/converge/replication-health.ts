@@ -24,9 +24,14 @@ export function agreementProblems(topology: Topology): string[] {
   return problems;
 }
 
+/** How many reads, pollMs apart, find an agreement paused before the pause counts as one. */
+const PAUSED_READS = 3;
+
 /**
  * Paused, initializing or unreachable: refuse. In error: the status may be stale (a peer that
- * restarted, a freeze just lifted), so poke the agreement and give it a few seconds first.
+ * restarted, a freeze just lifted), so poke the agreement and give it a few seconds first. Paused:
+ * it may be another run's poke (freeze.ts: nsds5ReplicaEnabled off, then on, a moment apart), so
+ * it is read again, and counts only when it stays paused.
  */
 export async function refuseBrokenAgreements(topology: Topology, ctx: ClusterContext, timing: ClusterTiming): Promise<void> {
   const inError = topology.members.flatMap((from) => from.agreements.filter((a) => a.state === 'error').map((agreement) => ({ from, agreement })));
@@ -36,12 +41,17 @@ export async function refuseBrokenAgreements(topology: Topology, ctx: ClusterCon
     const senders = [...new Set(inError.map((e) => e.from))];
     const poked = new Set(inError.map((e) => e.agreement.dn));
     for (;;) {
-      await Promise.all(senders.map(async (m) => (m.agreements = m.session ? await readAgreements(m.session, ctx.suffix) : m.agreements)));
+      await readAgain(senders, ctx);
       // Right after the poke the status says "agreement disabled" or similar: wait for a session.
       const succeeded = senders.every((m) => m.agreements.every((a) => !poked.has(a.dn) || /succeeded/i.test(a.status)));
       if (succeeded || ctx.clock.monotonicMs() >= deadline) break;
       await ctx.clock.sleep(timing.pollMs * 2);
     }
+  }
+  const pausing = (m: ClusterMember) => m.agreements.some((a) => a.state === 'paused');
+  for (let read = 1; read < PAUSED_READS && topology.members.some(pausing); read++) {
+    await ctx.clock.sleep(timing.pollMs);
+    await readAgain(topology.members.filter(pausing), ctx);
   }
   const problems = agreementProblems(topology);
   if (problems.length === 0) return;
@@ -55,6 +65,11 @@ export async function refuseBrokenAgreements(topology: Topology, ctx: ClusterCon
     `replication of ${ctx.suffix} is not healthy, so cluster-scope steps would not reach every server: ${problems.join('; ')}`,
     'resume or repair the agreement (dsconf INSTANCE repl-agmt enable / repl-agmt status --suffix SUFFIX NAME), or remove the agreements of a decommissioned server, then run again; nothing was changed',
   );
+}
+
+/** The agreements of `members` as they are now (a member without a session keeps what was read). */
+async function readAgain(members: ClusterMember[], ctx: ClusterContext): Promise<void> {
+  await Promise.all(members.map(async (m) => (m.agreements = m.session ? await readAgreements(m.session, ctx.suffix) : m.agreements)));
 }
 
 /**
