@@ -11,6 +11,8 @@ export interface ProgressSnapshot {
   done: number;
   /** Entries expected in all, when known. */
   total?: number;
+  /** The total is a bound (e.g. every entry under the base), not a count: the pass may end sooner. */
+  atMost?: boolean;
   failed: number;
   elapsedMs: number;
 }
@@ -28,19 +30,22 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }
 
-/** "issuerName backfill: 12,000 of 100,000 (12%), 1,950/s, about 40 s left" */
+/**
+ * "issuerName backfill: 12,000 of 100,000 (12%), 1,950/s, about 40 s left", or with a bound
+ * "12,000 of at most 100,000 (12%), 1,950/s, at most 40 s left".
+ */
 export function describeProgress(p: ProgressSnapshot): string {
   const rate = p.elapsedMs > 0 ? (p.done * 1000) / p.elapsedMs : 0;
   const parts: string[] = [];
   if (p.total !== undefined && p.total > 0) {
     const shown = Math.min(p.done, p.total);
-    parts.push(`${count.format(p.done)} of ${count.format(p.total)} (${Math.floor((shown * 100) / p.total)}%)`);
+    parts.push(`${count.format(p.done)} of ${p.atMost ? 'at most ' : ''}${count.format(p.total)} (${Math.floor((shown * 100) / p.total)}%)`);
   } else {
     parts.push(count.format(p.done));
   }
   parts.push(`${count.format(Math.round(rate))}/s`);
   if (p.total !== undefined && rate > 0 && p.done < p.total) {
-    parts.push(`about ${formatDuration(((p.total - p.done) / rate) * 1000)} left`);
+    parts.push(`${p.atMost ? 'at most' : 'about'} ${formatDuration(((p.total - p.done) / rate) * 1000)} left`);
   }
   if (p.failed > 0) parts.push(`${count.format(p.failed)} failed`);
   return `${p.label}: ${parts.join(', ')}`;
@@ -67,7 +72,7 @@ export class ProgressReporter {
   constructor(
     private readonly options: ProgressOptions,
     private readonly label: string,
-    private readonly total?: number,
+    private readonly expected?: { total: number; atMost?: boolean },
   ) {
     this.started = this.now();
     this.lastLog = this.started;
@@ -78,7 +83,7 @@ export class ProgressReporter {
   }
 
   snapshot(done: number, failed: number): ProgressSnapshot {
-    return { label: this.label, done, total: this.total, failed, elapsedMs: this.now() - this.started };
+    return { label: this.label, done, total: this.expected?.total, atMost: this.expected?.atMost, failed, elapsedMs: this.now() - this.started };
   }
 
   update(done: number, failed: number): void {

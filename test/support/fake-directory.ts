@@ -70,10 +70,15 @@ export class FakeSession implements LdapSession {
   }
 
   async read(dn: string, attributes?: string[]): Promise<DirectoryEntry | undefined> {
-    const attrs = this.dir.entries.get(dn);
+    const children = [...this.dir.entries.keys()].filter((child) => child.endsWith(`,${dn}`)).length;
+    // The base of the entries need not be added: it exists when it has children.
+    const attrs = this.dir.entries.get(dn) ?? (children > 0 ? {} : undefined);
     if (!attrs) return undefined;
     const only = attributes?.map((a) => a.toLowerCase());
-    return new DirectoryEntry(dn, Object.fromEntries(Object.entries(attrs).filter(([k]) => !only || only.includes(k.toLowerCase())).map(([k, v]) => [k, [...v]])));
+    const found = Object.fromEntries(Object.entries(attrs).filter(([k]) => !only || only.includes(k.toLowerCase())).map(([k, v]) => [k, [...v]]));
+    // Operational, as in 389 DS: sent only when asked for, absent without children.
+    if (children > 0 && only?.includes('numsubordinates')) found.numSubordinates = [String(children)];
+    return new DirectoryEntry(dn, found);
   }
 
   async add(dn: string, attributes: AttributeMap): Promise<void> {

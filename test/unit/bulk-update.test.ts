@@ -6,6 +6,7 @@ import { ServerUnreachableError } from '../../src/core/errors';
 import type { Logger } from '../../src/core/logger';
 import type { BulkUpdateSpec } from '../../src/core/step';
 import { BulkUpdateError, LdapBulkUpdater } from '../../src/apply/bulk-update';
+import { DiskSpaceError, type DiskSpaceCheck } from '../../src/apply/disk-space';
 import { describeProgress, ProgressReporter } from '../../src/apply/progress';
 import { readAhead, WritePipeline } from '../../src/apply/write-pipeline';
 import { FakeDirectory, type FakeSession } from '../support/fake-directory';
@@ -28,7 +29,19 @@ function repository(n: number, options: ConstructorParameters<typeof FakeDirecto
   return dir;
 }
 
-function updater(dir: FakeDirectory, writers = 2, extra: { dryRun?: boolean; clock?: Clock; logEveryMs?: number } = {}) {
+/** A disk check that records what it was asked, and refuses with `refusal` if given. */
+function diskSpace(refusal?: Error): DiskSpaceCheck & { asked: { entries: number; label: string }[] } {
+  const asked: { entries: number; label: string }[] = [];
+  return {
+    asked,
+    async ensureRoomFor(entries, label) {
+      asked.push({ entries, label });
+      if (refusal) throw refusal;
+    },
+  };
+}
+
+function updater(dir: FakeDirectory, writers = 2, extra: { dryRun?: boolean; clock?: Clock; logEveryMs?: number; diskSpace?: DiskSpaceCheck } = {}) {
   const { logger, lines } = recordingLogger();
   const sessions: FakeSession[] = Array.from({ length: writers }, (_, i) => dir.session(`w${i}`));
   let opened = 0;
@@ -42,6 +55,7 @@ function updater(dir: FakeDirectory, writers = 2, extra: { dryRun?: boolean; clo
     dryRun: extra.dryRun ?? false,
     clock: extra.clock,
     logEveryMs: extra.logEveryMs,
+    diskSpace: extra.diskSpace,
   });
   return { bulk, lines, sessions, opened: () => opened };
 }
@@ -63,7 +77,7 @@ describe('LdapBulkUpdater', () => {
     expect([...dir.entries.values()].every((a) => a.fixed)).toBe(true);
     expect(sessions.every((s) => s.closed)).toBe(true);
     expect(lines.map((l) => l.message)).toEqual([
-      'test backfill: 67 entries to update under ou=repo',
+      'test backfill: updating the entries under ou=repo that match (!(fixed=*)), at most 100 (the entries under it)',
       expect.stringMatching(/^test backfill: 67 updated in \d+ s \(\d[\d,]*\/s\)$/),
     ]);
   });
@@ -86,15 +100,44 @@ describe('LdapBulkUpdater', () => {
     expect(dir.writes).toHaveLength(20);
   });
 
-  it('finds nothing to do with one DN-only search and opens no writer connection', async () => {
+  it('finds nothing to do with its one search, and then opens no writer connection and checks no disk', async () => {
     const dir = repository(30);
     for (const attrs of dir.entries.values()) attrs.fixed = ['done'];
-    const { bulk, lines, opened } = updater(dir);
+    const disk = diskSpace();
+    const { bulk, lines, opened } = updater(dir, 2, { diskSpace: disk });
     const result = await bulk.update(spec());
     expect(result).toMatchObject({ matched: 0, modified: 0 });
     expect(opened()).toBe(0);
-    expect(dir.pagesServed).toBe(1);
-    expect(lines.map((l) => l.message)).toEqual(['test backfill: nothing to do (no entry under ou=repo matches (!(fixed=*)))']);
+    expect(disk.asked).toEqual([]);
+    // One search: 30 entries in pages of 10.
+    expect(dir.pagesServed).toBe(3);
+    expect(lines.map((l) => l.message)).toEqual([
+      'test backfill: updating the entries under ou=repo that match (!(fixed=*)), at most 30 (the entries under it)',
+      'test backfill: nothing to do (no entry under ou=repo matches (!(fixed=*)))',
+    ]);
+  });
+
+  it('reads the entries once: no counting search before the pass', async () => {
+    const dir = repository(100);
+    await updater(dir).bulk.update(spec());
+    // 100 entries in pages of 10: one search.
+    expect(dir.pagesServed).toBe(10);
+  });
+
+  it('asks the disk for room for every entry under the base before its first write', async () => {
+    const dir = repository(100);
+    const disk = diskSpace();
+    await updater(dir, 2, { diskSpace: disk }).bulk.update(spec());
+    expect(disk.asked).toEqual([{ entries: 100, label: 'test backfill' }]);
+  });
+
+  it('writes nothing when the disk has no room, and fails with the disk\'s error', async () => {
+    const dir = repository(100);
+    const disk = diskSpace(new DiskSpaceError('not enough disk space for test backfill'));
+    const { bulk, opened } = updater(dir, 2, { diskSpace: disk });
+    await expect(bulk.update(spec())).rejects.toThrow(DiskSpaceError);
+    expect(dir.writes).toHaveLength(0);
+    expect(opened()).toBe(0);
   });
 
   it('resumes after an interruption without touching what was already done', async () => {
@@ -177,7 +220,7 @@ describe('LdapBulkUpdater', () => {
     const { bulk, lines } = updater(dir);
     await expect(bulk.update(spec({ concurrency: 4 }))).rejects.toThrow('lost the connection to 389 DS');
     expect(dir.writes).toHaveLength(0);
-    expect(lines.at(-1)).toMatchObject({ level: 'error', message: expect.stringMatching(/^test backfill: stopped after \d+ of 200/) });
+    expect(lines.at(-1)).toMatchObject({ level: 'error', message: expect.stringMatching(/^test backfill: stopped after \d+ of at most 300/) });
   });
 
   it('logs progress with rate and time left at the interval', async () => {
@@ -185,9 +228,10 @@ describe('LdapBulkUpdater', () => {
     const dir = repository(90);
     const { bulk, lines } = updater(dir, 1, { clock: clockReading(() => (t += 100)), logEveryMs: 1000 });
     await bulk.update(spec({ concurrency: 1, transform: fix }));
-    const progress = lines.filter((l) => / of 60 /.test(l.message));
+    // The bound is every entry under the base (90): a third of them already have the value.
+    const progress = lines.filter((l) => / of at most 90 /.test(l.message));
     expect(progress.length).toBeGreaterThanOrEqual(2);
-    expect(progress[0].message).toMatch(/^test backfill: \d+ of 60 \(\d+%\), \d+\/s, about \d+ s left$/);
+    expect(progress[0].message).toMatch(/^test backfill: \d+ of at most 90 \(\d+%\), \d+\/s, at most \d+ s left$/);
   });
 
   it('refuses a pass without a filter', async () => {
@@ -305,12 +349,18 @@ describe('progress', () => {
     expect(describeProgress({ label: 'b', done: 10, total: 7200 * 10 + 10, failed: 0, elapsedMs: 1000 })).toMatch(/about 2 h 00 min left/);
   });
 
+  it('says "at most" of a total that is only a bound', () => {
+    expect(describeProgress({ label: 'backfill', done: 12000, total: 100000, atMost: true, failed: 0, elapsedMs: 6000 })).toBe(
+      'backfill: 12,000 of at most 100,000 (12%), 2,000/s, at most 44 s left',
+    );
+  });
+
   it('draws a live line on a terminal and erases it before each log line', () => {
     let t = 0;
     const written: string[] = [];
     const terminal = { write: (s: string) => written.push(s) } as unknown as NodeJS.WritableStream;
     const { logger, lines } = recordingLogger();
-    const reporter = new ProgressReporter({ logger, terminal, clock: clockReading(() => t), logEveryMs: 10_000, drawEveryMs: 250 }, 'pass', 100);
+    const reporter = new ProgressReporter({ logger, terminal, clock: clockReading(() => t), logEveryMs: 10_000, drawEveryMs: 250 }, 'pass', { total: 100 });
     t = 300;
     reporter.update(10, 0);
     expect(written).toEqual([expect.stringMatching(/^\rpass: 10 of 100 \(10%\), 33\/s, about 3 s left\x1b\[K$/)]);
