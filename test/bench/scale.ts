@@ -23,7 +23,9 @@
  * (default PKI_TEST_PORT_BASE+100, else 19000: the tests use the base's first 90 ports, the meshes +60..+89), PKI_BENCH_DURABLE=off for the harness's setting,
  * PKI_BENCH_SCALE_CA_CONFIG (default 10.5.0: that release's ca/index.ldif and ca/vlv.ldif defined
  * before the import; RELEASE-indexes without the VLV searches; none for neither),
- * PKI_BENCH_KEEP=1 keeps the last server and its files. Disk: see DISK_PER_RECORD; the bench
+ * PKI_BENCH_SCALE_ENTRY_CACHE (default auto: 389 DS sizes its caches; fit: each copy's entry and
+ * DN caches hold all of it while it is measured, entry-cache.ts), PKI_BENCH_KEEP=1 keeps the last
+ * server and its files. Disk: see DISK_PER_RECORD; the bench
  * refuses to start when the temporary directory has less free space than its largest N needs.
  */
 import { spawn } from 'node:child_process';
@@ -37,6 +39,7 @@ import { certRecordAttributes, certRecordDN, INSTANCE_ID, loadPkiDatabase, loadP
 import { applyFixtures } from '../harness/dogtag-release';
 import { serviceEnvironment } from '../harness/service-environment';
 import { int, median, sec, table } from './figures';
+import { cacheFigures, entryCacheModeFromEnvironment, fittingSizes, sampledEntrySize, setCaches, type CacheFigures, type EntryCacheMode } from './entry-cache';
 import { rawIssuerNameBackfill } from './raw-modifies';
 import { cpuMs, watchedRun, type ToolRun } from './watched-run';
 import { suffixExport } from '../../src/apply/database-backup';
@@ -187,9 +190,13 @@ interface SizeFigures {
   rawMs: number;
   rawCpu: { slapd: number; client: number };
   noopMs: number;
+  /** `node -e 0`, median of 3, timed as the runs are. */
+  nodeStartMs: number;
   diskBytes: number;
   /** fsync/s of the disk (fsyncRate) before the tool's run and before the ceiling. */
   fsync: number[];
+  /** The entry cache of the tool's copy after its run, and of the ceiling's copy after the ceiling. */
+  caches: CacheFigures[];
 }
 
 const WATCH = {
@@ -208,7 +215,7 @@ const WATCH = {
  */
 async function whatTheCaCanDo(ds: DsInstance, suffix: string, backend: string): Promise<string> {
   await new Promise((resolve) => setTimeout(resolve, 5000));
-  const session = await LdaptsSession.open({ url: ds.url, credentials: { kind: 'simple', bindDN: ds.rootDN, password: ds.rootPassword } });
+  const session = await adminSession(ds);
   try {
     const t0 = performance.now();
     let lookup: string;
@@ -233,6 +240,21 @@ async function whatTheCaCanDo(ds: DsInstance, suffix: string, backend: string): 
   } finally {
     await session.close();
   }
+}
+
+async function withAdminSession<T>(ds: DsInstance, use: (session: LdaptsSession) => Promise<T>): Promise<T> {
+  const session = await adminSession(ds);
+  try {
+    return await use(session);
+  } finally {
+    await session.close();
+  }
+}
+
+function describeCacheMode(mode: EntryCacheMode): string {
+  return mode === 'fit'
+    ? 'entry and DN caches sized to hold the copy measured (PKI_BENCH_SCALE_ENTRY_CACHE=fit)'
+    : "389 DS's own cache sizes (nsslapd-cache-autosize, its default)";
 }
 
 /** Runs a command with its output thrown away; fails on a non-zero exit. */
@@ -273,7 +295,19 @@ async function duBytes(dir: string): Promise<number> {
   return Number(r.stdout.split('\t')[0]);
 }
 
-async function measureSize(port: number, dir: string, n: number, durable: boolean, config: CaConfig): Promise<SizeFigures> {
+/** Where the copy not being measured keeps its few entries meanwhile (cache mode fit). */
+const IDLE_CACHES = { entryCacheBytes: 256 * 2 ** 20, dnCacheBytes: 32 * 2 ** 20 };
+
+function adminSession(ds: DsInstance): Promise<LdaptsSession> {
+  return LdaptsSession.open({ url: ds.url, credentials: { kind: 'simple', bindDN: ds.rootDN, password: ds.rootPassword } });
+}
+
+/** Reads a copy once, whole, the output discarded (at 1,000,000 records it is gigabytes): it is then in the caches, as far as they hold it. */
+function readWhole(ds: DsInstance, suffix: string): Promise<void> {
+  return discarded('ldapsearch', ['-LLL', '-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-E', 'pr=2000/noprompt', '-b', suffix, '(objectClass=*)', '*', '+']);
+}
+
+async function measureSize(port: number, dir: string, n: number, durable: boolean, config: CaConfig, cacheMode: EntryCacheMode): Promise<SizeFigures> {
   const tag = n >= 1000 ? `${Math.round(n / 1000)}k` : String(n);
   progress(`N=${n}: creating a 389 DS on 127.0.0.1:${port}`);
   const ds = await createInstance({ name: `scale${port}`, port, securePort: port + 1, root: path.join(dir, `ds${tag}`), durableTransactions: durable });
@@ -285,10 +319,20 @@ async function measureSize(port: number, dir: string, n: number, durable: boolea
     const tool: Copy = { suffix: `o=scaletool${tag}`, backend: `scaletool${tag}` };
     const ceiling: Copy = { suffix: `o=scaleraw${tag}`, backend: `scaleraw${tag}` };
     const load = await loadCopies(ds, dir, n, [tool, ceiling], config);
-    progress(`N=${n}: loaded in ${sec(load.ms)} (generation ${sec(load.generateMs)}, imports ${load.importMs.map(sec).join(' + ')}); reading both copies once`);
-    // Both copies read once, whole (as make bench warms its copies), the output discarded: at
-    // 1,000,000 records it is gigabytes.
-    for (const c of [tool, ceiling]) await discarded('ldapsearch', ['-LLL', '-x', '-H', ds.url, '-D', ds.rootDN, '-w', ds.rootPassword, '-E', 'pr=2000/noprompt', '-b', c.suffix, '(objectClass=*)', '*', '+']);
+    let fit: ReturnType<typeof fittingSizes> | undefined;
+    if (cacheMode === 'fit') {
+      // One copy's caches hold all of it while it is measured; the other's stay small meanwhile,
+      // so that the server never needs room for both (24 GiB, about 7 GiB per million entries).
+      const sizes = fittingSizes(n, await withAdminSession(ds, (s) => sampledEntrySize(s, tool.backend, tool.suffix)));
+      await withAdminSession(ds, (s) => setCaches(s, [{ backend: tool.backend, ...sizes }, { backend: ceiling.backend, ...IDLE_CACHES }]));
+      fit = sizes;
+      progress(`N=${n}: loaded in ${sec(load.ms)} (generation ${sec(load.generateMs)}, imports ${load.importMs.map(sec).join(' + ')}); caches sized to hold the copy measured (${(fit.entryCacheBytes / 2 ** 30).toFixed(2)} GiB entry cache, ${(fit.dnCacheBytes / 2 ** 20).toFixed(0)} MiB DN cache); reading the tool's copy once`);
+      await readWhole(ds, tool.suffix);
+    } else {
+      progress(`N=${n}: loaded in ${sec(load.ms)} (generation ${sec(load.generateMs)}, imports ${load.importMs.map(sec).join(' + ')}); reading both copies once`);
+      // Both copies read once, whole, as make bench warms its copies.
+      for (const c of [tool, ceiling]) await readWhole(ds, c.suffix);
+    }
 
     const args = ['run', '--url', ds.url, '--base-dn', tool.suffix, '--password-file', passwordFile, ...DIRECT_CA_FACTS];
     // The first run keeps a log file (its progress can be followed there); the others do not.
@@ -317,6 +361,17 @@ async function measureSize(port: number, dir: string, n: number, durable: boolea
     if (r.code === 0 && r.at.indexEnd === undefined) throw new Error(`the tool's run did not log the index task:\n${r.stderr.slice(-4000)}`);
     const updated = /issuerName backfill: ([\d,]+) updated/.exec(r.stderr)![1].replace(/,/g, '');
     if (Number(updated) !== n) throw new Error(`the backfill updated ${updated} records, not ${n}`);
+    const toolCache = await withAdminSession(ds, (s) => cacheFigures(s, tool.backend));
+
+    if (fit) {
+      // The tool's copy lets go of its memory (a restart gives it back to the system), then the
+      // ceiling's copy gets the room and is read once, as the tool's was.
+      await withAdminSession(ds, (s) => setCaches(s, [{ backend: tool.backend, ...IDLE_CACHES }]));
+      await restartInstance(ds);
+      await withAdminSession(ds, (s) => setCaches(s, [{ backend: ceiling.backend, ...fit! }]));
+      progress(`N=${n}: reading the ceiling's copy once, its caches now sized to hold it`);
+      await readWhole(ds, ceiling.suffix);
+    }
 
     progress(`N=${n}: the server's ceiling on ${ceiling.suffix}: the same modifications pre-encoded on one raw socket, 64 in flight`);
     const fsyncCeiling = fsyncRate(dir);
@@ -326,6 +381,7 @@ async function measureSize(port: number, dir: string, n: number, durable: boolea
     const rawMs = await rawIssuerNameBackfill(ds, ceiling.suffix, n, load.issuerName);
     const clientCpu = process.cpuUsage(client0);
     const rawCpu = { slapd: cpuMs(pid) - slapd0, client: (clientCpu.user + clientCpu.system) / 1000 };
+    const ceilingCache = await withAdminSession(ds, (s) => cacheFigures(s, ceiling.backend));
 
     progress(`N=${n}: nothing to do on the upgraded database`);
     const noops: number[] = [];
@@ -333,6 +389,13 @@ async function measureSize(port: number, dir: string, n: number, durable: boolea
       const x = await watchedRun(MAIN_BUNDLE, args, { rssFile: path.join(dir, 'rss'), watch: {}, slapdPid: slapdPid(ds) });
       if (x.code !== 0 || !/nothing to do/.test(x.stderr)) throw new Error(`the second run did something:\n${x.stderr}`);
       noops.push(x.ms);
+    }
+    // What node itself takes to start and exit here: the floor of any run of the tool.
+    const nodeStarts: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      await run(process.execPath, ['-e', '0']);
+      nodeStarts.push(performance.now() - t0);
     }
     const diskBytes = await duBytes(ds.root);
     keep = !!process.env.PKI_BENCH_KEEP;
@@ -353,8 +416,10 @@ async function measureSize(port: number, dir: string, n: number, durable: boolea
       rawMs,
       rawCpu,
       noopMs: median(noops),
+      nodeStartMs: median(nodeStarts),
       diskBytes,
       fsync: [fsyncBefore, fsyncCeiling],
+      caches: [toolCache, ceilingCache],
     };
   } finally {
     if (keep) progress(`kept: server ${ds.url} in ${ds.root}`);
@@ -380,11 +445,12 @@ function report(figures: SizeFigures[], loads: string[]): string[][] {
     ['CPU during the backfill: ns-slapd / tool (cores)', ...figures.map((f) => `${cores(f.backfillCpu.slapd, f.backfillMs)} / ${cores(f.backfillCpu.tool, f.backfillMs)}`), ''],
     ['CPU during the ceiling: ns-slapd / raw client (cores)', ...figures.map((f) => `${cores(f.rawCpu.slapd, f.rawMs)} / ${cores(f.rawCpu.client, f.rawMs)}`), ''],
     ['ns-slapd CPU per write: backfill / ceiling', ...figures.map((f) => `${((1000 * f.backfillCpu.slapd) / f.n).toFixed(0)} / ${((1000 * f.rawCpu.slapd) / f.n).toFixed(0)} µs`), ''],
+    ['entry cache after the writes: records held of N; hit ratio (tool / ceiling)', ...figures.map((f) => f.caches.map((c) => `${share(Math.min(c.entries, f.n), f.n)}; ${c.entryHitRatio}%`).join(' / ')), ''],
     ['disk: fsync/s before the run / before the ceiling (3 s probe)', ...figures.map((f) => f.fsync.map((x) => int.format(x)).join(' / ')), ''],
     ['index build after the steps (one task: CA indexes and the VLV index)', ...figures.map((f) => sec(f.indexMs)), ''],
     ['5 s into the index build: a certificate lookup; a write', ...figures.map((f) => f.duringBuild ?? 'build shorter than 5 s'), ''],
     ['tool peak RSS', ...figures.map((f) => `${f.run.rssMiB.toFixed(0)} MiB`), '≤ 150 MiB, flat'],
-    ['nothing to do (median of 3)', ...figures.map((f) => sec(f.noopMs)), '≤ 0.2 s'],
+    ['nothing to do (median of 3); node -e 0 on this machine', ...figures.map((f) => `${sec(f.noopMs)}; ${sec(f.nodeStartMs)}`), '≤ 0.2 s'],
     ['load: generate + import two copies offline', ...figures.map((f) => `${sec(f.load.generateMs)} + ${f.load.importMs.map(sec).join(' + ')}`), ''],
     ['disk of the server at the end (du)', ...figures.map((f) => `${(f.diskBytes / 2 ** 30).toFixed(2)} GiB`), ''],
     ['load average after this size', ...loads, ''],
@@ -396,6 +462,7 @@ async function main(): Promise<void> {
   const sizes = (process.env.PKI_BENCH_SCALE_SIZES ?? '20000,100000,1000000').split(',').map((s) => Number(s.trim()));
   const durable = process.env.PKI_BENCH_DURABLE !== 'off';
   const config = caConfigFromEnvironment();
+  const cacheMode = entryCacheModeFromEnvironment();
   const tmp = os.tmpdir();
   const need = Math.max(...sizes) * DISK_PER_RECORD;
   const fs = statfsSync(tmp);
@@ -411,14 +478,14 @@ async function main(): Promise<void> {
   const commit = (await run('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { allowFailure: true })).stdout.trim() || 'unknown';
   await fsp.copyFile(MAIN_BUNDLE, path.join(dir, 'pki-db-upgrade.js'));
   MAIN_BUNDLE = path.join(dir, 'pki-db-upgrade.js');
-  progress(`sizes ${sizes.join(', ')}; the bundle of commit ${commit}${(await run('git', ['-C', ROOT, 'status', '--porcelain', 'src', 'upgrades'], { allowFailure: true })).stdout.trim() ? ' with changes not committed' : ''}; ${int.format(free / 2 ** 30)} GiB free in ${tmp}, the largest needs about ${int.format(need / 2 ** 30)} GiB; files in ${dir}; the CA databases: ${describeCaConfig(config)}`);
+  progress(`sizes ${sizes.join(', ')}; the bundle of commit ${commit}${(await run('git', ['-C', ROOT, 'status', '--porcelain', 'src', 'upgrades'], { allowFailure: true })).stdout.trim() ? ' with changes not committed' : ''}; ${int.format(free / 2 ** 30)} GiB free in ${tmp}, the largest needs about ${int.format(need / 2 ** 30)} GiB; files in ${dir}; the CA databases: ${describeCaConfig(config)}; ${describeCacheMode(cacheMode)}`);
   const started = Date.now();
   const figures: SizeFigures[] = [];
   const loads: string[] = [];
   try {
     for (const [i, n] of sizes.entries()) {
       // A port pair of its own per size: the previous size's server may not have let go of its port yet.
-      figures.push(await measureSize(port + 2 * i, dir, n, durable, config));
+      figures.push(await measureSize(port + 2 * i, dir, n, durable, config, cacheMode));
       loads.push(os.loadavg().map((l) => l.toFixed(1)).join(' '));
       // Each size's figures as soon as they are known: an hour-long run that fails later keeps them.
       progress(`figures so far:\n${table(report(figures, loads))}`);
@@ -428,7 +495,7 @@ async function main(): Promise<void> {
   }
   const cpu = os.cpus();
   const rows = report(figures, loads);
-  const machine = `${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, ${int.format(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, node ${process.version}, ${durable ? 'durable transactions on (as production)' : 'durable transactions off (PKI_BENCH_DURABLE=off)'}; the CA databases: ${describeCaConfig(config)}`;
+  const machine = `${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, ${int.format(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, node ${process.version}, ${durable ? 'durable transactions on (as production)' : 'durable transactions off (PKI_BENCH_DURABLE=off)'}; the CA databases: ${describeCaConfig(config)}; ${describeCacheMode(cacheMode)}`;
   process.stdout.write(`\nMachine: ${machine}; the bundle of commit ${commit}; bench run time ${sec(Date.now() - started)}\n\n${table(rows)}\n`);
 }
 
