@@ -57,9 +57,15 @@ export interface EntrySize {
   dnBytes: number;
 }
 
-/** Reads up to `sample` entries under `base` (into the caches) and divides what the caches then hold. */
+/**
+ * Reads `sample` entries under `base` (into the caches) and divides what the caches then hold. The
+ * stream is left after them: 389 DS applies no size limit to a paged search.
+ */
 export async function sampledEntrySize(session: LdapSession, backend: string, base: string, sample = 2000): Promise<EntrySize> {
-  await session.search(base, { scope: 'sub', filter: '(objectClass=*)', attributes: ['*', '+'], sizeLimit: sample });
+  let read = 0;
+  for await (const _ of session.searchStream(base, { scope: 'sub', filter: '(objectClass=*)', attributes: ['*', '+'], pageSize: 500 })) {
+    if (++read >= sample) break;
+  }
   const f = await cacheFigures(session, backend);
   if (!(f.entries > 0) || !(f.dns > 0)) throw new Error(`the caches of backend ${backend} hold nothing after reading ${sample} entries`);
   return { entryBytes: f.entryBytes / f.entries, dnBytes: f.dnBytes / f.dns };
