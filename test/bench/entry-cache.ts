@@ -23,7 +23,6 @@ const LDBM = 'cn=ldbm database,cn=plugins,cn=config';
 export interface CacheFigures {
   entries: number;
   entryBytes: number;
-  entryMaxBytes: number;
   /** Percent, since the server started. */
   entryHitRatio: number;
   dns: number;
@@ -34,7 +33,6 @@ export async function cacheFigures(session: LdapSession, backend: string): Promi
   const m = await session.read(`cn=monitor,cn=${backend},${LDBM}`, [
     'currentEntryCacheCount',
     'currentEntryCacheSize',
-    'maxEntryCacheSize',
     'entryCacheHitRatio',
     'currentDnCacheCount',
     'currentDnCacheSize',
@@ -44,7 +42,6 @@ export async function cacheFigures(session: LdapSession, backend: string): Promi
   return {
     entries: n('currentEntryCacheCount'),
     entryBytes: n('currentEntryCacheSize'),
-    entryMaxBytes: n('maxEntryCacheSize'),
     entryHitRatio: n('entryCacheHitRatio'),
     dns: n('currentDnCacheCount'),
     dnBytes: n('currentDnCacheSize'),
