@@ -4,6 +4,7 @@ import { ConfigError } from '../core/errors';
 import { readCaFile } from '../files/ca-file';
 import type { TrustSettings } from '../ldap/certificate-trust';
 import type { ConnectOptions, Credentials } from '../ldap/ldapts-session';
+import { checkLdapUrl, isLdapiUrl } from '../ldap/ldap-url';
 import { readPasswordFile } from '../auth/password-file';
 import type { DirectLockRequest } from '../lock/direct-lock';
 import type { CliArgs } from './cli-args';
@@ -33,8 +34,10 @@ export interface Target {
 export function targetFromArgs(args: CliArgs): Target {
   if (!args.url) throw new ConfigError('no server given', 'pass --url ldap://host:port and --base-dn DN (see --help)');
   if (!args.baseDN) throw new ConfigError('no base DN given', 'pass --base-dn, e.g. --base-dn o=pki-tomcat-CA');
+  // Before any lock or file: a mistyped URL is a usage error that leaves nothing behind.
+  checkLdapUrl(args.url);
   let credentials: Credentials;
-  if (args.url.startsWith('ldapi://') && !args.passwordFile) credentials = { kind: 'external' };
+  if (isLdapiUrl(args.url) && !args.passwordFile) credentials = { kind: 'external' };
   else if (args.passwordFile) credentials = { kind: 'simple', bindDN: args.bindDN, password: readPasswordFile(args.passwordFile) };
   else throw new ConfigError('no password source given', 'pass --password-file FILE (or use an ldapi:// URL as root)');
   return {

@@ -17,6 +17,7 @@ import {
 } from '../core/directory';
 import { ClientCertificateError, ConfigError, CredentialsRejectedError, ServerUnreachableError } from '../core/errors';
 import { certificateError, type TrustSettings } from './certificate-trust';
+import { connectUrl, hostOf, isLdapiUrl, ldapiSocketPath, STARTTLS } from './ldap-url';
 
 export type Credentials =
   | { kind: 'simple'; bindDN: string; password: string }
@@ -54,7 +55,6 @@ export interface ConnectOptions {
 
 const DEFAULT_PAGE_SIZE = 500;
 export const DEFAULT_OPERATION_TIMEOUT_MS = 60_000;
-const STARTTLS = 'ldap+starttls://';
 
 export class LdaptsSession implements LdapSession {
   /** The entry 389 DS bound a client certificate to (Who am I?), once bound by one. */
@@ -238,16 +238,6 @@ function operationTimeout(options: ConnectOptions): number {
   return options.operationTimeoutMs || DEFAULT_OPERATION_TIMEOUT_MS;
 }
 
-/** The URL ldapts connects to: ldap+starttls:// is ldap:// with StartTLS after connecting. */
-function connectUrl(url: string): string {
-  return url.startsWith(STARTTLS) ? `ldap://${url.slice(STARTTLS.length)}` : url;
-}
-
-/** The host name of an ldap://, ldaps:// or ldap+starttls:// URL (brackets of IPv6 removed). */
-function hostOf(url: string): string {
-  return new URL(connectUrl(url)).hostname.replace(/^\[|\]$/g, '');
-}
-
 /** StartTLS, verified as LDAPS would be (host name, CA), bounded by the connect timeout. */
 async function startTls(client: Client, options: ConnectOptions): Promise<void> {
   const host = hostOf(options.url);
@@ -271,9 +261,8 @@ function createClient(options: ConnectOptions): { client: Client; display: strin
     autoRebind: true,
     strictDN: false,
   };
-  if (options.url.startsWith('ldapi://')) {
-    const socketPath = decodeURIComponent(options.url.slice('ldapi://'.length).replace(/\/$/, ''));
-    if (!socketPath.startsWith('/')) throw new ConfigError(`LDAPI URL ${options.url} does not name a socket path`);
+  if (isLdapiUrl(options.url)) {
+    const socketPath = ldapiSocketPath(options.url);
     const client = new Client({
       ...common,
       url: 'ldap://localhost',
