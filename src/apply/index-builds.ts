@@ -71,6 +71,8 @@ export interface IndexBuildOptions {
 type Definition = MarkedDefinition;
 
 export class LdapIndexBuilds implements IndexBuildPort {
+  private startUnknownTold = false;
+
   constructor(private readonly options: IndexBuildOptions) {}
 
   async owed(): Promise<OwedIndexBuilds> {
@@ -218,12 +220,26 @@ export class LdapIndexBuilds implements IndexBuildPort {
     const changedInPlace = definitions.filter((d) => d.afterRestart);
     if (changedInPlace.length === 0) return [];
     const started = await this.serverStart();
+    if (!started) this.warnStartUnknown(changedInPlace);
     const waiting: Definition[] = [];
     for (const d of changedInPlace) {
       const { changed, marks } = await this.readDefinition(d);
       if (!marks.includes(PENDING_RESTART) || !started || !changed || changed > started) waiting.push(d);
     }
     return waiting;
+  }
+
+  /**
+   * Without the start time no run can tell that 389 DS took a changed VLV definition, so its index
+   * would wait at every run: say why, once per run, and what lets it go on.
+   */
+  private warnStartUnknown(definitions: Definition[]): void {
+    if (this.startUnknownTold) return;
+    this.startUnknownTold = true;
+    this.options.logger.warn(
+      `cannot read startTime of cn=monitor on ${this.options.ldap.url}, so no run can tell that 389 DS restarted since the definition of ${describe(definitions)} on backend ${this.options.backend} changed: ` +
+        'the build waits → let the bind DN read cn=monitor (389 DS lets anyone by default) or run as root in instance mode (Directory Manager over LDAPI); the first run after that and a restart of 389 DS builds it',
+    );
   }
 
   /** When 389 DS started (cn=monitor), if it says. */

@@ -12,7 +12,8 @@ export class ConfigDirectory {
   readonly entries = new Map<string, { dn: string; attributes: Record<string, string[]> }>();
   /** Writes in order: "add DN", "modify DN", "delete DN". */
   readonly writes: string[] = [];
-  startTime = '20260101000000Z';
+  /** undefined: cn=monitor shows no startTime (an ACI keeps it from the bind DN). */
+  startTime: string | undefined = '20260101000000Z';
   now = '20260101000010Z';
 
   set(dn: string, attributes: Record<string, string[]>): void {
@@ -37,7 +38,7 @@ export class ConfigDirectory {
     return {
       url: 'ldap://config-directory',
       async read(dn: string) {
-        if (dn === 'cn=monitor') return new DirectoryEntry(dn, { startTime: dir.startTime, currentTime: dir.now });
+        if (dn === 'cn=monitor') return new DirectoryEntry(dn, { ...(dir.startTime ? { startTime: dir.startTime } : {}), currentTime: dir.now });
         const e = dir.entries.get(dn.toLowerCase());
         return e ? entry(e) : undefined;
       },

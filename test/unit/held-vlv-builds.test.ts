@@ -10,6 +10,7 @@ import type { Clock } from '../../src/core/clock';
 import { silentLogger } from '../../src/core/logger';
 import { ConfigDirectory } from '../support/config-directory';
 import { DryRunSession } from '../../src/ldap/dry-run-session';
+import { keptLines } from '../support/kept-lines';
 
 const BACKEND = 'cn=ca,cn=ldbm database,cn=plugins,cn=config';
 const SEARCH = `cn=allCerts-ca,${BACKEND}`;
@@ -72,6 +73,25 @@ describe('a held VLV search defined otherwise', () => {
     expect(await build(dir)).toMatchObject({ outcome: 'built', names: ['serialno'], waiting: ['allCerts-caIndex'] });
     expect(dir.tasks()).toEqual([['serialno']]);
     expect(dir.values(`cn=serialno,cn=index,${BACKEND}`, 'nsIndexType')).toEqual(['eq']);
+  });
+
+  it('when the bind DN may not read the start time of 389 DS: its index waits, and each run says once why and what lets it go on', async () => {
+    const dir = new ConfigDirectory();
+    dir.startTime = undefined;
+    heldSearch(dir, '(objectClass=*)', { description: [PENDING_BUILD] });
+    const { logger, lines } = keptLines();
+    const run = () => new LdapIndexBuilds({ ldap: dir.session(), backend: 'ca', dryRun: false, logger, clock, pollMs: 1 }).build();
+    expect(await run()).toMatchObject({ outcome: 'deferred', waiting: ['allCerts-caIndex'] });
+    const told = lines.filter((l) => l.startsWith('warn: cannot read startTime of cn=monitor'));
+    expect(told).toEqual([
+      'warn: cannot read startTime of cn=monitor on ldap://config-directory, so no run can tell that 389 DS restarted since the definition of VLV allCerts-caIndex on backend ca changed: ' +
+        'the build waits → let the bind DN read cn=monitor (389 DS lets anyone by default) or run as root in instance mode (Directory Manager over LDAPI); the first run after that and a restart of 389 DS builds it',
+    ]);
+    expect(dir.tasks()).toEqual([]);
+
+    // Readable again, after a restart: built.
+    restart(dir);
+    expect(await run()).toMatchObject({ outcome: 'built', names: ['allCerts-caIndex'] });
   });
 });
 
