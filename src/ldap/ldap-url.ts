@@ -34,14 +34,20 @@ export function hostOf(url: string): string {
   return new URL(connectUrl(url)).hostname.replace(/^\[|\]$/g, '');
 }
 
+/** Throws a ConfigError unless `url` (not ldapi://) is ldap://, ldaps:// or ldap+starttls://; returns what ldapts connects to. */
+export function tcpConnectUrl(url: string): string {
+  const plain = connectUrl(url);
+  if (!/^ldaps?:\/\//.test(plain)) throw new ConfigError(`"${url}" is not an LDAP URL`, ACCEPTED);
+  return plain;
+}
+
 /** Throws a ConfigError unless `url` is one the tool can connect to. */
 export function checkLdapUrl(url: string): void {
   if (isLdapiUrl(url)) {
     ldapiSocketPath(url);
     return;
   }
-  const plain = connectUrl(url);
-  if (!/^ldaps?:\/\//.test(plain)) throw new ConfigError(`"${url}" is not an LDAP URL`, ACCEPTED);
+  const plain = tcpConnectUrl(url);
   let parsed: URL;
   try {
     parsed = new URL(plain);

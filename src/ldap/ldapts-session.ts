@@ -15,9 +15,9 @@ import {
   type Modification,
   type SearchOptions,
 } from '../core/directory';
-import { ClientCertificateError, ConfigError, CredentialsRejectedError, ServerUnreachableError } from '../core/errors';
+import { ClientCertificateError, CredentialsRejectedError, ServerUnreachableError } from '../core/errors';
 import { certificateError, type TrustSettings } from './certificate-trust';
-import { connectUrl, hostOf, isLdapiUrl, ldapiSocketPath, STARTTLS } from './ldap-url';
+import { hostOf, isLdapiUrl, ldapiSocketPath, STARTTLS, tcpConnectUrl } from './ldap-url';
 
 export type Credentials =
   | { kind: 'simple'; bindDN: string; password: string }
@@ -270,10 +270,7 @@ function createClient(options: ConnectOptions): { client: Client; display: strin
     });
     return { client, display: options.url, peerCertificate: () => undefined };
   }
-  const url = connectUrl(options.url);
-  if (!/^ldaps?:\/\//.test(url)) {
-    throw new ConfigError(`"${options.url}" is not an LDAP URL`, 'use ldap://host:port, ldaps://host:port or ldapi://%2Frun%2Fslapd-NAME.socket');
-  }
+  const url = tcpConnectUrl(options.url);
   let peer: X509Certificate | undefined;
   // TCP_NODELAY on every TCP connection, as libldap sets it: Nagle's algorithm holds back a small
   // request while an earlier one is unacknowledged, a wait for each request sent while others
