@@ -316,13 +316,10 @@ function readWhole(ds: DsInstance, suffix: string): Promise<void> {
 
 /**
  * The backfill's search (IssuerNameBackfill: its filter, its attribute, its page size), read to
- * the end and discarded, with the CPU of ns-slapd and of this process meanwhile. A copy that has
- * no issuerName yet matches every record.
+ * the end and discarded: its time in ms. A copy that has no issuerName yet matches every record.
  */
-async function backfillSearchAlone(ds: DsInstance, suffix: string, n: number, pid: number): Promise<{ ms: number; cpu: { slapd: number; client: number } }> {
+async function backfillSearchAlone(ds: DsInstance, suffix: string, n: number): Promise<number> {
   return withAdminSession(ds, async (session) => {
-    const slapd0 = cpuMs(pid);
-    const client0 = process.cpuUsage();
     const t0 = performance.now();
     let read = 0;
     const stream = session.searchStream(certificateRepositoryDN(suffix), {
@@ -333,12 +330,19 @@ async function backfillSearchAlone(ds: DsInstance, suffix: string, n: number, pi
       pageSize: BULK_DEFAULTS.pageSize,
     });
     for await (const _ of stream) read++;
-    const ms = performance.now() - t0;
-    const client = process.cpuUsage(client0);
     // Every generated record, less the CA's own (the loader writes it with issuerName).
     if (read < n - 1) throw new Error(`the backfill's search read ${read} records of ${n}`);
-    return { ms, cpu: { slapd: cpuMs(pid) - slapd0, client: (client.user + client.system) / 1000 } };
+    return performance.now() - t0;
   });
+}
+
+/** `work`'s result with the CPU time ns-slapd (`pid`) and this process spent meanwhile (ms). */
+async function withCpu<T>(pid: number, work: () => Promise<T>): Promise<{ value: T; cpu: { slapd: number; client: number } }> {
+  const slapd0 = cpuMs(pid);
+  const client0 = process.cpuUsage();
+  const value = await work();
+  const client = process.cpuUsage(client0);
+  return { value, cpu: { slapd: cpuMs(pid) - slapd0, client: (client.user + client.system) / 1000 } };
 }
 
 async function measureSize(port: number, dir: string, n: number, durable: boolean, config: CaConfig, cacheMode: EntryCacheMode): Promise<SizeFigures> {
@@ -409,15 +413,11 @@ async function measureSize(port: number, dir: string, n: number, durable: boolea
 
     progress(`N=${n}: the backfill's search alone on ${ceiling.suffix} (same filter, attribute and page size), before its writes`);
     const pid = slapdPid(ds);
-    const search = await backfillSearchAlone(ds, ceiling.suffix, n, pid);
+    const search = await withCpu(pid, () => backfillSearchAlone(ds, ceiling.suffix, n));
 
     progress(`N=${n}: the server's ceiling on ${ceiling.suffix}: the same modifications pre-encoded on one raw socket, 64 in flight`);
     const fsyncCeiling = fsyncRate(dir);
-    const slapd0 = cpuMs(pid);
-    const client0 = process.cpuUsage();
-    const rawMs = await rawIssuerNameBackfill(ds, ceiling.suffix, n, load.issuerName);
-    const clientCpu = process.cpuUsage(client0);
-    const rawCpu = { slapd: cpuMs(pid) - slapd0, client: (clientCpu.user + clientCpu.system) / 1000 };
+    const { value: rawMs, cpu: rawCpu } = await withCpu(pid, () => rawIssuerNameBackfill(ds, ceiling.suffix, n, load.issuerName));
     const ceilingCache = await withAdminSession(ds, (s) => cacheFigures(s, ceiling.backend));
 
     progress(`N=${n}: nothing to do on the upgraded database`);
@@ -452,7 +452,7 @@ async function measureSize(port: number, dir: string, n: number, durable: boolea
       totalMs: r.ms + continued.reduce((t, c) => t + c.ms, 0),
       rawMs,
       rawCpu,
-      searchMs: search.ms,
+      searchMs: search.value,
       searchCpu: search.cpu,
       noopMs: median(noops),
       nodeStartMs: median(nodeStarts),
